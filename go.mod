@@ -1,0 +1,13 @@
+module github.com/strata-kv/strata
+
+go 1.26.8
+
+require (
+	github.com/edsrzf/mmap-go v1.2.0
+	github.com/stretchr/testify v1.12.1
+)
+
+require (
+	go.yaml.in/yaml/v3 v3.0.5 // indirect
+	golang.org/x/sys v0.0.0-20211216021012-1d35b9e2eb4e // indirect
+)

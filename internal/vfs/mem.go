@@ -1,0 +1,374 @@
+package vfs
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// Mem is an in-memory FS. It tracks, per file, the data made durable by
+// the last File.Sync and, per directory, the entries made durable by the
+// last SyncDir, so that CrashClone can produce what a machine would find
+// after a power loss. Directories created by MkdirAll are durable at once.
+//
+// Map returns the file's bytes without copying them.
+type Mem struct {
+	mu      sync.Mutex
+	files   map[string]*memNode // current directory entries
+	durable map[string]*memNode // entries as of the last SyncDir of their directory
+	dirs    map[string]bool
+	locks   map[string]*memLock
+}
+
+type memNode struct {
+	mu     sync.Mutex
+	data   []byte
+	synced []byte // data as of the last Sync; never written through
+}
+
+type memLock struct {
+	exclusive bool
+	shared    int
+}
+
+// NewMem returns an empty in-memory file system.
+func NewMem() *Mem {
+	return &Mem{
+		files:   map[string]*memNode{},
+		durable: map[string]*memNode{},
+		dirs:    map[string]bool{"/": true, ".": true},
+		locks:   map[string]*memLock{},
+	}
+}
+
+func clean(name string) string { return filepath.Clean(name) }
+
+func notExist(op, name string) error {
+	return &fs.PathError{Op: op, Path: name, Err: fs.ErrNotExist}
+}
+
+func (m *Mem) dirExists(dir string) bool { return m.dirs[clean(dir)] }
+
+// Create implements FS.
+func (m *Mem) Create(name string) (File, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirExists(filepath.Dir(name)) {
+		return nil, notExist("create", name)
+	}
+	n := m.files[name]
+	if n == nil {
+		n = &memNode{}
+		m.files[name] = n
+	} else {
+		n.mu.Lock()
+		n.data = nil // a fresh array: what was synced stays intact
+		n.mu.Unlock()
+	}
+	return &memFile{node: n, name: name}, nil
+}
+
+// Open implements FS.
+func (m *Mem) Open(name string) (File, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.files[name]
+	if n == nil {
+		return nil, notExist("open", name)
+	}
+	return &memFile{node: n, name: name, readOnly: true}, nil
+}
+
+// OpenRW implements FS.
+func (m *Mem) OpenRW(name string) (File, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.files[name]
+	if n == nil {
+		return nil, notExist("open", name)
+	}
+	return &memFile{node: n, name: name}, nil
+}
+
+// Rename implements FS.
+func (m *Mem) Rename(oldname, newname string) error {
+	oldname, newname = clean(oldname), clean(newname)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.files[oldname]
+	if n == nil {
+		return notExist("rename", oldname)
+	}
+	if !m.dirExists(filepath.Dir(newname)) {
+		return notExist("rename", newname)
+	}
+	delete(m.files, oldname)
+	m.files[newname] = n
+	return nil
+}
+
+// Remove implements FS.
+func (m *Mem) Remove(name string) error {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.files[name] == nil {
+		return notExist("remove", name)
+	}
+	delete(m.files, name)
+	return nil
+}
+
+// List implements FS.
+func (m *Mem) List(dir string) ([]string, error) {
+	dir = clean(dir)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirExists(dir) {
+		return nil, notExist("list", dir)
+	}
+	var names []string
+	for name := range m.files {
+		if filepath.Dir(name) == dir {
+			names = append(names, filepath.Base(name))
+		}
+	}
+	for d := range m.dirs {
+		if d != dir && filepath.Dir(d) == dir {
+			names = append(names, filepath.Base(d))
+		}
+	}
+	sort.Strings(names)
+	return names, nil
+}
+
+// MkdirAll implements FS.
+func (m *Mem) MkdirAll(dir string) error {
+	dir = clean(dir)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for d := dir; !m.dirs[d]; d = filepath.Dir(d) {
+		if m.files[d] != nil {
+			return &fs.PathError{Op: "mkdir", Path: d, Err: errors.New("not a directory")}
+		}
+		m.dirs[d] = true
+	}
+	return nil
+}
+
+// SyncDir implements FS.
+func (m *Mem) SyncDir(dir string) error {
+	dir = clean(dir)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirExists(dir) {
+		return notExist("syncdir", dir)
+	}
+	for name := range m.durable {
+		if filepath.Dir(name) == dir {
+			delete(m.durable, name)
+		}
+	}
+	for name, n := range m.files {
+		if filepath.Dir(name) == dir {
+			m.durable[name] = n
+		}
+	}
+	return nil
+}
+
+// Lock implements FS.
+func (m *Mem) Lock(name string, shared bool) (io.Closer, error) {
+	name = clean(name)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.dirExists(filepath.Dir(name)) {
+		return nil, notExist("lock", name)
+	}
+	if m.files[name] == nil {
+		m.files[name] = &memNode{}
+	}
+	l := m.locks[name]
+	if l == nil {
+		l = &memLock{}
+		m.locks[name] = l
+	}
+	if l.exclusive || (!shared && l.shared > 0) {
+		return nil, ErrLocked
+	}
+	if shared {
+		l.shared++
+	} else {
+		l.exclusive = true
+	}
+	return &memUnlocker{m: m, l: l, shared: shared}, nil
+}
+
+type memUnlocker struct {
+	m      *Mem
+	l      *memLock
+	shared bool
+	once   sync.Once
+}
+
+func (u *memUnlocker) Close() error {
+	u.once.Do(func() {
+		u.m.mu.Lock()
+		defer u.m.mu.Unlock()
+		if u.shared {
+			u.l.shared--
+		} else {
+			u.l.exclusive = false
+		}
+	})
+	return nil
+}
+
+// CrashClone returns a new Mem holding what survives a power loss of m
+// right now: the directory entries made durable by SyncDir, each file with
+// the data made durable by its last Sync, plus the first keepUnsynced
+// fraction (0 to 1) of the bytes appended since. With keepUnsynced == 1
+// the directory entries not yet synced survive too, so the clone equals m
+// (a process crash rather than a power loss). Locks are not carried over.
+func (m *Mem) CrashClone(keepUnsynced float64) *Mem {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c := NewMem()
+	for d := range m.dirs {
+		c.dirs[d] = true
+	}
+	entries := m.durable
+	if keepUnsynced >= 1 {
+		entries = m.files
+	}
+	for name, n := range entries {
+		n.mu.Lock()
+		data := append([]byte(nil), n.synced...)
+		if keepUnsynced > 0 && len(n.data) > len(n.synced) && bytes.HasPrefix(n.data, n.synced) {
+			extra := n.data[len(n.synced):]
+			keep := int(float64(len(extra)) * keepUnsynced)
+			data = append(data, extra[:keep]...)
+		}
+		n.mu.Unlock()
+		c.files[name] = &memNode{data: data, synced: data}
+		c.durable[name] = c.files[name]
+	}
+	return c
+}
+
+type memFile struct {
+	node     *memNode
+	name     string
+	readOnly bool
+	mu       sync.Mutex
+	closed   bool
+}
+
+var errClosed = errors.New("vfs: file already closed")
+
+func (f *memFile) check(write bool) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return &fs.PathError{Op: "use", Path: f.name, Err: errClosed}
+	}
+	if write && f.readOnly {
+		return &fs.PathError{Op: "write", Path: f.name, Err: fs.ErrPermission}
+	}
+	return nil
+}
+
+func (f *memFile) ReadAt(p []byte, off int64) (int, error) {
+	if err := f.check(false); err != nil {
+		return 0, err
+	}
+	if off < 0 {
+		return 0, fmt.Errorf("vfs: negative offset %d", off)
+	}
+	f.node.mu.Lock()
+	defer f.node.mu.Unlock()
+	if off >= int64(len(f.node.data)) {
+		return 0, io.EOF
+	}
+	n := copy(p, f.node.data[off:])
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (f *memFile) Write(p []byte) (int, error) {
+	if err := f.check(true); err != nil {
+		return 0, err
+	}
+	f.node.mu.Lock()
+	defer f.node.mu.Unlock()
+	f.node.data = append(f.node.data, p...)
+	return len(p), nil
+}
+
+func (f *memFile) Sync() error {
+	if err := f.check(false); err != nil {
+		return err
+	}
+	f.node.mu.Lock()
+	defer f.node.mu.Unlock()
+	f.node.synced = f.node.data[:len(f.node.data):len(f.node.data)]
+	return nil
+}
+
+func (f *memFile) Truncate(size int64) error {
+	if err := f.check(true); err != nil {
+		return err
+	}
+	f.node.mu.Lock()
+	defer f.node.mu.Unlock()
+	if size < 0 {
+		return fmt.Errorf("vfs: negative size %d", size)
+	}
+	if size <= int64(len(f.node.data)) {
+		// Clip the capacity so later appends cannot overwrite bytes that
+		// the synced snapshot or a mapping still shows.
+		f.node.data = f.node.data[:size:size]
+		return nil
+	}
+	f.node.data = append(f.node.data, make([]byte, size-int64(len(f.node.data)))...)
+	return nil
+}
+
+func (f *memFile) Size() (int64, error) {
+	if err := f.check(false); err != nil {
+		return 0, err
+	}
+	f.node.mu.Lock()
+	defer f.node.mu.Unlock()
+	return int64(len(f.node.data)), nil
+}
+
+func (f *memFile) Map() (Mapping, error) {
+	if err := f.check(false); err != nil {
+		return nil, err
+	}
+	f.node.mu.Lock()
+	defer f.node.mu.Unlock()
+	d := f.node.data
+	return memMapping(d[:len(d):len(d)]), nil
+}
+
+func (f *memFile) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return &fs.PathError{Op: "close", Path: f.name, Err: errClosed}
+	}
+	f.closed = true
+	return nil
+}

@@ -1,0 +1,202 @@
+package vfs
+
+import (
+	"errors"
+	"io"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func writeFile(t *testing.T, fs FS, name, data string, sync bool) File {
+	t.Helper()
+	f, err := fs.Create(name)
+	require.NoError(t, err)
+	_, err = f.Write([]byte(data))
+	require.NoError(t, err)
+	if sync {
+		require.NoError(t, f.Sync())
+	}
+	return f
+}
+
+func readAll(t *testing.T, fs FS, name string) string {
+	t.Helper()
+	f, err := fs.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	m, err := f.Map()
+	require.NoError(t, err)
+	defer m.Close()
+	return string(m.Bytes())
+}
+
+// Both implementations must behave alike for ordinary use.
+func TestFSBasics(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T) (FS, string){
+		"os":  func(t *testing.T) (FS, string) { return Default, t.TempDir() },
+		"mem": func(t *testing.T) (FS, string) { m := NewMem(); require.NoError(t, m.MkdirAll("/d")); return m, "/d" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fs, dir := mk(t)
+			a := filepath.Join(dir, "a")
+			f := writeFile(t, fs, a, "hello", true)
+			require.NoError(t, f.Close())
+			require.Equal(t, "hello", readAll(t, fs, a))
+
+			rw, err := fs.OpenRW(a)
+			require.NoError(t, err)
+			_, err = rw.Write([]byte(" world"))
+			require.NoError(t, err)
+			size, err := rw.Size()
+			require.NoError(t, err)
+			require.EqualValues(t, 11, size)
+			buf := make([]byte, 5)
+			_, err = rw.ReadAt(buf, 6)
+			require.NoError(t, err)
+			require.Equal(t, "world", string(buf))
+			_, err = rw.ReadAt(buf, 9)
+			require.ErrorIs(t, err, io.EOF)
+			require.NoError(t, rw.Truncate(5))
+			require.NoError(t, rw.Close())
+			require.Equal(t, "hello", readAll(t, fs, a))
+
+			require.NoError(t, fs.Rename(a, filepath.Join(dir, "b")))
+			names, err := fs.List(dir)
+			require.NoError(t, err)
+			require.Equal(t, []string{"b"}, names)
+			require.NoError(t, fs.SyncDir(dir))
+			require.NoError(t, fs.Remove(filepath.Join(dir, "b")))
+			_, err = fs.Open(filepath.Join(dir, "b"))
+			require.Error(t, err)
+
+			empty := writeFile(t, fs, filepath.Join(dir, "empty"), "", false)
+			m, err := empty.Map()
+			require.NoError(t, err)
+			require.Empty(t, m.Bytes())
+			require.NoError(t, m.Close())
+			require.NoError(t, empty.Close())
+
+			ro, err := fs.Open(filepath.Join(dir, "empty"))
+			require.NoError(t, err)
+			_, err = ro.Write([]byte("x"))
+			require.Error(t, err, "a read-only file must refuse writes")
+			require.NoError(t, ro.Close())
+
+			// Locks: exclusive excludes all; shared excludes exclusive only.
+			lk := filepath.Join(dir, "LOCK")
+			l1, err := fs.Lock(lk, false)
+			require.NoError(t, err)
+			_, err = fs.Lock(lk, false)
+			require.ErrorIs(t, err, ErrLocked)
+			_, err = fs.Lock(lk, true)
+			require.ErrorIs(t, err, ErrLocked)
+			require.NoError(t, l1.Close())
+			s1, err := fs.Lock(lk, true)
+			require.NoError(t, err)
+			s2, err := fs.Lock(lk, true)
+			require.NoError(t, err)
+			_, err = fs.Lock(lk, false)
+			require.ErrorIs(t, err, ErrLocked)
+			require.NoError(t, s1.Close())
+			require.NoError(t, s2.Close())
+			l3, err := fs.Lock(lk, false)
+			require.NoError(t, err)
+			require.NoError(t, l3.Close())
+		})
+	}
+}
+
+func TestMemCrashKeepsOnlySynced(t *testing.T) {
+	m := NewMem()
+	require.NoError(t, m.MkdirAll("/d"))
+
+	// Synced data in a synced directory entry survives; the rest does not.
+	f := writeFile(t, m, "/d/a", "durable", true)
+	require.NoError(t, m.SyncDir("/d"))
+	_, err := f.Write([]byte("-volatile"))
+	require.NoError(t, err)
+	// A synced file whose directory entry was never synced is lost.
+	g := writeFile(t, m, "/d/b", "lost", true)
+	require.NoError(t, g.Close())
+
+	c := m.CrashClone(0)
+	require.Equal(t, "durable", readAll(t, c, "/d/a"))
+	_, err = c.Open("/d/b")
+	require.Error(t, err)
+
+	half := m.CrashClone(0.5)
+	require.Equal(t, "durable-vol", readAll(t, half, "/d/a"))
+
+	all := m.CrashClone(1)
+	require.Equal(t, "durable-volatile", readAll(t, all, "/d/a"))
+	require.Equal(t, "lost", readAll(t, all, "/d/b"))
+
+	// A rename is durable only after SyncDir.
+	require.NoError(t, m.Rename("/d/a", "/d/c"))
+	c = m.CrashClone(0)
+	require.Equal(t, "durable", readAll(t, c, "/d/a"))
+	require.NoError(t, m.SyncDir("/d"))
+	c = m.CrashClone(0)
+	require.Equal(t, "durable", readAll(t, c, "/d/c"))
+	_, err = c.Open("/d/a")
+	require.Error(t, err)
+
+	// Truncating below the synced size and rewriting must not alter the
+	// synced snapshot until the next Sync.
+	require.NoError(t, f.Truncate(3))
+	_, err = f.Write([]byte("XYZ"))
+	require.NoError(t, err)
+	require.Equal(t, "durable", readAll(t, m.CrashClone(0), "/d/c"))
+	require.NoError(t, f.Sync())
+	require.Equal(t, "durXYZ", readAll(t, m.CrashClone(0), "/d/c"))
+}
+
+func TestErrorFSFailsChosenOperation(t *testing.T) {
+	m := NewMem()
+	require.NoError(t, m.MkdirAll("/d"))
+	e := NewErrorFS(m, 2, false) // 0 create, 1 write, 2 sync
+	f, err := e.Create("/d/a")
+	require.NoError(t, err)
+	_, err = f.Write([]byte("x"))
+	require.NoError(t, err)
+	err = f.Sync()
+	var inj *InjectedError
+	require.True(t, errors.As(err, &inj))
+	require.Equal(t, "sync", inj.Op)
+	require.EqualValues(t, 2, inj.Index)
+	require.NoError(t, f.Sync(), "not sticky: operation 3 succeeds")
+	require.EqualValues(t, 4, e.Ops())
+
+	s := NewErrorFS(m, 1, true)
+	_, err = s.List("/d")
+	require.NoError(t, err)
+	for i := 0; i < 3; i++ {
+		_, err = s.List("/d")
+		require.Error(t, err, "sticky: every operation from 1 on fails")
+	}
+	s.Disarm()
+	_, err = s.List("/d")
+	require.NoError(t, err)
+}
+
+func TestWriteFileAtomic(t *testing.T) {
+	m := NewMem()
+	require.NoError(t, m.MkdirAll("/d"))
+	require.NoError(t, WriteFileAtomic(m, "/d/f", []byte("v1")))
+	c := m.CrashClone(0)
+	require.Equal(t, "v1", readAll(t, c, "/d/f"))
+	names, err := c.List("/d")
+	require.NoError(t, err)
+	require.Equal(t, []string{"f"}, names)
+
+	// Failing any one of its operations leaves the old file whole.
+	for i := int64(0); i < 6; i++ {
+		e := NewErrorFS(m, i, false)
+		if err := WriteFileAtomic(e, "/d/f", []byte("v2-longer")); err != nil {
+			got := readAll(t, m.CrashClone(0), "/d/f")
+			require.Contains(t, []string{"v1", "v2-longer"}, got)
+		}
+	}
+}
