@@ -1,0 +1,228 @@
+package index
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"runtime"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func rec(v uint64, tomb bool) Record {
+	r := Record{Version: v, Timestamp: int64(v) * 10, Offset: int64(v) * 100, Segment: 1, Len: 5}
+	if tomb {
+		r.Flags |= FlagTombstone
+		r.Len = 0
+	}
+	return r
+}
+
+func keysOf(ix *Index, run, start string) []string {
+	var out []string
+	for it := ix.Seek(run, start); it.Valid(); it.Next() {
+		out = append(out, it.Chain().Key())
+	}
+	return out
+}
+
+func TestCompareTo(t *testing.T) {
+	cases := []struct {
+		run, key string
+	}{{"a", "b"}, {"a", ""}, {"ab", "c"}, {"a", "bc"}, {"b", "a"}, {"a\x01", "x"}, {"", "z"}}
+	for _, x := range cases {
+		for _, y := range cases {
+			nk := x.run + "\x00" + x.key
+			want := 0
+			switch full := y.run + "\x00" + y.key; {
+			case nk < full:
+				want = -1
+			case nk > full:
+				want = 1
+			}
+			require.Equal(t, want, compareTo(nk, y.run, y.key), "%q vs %q/%q", nk, y.run, y.key)
+		}
+	}
+}
+
+func TestOrderAndRuns(t *testing.T) {
+	ix := New()
+	r := rand.New(rand.NewPCG(1, 1))
+	want := map[string][]string{}
+	v := uint64(0)
+	for _, run := range []string{"a", "ab", "b", "a\x01"} {
+		for _, i := range r.Perm(300) {
+			k := fmt.Sprintf("k%04d", i)
+			v++
+			ix.Add(run, k, rec(v, false))
+			want[run] = append(want[run], k)
+		}
+	}
+	for run, keys := range want {
+		sort.Strings(keys)
+		require.Equal(t, keys, keysOf(ix, run, ""), "run %q", run)
+		require.Equal(t, keys[150:], keysOf(ix, run, keys[150]), "seek in run %q", run)
+	}
+	require.Empty(t, keysOf(ix, "zz", ""))
+	require.Nil(t, ix.Find("a", "nope"))
+	require.Nil(t, ix.Find("c", "k0001"))
+	keys, live, versions, _ := ix.Counts()
+	require.EqualValues(t, 1200, keys)
+	require.EqualValues(t, 1200, live)
+	require.EqualValues(t, 1200, versions)
+}
+
+func TestVersionChainsAndSnapshots(t *testing.T) {
+	ix := New()
+	ix.Add("r", "k", rec(2, false))
+	ix.Add("r", "other", rec(3, false))
+	ix.Add("r", "k", rec(5, true))
+	ix.Add("r", "k", rec(9, false))
+
+	_, ok := ix.Get("r", "k", 1)
+	require.False(t, ok, "nothing at or below 1")
+	for snap, want := range map[uint64]uint64{2: 2, 4: 2, 5: 5, 8: 5, 9: 9, 100: 9} {
+		got, ok := ix.Get("r", "k", snap)
+		require.True(t, ok)
+		require.Equal(t, want, got.Version, "snap %d", snap)
+	}
+	got, _ := ix.Get("r", "k", 6)
+	require.True(t, got.Tombstone())
+
+	var seen []uint64
+	ix.Find("r", "k").Versions(8, func(r Record) bool { seen = append(seen, r.Version); return true })
+	require.Equal(t, []uint64{5, 2}, seen, "newest first, above-snapshot skipped")
+	seen = nil
+	ix.Find("r", "k").Versions(100, func(r Record) bool { seen = append(seen, r.Version); return len(seen) < 2 })
+	require.Equal(t, []uint64{9, 5}, seen, "stops when fn returns false")
+
+	n, ok := ix.Find("r", "k").Newest()
+	require.True(t, ok)
+	require.EqualValues(t, 9, n.Version)
+	keys, live, versions, _ := ix.Counts()
+	require.EqualValues(t, 2, keys)
+	require.EqualValues(t, 2, live)
+	require.EqualValues(t, 4, versions)
+	ix.Add("r", "other", rec(10, true))
+	_, live, _, _ = ix.Counts()
+	require.EqualValues(t, 1, live)
+}
+
+func TestRecordFlags(t *testing.T) {
+	r := Record{Flags: 2 << FlagCodecShift}
+	require.EqualValues(t, 2, r.Codec())
+	require.False(t, r.Tombstone())
+	r.Flags |= FlagTombstone
+	require.True(t, r.Tombstone())
+	require.EqualValues(t, 2, r.Codec())
+}
+
+// One writer adds versions while readers check, without locks, that every
+// read is consistent: a snapshot never shows a version above it, keys come
+// out sorted, and a key seen at snapshot s is seen at every later one.
+func TestConcurrentReadersAndWriter(t *testing.T) {
+	ix := New()
+	const keys = 200
+	const rounds = 20
+	var published atomic.Uint64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	for g := 0; g < 4; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				snap := published.Load()
+				prev := ""
+				count := 0
+				for it := ix.Seek("r", ""); it.Valid(); it.Next() {
+					k := it.Chain().Key()
+					if k <= prev {
+						errs <- fmt.Errorf("order: %q after %q", k, prev)
+						return
+					}
+					prev = k
+					if r, ok := it.Chain().At(snap); ok {
+						if r.Version > snap {
+							errs <- fmt.Errorf("version %d above snapshot %d", r.Version, snap)
+							return
+						}
+						count++
+					}
+				}
+				// Versions 1..keys create keys 0..keys-1 in order.
+				if want := min(snap, keys); uint64(count) < want {
+					errs <- fmt.Errorf("snapshot %d shows %d keys, want at least %d", snap, count, want)
+					return
+				}
+			}
+		}()
+	}
+	v := uint64(0)
+	for round := 0; round < rounds; round++ {
+		for i := 0; i < keys; i++ {
+			v++
+			ix.Add("r", fmt.Sprintf("%05d", (i*7919)%keys), rec(v, false))
+			published.Store(v)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	_, _, versions, _ := ix.Counts()
+	require.EqualValues(t, keys*rounds, versions)
+}
+
+// TestMemoryPerVersion measures the heap the index holds per version, with
+// keys counted apart. The target is at most 64 bytes per version.
+func TestMemoryPerVersion(t *testing.T) {
+	const keys = 20000
+	const perKey = 10
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = fmt.Sprintf("key-%08d", i)
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return m.HeapAlloc
+	}
+
+	base := heap()
+	ix := New()
+	v := uint64(0)
+	for _, k := range names {
+		v++
+		ix.Add("run", k, rec(v, false))
+	}
+	oneVersion := heap()
+	for i := 1; i < perKey; i++ {
+		for _, k := range names {
+			v++
+			ix.Add("run", k, rec(v, false))
+		}
+	}
+	all := heap()
+	runtime.KeepAlive(ix)
+	runtime.KeepAlive(names)
+
+	perVersion := float64(all-oneVersion) / float64(keys*(perKey-1))
+	perKeyBytes := float64(oneVersion-base)/float64(keys) - perVersion
+	t.Logf("index memory: %.1f bytes per version, %.1f bytes per key (key of %d bytes + run of 3 included)",
+		perVersion, perKeyBytes, len(names[0]))
+	require.LessOrEqual(t, perVersion, 64.0)
+}
