@@ -1,0 +1,233 @@
+package kv
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The value encoding, stored (possibly compressed) as an entry's value
+// bytes in segment frames. A value is a tag byte and a payload:
+//
+//	tag  kind    payload
+//	0    Null    -
+//	1    Bool    - (false)
+//	2    Bool    - (true)
+//	3    Int     zigzag uvarint
+//	4    Float   8 bytes, IEEE-754 bits, little endian
+//	5    String  uvarint length, bytes
+//	6    Bytes   uvarint length, bytes
+//	7    Array   uvarint count, count values
+//	8    Object  uvarint count, count × (uvarint key length, key bytes, value),
+//	             keys in strictly increasing bytewise order
+//
+// Uvarints are minimal (the decoder rejects padded ones) and object keys
+// sorted, so each value has exactly one encoding. The decoder never
+// allocates from a count or length it has not checked against the bytes
+// that remain, and refuses nesting deeper than MaxDepth.
+const (
+	tagNull = iota
+	tagFalse
+	tagTrue
+	tagInt
+	tagFloat
+	tagString
+	tagBytes
+	tagArray
+	tagObject
+)
+
+var errDepth = fmt.Errorf("%w: nested deeper than %d", ErrInvalidValue, MaxDepth)
+
+// MarshalBinary returns the value's encoding (see the table above). It
+// fails with ErrInvalidValue for values nested deeper than MaxDepth.
+func (v Value) MarshalBinary() ([]byte, error) { return appendValue(nil, v, 0) }
+
+// UnmarshalBinary decodes data produced by MarshalBinary into v. Damaged
+// or foreign bytes give an error, never a panic.
+func (v *Value) UnmarshalBinary(data []byte) error {
+	d, err := decodeValue(data)
+	if err != nil {
+		return err
+	}
+	*v = d
+	return nil
+}
+
+func appendUvarint(dst []byte, x uint64) []byte { return binary.AppendUvarint(dst, x) }
+
+func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
+	switch v.kind {
+	case KindNull:
+		return append(dst, tagNull), nil
+	case KindBool:
+		if v.num == 1 {
+			return append(dst, tagTrue), nil
+		}
+		return append(dst, tagFalse), nil
+	case KindInt:
+		i := int64(v.num)
+		return appendUvarint(append(dst, tagInt), uint64(i<<1)^uint64(i>>63)), nil
+	case KindFloat:
+		return binary.LittleEndian.AppendUint64(append(dst, tagFloat), v.num), nil
+	case KindString:
+		dst = appendUvarint(append(dst, tagString), uint64(len(v.str)))
+		return append(dst, v.str...), nil
+	case KindBytes:
+		dst = appendUvarint(append(dst, tagBytes), uint64(len(v.raw)))
+		return append(dst, v.raw...), nil
+	case KindArray:
+		if depth >= MaxDepth {
+			return nil, errDepth
+		}
+		dst = appendUvarint(append(dst, tagArray), uint64(len(v.arr)))
+		var err error
+		for _, x := range v.arr {
+			if dst, err = appendValue(dst, x, depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return dst, nil
+	case KindObject:
+		if depth >= MaxDepth {
+			return nil, errDepth
+		}
+		dst = appendUvarint(append(dst, tagObject), uint64(len(v.obj)))
+		var err error
+		for _, k := range sortedKeys(v.obj) {
+			dst = appendUvarint(dst, uint64(len(k)))
+			dst = append(dst, k...)
+			if dst, err = appendValue(dst, v.obj[k], depth+1); err != nil {
+				return nil, err
+			}
+		}
+		return dst, nil
+	}
+	return nil, fmt.Errorf("%w: unknown kind %d", ErrInvalidValue, v.kind)
+}
+
+var errBadEncoding = errors.New("strata: bad value encoding")
+
+type valueDecoder struct {
+	b   []byte
+	off int
+}
+
+func decodeValue(b []byte) (Value, error) {
+	d := valueDecoder{b: b}
+	v, err := d.value(0)
+	if err != nil {
+		return Value{}, err
+	}
+	if d.off != len(b) {
+		return Value{}, fmt.Errorf("%w: %d bytes after the value", errBadEncoding, len(b)-d.off)
+	}
+	return v, nil
+}
+
+func (d *valueDecoder) uvarint() (uint64, error) {
+	x, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		return 0, fmt.Errorf("%w: bad varint at %d", errBadEncoding, d.off)
+	}
+	if n > 1 && d.b[d.off+n-1] == 0 {
+		return 0, fmt.Errorf("%w: padded varint at %d", errBadEncoding, d.off)
+	}
+	d.off += n
+	return x, nil
+}
+
+// length reads a length or count and checks that at least min bytes per
+// unit remain.
+func (d *valueDecoder) length(min int) (int, error) {
+	x, err := d.uvarint()
+	if err != nil {
+		return 0, err
+	}
+	if x > uint64(len(d.b)-d.off)/uint64(min) {
+		return 0, fmt.Errorf("%w: length %d at %d exceeds the %d bytes left", errBadEncoding, x, d.off, len(d.b)-d.off)
+	}
+	return int(x), nil
+}
+
+func (d *valueDecoder) value(depth int) (Value, error) {
+	if d.off >= len(d.b) {
+		return Value{}, fmt.Errorf("%w: truncated at %d", errBadEncoding, d.off)
+	}
+	tag := d.b[d.off]
+	d.off++
+	switch tag {
+	case tagNull:
+		return Value{}, nil
+	case tagFalse:
+		return Bool(false), nil
+	case tagTrue:
+		return Bool(true), nil
+	case tagInt:
+		u, err := d.uvarint()
+		if err != nil {
+			return Value{}, err
+		}
+		return Int(int64(u>>1) ^ -int64(u&1)), nil
+	case tagFloat:
+		if len(d.b)-d.off < 8 {
+			return Value{}, fmt.Errorf("%w: truncated float at %d", errBadEncoding, d.off)
+		}
+		bits := binary.LittleEndian.Uint64(d.b[d.off:])
+		d.off += 8
+		return Value{kind: KindFloat, num: bits}, nil
+	case tagString, tagBytes:
+		n, err := d.length(1)
+		if err != nil {
+			return Value{}, err
+		}
+		p := d.b[d.off : d.off+n]
+		d.off += n
+		if tag == tagString {
+			return String(string(p)), nil
+		}
+		return Bytes(p), nil
+	case tagArray:
+		if depth >= MaxDepth {
+			return Value{}, fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
+		}
+		n, err := d.length(1)
+		if err != nil {
+			return Value{}, err
+		}
+		items := make([]Value, n)
+		for i := range items {
+			if items[i], err = d.value(depth + 1); err != nil {
+				return Value{}, err
+			}
+		}
+		return Value{kind: KindArray, arr: items}, nil
+	case tagObject:
+		if depth >= MaxDepth {
+			return Value{}, fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
+		}
+		n, err := d.length(2)
+		if err != nil {
+			return Value{}, err
+		}
+		m := make(map[string]Value, n)
+		prev := ""
+		for i := 0; i < n; i++ {
+			kl, err := d.length(1)
+			if err != nil {
+				return Value{}, err
+			}
+			k := string(d.b[d.off : d.off+kl])
+			d.off += kl
+			if i > 0 && k <= prev {
+				return Value{}, fmt.Errorf("%w: object keys out of order at %d", errBadEncoding, d.off)
+			}
+			prev = k
+			if m[k], err = d.value(depth + 1); err != nil {
+				return Value{}, err
+			}
+		}
+		return Value{kind: KindObject, obj: m}, nil
+	}
+	return Value{}, fmt.Errorf("%w: unknown tag %d at %d", errBadEncoding, tag, d.off-1)
+}
