@@ -130,15 +130,19 @@ func randomHeight() int {
 }
 
 // Add records a new version of (run, key). Only one goroutine may call Add
-// at a time. r.Version must exceed every version already held for the key.
-func (ix *Index) Add(run, key string, r Record) {
+// at a time. r.Version must exceed every version already held for the key;
+// if it does not, Add changes nothing and returns false.
+func (ix *Index) Add(run, key string, r Record) bool {
 	var preds [maxHeight]*node
 	n := ix.findGE(run, key, &preds)
 	if n == nil || compareTo(n.key, run, key) != 0 {
 		n = ix.insert(run, key, &preds)
 	}
-	v := &version{Record: r}
 	prev := n.head.Load()
+	if prev != nil && prev.Version >= r.Version {
+		return false
+	}
+	v := &version{Record: r}
 	v.next.Store(prev)
 	n.head.Store(v)
 
@@ -151,6 +155,7 @@ func (ix *Index) Add(run, key string, r Record) {
 	}
 	ix.versions.Add(1)
 	ix.bytes.Add(int64(r.Len))
+	return true
 }
 
 func (ix *Index) insert(run, key string, preds *[maxHeight]*node) *node {

@@ -109,6 +109,11 @@ func TestVersionChainsAndSnapshots(t *testing.T) {
 	ix.Add("r", "other", rec(10, true))
 	_, live, _, _ = ix.Counts()
 	require.EqualValues(t, 1, live)
+
+	require.False(t, ix.Add("r", "k", rec(9, false)), "a version not above the newest is refused")
+	require.False(t, ix.Add("r", "k", rec(3, false)))
+	_, _, versions, _ = ix.Counts()
+	require.EqualValues(t, 5, versions)
 }
 
 func TestRecordFlags(t *testing.T) {
