@@ -1,6 +1,10 @@
 package kv
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/strata-kv/strata/segment"
+)
 
 // Sentinel errors. Errors returned by this package wrap them with context
 // (run, key, file, offset); test for them with errors.Is.
@@ -36,5 +40,5 @@ var (
 	// with this Open (a writer excludes everyone; readers share).
 	ErrLocked = errors.New("strata: data directory locked")
 	// ErrCorrupt: a data file is damaged. The error names file and offset.
-	ErrCorrupt = errors.New("strata: data corrupt")
+	ErrCorrupt = segment.ErrCorrupt
 )

@@ -1,0 +1,108 @@
+package kv
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Durability says when a commit is acknowledged and what it survives.
+type Durability int
+
+const (
+	// Buffered is the default. A commit returns once its bytes are
+	// written to the OS (write(2) done): it survives a process crash
+	// (kill -9). A background fsync every SyncInterval bounds what a power
+	// failure can lose.
+	Buffered Durability = iota
+	// Strict returns from a commit only after fsync: it survives power
+	// loss. Concurrent commits share fsyncs (group commit).
+	Strict
+	// InMemory touches no disk; Open's dir must be "". Semantics are
+	// otherwise the same, and everything is gone at Close.
+	InMemory
+)
+
+// String returns the mode's name.
+func (d Durability) String() string {
+	switch d {
+	case Buffered:
+		return "buffered"
+	case Strict:
+		return "strict"
+	case InMemory:
+		return "in-memory"
+	}
+	return fmt.Sprintf("durability(%d)", int(d))
+}
+
+// Defaults applied to zero Options fields.
+const (
+	DefaultSyncInterval  = 100 * time.Millisecond
+	DefaultSegmentSize   = 64 << 20
+	DefaultMaxValueBytes = 16 << 20
+	// MaxMaxValueBytes is the largest MaxValueBytes accepted.
+	MaxMaxValueBytes = 1 << 30
+)
+
+// Options configure Open. The zero value (or a nil *Options) gives the
+// defaults: Buffered, 100ms background sync, 64 MiB segments, 16 MiB
+// values, all history kept.
+type Options struct {
+	Durability    Durability
+	SyncInterval  time.Duration // Buffered: background fsync period. 0 = default (100ms)
+	SegmentSize   int64         // bytes per segment file before it is sealed. 0 = default (64 MiB)
+	MaxValueBytes int           // largest encoded value accepted. 0 = default (16 MiB), at most 1 GiB
+	// Retention says which old versions compaction may drop. The zero
+	// value keeps everything. Compaction is not implemented yet, so for
+	// now every version is kept whatever this says (which the contract
+	// allows: versions stay readable until compaction has run).
+	Retention Retention
+	ReadOnly  bool         // open without writing: writes return ErrReadOnly
+	Logger    *slog.Logger // nil = discard
+}
+
+// Retention says which old versions compaction may drop. The newest
+// version of a key is always kept. With both fields set, a version is kept
+// if either rule keeps it.
+type Retention struct {
+	// KeepVersions keeps at most this many newest versions per key
+	// (0 = unlimited).
+	KeepVersions int
+	// KeepFor keeps what reads at any version committed within this
+	// window need: those versions and the one current at the window's
+	// start (0 = forever).
+	KeepFor time.Duration
+}
+
+func (o *Options) normalize() (Options, error) {
+	var n Options
+	if o != nil {
+		n = *o
+	}
+	switch {
+	case n.Durability < Buffered || n.Durability > InMemory:
+		return n, fmt.Errorf("strata: unknown durability %d", int(n.Durability))
+	case n.SyncInterval < 0:
+		return n, fmt.Errorf("strata: negative SyncInterval %v", n.SyncInterval)
+	case n.SegmentSize < 0:
+		return n, fmt.Errorf("strata: negative SegmentSize %d", n.SegmentSize)
+	case n.MaxValueBytes < 0 || n.MaxValueBytes > MaxMaxValueBytes:
+		return n, fmt.Errorf("strata: MaxValueBytes %d outside 0..%d", n.MaxValueBytes, MaxMaxValueBytes)
+	case n.Retention.KeepVersions < 0 || n.Retention.KeepFor < 0:
+		return n, fmt.Errorf("strata: negative Retention %+v", n.Retention)
+	}
+	if n.SyncInterval == 0 {
+		n.SyncInterval = DefaultSyncInterval
+	}
+	if n.SegmentSize == 0 {
+		n.SegmentSize = DefaultSegmentSize
+	}
+	if n.MaxValueBytes == 0 {
+		n.MaxValueBytes = DefaultMaxValueBytes
+	}
+	if n.Logger == nil {
+		n.Logger = slog.New(slog.DiscardHandler)
+	}
+	return n, nil
+}

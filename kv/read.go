@@ -1,0 +1,332 @@
+package kv
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/strata-kv/strata/index"
+)
+
+func (db *DB) versioned(r index.Record) (Versioned, error) {
+	v, err := db.readValue(r)
+	if err != nil {
+		return Versioned{}, err
+	}
+	return Versioned{
+		Value:     v,
+		Version:   Version(r.Version),
+		Timestamp: time.UnixMicro(r.Timestamp).UTC(),
+		Deleted:   r.Tombstone(),
+	}, nil
+}
+
+// live returns the newest version of (run, key) at or below snap, unless
+// the key is absent there (never written, or deleted).
+func (db *DB) live(run RunID, key string, snap uint64) (index.Record, bool) {
+	r, ok := db.ix.Get(string(run), key, snap)
+	if !ok || r.Tombstone() {
+		return index.Record{}, false
+	}
+	return r, true
+}
+
+// newestLive is live at the newest state, versions not yet visible
+// included: what the commit leader decides on.
+func (db *DB) newestLive(run RunID, key string) (index.Record, bool) {
+	c := db.ix.Find(string(run), key)
+	if c == nil {
+		return index.Record{}, false
+	}
+	r, ok := c.Newest()
+	if !ok || r.Tombstone() {
+		return index.Record{}, false
+	}
+	return r, true
+}
+
+func keyErr(op string, run RunID, key string, err error) error {
+	return fmt.Errorf("strata: %s run %s key %s: %w", op, clip(string(run)), clip(key), err)
+}
+
+// Get returns the newest version of a key. ok is false when the key is
+// absent (never written, or deleted).
+func (db *DB) Get(run RunID, key string) (Versioned, bool, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return Versioned{}, false, err
+	}
+	if err := db.enter(); err != nil {
+		return Versioned{}, false, err
+	}
+	defer db.leave()
+	return db.getAt(run, key, db.visible.Load())
+}
+
+func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error) {
+	r, ok := db.live(run, key, snap)
+	if !ok {
+		return Versioned{}, false, nil
+	}
+	v, err := db.versioned(r)
+	if err != nil {
+		return Versioned{}, false, keyErr("get", run, key, err)
+	}
+	return v, true, nil
+}
+
+// GetAt returns the newest version with Version <= at (an at above
+// LastVersion reads the latest). If the key is absent as of at (not yet
+// written, or deleted) it returns ErrNotFound.
+func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return Versioned{}, err
+	}
+	if err := db.enter(); err != nil {
+		return Versioned{}, err
+	}
+	defer db.leave()
+	v, ok, err := db.getAt(run, key, min(uint64(at), db.visible.Load()))
+	if err != nil {
+		return Versioned{}, err
+	}
+	if !ok {
+		return Versioned{}, keyErr("get", run, key, fmt.Errorf("%w at version %d", ErrNotFound, at))
+	}
+	return v, nil
+}
+
+// Exists reports whether a key is live.
+func (db *DB) Exists(run RunID, key string) (bool, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return false, err
+	}
+	if err := db.enter(); err != nil {
+		return false, err
+	}
+	defer db.leave()
+	_, ok := db.live(run, key, db.visible.Load())
+	return ok, nil
+}
+
+// History returns the versions of a key, newest first, tombstones
+// included (Deleted set, Value Null). limit <= 0 returns all; before == 0
+// sets no bound, otherwise only versions below before are returned, so
+// the last version of one page is the before of the next. An unknown key
+// gives an empty slice and no error.
+func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versioned, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return nil, err
+	}
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.leave()
+	out := []Versioned{}
+	c := db.ix.Find(string(run), key)
+	if c == nil {
+		return out, nil
+	}
+	var err error
+	c.Versions(db.visible.Load(), func(r index.Record) bool {
+		if before != 0 && r.Version >= uint64(before) {
+			return true
+		}
+		var v Versioned
+		if v, err = db.versioned(r); err != nil {
+			return false
+		}
+		out = append(out, v)
+		return limit <= 0 || len(out) < limit
+	})
+	if err != nil {
+		return nil, keyErr("history", run, key, err)
+	}
+	return out, nil
+}
+
+// MGet reads keys at one snapshot and returns their newest versions in
+// the same order, nil for absent keys. Any invalid key fails the whole
+// call.
+func (db *DB) MGet(run RunID, keys []string) ([]*Versioned, error) {
+	if err := checkRun(run); err != nil {
+		return nil, err
+	}
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return nil, err
+		}
+	}
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.leave()
+	snap := db.visible.Load()
+	out := make([]*Versioned, len(keys))
+	for i, k := range keys {
+		v, ok, err := db.getAt(run, k, snap)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			out[i] = &v
+		}
+	}
+	return out, nil
+}
+
+// MExists counts the distinct keys among keys that are live, at one
+// snapshot.
+func (db *DB) MExists(run RunID, keys []string) (int, error) {
+	if err := checkRun(run); err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return 0, err
+		}
+	}
+	if err := db.enter(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	snap := db.visible.Load()
+	seen := make(map[string]bool, len(keys))
+	n := 0
+	for _, k := range keys {
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if _, ok := db.live(run, k, snap); ok {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// Keys lists the live keys of a run with the prefix, ascending bytewise.
+// prefix == "" lists all; limit <= 0 means no limit.
+func (db *DB) Keys(run RunID, prefix string, limit int) ([]string, error) {
+	return db.keys(run, prefix, limit, db.visible.Load, nil)
+}
+
+// Scan returns a page of the live keys of a run with the prefix and their
+// newest versions, ascending bytewise. limit <= 0 gives pages of 100.
+// Pass the returned Cursor to get the next page: paging visits every key
+// that stays live throughout exactly once, in order, even while other
+// keys are written or deleted. Cursor is "" exactly when no key follows
+// the page. A cursor Scan did not produce for this run and prefix gets
+// ErrInvalidKey.
+func (db *DB) Scan(run RunID, prefix string, limit int, cursor string) (Page, error) {
+	return db.scan(run, prefix, limit, cursor, db.visible.Load, nil)
+}
+
+func (db *DB) keys(run RunID, prefix string, limit int, snap func() uint64, tx *Txn) ([]string, error) {
+	if err := checkPrefix(run, prefix); err != nil {
+		return nil, err
+	}
+	if err := db.enter(); err != nil {
+		return nil, err
+	}
+	defer db.leave()
+	out := []string{}
+	db.walk(run, prefix, "", snap(), tx, func(key string, _ index.Record, _ *pendingWrite) bool {
+		out = append(out, key)
+		return limit <= 0 || len(out) < limit
+	})
+	return out, nil
+}
+
+// DefaultScanLimit is the page size of a Scan called with limit <= 0.
+const DefaultScanLimit = 100
+
+func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func() uint64, tx *Txn) (Page, error) {
+	if err := checkPrefix(run, prefix); err != nil {
+		return Page{}, err
+	}
+	after, err := decodeCursor(run, prefix, cursor)
+	if err != nil {
+		return Page{}, err
+	}
+	if limit <= 0 {
+		limit = DefaultScanLimit
+	}
+	if err := db.enter(); err != nil {
+		return Page{}, err
+	}
+	defer db.leave()
+	page := Page{Entries: []Entry{}}
+	more := false
+	db.walk(run, prefix, after, snap(), tx, func(key string, r index.Record, p *pendingWrite) bool {
+		if len(page.Entries) == limit {
+			more = true
+			return false
+		}
+		var v Versioned
+		if p != nil {
+			v = Versioned{Value: p.value}
+		} else if v, err = db.versioned(r); err != nil {
+			err = keyErr("scan", run, key, err)
+			return false
+		}
+		page.Entries = append(page.Entries, Entry{Key: key, Versioned: v})
+		return true
+	})
+	if err != nil {
+		return Page{}, err
+	}
+	if more {
+		page.Cursor = encodeCursor(run, prefix, page.Entries[len(page.Entries)-1].Key)
+	}
+	return page, nil
+}
+
+// walk calls fn, in key order, for each key of run with the prefix that
+// sorts after `after` and is live at snap, with the transaction's pending
+// writes (if tx is not nil) laid over the snapshot. For a key the
+// transaction wrote, fn gets the pending write; otherwise the record. It
+// stops when fn returns false.
+func (db *DB) walk(run RunID, prefix, after string, snap uint64, tx *Txn, fn func(string, index.Record, *pendingWrite) bool) {
+	var overlay []*pendingWrite
+	if tx != nil {
+		overlay = tx.pendingIn(run, prefix, after)
+	}
+	start := prefix
+	if after > start {
+		start = after
+	}
+	it := db.ix.Seek(string(run), start)
+	oi := 0
+	for {
+		ik, iok := "", it.Valid()
+		if iok {
+			ik = it.Chain().Key()
+			if !strings.HasPrefix(ik, prefix) {
+				iok = false
+			} else if after != "" && ik <= after {
+				it.Next()
+				continue
+			}
+		}
+		ook := oi < len(overlay)
+		if !iok && !ook {
+			return
+		}
+		if ook && (!iok || overlay[oi].key <= ik) {
+			p := overlay[oi]
+			oi++
+			if iok && p.key == ik {
+				it.Next()
+			}
+			if !p.deleted && !fn(p.key, index.Record{}, p) {
+				return
+			}
+			continue
+		}
+		r, found := it.Chain().At(snap)
+		it.Next()
+		if found && !r.Tombstone() && !fn(ik, r, nil) {
+			return
+		}
+	}
+}

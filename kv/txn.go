@@ -1,0 +1,310 @@
+package kv
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/strata-kv/strata/segment"
+)
+
+// Txn is a transaction: reads see one snapshot (the last commit when the
+// transaction began) plus the transaction's own writes. A Txn is used by
+// one goroutine, and only inside the function given to Update, View or
+// ViewAt: afterwards its methods return ErrClosed.
+type Txn struct {
+	db       *DB
+	snap     uint64
+	writable bool
+	done     bool
+	writes   map[string]*pendingWrite // by run + NUL + key
+	reads    map[string]readKey       // keys whose state fn observed
+	prefixes []prefixRead             // listings fn observed
+}
+
+type pendingWrite struct {
+	run     RunID
+	key     string
+	value   Value
+	enc     []byte
+	deleted bool
+}
+
+type readKey struct {
+	run RunID
+	key string
+}
+
+type prefixRead struct {
+	run    RunID
+	prefix string
+}
+
+func compositeKey(run RunID, key string) string { return string(run) + "\x00" + key }
+
+var errTxnDone = fmt.Errorf("%w: transaction used after its function returned", ErrClosed)
+
+func (tx *Txn) check(write bool) error {
+	if tx.done {
+		return errTxnDone
+	}
+	if write && !tx.writable {
+		return fmt.Errorf("%w: View and ViewAt transactions cannot write", ErrReadOnly)
+	}
+	return nil
+}
+
+func (tx *Txn) noteRead(run RunID, key string) {
+	if !tx.writable {
+		return
+	}
+	if tx.reads == nil {
+		tx.reads = map[string]readKey{}
+	}
+	tx.reads[compositeKey(run, key)] = readKey{run, key}
+}
+
+// Get returns the key's version in the transaction's view; ok is false if
+// it is absent there. A value the transaction wrote itself comes back with
+// Version 0 and a zero Timestamp: it has none until commit.
+func (tx *Txn) Get(run RunID, key string) (Versioned, bool, error) {
+	if err := tx.check(false); err != nil {
+		return Versioned{}, false, err
+	}
+	if err := checkRunKey(run, key); err != nil {
+		return Versioned{}, false, err
+	}
+	if p := tx.writes[compositeKey(run, key)]; p != nil {
+		if p.deleted {
+			return Versioned{}, false, nil
+		}
+		return Versioned{Value: p.value}, true, nil
+	}
+	tx.noteRead(run, key)
+	return tx.db.getAt(run, key, tx.snap)
+}
+
+// Exists reports whether the key is live in the transaction's view.
+func (tx *Txn) Exists(run RunID, key string) (bool, error) {
+	if err := tx.check(false); err != nil {
+		return false, err
+	}
+	if err := checkRunKey(run, key); err != nil {
+		return false, err
+	}
+	return tx.exists(run, key), nil
+}
+
+func (tx *Txn) exists(run RunID, key string) bool {
+	if p := tx.writes[compositeKey(run, key)]; p != nil {
+		return !p.deleted
+	}
+	tx.noteRead(run, key)
+	_, ok := tx.db.live(run, key, tx.snap)
+	return ok
+}
+
+// Keys is DB.Keys in the transaction's view. In an Update, the listed
+// prefix joins the read set: a commit by another writer under it makes
+// this transaction conflict.
+func (tx *Txn) Keys(run RunID, prefix string, limit int) ([]string, error) {
+	if err := tx.check(false); err != nil {
+		return nil, err
+	}
+	keys, err := tx.db.keys(run, prefix, limit, tx.snapshot, tx)
+	if err == nil {
+		tx.notePrefix(run, prefix)
+	}
+	return keys, err
+}
+
+// Scan is DB.Scan in the transaction's view; keys the transaction wrote
+// come back with Version 0. In an Update the prefix joins the read set.
+func (tx *Txn) Scan(run RunID, prefix string, limit int, cursor string) (Page, error) {
+	if err := tx.check(false); err != nil {
+		return Page{}, err
+	}
+	page, err := tx.db.scan(run, prefix, limit, cursor, tx.snapshot, tx)
+	if err == nil {
+		tx.notePrefix(run, prefix)
+	}
+	return page, err
+}
+
+func (tx *Txn) snapshot() uint64 { return tx.snap }
+
+func (tx *Txn) notePrefix(run RunID, prefix string) {
+	if tx.writable {
+		tx.prefixes = append(tx.prefixes, prefixRead{run, prefix})
+	}
+}
+
+// Put writes a value in the transaction. It is checked at once: an
+// invalid run, key or value returns the error here.
+func (tx *Txn) Put(run RunID, key string, v Value) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	if err := checkRunKey(run, key); err != nil {
+		return err
+	}
+	enc, err := tx.db.encodeValue(v)
+	if err != nil {
+		return keyErr("put", run, key, err)
+	}
+	tx.write(&pendingWrite{run: run, key: key, value: v, enc: enc})
+	return nil
+}
+
+// Delete deletes a key in the transaction and reports whether it was live
+// in the transaction's view. Since that answer is a read, a key deleted
+// this way joins the read set (unless the transaction wrote it before).
+func (tx *Txn) Delete(run RunID, key string) (bool, error) {
+	if err := tx.check(true); err != nil {
+		return false, err
+	}
+	if err := checkRunKey(run, key); err != nil {
+		return false, err
+	}
+	live := tx.exists(run, key)
+	if live {
+		tx.write(&pendingWrite{run: run, key: key, deleted: true})
+	}
+	return live, nil
+}
+
+func (tx *Txn) write(p *pendingWrite) {
+	if tx.writes == nil {
+		tx.writes = map[string]*pendingWrite{}
+	}
+	tx.writes[compositeKey(p.run, p.key)] = p
+}
+
+// pendingIn returns the transaction's writes in run with the prefix and a
+// key after `after`, sorted by key.
+func (tx *Txn) pendingIn(run RunID, prefix, after string) []*pendingWrite {
+	var out []*pendingWrite
+	for _, p := range tx.writes {
+		if p.run == run && strings.HasPrefix(p.key, prefix) && p.key > after {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b *pendingWrite) int { return strings.Compare(a.key, b.key) })
+	return out
+}
+
+// Update runs fn in a read-write transaction and commits its writes
+// atomically under one version, which it returns. fn is called once and
+// never retried. If fn returns an error, nothing is written and that
+// error is returned. The commit is serializable: if any key fn read, or
+// any prefix it listed, changed after the snapshot, nothing is written
+// and the error satisfies errors.Is(err, ErrConflict). Writes to keys fn
+// did not read never conflict: the later commit wins. A transaction
+// without writes returns (0, nil). fn may call db's methods; they see
+// committed state, not the transaction's writes.
+func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
+	if err := db.beginWrite(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	tx := &Txn{db: db, snap: db.visible.Load(), writable: true}
+	err := func() error {
+		defer func() { tx.done = true }()
+		return fn(tx)
+	}()
+	if err != nil {
+		return 0, err
+	}
+	if len(tx.writes) == 0 {
+		return 0, nil
+	}
+	var deletes []*pendingWrite
+	r := &commitReq{}
+	all := make([]*pendingWrite, 0, len(tx.writes))
+	for _, p := range tx.writes {
+		all = append(all, p)
+	}
+	slices.SortFunc(all, func(a, b *pendingWrite) int {
+		return strings.Compare(compositeKey(a.run, a.key), compositeKey(b.run, b.key))
+	})
+	for _, p := range all {
+		if p.deleted {
+			deletes = append(deletes, p)
+			continue
+		}
+		r.add(segment.KindPut, string(p.run), p.key, p.enc)
+	}
+	if err := checkBlob(r); err != nil {
+		return 0, err
+	}
+	puts, putBytes := len(r.ents), len(r.blob)
+	r.decide = func(r *commitReq) error {
+		if err := tx.validate(); err != nil {
+			return err
+		}
+		r.blob, r.ents = r.blob[:putBytes], r.ents[:puts]
+		for _, p := range deletes {
+			if _, ok := db.newestLive(p.run, p.key); ok {
+				r.add(segment.KindTombstone, string(p.run), p.key, nil)
+			}
+		}
+		return nil
+	}
+	if err := db.commit(r); err != nil {
+		return 0, fmt.Errorf("strata: update: %w", err)
+	}
+	return Version(r.version), nil
+}
+
+// validate checks, in the commit leader, that nothing the transaction
+// read changed after its snapshot.
+func (tx *Txn) validate() error {
+	for _, rk := range tx.reads {
+		if c := tx.db.ix.Find(string(rk.run), rk.key); c != nil {
+			if n, _ := c.Newest(); n.Version > tx.snap {
+				return fmt.Errorf("%w: run %s key %s changed at version %d, after the snapshot at %d",
+					ErrConflict, clip(string(rk.run)), clip(rk.key), n.Version, tx.snap)
+			}
+		}
+	}
+	for _, pr := range tx.prefixes {
+		for it := tx.db.ix.Seek(string(pr.run), pr.prefix); it.Valid(); it.Next() {
+			c := it.Chain()
+			if !strings.HasPrefix(c.Key(), pr.prefix) {
+				break
+			}
+			if n, _ := c.Newest(); n.Version > tx.snap {
+				return fmt.Errorf("%w: run %s key %s under listed prefix %q changed at version %d, after the snapshot at %d",
+					ErrConflict, clip(string(pr.run)), clip(c.Key()), pr.prefix, n.Version, tx.snap)
+			}
+		}
+	}
+	return nil
+}
+
+// View runs fn in a read-only transaction at the newest version. Put and
+// Delete return ErrReadOnly.
+func (db *DB) View(fn func(tx *Txn) error) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	return db.view(db.visible.Load(), fn)
+}
+
+// ViewAt runs fn in a read-only transaction that sees the whole database
+// as it was at version at: Get, Keys and Scan all read that point in time.
+// at == 0 is the empty database; an at above LastVersion reads the latest.
+func (db *DB) ViewAt(at Version, fn func(tx *Txn) error) error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
+	return db.view(min(uint64(at), db.visible.Load()), fn)
+}
+
+func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
+	tx := &Txn{db: db, snap: snap}
+	defer func() { tx.done = true }()
+	return fn(tx)
+}

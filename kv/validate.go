@@ -1,0 +1,83 @@
+package kv
+
+import (
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/strata-kv/strata/segment"
+)
+
+// Limits on runs and keys.
+const (
+	MaxRunBytes = segment.MaxRunLen // 256
+	MaxKeyBytes = segment.MaxKeyLen // 1024
+	// ReservedPrefix starts keys that Strata keeps for itself.
+	ReservedPrefix = "_strata/"
+)
+
+// clip shortens s for an error message.
+func clip(s string) string {
+	if len(s) > 64 {
+		return fmt.Sprintf("%q... (%d bytes)", s[:64], len(s))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+func checkRun(run RunID) error {
+	switch {
+	case run == "":
+		return fmt.Errorf("%w: empty run ID", ErrInvalidRun)
+	case len(run) > MaxRunBytes:
+		return fmt.Errorf("%w: run ID %s longer than %d bytes", ErrInvalidRun, clip(string(run)), MaxRunBytes)
+	case strings.IndexByte(string(run), 0) >= 0:
+		return fmt.Errorf("%w: run ID %s holds a NUL byte", ErrInvalidRun, clip(string(run)))
+	}
+	return nil
+}
+
+func checkKey(key string) error {
+	switch {
+	case key == "":
+		return fmt.Errorf("%w: empty key", ErrInvalidKey)
+	case len(key) > MaxKeyBytes:
+		return fmt.Errorf("%w: key %s longer than %d bytes", ErrInvalidKey, clip(key), MaxKeyBytes)
+	case !utf8.ValidString(key):
+		return fmt.Errorf("%w: key %s is not valid UTF-8", ErrInvalidKey, clip(key))
+	case strings.IndexByte(key, 0) >= 0:
+		return fmt.Errorf("%w: key %s holds a NUL byte", ErrInvalidKey, clip(key))
+	case strings.HasPrefix(key, ReservedPrefix):
+		return fmt.Errorf("%w: key %s starts with the reserved %q", ErrInvalidKey, clip(key), ReservedPrefix)
+	}
+	return nil
+}
+
+func checkRunKey(run RunID, key string) error {
+	if err := checkRun(run); err != nil {
+		return err
+	}
+	return checkKey(key)
+}
+
+// checkPrefix: "" lists everything; any other prefix obeys the key rules.
+func checkPrefix(run RunID, prefix string) error {
+	if err := checkRun(run); err != nil {
+		return err
+	}
+	if prefix == "" {
+		return nil
+	}
+	return checkKey(prefix)
+}
+
+// encodeValue validates v and returns its encoding.
+func (db *DB) encodeValue(v Value) ([]byte, error) {
+	b, err := appendValue(nil, v, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(b) > db.opts.MaxValueBytes {
+		return nil, fmt.Errorf("%w: encoded value of %d bytes exceeds MaxValueBytes (%d)", ErrInvalidValue, len(b), db.opts.MaxValueBytes)
+	}
+	return b, nil
+}

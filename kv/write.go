@@ -1,0 +1,243 @@
+package kv
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/strata-kv/strata/segment"
+)
+
+// maxBlob bounds the encoded entries of one commit so its frame fits the
+// format's length field.
+const maxBlob = segment.MaxFrameBody - segment.EntriesOffset
+
+// beginWrite registers a write in flight; it fails on closed and
+// read-only databases.
+func (db *DB) beginWrite() error {
+	if err := db.enter(); err != nil {
+		return err
+	}
+	if db.opts.ReadOnly {
+		db.leave()
+		return fmt.Errorf("%w: the database was opened read-only", ErrReadOnly)
+	}
+	return nil
+}
+
+func checkBlob(r *commitReq) error {
+	if len(r.blob) > maxBlob {
+		return fmt.Errorf("%w: commit of %d encoded bytes exceeds the frame limit of %d", ErrInvalidValue, len(r.blob), maxBlob)
+	}
+	return nil
+}
+
+// Put writes a new version of a key and returns its version.
+func (db *DB) Put(run RunID, key string, v Value) (Version, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return 0, err
+	}
+	enc, err := db.encodeValue(v)
+	if err != nil {
+		return 0, keyErr("put", run, key, err)
+	}
+	if err := db.beginWrite(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	r := &commitReq{}
+	r.add(segment.KindPut, string(run), key, enc)
+	if err := db.commit(r); err != nil {
+		return 0, keyErr("put", run, key, err)
+	}
+	return Version(r.version), nil
+}
+
+// Delete writes a tombstone and returns true if the key was live;
+// otherwise it writes nothing and returns false.
+func (db *DB) Delete(run RunID, key string) (bool, error) {
+	n, err := db.MDelete(run, []string{key})
+	return n == 1, err
+}
+
+// Incr adds delta to an Int value and returns the result, atomically: N
+// concurrent increments of 1 add exactly N. An absent key counts as 0. A
+// value of another kind gives ErrWrongType and a result outside int64
+// ErrOverflow; nothing is written on error.
+func (db *DB) Incr(run RunID, key string, delta int64) (int64, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return 0, err
+	}
+	if err := db.beginWrite(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	r := &commitReq{}
+	r.decide = func(r *commitReq) error {
+		cur := int64(0)
+		if rec, ok := db.newestLive(run, key); ok {
+			v, err := db.readValue(rec)
+			if err != nil {
+				return err
+			}
+			i, ok := v.AsInt()
+			if !ok {
+				return fmt.Errorf("%w: value is %v, not int", ErrWrongType, v.Kind())
+			}
+			cur = i
+		}
+		if (delta > 0 && cur > math.MaxInt64-delta) || (delta < 0 && cur < math.MinInt64-delta) {
+			return fmt.Errorf("%w: %d + %d", ErrOverflow, cur, delta)
+		}
+		r.n = cur + delta
+		enc, _ := appendValue(nil, Int(r.n), 0)
+		r.reset()
+		r.add(segment.KindPut, string(run), key, enc)
+		return nil
+	}
+	if err := db.commit(r); err != nil {
+		return 0, keyErr("incr", run, key, err)
+	}
+	return r.n, nil
+}
+
+// CompareAndSwapVersion writes v only if the key's newest live version is
+// expected (expected == 0: only if the key is absent). It returns false,
+// with no error and nothing written, on a mismatch, including one caused
+// by a concurrent writer.
+func (db *DB) CompareAndSwapVersion(run RunID, key string, expected Version, v Value) (bool, error) {
+	return db.cas(run, key, v, func() (bool, error) {
+		rec, ok := db.newestLive(run, key)
+		if expected == 0 {
+			return !ok, nil
+		}
+		return ok && rec.Version == uint64(expected), nil
+	})
+}
+
+// CompareAndSwapValue writes v only if the key's value Equals *expected
+// (expected == nil: only if the key is absent). It returns false, with no
+// error and nothing written, on a mismatch, including one caused by a
+// concurrent writer. As Equal says, a NaN never matches.
+func (db *DB) CompareAndSwapValue(run RunID, key string, expected *Value, v Value) (bool, error) {
+	return db.cas(run, key, v, func() (bool, error) {
+		rec, ok := db.newestLive(run, key)
+		if expected == nil || !ok {
+			return expected == nil && !ok, nil
+		}
+		cur, err := db.readValue(rec)
+		if err != nil {
+			return false, err
+		}
+		return cur.Equal(*expected), nil
+	})
+}
+
+func (db *DB) cas(run RunID, key string, v Value, match func() (bool, error)) (bool, error) {
+	if err := checkRunKey(run, key); err != nil {
+		return false, err
+	}
+	enc, err := db.encodeValue(v)
+	if err != nil {
+		return false, keyErr("compare-and-swap", run, key, err)
+	}
+	if err := db.beginWrite(); err != nil {
+		return false, err
+	}
+	defer db.leave()
+	r := &commitReq{}
+	r.add(segment.KindPut, string(run), key, enc)
+	r.decide = func(r *commitReq) error {
+		ok, err := match()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			r.reset()
+		}
+		return nil
+	}
+	if err := db.commit(r); err != nil {
+		return false, keyErr("compare-and-swap", run, key, err)
+	}
+	return r.version != 0, nil
+}
+
+// MPut writes all entries atomically under one version and returns it.
+// A key given twice keeps its last value. Any invalid key or value
+// rejects the whole batch and writes nothing. An empty batch writes
+// nothing and returns (0, nil).
+func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
+	if err := checkRun(run); err != nil {
+		return 0, err
+	}
+	last := make(map[string]int, len(entries))
+	for i, e := range entries {
+		if err := checkKey(e.Key); err != nil {
+			return 0, err
+		}
+		last[e.Key] = i
+	}
+	r := &commitReq{}
+	for i, e := range entries {
+		if last[e.Key] != i {
+			continue
+		}
+		enc, err := db.encodeValue(e.Value)
+		if err != nil {
+			return 0, keyErr("put", run, e.Key, err)
+		}
+		r.add(segment.KindPut, string(run), e.Key, enc)
+	}
+	if err := checkBlob(r); err != nil {
+		return 0, err
+	}
+	if err := db.beginWrite(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	if len(r.ents) == 0 {
+		return 0, nil
+	}
+	if err := db.commit(r); err != nil {
+		return 0, fmt.Errorf("strata: mput run %s: %w", clip(string(run)), err)
+	}
+	return Version(r.version), nil
+}
+
+// MDelete deletes keys atomically under one version and returns how many
+// distinct keys were live (and so got a tombstone). If none was, nothing
+// is written.
+func (db *DB) MDelete(run RunID, keys []string) (int, error) {
+	if err := checkRun(run); err != nil {
+		return 0, err
+	}
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return 0, err
+		}
+	}
+	if err := db.beginWrite(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	r := &commitReq{}
+	r.decide = func(r *commitReq) error {
+		r.reset()
+		seen := make(map[string]bool, len(keys))
+		for _, k := range keys {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if _, ok := db.newestLive(run, k); ok {
+				r.add(segment.KindTombstone, string(run), k, nil)
+			}
+		}
+		r.n = int64(len(r.ents))
+		return nil
+	}
+	if err := db.commit(r); err != nil {
+		return 0, fmt.Errorf("strata: delete run %s: %w", clip(string(run)), err)
+	}
+	return int(r.n), nil
+}
