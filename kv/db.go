@@ -282,7 +282,7 @@ func (db *DB) Stats() Stats {
 	}
 	if t.active != nil {
 		st.Segments++
-		st.LiveBytes += t.active.Size()
+		st.LiveBytes += t.active.Flushed()
 	}
 	_, st.Keys, st.Versions, _ = db.ix.Counts()
 	return st

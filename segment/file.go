@@ -75,8 +75,13 @@ func (w *Writer) ID() uint32 { return w.id }
 // Path returns the segment's file path.
 func (w *Writer) Path() string { return w.path }
 
-// Size returns the segment's size including frames not yet flushed.
+// Size returns the segment's size including frames not yet flushed. Only
+// the appending goroutine may call it; others use Flushed.
 func (w *Writer) Size() int64 { return w.flushed.Load() + int64(len(w.buf)) }
+
+// Flushed returns the number of bytes written to the file. Any goroutine
+// may call it.
+func (w *Writer) Flushed() int64 { return w.flushed.Load() }
 
 // AppendFrame buffers a frame (see AppendFrame in format.go) and returns
 // its offset in the segment.

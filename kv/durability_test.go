@@ -1,0 +1,460 @@
+package kv
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/vfs"
+	"github.com/strata-kv/strata/segment"
+)
+
+// dump renders every version of every key of the given runs, so two
+// databases can be compared for identical state and history.
+func dump(t testing.TB, db *DB, runs ...RunID) string {
+	t.Helper()
+	var b strings.Builder
+	for _, run := range runs {
+		// History includes deleted keys, which Keys does not list: walk
+		// the index for every key ever written.
+		var keys []string
+		for it := db.ix.Seek(string(run), ""); it.Valid(); it.Next() {
+			keys = append(keys, it.Chain().Key())
+		}
+		for _, k := range keys {
+			h, err := db.History(run, k, 0, 0)
+			require.NoError(t, err)
+			for _, v := range h {
+				fmt.Fprintf(&b, "%s/%s@%d %v %v %s\n", run, k, v.Version, v.Deleted, v.Timestamp.UnixMicro(), v.Value)
+			}
+		}
+	}
+	return b.String()
+}
+
+// workload writes a mix of every kind of commit.
+func workload(t testing.TB, db *DB, rounds int) {
+	t.Helper()
+	for i := 0; i < rounds; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%02d", i%7), Int(int64(i)))
+		_, err := db.MPut("r", []KeyValue{{fmt.Sprintf("b%d", i%3), String(strings.Repeat("z", i))}, {"batch", Int(int64(i))}})
+		require.NoError(t, err)
+		_, err = db.Update(func(tx *Txn) error {
+			if _, err := tx.Delete("r", fmt.Sprintf("k%02d", (i+3)%7)); err != nil {
+				return err
+			}
+			return tx.Put("r2", fmt.Sprintf("t%d", i%4), Array(Int(int64(i)), Bytes([]byte{byte(i)})))
+		})
+		require.NoError(t, err)
+		_, err = db.Incr("r2", "counter", int64(i))
+		require.NoError(t, err)
+	}
+}
+
+func TestReopenKeepsStateAndHistory(t *testing.T) {
+	for _, name := range []string{"buffered", "strict"} {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			opts := modes[name]
+			opts.SegmentSize = 2048
+			db, err := Open(dir, &opts)
+			require.NoError(t, err)
+			workload(t, db, 40)
+			want := dump(t, db, "r", "r2")
+			last := db.LastVersion()
+			st := db.Stats()
+			require.NoError(t, db.Close())
+
+			for reopen := 0; reopen < 2; reopen++ {
+				db, err = Open(dir, &opts)
+				require.NoError(t, err)
+				require.Equal(t, want, dump(t, db, "r", "r2"), "reopen %d", reopen)
+				require.Equal(t, last, db.LastVersion())
+				st2 := db.Stats()
+				require.Equal(t, st.Keys, st2.Keys)
+				require.Equal(t, st.Versions, st2.Versions)
+				require.NoError(t, db.Close())
+			}
+			db, err = Open(dir, &opts)
+			require.NoError(t, err)
+			defer db.Close()
+			v := mustPut(t, db, "r", "after", Int(1))
+			require.Greater(t, v, last, "versions continue above the highest recovered")
+		})
+	}
+}
+
+func TestInMemoryHasSameSemantics(t *testing.T) {
+	a := openT(t, &Options{Durability: InMemory, SegmentSize: 2048})
+	b := openT(t, &Options{Durability: Strict, SegmentSize: 2048})
+	workload(t, a, 20)
+	workload(t, b, 20)
+	// Timestamps differ; compare everything else.
+	strip := func(s string) string {
+		var out []string
+		for _, line := range strings.Split(s, "\n") {
+			f := strings.SplitN(line, " ", 4)
+			if len(f) == 4 {
+				out = append(out, f[0]+" "+f[1]+" "+f[3])
+			}
+		}
+		return strings.Join(out, "\n")
+	}
+	require.Equal(t, strip(dump(t, b, "r", "r2")), strip(dump(t, a, "r", "r2")))
+	// Nothing reaches the disk: a new InMemory DB starts empty.
+	c := openT(t, &Options{Durability: InMemory})
+	require.Zero(t, c.LastVersion())
+}
+
+// A process crash (kill -9) keeps whatever was written to the OS: every
+// acknowledged commit in Buffered and Strict mode. A power loss keeps only
+// synced data: every acknowledged Strict commit.
+func TestCrashKeepsAcknowledgedCommits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		mode Durability
+		keep float64
+	}{
+		{"buffered/process-crash", Buffered, 1},
+		{"strict/process-crash", Strict, 1},
+		{"strict/power-loss", Strict, 0},
+		{"strict/power-loss-half", Strict, 0.5},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			mem := vfs.NewMem()
+			db, err := openMem(t, mem, Options{Durability: tc.mode, SegmentSize: 1500})
+			require.NoError(t, err)
+			workload(t, db, 25)
+			want := dump(t, db, "r", "r2")
+			crashed := mem.CrashClone(tc.keep) // no Close: the process died
+			db2, err := openMem(t, crashed, Options{Durability: tc.mode})
+			require.NoError(t, err)
+			require.Equal(t, want, dump(t, db2, "r", "r2"))
+			require.NoError(t, db2.Close())
+			require.NoError(t, db.Close())
+		})
+	}
+}
+
+// Buffered commits lost to a power failure are lost from the end only:
+// what survives is the state at some prefix of the commits.
+func TestBufferedPowerLossKeepsAPrefix(t *testing.T) {
+	mem := vfs.NewMem()
+	db, err := openMem(t, mem, Options{Durability: Buffered, SegmentSize: 1 << 20})
+	require.NoError(t, err)
+	var states []string
+	for i := 0; i < 30; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%d", i%4), Int(int64(i)))
+		if i == 10 {
+			require.NoError(t, db.Sync())
+		}
+		states = append(states, dump(t, db, "r"))
+	}
+	for _, keep := range []float64{0, 0.3, 0.7} {
+		db2, err := openMem(t, mem.CrashClone(keep), Options{})
+		require.NoError(t, err)
+		got := dump(t, db2, "r")
+		require.Contains(t, states[10:], got, "keep %v: not the state at any commit since the last sync", keep)
+		require.NoError(t, db2.Close())
+	}
+	require.NoError(t, db.Close())
+}
+
+func segmentFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	m, err := filepath.Glob(filepath.Join(dir, "*"+segment.Ext))
+	require.NoError(t, err)
+	sort.Strings(m)
+	return m
+}
+
+func TestTornTailIsTruncatedOnOpen(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, nil)
+	require.NoError(t, err)
+	for i := 0; i < 5; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%d", i), String("value"))
+	}
+	require.NoError(t, db.Close())
+	segs := segmentFiles(t, dir)
+	newest := segs[len(segs)-1]
+	st, err := os.Stat(newest)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(newest, st.Size()-3))
+
+	var logs bytes.Buffer
+	db, err = Open(dir, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	require.NoError(t, err)
+	require.Contains(t, logs.String(), "torn write")
+	require.Contains(t, logs.String(), filepath.Base(newest))
+	for i := 0; i < 4; i++ {
+		mustGet(t, db, "r", fmt.Sprintf("k%d", i))
+	}
+	absent(t, db, "r", "k4")
+	require.EqualValues(t, 4, db.LastVersion())
+	v := mustPut(t, db, "r", "k5", Int(5))
+	require.EqualValues(t, 5, v, "the torn commit's version was never acknowledged")
+	require.NoError(t, db.Close())
+	db, err = Open(dir, nil)
+	require.NoError(t, err)
+	mustGet(t, db, "r", "k5")
+	require.NoError(t, db.Close())
+}
+
+func TestFlippedByteIsCorruption(t *testing.T) {
+	dir := t.TempDir()
+	db, err := Open(dir, &Options{SegmentSize: 300})
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%d", i), String("some value here"))
+	}
+	require.NoError(t, db.Close())
+	segs := segmentFiles(t, dir)
+	require.Greater(t, len(segs), 2)
+	victim := segs[1] // sealed
+	b, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	b[segment.HeaderSize+segment.FrameHeaderSize+22] ^= 0x10 // inside the first frame's first entry
+	require.NoError(t, os.WriteFile(victim, b, 0o644))
+
+	_, err = Open(dir, nil)
+	require.ErrorIs(t, err, ErrCorrupt)
+	require.Contains(t, err.Error(), victim)
+	require.Contains(t, err.Error(), fmt.Sprintf("offset %d", segment.HeaderSize))
+	_, err = Open(dir, &Options{ReadOnly: true})
+	require.ErrorIs(t, err, ErrCorrupt, "read-only opens verify too")
+}
+
+// Fail FS operation i, for i = 0, 1, 2, ... until the workload runs clean,
+// during a Strict workload with segment rolls. After each failure the
+// directory must reopen (after a power loss keeping only synced data) with
+// every acknowledged commit, nothing else but possibly the failed one.
+func TestEveryFailurePointKeepsAcknowledgedCommits(t *testing.T) {
+	points := 0
+	for i := int64(0); ; i++ {
+		mem := vfs.NewMem()
+		efs := vfs.NewErrorFS(mem, i, false)
+		acked, failed := faultWorkload(t, efs)
+		if efs.Ops() <= i { // operation i never happened: the run was clean
+			require.Greater(t, i, int64(50), "the workload must do real I/O")
+			break
+		}
+		points++
+		for _, keep := range []float64{0, 1} {
+			db, err := openMem(t, mem.CrashClone(keep), Options{Durability: Strict})
+			require.NoError(t, err, "failure point %d, keep %v", i, keep)
+			got := modelDump(t, db)
+			withFailed := applyModel(acked, failed)
+			if got != applyModel(acked, nil) && (failed == nil || got != withFailed) {
+				t.Fatalf("failure point %d keep %v: reopened state\n%s\nwant acknowledged commits\n%s", i, keep, got, applyModel(acked, nil))
+			}
+			require.NoError(t, db.Close())
+		}
+	}
+	t.Logf("checked %d failure points", points)
+}
+
+type modelCommit struct {
+	version Version
+	puts    map[string]int64 // key -> value; -1 deletes
+}
+
+func applyModel(commits []modelCommit, extra *modelCommit) string {
+	state := map[string]int64{}
+	all := commits
+	if extra != nil {
+		all = append(append([]modelCommit(nil), commits...), *extra)
+	}
+	for _, c := range all {
+		for k, v := range c.puts {
+			if v < 0 {
+				delete(state, k)
+			} else {
+				state[k] = v
+			}
+		}
+	}
+	keys := make([]string, 0, len(state))
+	for k := range state {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s=%d\n", k, state[k])
+	}
+	return b.String()
+}
+
+func modelDump(t testing.TB, db *DB) string {
+	page, err := db.Scan("r", "", 1000, "")
+	require.NoError(t, err)
+	var b strings.Builder
+	for _, e := range page.Entries {
+		fmt.Fprintf(&b, "%s=%d\n", e.Key, must2(e.Value.AsInt()))
+	}
+	return b.String()
+}
+
+// faultWorkload runs a Strict workload on fs until the first error. It
+// returns the acknowledged commits and the commit that failed (nil if
+// none, or if Open failed).
+func faultWorkload(t *testing.T, fs *vfs.ErrorFS) (acked []modelCommit, failed *modelCommit) {
+	db, err := openMem(t, fs, Options{Durability: Strict, SegmentSize: 400})
+	if err != nil {
+		var ie *vfs.InjectedError
+		require.True(t, errors.As(err, &ie), "Open failed with %v", err)
+		return nil, nil
+	}
+	defer db.Close()
+	state := map[string]int64{}
+	for i := 0; i < 60; i++ {
+		c := modelCommit{puts: map[string]int64{}}
+		var v Version
+		switch i % 4 {
+		case 0:
+			c.puts[fmt.Sprintf("k%d", i%5)] = int64(i)
+			v, err = db.Put("r", fmt.Sprintf("k%d", i%5), Int(int64(i)))
+		case 1:
+			c.puts["a"], c.puts["b"] = int64(i), int64(i+1)
+			v, err = db.MPut("r", []KeyValue{{"a", Int(int64(i))}, {"b", Int(int64(i + 1))}})
+		case 2:
+			k := fmt.Sprintf("k%d", (i+2)%5)
+			if _, live := state[k]; live {
+				c.puts[k] = -1
+			}
+			c.puts["t"] = int64(i)
+			v, err = db.Update(func(tx *Txn) error {
+				if _, err := tx.Delete("r", k); err != nil {
+					return err
+				}
+				return tx.Put("r", "t", Int(int64(i)))
+			})
+		case 3:
+			c.puts["n"] = state["n"] + 2
+			var n int64
+			n, err = db.Incr("r", "n", 2)
+			if err == nil {
+				require.Equal(t, c.puts["n"], n)
+				v = db.LastVersion()
+			}
+		}
+		if err != nil {
+			var ie *vfs.InjectedError
+			require.True(t, errors.As(err, &ie), "op %d failed with %v", i, err)
+			if ie.Op == "write" || ie.Op == "sync" {
+				// The page cache may have dropped the data: no retries.
+				_, err2 := db.Put("r", "after-failure", Int(1))
+				require.Error(t, err2, "a write after a failed %s", ie.Op)
+			}
+			return acked, &c
+		}
+		require.NotZero(t, v)
+		c.version = v
+		acked = append(acked, c)
+		for k, x := range c.puts {
+			if x < 0 {
+				delete(state, k)
+			} else {
+				state[k] = x
+			}
+		}
+	}
+	return acked, nil
+}
+
+// blockingFS makes the first Sync after arm block until release, so a test
+// can pile commits up behind it.
+type blockingFS struct {
+	vfs.FS
+	syncs   atomic.Int64
+	armed   atomic.Bool
+	entered chan struct{}
+	release chan struct{}
+}
+
+type blockingFile struct {
+	vfs.File
+	fs *blockingFS
+}
+
+func (b *blockingFS) Create(name string) (vfs.File, error) {
+	f, err := b.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &blockingFile{f, b}, nil
+}
+
+func (b *blockingFS) OpenRW(name string) (vfs.File, error) {
+	f, err := b.FS.OpenRW(name)
+	if err != nil {
+		return nil, err
+	}
+	return &blockingFile{f, b}, nil
+}
+
+func (f *blockingFile) Sync() error {
+	f.fs.syncs.Add(1)
+	if f.fs.armed.CompareAndSwap(true, false) {
+		close(f.fs.entered)
+		<-f.fs.release
+	}
+	return f.File.Sync()
+}
+
+// Strict commits that arrive while an fsync is in progress share the next
+// one: 8 commits, 2 fsyncs.
+func TestStrictGroupCommitSharesFsyncs(t *testing.T) {
+	mem := vfs.NewMem()
+	bfs := &blockingFS{FS: mem, entered: make(chan struct{}), release: make(chan struct{})}
+	db, err := openMem(t, bfs, Options{Durability: Strict})
+	require.NoError(t, err)
+	defer db.Close()
+
+	bfs.armed.Store(true)
+	base := bfs.syncs.Load()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		_, err := db.Put("r", "first", Int(0))
+		require.NoError(t, err)
+	}()
+	<-bfs.entered // the first commit is inside its fsync
+	for i := 1; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := db.Put("r", fmt.Sprintf("k%d", i), Int(int64(i)))
+			require.NoError(t, err)
+		}()
+	}
+	for { // wait until all seven are queued behind the leader
+		db.pipe.mu.Lock()
+		n := len(db.pipe.queue)
+		db.pipe.mu.Unlock()
+		if n == 7 {
+			break
+		}
+		runtime.Gosched()
+	}
+	close(bfs.release)
+	wg.Wait()
+	require.EqualValues(t, 2, bfs.syncs.Load()-base, "8 commits, 2 fsyncs")
+	require.EqualValues(t, 8, db.LastVersion())
+	keys, err := db.Keys("r", "", 0)
+	require.NoError(t, err)
+	require.Len(t, keys, 8)
+}
