@@ -1,0 +1,39 @@
+// Package kv is Strata's public API: an embeddable, versioned key-value
+// store. Every write creates a new version; old versions stay readable
+// through GetAt, History and ViewAt.
+//
+// Open a data directory, write and read:
+//
+//	db, err := kv.Open("./data", nil) // Buffered durability
+//	v, err := db.Put(kv.DefaultRun, "key", kv.String("value"))
+//	got, ok, err := db.Get(kv.DefaultRun, "key")
+//
+// Keys live in runs (namespaces). Values are typed (Null, Bool, Int,
+// Float, String, Bytes, Array, Object) and round-trip exactly. Every
+// commit gets a Version, global across the database and strictly
+// increasing; a batch (MPut, MDelete) or an Update transaction commits
+// all its writes under one version, atomically.
+//
+// # Durability
+//
+// Buffered (the default) acknowledges a commit once its bytes are written
+// to the OS, so it survives the process being killed; a background fsync
+// bounds what a power failure can lose. Strict acknowledges only after
+// fsync, with concurrent commits sharing fsyncs. InMemory keeps nothing on
+// disk. After any write or fsync error the DB accepts no more writes (the
+// data it could not persist may already be gone from the page cache);
+// reopen it.
+//
+// # Concurrency
+//
+// All methods of *DB are safe for concurrent use. Reads never block
+// writes and are never blocked by them: each read sees a snapshot. Update
+// transactions are optimistic and serializable; a conflict returns
+// ErrConflict and writes nothing.
+//
+// # Caveats
+//
+// Compaction is not implemented yet: Compact returns an error and every
+// version is kept whatever Options.Retention says, so ErrHistoryTrimmed
+// is never returned for now.
+package kv
