@@ -46,7 +46,7 @@ func (db *DB) newestLive(run RunID, key string) (index.Record, bool) {
 }
 
 func keyErr(op string, run RunID, key string, err error) error {
-	return fmt.Errorf("strata: %s run %s key %s: %w", op, clip(string(run)), clip(key), err)
+	return fmt.Errorf("%s run %s key %s: %w", op, clip(string(run)), clip(key), err)
 }
 
 // Get returns the newest version of a key. ok is false when the key is

@@ -251,7 +251,7 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 		return nil
 	}
 	if err := db.commit(r); err != nil {
-		return 0, fmt.Errorf("strata: update: %w", err)
+		return 0, fmt.Errorf("update: %w", err)
 	}
 	return Version(r.version), nil
 }

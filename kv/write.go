@@ -199,7 +199,7 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 		return 0, nil
 	}
 	if err := db.commit(r); err != nil {
-		return 0, fmt.Errorf("strata: mput run %s: %w", clip(string(run)), err)
+		return 0, fmt.Errorf("mput run %s: %w", clip(string(run)), err)
 	}
 	return Version(r.version), nil
 }
@@ -237,7 +237,7 @@ func (db *DB) MDelete(run RunID, keys []string) (int, error) {
 		return nil
 	}
 	if err := db.commit(r); err != nil {
-		return 0, fmt.Errorf("strata: delete run %s: %w", clip(string(run)), err)
+		return 0, fmt.Errorf("delete run %s: %w", clip(string(run)), err)
 	}
 	return int(r.n), nil
 }

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/strata-kv/strata/kv"
+)
+
+func init() {
+	register(&command{
+		name: "del", args: "KEY...", help: "delete keys (one version for all of them)",
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 1, -1, "at least one KEY"); err != nil {
+				return err
+			}
+			return e.withDB(false, func(db *kv.DB) error {
+				n, err := db.MDelete(e.run, args)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return writeJSON(e.stdout, map[string]any{"run": e.run, "deleted": n, "version": db.LastVersion()})
+				}
+				fmt.Fprintf(e.stdout, "deleted %d of %d key(s)\n", n, len(args))
+				return nil
+			})
+		},
+	})
+}

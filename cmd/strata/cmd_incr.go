@@ -1,0 +1,38 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/strata-kv/strata/kv"
+)
+
+func init() {
+	register(&command{
+		name: "incr", args: "KEY [DELTA]", help: "add DELTA (default 1) to an integer; an absent key counts as 0",
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 1, 2, "KEY [DELTA]"); err != nil {
+				return err
+			}
+			delta := int64(1)
+			if len(args) == 2 {
+				d, err := strconv.ParseInt(args[1], 10, 64)
+				if err != nil {
+					return usagef("DELTA %q is not a 64-bit integer", args[1])
+				}
+				delta = d
+			}
+			return e.withDB(false, func(db *kv.DB) error {
+				n, err := db.Incr(e.run, args[0], delta)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return writeJSON(e.stdout, map[string]any{"run": e.run, "key": args[0], "value": n, "version": db.LastVersion()})
+				}
+				fmt.Fprintln(e.stdout, n)
+				return nil
+			})
+		},
+	})
+}

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/strata-kv/strata/kv"
+)
+
+func init() {
+	var limit int
+	register(&command{
+		name: "keys", args: "[PREFIX]", help: "list live keys",
+		flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&limit, "limit", 0, "at most this many keys (0: all)")
+		},
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 0, 1, "at most one PREFIX"); err != nil {
+				return err
+			}
+			prefix := ""
+			if len(args) == 1 {
+				prefix = args[0]
+			}
+			return e.withDB(true, func(db *kv.DB) error {
+				keys, err := db.Keys(e.run, prefix, limit)
+				if err != nil {
+					return err
+				}
+				if e.json {
+					return writeJSON(e.stdout, keys)
+				}
+				for _, k := range keys {
+					fmt.Fprintln(e.stdout, k)
+				}
+				return nil
+			})
+		},
+	})
+}
