@@ -48,6 +48,9 @@ type DB struct {
 	drainOnce sync.Once
 	syncStop  chan struct{}
 	syncDone  chan struct{}
+	// afterBackgroundSync, if set (by tests), runs after each background
+	// fsync attempt with its error.
+	afterBackgroundSync func(error)
 }
 
 // segTable is an immutable snapshot of the segment set, replaced whole
@@ -87,8 +90,10 @@ func Open(dir string, opts *Options) (*DB, error) {
 }
 
 // openFS opens a database on any file system; tests use it with the
-// in-memory and fault-injecting ones. o must be normalized.
-func openFS(fsys vfs.FS, dir string, o Options) (*DB, error) {
+// in-memory and fault-injecting ones. o must be normalized. Each setup
+// function runs on the DB before its background work starts (tests use
+// it to install hooks).
+func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error) {
 	db := &DB{opts: o, fs: fsys, dir: dir, log: o.Logger, ix: index.New(), drained: make(chan struct{})}
 	if o.ReadOnly {
 		if _, err := fsys.List(dir); err != nil {
@@ -136,6 +141,9 @@ func openFS(fsys vfs.FS, dir string, o Options) (*DB, error) {
 	db.log.Debug("strata: opened", "dir", dir, "durability", o.Durability.String(),
 		"segments", len(res.Sealed)+btoi(t.active != nil), "versions", res.Entries, "last_version", res.LastVersion)
 
+	for _, f := range setup {
+		f(db)
+	}
 	if o.Durability == Buffered && !o.ReadOnly {
 		db.syncStop, db.syncDone = make(chan struct{}), make(chan struct{})
 		go db.backgroundSync()
@@ -213,8 +221,12 @@ func (db *DB) backgroundSync() {
 			if db.writeErr.Load() != nil || !db.pipe.dirty.Swap(false) {
 				continue
 			}
-			if err := db.segs.Load().active.Sync(); err != nil {
+			err := db.segs.Load().active.Sync()
+			if err != nil {
 				db.fail(err)
+			}
+			if db.afterBackgroundSync != nil {
+				db.afterBackgroundSync(err)
 			}
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -457,4 +458,80 @@ func TestStrictGroupCommitSharesFsyncs(t *testing.T) {
 	keys, err := db.Keys("r", "", 0)
 	require.NoError(t, err)
 	require.Len(t, keys, 8)
+}
+
+// In Buffered mode the background fsync makes commits durable without any
+// call to Sync: after it has run, a power loss keeps them.
+func TestBufferedBackgroundSync(t *testing.T) {
+	mem := vfs.NewMem()
+	synced := make(chan error, 100)
+	db, err := openMem(t, mem, Options{Durability: Buffered, SyncInterval: time.Millisecond}, func(db *DB) {
+		db.afterBackgroundSync = func(err error) { synced <- err }
+	})
+	require.NoError(t, err)
+	defer db.Close()
+	mustPut(t, db, "r", "k", Int(1))
+	require.NoError(t, <-synced) // the first background fsync after the put
+	db2, err := openMem(t, mem.CrashClone(0), Options{})
+	require.NoError(t, err)
+	defer db2.Close()
+	mustGet(t, db2, "r", "k")
+}
+
+// failSyncFS fails every file Sync while armed.
+type failSyncFS struct {
+	vfs.FS
+	armed atomic.Bool
+}
+
+type failSyncFile struct {
+	vfs.File
+	fs *failSyncFS
+}
+
+func (f *failSyncFS) Create(name string) (vfs.File, error) {
+	file, err := f.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &failSyncFile{file, f}, nil
+}
+
+func (f *failSyncFS) OpenRW(name string) (vfs.File, error) {
+	file, err := f.FS.OpenRW(name)
+	if err != nil {
+		return nil, err
+	}
+	return &failSyncFile{file, f}, nil
+}
+
+func (f *failSyncFile) Sync() error {
+	if f.fs.armed.Load() {
+		return errors.New("injected fsync failure")
+	}
+	return f.File.Sync()
+}
+
+// A failed background fsync stops writes: the data it could not persist
+// may be gone from the page cache, so retrying the fsync proves nothing.
+func TestFailedFsyncStopsWrites(t *testing.T) {
+	ffs := &failSyncFS{FS: vfs.NewMem()}
+	synced := make(chan error, 100)
+	db, err := openMem(t, ffs, Options{Durability: Buffered, SyncInterval: time.Millisecond}, func(db *DB) {
+		db.afterBackgroundSync = func(err error) { synced <- err }
+	})
+	require.NoError(t, err)
+	defer db.Close()
+	ffs.armed.Store(true)
+	mustPut(t, db, "r", "k", Int(1)) // Buffered: acknowledged after write(2)
+	require.Error(t, <-synced)
+	_, err = db.Put("r", "k2", Int(2))
+	require.Error(t, err)
+	require.Contains(t, err.Error(), "writes stopped")
+	ffs.armed.Store(false)
+	_, err = db.Put("r", "k3", Int(3))
+	require.Error(t, err, "no retry once the fault is gone: reopen instead")
+	require.Error(t, db.Sync())
+	got := mustGet(t, db, "r", "k")
+	require.EqualValues(t, 1, must2(got.Value.AsInt()), "reads still work")
 }

@@ -23,11 +23,11 @@ func openT(t testing.TB, opts *Options) *DB {
 }
 
 // openMem opens a database on an in-memory FS at /db.
-func openMem(t testing.TB, fs vfs.FS, opts Options) (*DB, error) {
+func openMem(t testing.TB, fs vfs.FS, opts Options, setup ...func(*DB)) (*DB, error) {
 	t.Helper()
 	o, err := opts.normalize()
 	require.NoError(t, err)
-	return openFS(fs, "/db", o)
+	return openFS(fs, "/db", o, setup...)
 }
 
 func mustPut(t testing.TB, db *DB, run RunID, key string, v Value) Version {

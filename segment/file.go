@@ -31,6 +31,9 @@ func ParseFileName(name string) (uint32, bool) {
 	return uint32(id), true
 }
 
+// maxKeptBuffer is the largest write buffer kept for reuse after Flush.
+const maxKeptBuffer = 1 << 20
+
 // Writer appends frames to the active segment. Frames are collected in a
 // buffer by AppendFrame and written with one write(2) by Flush. One
 // goroutine at a time may call AppendFrame, Flush, ReadPending and Seal;
@@ -105,7 +108,11 @@ func (w *Writer) Flush() error {
 		return fmt.Errorf("write segment %s: %w", w.path, err)
 	}
 	w.flushed.Add(int64(n))
-	w.buf = w.buf[:0]
+	if cap(w.buf) > maxKeptBuffer {
+		w.buf = nil // do not pin the memory of one huge commit
+	} else {
+		w.buf = w.buf[:0]
+	}
 	return nil
 }
 

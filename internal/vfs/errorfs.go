@@ -24,13 +24,14 @@ type ErrorFS struct {
 	fs     FS
 	ops    atomic.Int64
 	failAt atomic.Int64
-	sticky bool
+	sticky atomic.Bool
 }
 
 // NewErrorFS returns an ErrorFS over fs that fails operation failAt (and
 // every later one if sticky). A negative failAt fails nothing.
 func NewErrorFS(fs FS, failAt int64, sticky bool) *ErrorFS {
-	e := &ErrorFS{fs: fs, sticky: sticky}
+	e := &ErrorFS{fs: fs}
+	e.sticky.Store(sticky)
 	e.failAt.Store(failAt)
 	return e
 }
@@ -38,13 +39,19 @@ func NewErrorFS(fs FS, failAt int64, sticky bool) *ErrorFS {
 // Ops returns the number of operations counted so far.
 func (e *ErrorFS) Ops() int64 { return e.ops.Load() }
 
+// FailFrom makes operation i and every later one fail (sticky from i).
+func (e *ErrorFS) FailFrom(i int64) {
+	e.sticky.Store(true)
+	e.failAt.Store(i)
+}
+
 // Disarm stops all further injected failures.
 func (e *ErrorFS) Disarm() { e.failAt.Store(-1) }
 
 func (e *ErrorFS) step(op string) error {
 	i := e.ops.Add(1) - 1
 	at := e.failAt.Load()
-	if at >= 0 && (i == at || (e.sticky && i > at)) {
+	if at >= 0 && (i == at || (e.sticky.Load() && i > at)) {
 		return &InjectedError{Op: op, Index: i}
 	}
 	return nil

@@ -68,7 +68,15 @@ func (osFS) SyncDir(dir string) error {
 }
 
 func (osFS) Lock(name string, shared bool) (io.Closer, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	// A shared lock needs no write access, so read-only opens work on
+	// read-only media once the lock file exists.
+	f, err := os.Open(name)
+	if !shared || err != nil {
+		if f != nil {
+			f.Close()
+		}
+		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
+	}
 	if err != nil {
 		return nil, err
 	}

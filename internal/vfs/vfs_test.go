@@ -179,6 +179,13 @@ func TestErrorFSFailsChosenOperation(t *testing.T) {
 	s.Disarm()
 	_, err = s.List("/d")
 	require.NoError(t, err)
+	s.FailFrom(s.Ops() + 1)
+	_, err = s.List("/d")
+	require.NoError(t, err)
+	_, err = s.List("/d")
+	require.Error(t, err)
+	_, err = s.List("/d")
+	require.Error(t, err)
 }
 
 func TestWriteFileAtomic(t *testing.T) {
