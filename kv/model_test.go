@@ -1,0 +1,298 @@
+package kv
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/vfs"
+)
+
+// A model of the database: every version of every key.
+type modelVersion struct {
+	version Version
+	value   Value
+	deleted bool
+}
+
+type model struct {
+	hist map[string][]modelVersion // key (run-qualified) -> oldest first
+	last Version
+}
+
+func (m *model) commit(t *testing.T, v Version, writes map[string]*Value) {
+	t.Helper()
+	require.Greater(t, v, m.last, "versions strictly increase")
+	m.last = v
+	for k, val := range writes {
+		if val == nil {
+			m.hist[k] = append(m.hist[k], modelVersion{version: v, deleted: true})
+		} else {
+			m.hist[k] = append(m.hist[k], modelVersion{version: v, value: *val})
+		}
+	}
+}
+
+func (m *model) at(k string, at Version) (modelVersion, bool) {
+	h := m.hist[k]
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].version <= at {
+			return h[i], !h[i].deleted
+		}
+	}
+	return modelVersion{}, false
+}
+
+func (m *model) liveKeys(run string, at Version) []string {
+	var keys []string
+	for k := range m.hist {
+		if r, key := splitModelKey(k); r == run {
+			if _, ok := m.at(k, at); ok {
+				keys = append(keys, key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	if keys == nil {
+		keys = []string{}
+	}
+	return keys
+}
+
+func modelKey(run RunID, key string) string { return string(run) + "/" + key }
+
+func splitModelKey(k string) (string, string) {
+	for i := range k {
+		if k[i] == '/' {
+			return k[:i], k[i+1:]
+		}
+	}
+	return k, ""
+}
+
+func randValue(r *rand.Rand) Value {
+	switch r.IntN(6) {
+	case 0:
+		return Int(int64(r.IntN(100)))
+	case 1:
+		return String(fmt.Sprintf("s%d", r.IntN(1000)))
+	case 2:
+		return Bytes(make([]byte, r.IntN(300))) // compressible, sometimes
+	case 3:
+		return Array(Int(int64(r.IntN(5))), Null())
+	case 4:
+		return Float(r.Float64())
+	default:
+		return Object(map[string]Value{"k": Bool(r.IntN(2) == 0)})
+	}
+}
+
+// TestModelRandomOperations drives random operations, reopens and crashes
+// against the model, and checks every answer and, periodically, the whole
+// state and history at random versions.
+func TestModelRandomOperations(t *testing.T) {
+	for seed := uint64(1); seed <= 12; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runModel(t, seed, 400) })
+	}
+}
+
+func runModel(t *testing.T, seed uint64, steps int) {
+	r := rand.New(rand.NewPCG(seed, seed*7))
+	mem := vfs.NewMem()
+	opts := Options{Durability: Strict, SegmentSize: int64(300 + r.IntN(3000))}
+	db, err := openMem(t, mem, opts)
+	require.NoError(t, err)
+	defer func() { db.Close() }()
+	m := &model{hist: map[string][]modelVersion{}}
+	runs := []RunID{"a", "b"}
+	key := func() (RunID, string) { return runs[r.IntN(2)], fmt.Sprintf("k%d", r.IntN(12)) }
+
+	for step := 0; step < steps; step++ {
+		run, k := key()
+		mk := modelKey(run, k)
+		switch op := r.IntN(100); {
+		case op < 30:
+			v := randValue(r)
+			ver, err := db.Put(run, k, v)
+			require.NoError(t, err)
+			m.commit(t, ver, map[string]*Value{mk: &v})
+		case op < 40:
+			_, live := m.at(mk, m.last)
+			ok, err := db.Delete(run, k)
+			require.NoError(t, err)
+			require.Equal(t, live, ok, "delete %s", mk)
+			if ok {
+				m.commit(t, db.LastVersion(), map[string]*Value{mk: nil})
+			}
+		case op < 50:
+			writes := map[string]*Value{}
+			var kvs []KeyValue
+			for i := 0; i < 1+r.IntN(4); i++ {
+				_, k2 := key()
+				v := randValue(r)
+				kvs = append(kvs, KeyValue{k2, v})
+				writes[modelKey(run, k2)] = &v
+			}
+			ver, err := db.MPut(run, kvs)
+			require.NoError(t, err)
+			m.commit(t, ver, writes)
+		case op < 55:
+			keys := []string{k, fmt.Sprintf("k%d", r.IntN(12))}
+			writes := map[string]*Value{}
+			for _, k2 := range keys {
+				if _, live := m.at(modelKey(run, k2), m.last); live {
+					writes[modelKey(run, k2)] = nil
+				}
+			}
+			n, err := db.MDelete(run, keys)
+			require.NoError(t, err)
+			require.Equal(t, len(writes), n)
+			if n > 0 {
+				m.commit(t, db.LastVersion(), writes)
+			}
+		case op < 65:
+			cur, live := m.at(mk, m.last)
+			n, err := db.Incr(run, k, 3)
+			if live {
+				if i, isInt := cur.value.AsInt(); isInt {
+					require.NoError(t, err)
+					require.Equal(t, i+3, n)
+				} else {
+					require.ErrorIs(t, err, ErrWrongType)
+					continue
+				}
+			} else {
+				require.NoError(t, err)
+				require.EqualValues(t, 3, n)
+			}
+			v := Int(n)
+			m.commit(t, db.LastVersion(), map[string]*Value{mk: &v})
+		case op < 72:
+			cur, live := m.at(mk, m.last)
+			expected := Version(0)
+			if live && r.IntN(3) > 0 {
+				expected = cur.version
+			} else if r.IntN(2) == 0 {
+				expected = Version(r.IntN(int(m.last) + 2))
+			}
+			v := randValue(r)
+			ok, err := db.CompareAndSwapVersion(run, k, expected, v)
+			require.NoError(t, err)
+			want := (expected == 0 && !live) || (live && expected == cur.version)
+			require.Equal(t, want, ok)
+			if ok {
+				m.commit(t, db.LastVersion(), map[string]*Value{mk: &v})
+			}
+		case op < 85:
+			// A read-modify-write transaction over two keys and a listing.
+			_, k2 := key()
+			writes := map[string]*Value{}
+			ver, err := db.Update(func(tx *Txn) error {
+				keys, err := tx.Keys(run, "k1", 0)
+				if err != nil {
+					return err
+				}
+				require.Equal(t, filterPrefix(m.liveKeys(string(run), m.last), "k1"), keys)
+				got, ok, err := tx.Get(run, k)
+				if err != nil {
+					return err
+				}
+				want, live := m.at(mk, m.last)
+				require.Equal(t, live, ok)
+				if ok {
+					require.True(t, sameish(want.value, got.Value))
+				}
+				v := Int(int64(len(keys)))
+				if err := tx.Put(run, k2, v); err != nil {
+					return err
+				}
+				writes[modelKey(run, k2)] = &v
+				if r.IntN(3) == 0 {
+					deleted, err := tx.Delete(run, k)
+					if err != nil {
+						return err
+					}
+					if deleted && k != k2 {
+						writes[mk] = nil
+					} else if deleted {
+						delete(writes, mk) // put then delete of one key: absent after, not written if absent before
+						if live {
+							writes[mk] = nil
+						}
+					}
+				}
+				return nil
+			})
+			require.NoError(t, err)
+			if ver != 0 {
+				m.commit(t, ver, writes)
+			}
+		case op < 90:
+			// Reopen: cleanly, or after a crash (Strict: power loss keeps all).
+			if r.IntN(2) == 0 {
+				require.NoError(t, db.Close())
+				db, err = openMem(t, mem, opts)
+			} else {
+				crashed := mem.CrashClone(0)
+				db.Close()
+				mem = crashed
+				db, err = openMem(t, mem, opts)
+			}
+			require.NoError(t, err)
+			require.Equal(t, m.last, db.LastVersion())
+		default:
+			checkModel(t, db, m, r)
+		}
+	}
+	checkModel(t, db, m, r)
+}
+
+func filterPrefix(keys []string, prefix string) []string {
+	out := []string{}
+	for _, k := range keys {
+		if len(k) >= len(prefix) && k[:len(prefix)] == prefix {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// sameish is Equal, except that NaN-free random values make it exact.
+func sameish(a, b Value) bool { return a.Equal(b) }
+
+func checkModel(t *testing.T, db *DB, m *model, r *rand.Rand) {
+	t.Helper()
+	for mk, h := range m.hist {
+		run, k := splitModelKey(mk)
+		got, err := db.History(RunID(run), k, 0, 0)
+		require.NoError(t, err)
+		require.Len(t, got, len(h), "history of %s", mk)
+		for i, v := range got {
+			want := h[len(h)-1-i]
+			require.Equal(t, want.version, v.Version)
+			require.Equal(t, want.deleted, v.Deleted)
+			if !want.deleted {
+				require.True(t, sameish(want.value, v.Value), "%s@%d: %v vs %v", mk, v.Version, want.value, v.Value)
+			}
+		}
+	}
+	at := Version(r.IntN(int(m.last) + 2))
+	require.NoError(t, db.ViewAt(at, func(tx *Txn) error {
+		for _, run := range []string{"a", "b"} {
+			keys, err := tx.Keys(RunID(run), "", 0)
+			require.NoError(t, err)
+			require.Equal(t, m.liveKeys(run, min(at, m.last)), keys, "keys of %s at %d", run, at)
+			for _, k := range keys {
+				got, ok, err := tx.Get(RunID(run), k)
+				require.NoError(t, err)
+				require.True(t, ok)
+				want, _ := m.at(modelKey(RunID(run), k), at)
+				require.Equal(t, want.version, got.Version)
+			}
+		}
+		return nil
+	}))
+}
