@@ -375,42 +375,37 @@ func faultWorkload(t *testing.T, fs *vfs.ErrorFS) (acked []modelCommit, failed *
 	return acked, nil
 }
 
-// blockingFS makes the first Sync after arm block until release, so a test
-// can pile commits up behind it.
-type blockingFS struct {
+// syncHookFS calls onSync before every file Sync; an error from it fails
+// the Sync.
+type syncHookFS struct {
 	vfs.FS
-	syncs   atomic.Int64
-	armed   atomic.Bool
-	entered chan struct{}
-	release chan struct{}
+	onSync func() error
 }
 
-type blockingFile struct {
+type syncHookFile struct {
 	vfs.File
-	fs *blockingFS
+	fs *syncHookFS
 }
 
-func (b *blockingFS) Create(name string) (vfs.File, error) {
-	f, err := b.FS.Create(name)
+func (h *syncHookFS) Create(name string) (vfs.File, error) {
+	f, err := h.FS.Create(name)
 	if err != nil {
 		return nil, err
 	}
-	return &blockingFile{f, b}, nil
+	return &syncHookFile{f, h}, nil
 }
 
-func (b *blockingFS) OpenRW(name string) (vfs.File, error) {
-	f, err := b.FS.OpenRW(name)
+func (h *syncHookFS) OpenRW(name string) (vfs.File, error) {
+	f, err := h.FS.OpenRW(name)
 	if err != nil {
 		return nil, err
 	}
-	return &blockingFile{f, b}, nil
+	return &syncHookFile{f, h}, nil
 }
 
-func (f *blockingFile) Sync() error {
-	f.fs.syncs.Add(1)
-	if f.fs.armed.CompareAndSwap(true, false) {
-		close(f.fs.entered)
-		<-f.fs.release
+func (f *syncHookFile) Sync() error {
+	if err := f.fs.onSync(); err != nil {
+		return err
 	}
 	return f.File.Sync()
 }
@@ -418,14 +413,23 @@ func (f *blockingFile) Sync() error {
 // Strict commits that arrive while an fsync is in progress share the next
 // one: 8 commits, 2 fsyncs.
 func TestStrictGroupCommitSharesFsyncs(t *testing.T) {
-	mem := vfs.NewMem()
-	bfs := &blockingFS{FS: mem, entered: make(chan struct{}), release: make(chan struct{})}
-	db, err := openMem(t, bfs, Options{Durability: Strict})
+	var syncs atomic.Int64
+	var armed atomic.Bool
+	entered, release := make(chan struct{}), make(chan struct{})
+	hfs := &syncHookFS{FS: vfs.NewMem(), onSync: func() error {
+		syncs.Add(1)
+		if armed.CompareAndSwap(true, false) {
+			close(entered)
+			<-release
+		}
+		return nil
+	}}
+	db, err := openMem(t, hfs, Options{Durability: Strict})
 	require.NoError(t, err)
 	defer db.Close()
 
-	bfs.armed.Store(true)
-	base := bfs.syncs.Load()
+	armed.Store(true)
+	base := syncs.Load()
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() {
@@ -433,7 +437,7 @@ func TestStrictGroupCommitSharesFsyncs(t *testing.T) {
 		_, err := db.Put("r", "first", Int(0))
 		require.NoError(t, err)
 	}()
-	<-bfs.entered // the first commit is inside its fsync
+	<-entered // the first commit is inside its fsync
 	for i := 1; i < 8; i++ {
 		wg.Add(1)
 		go func() {
@@ -451,9 +455,9 @@ func TestStrictGroupCommitSharesFsyncs(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	close(bfs.release)
+	close(release)
 	wg.Wait()
-	require.EqualValues(t, 2, bfs.syncs.Load()-base, "8 commits, 2 fsyncs")
+	require.EqualValues(t, 2, syncs.Load()-base, "8 commits, 2 fsyncs")
 	require.EqualValues(t, 8, db.LastVersion())
 	keys, err := db.Keys("r", "", 0)
 	require.NoError(t, err)
@@ -478,57 +482,29 @@ func TestBufferedBackgroundSync(t *testing.T) {
 	mustGet(t, db2, "r", "k")
 }
 
-// failSyncFS fails every file Sync while armed.
-type failSyncFS struct {
-	vfs.FS
-	armed atomic.Bool
-}
-
-type failSyncFile struct {
-	vfs.File
-	fs *failSyncFS
-}
-
-func (f *failSyncFS) Create(name string) (vfs.File, error) {
-	file, err := f.FS.Create(name)
-	if err != nil {
-		return nil, err
-	}
-	return &failSyncFile{file, f}, nil
-}
-
-func (f *failSyncFS) OpenRW(name string) (vfs.File, error) {
-	file, err := f.FS.OpenRW(name)
-	if err != nil {
-		return nil, err
-	}
-	return &failSyncFile{file, f}, nil
-}
-
-func (f *failSyncFile) Sync() error {
-	if f.fs.armed.Load() {
-		return errors.New("injected fsync failure")
-	}
-	return f.File.Sync()
-}
-
 // A failed background fsync stops writes: the data it could not persist
 // may be gone from the page cache, so retrying the fsync proves nothing.
 func TestFailedFsyncStopsWrites(t *testing.T) {
-	ffs := &failSyncFS{FS: vfs.NewMem()}
+	var armed atomic.Bool
+	ffs := &syncHookFS{FS: vfs.NewMem(), onSync: func() error {
+		if armed.Load() {
+			return errors.New("injected fsync failure")
+		}
+		return nil
+	}}
 	synced := make(chan error, 100)
 	db, err := openMem(t, ffs, Options{Durability: Buffered, SyncInterval: time.Millisecond}, func(db *DB) {
 		db.afterBackgroundSync = func(err error) { synced <- err }
 	})
 	require.NoError(t, err)
 	defer db.Close()
-	ffs.armed.Store(true)
+	armed.Store(true)
 	mustPut(t, db, "r", "k", Int(1)) // Buffered: acknowledged after write(2)
 	require.Error(t, <-synced)
 	_, err = db.Put("r", "k2", Int(2))
 	require.Error(t, err)
 	require.Contains(t, err.Error(), "writes stopped")
-	ffs.armed.Store(false)
+	armed.Store(false)
 	_, err = db.Put("r", "k3", Int(3))
 	require.Error(t, err, "no retry once the fault is gone: reopen instead")
 	require.Error(t, db.Sync())

@@ -148,13 +148,8 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 // the same order, nil for absent keys. Any invalid key fails the whole
 // call.
 func (db *DB) MGet(run RunID, keys []string) ([]*Versioned, error) {
-	if err := checkRun(run); err != nil {
+	if err := checkRunKeys(run, keys); err != nil {
 		return nil, err
-	}
-	for _, k := range keys {
-		if err := checkKey(k); err != nil {
-			return nil, err
-		}
 	}
 	if err := db.enter(); err != nil {
 		return nil, err
@@ -177,13 +172,8 @@ func (db *DB) MGet(run RunID, keys []string) ([]*Versioned, error) {
 // MExists counts the distinct keys among keys that are live, at one
 // snapshot.
 func (db *DB) MExists(run RunID, keys []string) (int, error) {
-	if err := checkRun(run); err != nil {
+	if err := checkRunKeys(run, keys); err != nil {
 		return 0, err
-	}
-	for _, k := range keys {
-		if err := checkKey(k); err != nil {
-			return 0, err
-		}
 	}
 	if err := db.enter(); err != nil {
 		return 0, err

@@ -59,6 +59,18 @@ func checkRunKey(run RunID, key string) error {
 	return checkKey(key)
 }
 
+func checkRunKeys(run RunID, keys []string) error {
+	if err := checkRun(run); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		if err := checkKey(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // checkPrefix: "" lists everything; any other prefix obeys the key rules.
 func checkPrefix(run RunID, prefix string) error {
 	if err := checkRun(run); err != nil {

@@ -208,13 +208,8 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 // distinct keys were live (and so got a tombstone). If none was, nothing
 // is written.
 func (db *DB) MDelete(run RunID, keys []string) (int, error) {
-	if err := checkRun(run); err != nil {
+	if err := checkRunKeys(run, keys); err != nil {
 		return 0, err
-	}
-	for _, k := range keys {
-		if err := checkKey(k); err != nil {
-			return 0, err
-		}
 	}
 	if err := db.beginWrite(); err != nil {
 		return 0, err

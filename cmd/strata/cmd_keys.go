@@ -15,12 +15,9 @@ func init() {
 			fs.IntVar(&limit, "limit", 0, "at most this many keys (0: all)")
 		},
 		run: func(e *env, args []string) error {
-			if err := needArgs(args, 0, 1, "at most one PREFIX"); err != nil {
+			prefix, err := optionalPrefix(args)
+			if err != nil {
 				return err
-			}
-			prefix := ""
-			if len(args) == 1 {
-				prefix = args[0]
 			}
 			return e.withDB(true, func(db *kv.DB) error {
 				keys, err := db.Keys(e.run, prefix, limit)

@@ -20,12 +20,9 @@ func init() {
 			fs.BoolVar(&all, "all", false, "print every page")
 		},
 		run: func(e *env, args []string) error {
-			if err := needArgs(args, 0, 1, "at most one PREFIX"); err != nil {
+			prefix, err := optionalPrefix(args)
+			if err != nil {
 				return err
-			}
-			prefix := ""
-			if len(args) == 1 {
-				prefix = args[0]
 			}
 			return e.withDB(true, func(db *kv.DB) error {
 				var entries []versionJSON

@@ -190,3 +190,14 @@ func needArgs(args []string, min, max int, what string) error {
 	}
 	return nil
 }
+
+// optionalPrefix returns the PREFIX argument of keys and scan ("" if none).
+func optionalPrefix(args []string) (string, error) {
+	if err := needArgs(args, 0, 1, "at most one PREFIX"); err != nil {
+		return "", err
+	}
+	if len(args) == 1 {
+		return args[0], nil
+	}
+	return "", nil
+}
