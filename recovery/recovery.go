@@ -2,10 +2,12 @@
 // data directory when it is opened.
 //
 // Rules (see DESIGN.md): segments are read in id order and every frame is
-// verified. A bad frame at the very end of the newest segment, with no
+// verified. Versions must run on without a gap from frame to frame, so a
+// commit missing from the middle of the log is caught even when the frames
+// around it are intact. A bad frame at the very end of the newest segment, with no
 // valid frame after it, is a torn write: it is truncated (and logged) and
 // recovery goes on. Any other bad frame, a bad segment header, or versions
-// that do not strictly increase are corruption: Recover fails with a
+// that skip or repeat are corruption: Recover fails with a
 // *segment.CorruptError (errors.Is(err, kv.ErrCorrupt)) naming the file
 // and offset. Nothing is ever skipped silently. Recovery is deterministic
 // and idempotent: the same files give the same index, and a second run
@@ -159,28 +161,20 @@ type scanner struct {
 // start of a torn tail.
 func (r *scanner) scan(s *segment.Sealed, newest bool) (int64, error) {
 	data := s.Bytes()
-	off := segment.HeaderSize
-	for off < len(data) {
-		f, err := segment.DecodeFrame(data[off:])
-		if err != nil {
-			if newest {
-				if _, found := segment.FindValidFrame(data, off+1); !found {
-					return int64(off), nil // torn tail
-				}
-			}
-			return 0, &segment.CorruptError{Path: s.Path(), Offset: int64(off), Err: err}
+	end, err := segment.ScanFrames(data, func(off int64, f *segment.Frame) error {
+		// Every commit takes the next version, starting at 1, so a gap
+		// means a commit is missing from the log. (Compaction, once it
+		// exists, will mark the segments it writes so that the versions
+		// it drops are not taken for missing commits.)
+		if f.Version != r.res.LastVersion+1 {
+			return fmt.Errorf("version %d does not follow version %d", f.Version, r.res.LastVersion)
 		}
-		if f.Version <= r.res.LastVersion {
-			return 0, &segment.CorruptError{Path: s.Path(), Offset: int64(off),
-				Err: fmt.Errorf("version %d does not follow version %d", f.Version, r.res.LastVersion)}
-		}
-		frameOff := int64(off)
-		err = f.Entries(func(e segment.Entry) error {
+		err := f.Entries(func(e segment.Entry) error {
 			rec := index.Record{
 				Version:   f.Version,
 				Timestamp: f.Timestamp,
 				Segment:   s.ID(),
-				Offset:    frameOff + int64(e.ValueOffset),
+				Offset:    off + int64(e.ValueOffset),
 				Len:       uint32(len(e.Value)),
 				Flags:     e.Codec << index.FlagCodecShift,
 			}
@@ -194,12 +188,19 @@ func (r *scanner) scan(s *segment.Sealed, newest bool) (int64, error) {
 			return nil
 		})
 		if err != nil {
-			return 0, &segment.CorruptError{Path: s.Path(), Offset: int64(off), Err: err}
+			return err
 		}
 		r.res.LastVersion = f.Version
 		r.res.LastTimestamp = max(r.res.LastTimestamp, f.Timestamp)
 		r.res.Frames++
-		off += f.Size
+		return nil
+	})
+	if err == nil {
+		return end, nil
 	}
-	return int64(off), nil
+	decodeErr := errors.Is(err, segment.ErrTruncated) || errors.Is(err, segment.ErrChecksum) || errors.Is(err, segment.ErrMalformed)
+	if newest && decodeErr && segment.IsTornTail(data, end) {
+		return end, nil
+	}
+	return 0, &segment.CorruptError{Path: s.Path(), Offset: end, Err: err}
 }

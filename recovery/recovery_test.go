@@ -217,12 +217,28 @@ func TestDamageIsCorruption(t *testing.T) {
 		w, err := segment.Create(fs, dir, 1)
 		require.NoError(t, err)
 		blob, _ := segment.AppendEntry(nil, segment.KindPut, "r", "a", []byte("x"), false)
-		w.AppendFrame(5, 1, 1, blob)
-		second := w.AppendFrame(5, 2, 1, blob)
-		w.AppendFrame(6, 3, 1, blob)
+		w.AppendFrame(1, 1, 1, blob)
+		second := w.AppendFrame(1, 2, 1, blob)
+		w.AppendFrame(2, 3, 1, blob)
 		require.NoError(t, w.Close(true))
 		_, _, err = runRecovery(t, fs, Options{})
 		corruptAt(t, err, segPath(1), second)
+	})
+	t.Run("a commit missing from the middle", func(t *testing.T) {
+		fs := base.CrashClone(1)
+		b := fileBytes(t, fs, segPath(2))
+		// Cut out the second frame exactly: every frame left is intact.
+		cut := append(append([]byte(nil), b[:ends[1][0]]...), b[ends[1][1]:]...)
+		rewrite(t, fs, segPath(2), cut)
+		_, _, err := runRecovery(t, fs, Options{})
+		corruptAt(t, err, segPath(2), ends[1][0])
+	})
+	t.Run("a whole segment's commits missing", func(t *testing.T) {
+		fs := base.CrashClone(1)
+		first := fileBytes(t, fs, segPath(1))
+		rewrite(t, fs, segPath(1), first[:segment.HeaderSize]) // a sealed segment emptied
+		_, _, err := runRecovery(t, fs, Options{})
+		corruptAt(t, err, segPath(2), segment.HeaderSize)
 	})
 	t.Run("same key twice in one frame", func(t *testing.T) {
 		fs := vfs.NewMem()

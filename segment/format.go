@@ -226,9 +226,6 @@ type EntryRef struct {
 // compressed; compress decides whether to try). The returned EntryRef says
 // where the stored value lies in the returned blob.
 func AppendEntry(blob []byte, kind uint8, run, key string, value []byte, compress bool) ([]byte, EntryRef) {
-	if len(run) == 0 || len(run) > MaxRunLen || len(key) == 0 || len(key) > MaxKeyLen {
-		panic(fmt.Sprintf("segment: AppendEntry with run of %d bytes and key of %d bytes", len(run), len(key)))
-	}
 	codec := CodecRaw
 	stored := value
 	if kind == KindTombstone {
@@ -237,6 +234,16 @@ func AppendEntry(blob []byte, kind uint8, run, key string, value []byte, compres
 		if c, ok := compressValue(value); ok {
 			codec, stored = CodecS2, c
 		}
+	}
+	return AppendStoredEntry(blob, kind, codec, run, key, stored)
+}
+
+// AppendStoredEntry appends an entry whose value is already in its stored
+// form (compressed by codec, or raw). It is AppendEntry without the
+// compression step, for copying entries as they are.
+func AppendStoredEntry(blob []byte, kind, codec uint8, run, key string, stored []byte) ([]byte, EntryRef) {
+	if len(run) == 0 || len(run) > MaxRunLen || len(key) == 0 || len(key) > MaxKeyLen {
+		panic(fmt.Sprintf("segment: AppendEntry with run of %d bytes and key of %d bytes", len(run), len(key)))
 	}
 	var h [EntryHeaderSize]byte
 	h[0], h[1] = kind, codec
@@ -289,4 +296,31 @@ func FindValidFrame(b []byte, from int) (int, bool) {
 		}
 	}
 	return 0, false
+}
+
+// ScanFrames decodes the frames of a segment's bytes (header included)
+// from HeaderSize on, calling fn for each valid frame with its offset. It
+// stops at the first frame that does not decode and returns that offset
+// and the decoding error; after a clean end it returns len(data) and nil.
+// An error from fn stops the scan and is returned with the frame's offset.
+func ScanFrames(data []byte, fn func(off int64, f *Frame) error) (int64, error) {
+	off := HeaderSize
+	for off < len(data) {
+		f, err := DecodeFrame(data[off:])
+		if err != nil {
+			return int64(off), err
+		}
+		if err := fn(int64(off), &f); err != nil {
+			return int64(off), err
+		}
+		off += f.Size
+	}
+	return int64(len(data)), nil
+}
+
+// IsTornTail reports whether a bad frame at off in the newest segment is a
+// torn write: no valid frame starts anywhere after it.
+func IsTornTail(data []byte, off int64) bool {
+	_, found := FindValidFrame(data, int(off)+1)
+	return !found
 }
