@@ -281,6 +281,17 @@ func AppendFrame(dst []byte, version uint64, ts int64, count int, blob []byte) [
 	return dst
 }
 
+// WrapBody returns a frame holding body as its body, with the length and
+// checksum filled in. It exists for tools and fuzzing: the body is not
+// checked.
+func WrapBody(body []byte) []byte {
+	f := make([]byte, FrameHeaderSize, FrameHeaderSize+len(body))
+	binary.LittleEndian.PutUint32(f, uint32(len(body)))
+	f = append(f, body...)
+	binary.LittleEndian.PutUint64(f[4:], frameChecksum(f[:4], body))
+	return f
+}
+
 // FindValidFrame reports whether any offset in b at or after from starts a
 // frame that decodes and verifies. Recovery uses it to tell a torn tail
 // (nothing valid follows) from corruption (a valid frame follows a bad

@@ -1,0 +1,16 @@
+// Package fuzz holds Strata's `go test -fuzz` targets:
+//
+//   - FuzzFrameDecode: any bytes given to the frame decoder. It must not
+//     panic, and every frame it accepts must re-encode to the same bytes.
+//   - FuzzValueDecode: any bytes given to the value decoder; what it accepts
+//     must re-encode to the same bytes and decode to an equal value.
+//   - FuzzRecovery: a committed directory with one segment's bytes replaced
+//     by the fuzzer's. Open must fail with ErrCorrupt or recover exactly
+//     the committed history up to some version: never a value that was not
+//     written, never a commit missing from the middle.
+//   - FuzzOps: a sequence of kv operations, clean reopens and power-loss
+//     crashes, checked against an in-memory model of every version.
+//
+// Their seed corpora (testdata/fuzz/) run as ordinary tests under
+// go test ./...; see the README for running each under the fuzzer.
+package fuzz
