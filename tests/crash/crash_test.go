@@ -74,7 +74,7 @@ func expected(w, n int) map[string][]*int64 {
 }
 
 type acked struct {
-	n        int          // operations acknowledged (they are 0..n-1)
+	n        int            // operations acknowledged (they are 0..n-1)
 	versions map[int]uint64 // op -> version, for puts and batches
 }
 
