@@ -347,15 +347,20 @@ func (db *DB) readValue(r index.Record) (Value, error) {
 			return Value{}, err
 		}
 	}
-	raw, err := segment.DecodeValue(r.Codec(), stored)
-	if err != nil {
-		return Value{}, &segment.CorruptError{Path: path, Offset: r.Offset, Err: err}
-	}
-	v, err := decodeValue(raw)
-	if err != nil {
-		return Value{}, &segment.CorruptError{Path: path, Offset: r.Offset, Err: err}
-	}
-	return v, nil
+	var v Value
+	// stored may be a slice of a mapping: decoding copies it out, and a
+	// file truncated under the mapping must give an error, not SIGBUS.
+	err = segment.GuardFault(path, r.Offset, func() error {
+		raw, err := segment.DecodeValue(r.Codec(), stored)
+		if err != nil {
+			return &segment.CorruptError{Path: path, Offset: r.Offset, Err: err}
+		}
+		if v, err = decodeValue(raw); err != nil {
+			return &segment.CorruptError{Path: path, Offset: r.Offset, Err: err}
+		}
+		return nil
+	})
+	return v, err
 }
 
 func (t *segTable) read(r index.Record) ([]byte, string, error) {

@@ -104,7 +104,11 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 			}
 			return nil, fmt.Errorf("recovery: %w", err)
 		}
-		end, scanErr := r.scan(s, newest)
+		var end int64
+		scanErr := segment.GuardFault(path, 0, func() (err error) {
+			end, err = r.scan(s, newest)
+			return err
+		})
 		if scanErr != nil {
 			s.Close()
 			res.Close()

@@ -3,6 +3,7 @@ package segment
 import (
 	"errors"
 	"fmt"
+	"runtime/debug"
 )
 
 // ErrCorrupt marks damage in a data file. Package kv exports this same
@@ -23,3 +24,24 @@ func (e *CorruptError) Error() string {
 
 // Unwrap returns ErrCorrupt and the underlying cause.
 func (e *CorruptError) Unwrap() []error { return []error{ErrCorrupt, e.Err} }
+
+// errShrunk explains a memory fault while reading a mapping.
+var errShrunk = errors.New("the file shrank under its mapping (truncated by another process?)")
+
+// GuardFault runs fn, which reads the mapping of the segment at path, and
+// turns a memory fault during it (SIGBUS: the file was truncated under the
+// mapping) into a *CorruptError at offset off instead of a crash of the
+// process. Other panics pass through.
+func GuardFault(path string, off int64, fn func() error) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if p := recover(); p != nil {
+			if _, fault := p.(interface{ Addr() uintptr }); !fault {
+				panic(p)
+			}
+			err = &CorruptError{Path: path, Offset: off, Err: errShrunk}
+		}
+	}()
+	return fn()
+}

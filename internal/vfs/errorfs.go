@@ -25,6 +25,7 @@ type ErrorFS struct {
 	ops    atomic.Int64
 	failAt atomic.Int64
 	sticky atomic.Bool
+	after  atomic.Pointer[func(op string)]
 }
 
 // NewErrorFS returns an ErrorFS over fs that fails operation failAt (and
@@ -43,6 +44,19 @@ func (e *ErrorFS) Ops() int64 { return e.ops.Load() }
 func (e *ErrorFS) FailFrom(i int64) {
 	e.sticky.Store(true)
 	e.failAt.Store(i)
+}
+
+// SetAfter installs fn to run after every operation that succeeded, with
+// its name ("create", "write", "sync", "rename", "remove", "syncdir",
+// "truncate", ...). Crash tests use it to snapshot the FS after each one.
+func (e *ErrorFS) SetAfter(fn func(op string)) { e.after.Store(&fn) }
+
+func (e *ErrorFS) done(op string, err error) {
+	if err == nil {
+		if fn := e.after.Load(); fn != nil {
+			(*fn)(op)
+		}
+	}
 }
 
 // Disarm stops all further injected failures.
@@ -69,7 +83,9 @@ func (e *ErrorFS) Create(name string) (File, error) {
 	if err := e.step("create"); err != nil {
 		return nil, err
 	}
-	return e.wrap(e.fs.Create(name))
+	f, err := e.wrap(e.fs.Create(name))
+	e.done("create", err)
+	return f, err
 }
 
 // Open implements FS.
@@ -93,7 +109,9 @@ func (e *ErrorFS) Rename(oldname, newname string) error {
 	if err := e.step("rename"); err != nil {
 		return err
 	}
-	return e.fs.Rename(oldname, newname)
+	err := e.fs.Rename(oldname, newname)
+	e.done("rename", err)
+	return err
 }
 
 // Remove implements FS.
@@ -101,7 +119,9 @@ func (e *ErrorFS) Remove(name string) error {
 	if err := e.step("remove"); err != nil {
 		return err
 	}
-	return e.fs.Remove(name)
+	err := e.fs.Remove(name)
+	e.done("remove", err)
+	return err
 }
 
 // List implements FS.
@@ -125,7 +145,9 @@ func (e *ErrorFS) SyncDir(dir string) error {
 	if err := e.step("syncdir"); err != nil {
 		return err
 	}
-	return e.fs.SyncDir(dir)
+	err := e.fs.SyncDir(dir)
+	e.done("syncdir", err)
+	return err
 }
 
 // Lock implements FS.
@@ -152,21 +174,27 @@ func (f *errorFile) Write(p []byte) (int, error) {
 	if err := f.e.step("write"); err != nil {
 		return 0, err
 	}
-	return f.File.Write(p)
+	n, err := f.File.Write(p)
+	f.e.done("write", err)
+	return n, err
 }
 
 func (f *errorFile) Sync() error {
 	if err := f.e.step("sync"); err != nil {
 		return err
 	}
-	return f.File.Sync()
+	err := f.File.Sync()
+	f.e.done("sync", err)
+	return err
 }
 
 func (f *errorFile) Truncate(size int64) error {
 	if err := f.e.step("truncate"); err != nil {
 		return err
 	}
-	return f.File.Truncate(size)
+	err := f.File.Truncate(size)
+	f.e.done("truncate", err)
+	return err
 }
 
 func (f *errorFile) Size() (int64, error) {

@@ -1,0 +1,296 @@
+// Package faults crashes the engine at every file-system operation of a
+// workload (on the in-memory FS that keeps only what was synced) and
+// injects the faults disks really have: a full disk and a file truncated
+// under a live mapping.
+package faults
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"math/rand/v2"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/kvtest"
+	"github.com/strata-kv/strata/internal/vfs"
+	"github.com/strata-kv/strata/kv"
+	"github.com/strata-kv/strata/segment"
+)
+
+const dir = "/db"
+
+// commit is the model of one commit: key -> value, nil for a delete.
+type commit map[string]*int64
+
+func stateAt(commits []commit, n int) map[string]int64 {
+	s := map[string]int64{}
+	for _, c := range commits[:n] {
+		for k, v := range c {
+			if v == nil {
+				delete(s, k)
+			} else {
+				s[k] = *v
+			}
+		}
+	}
+	return s
+}
+
+func dbState(t *testing.T, db *kv.DB) map[string]int64 {
+	t.Helper()
+	s := map[string]int64{}
+	cursor := ""
+	for {
+		p, err := db.Scan("r", "", 0, cursor)
+		require.NoError(t, err)
+		for _, e := range p.Entries {
+			n, ok := e.Value.AsInt()
+			require.True(t, ok, "%s = %v", e.Key, e.Value)
+			s[e.Key] = n
+		}
+		if p.Cursor == "" {
+			return s
+		}
+		cursor = p.Cursor
+	}
+}
+
+func ptr(n int64) *int64 { return &n }
+
+// workload runs ops commits (puts, batches, transactions with deletes,
+// increments) through db, calling before(c) with each commit's model just
+// before it is attempted and after() once it is acknowledged.
+func workload(t *testing.T, db *kv.DB, ops int, before func(commit), after func()) {
+	t.Helper()
+	live := map[string]int64{}
+	for i := 0; i < ops; i++ {
+		k := fmt.Sprintf("k%02d", i%23)
+		var c commit
+		var err error
+		switch i % 5 {
+		case 0, 1:
+			c = commit{k: ptr(int64(i))}
+			before(c)
+			_, err = db.Put("r", k, kv.Int(int64(i)))
+		case 2:
+			k2 := fmt.Sprintf("k%02d", (i*7)%23)
+			c = commit{k: ptr(int64(i)), k2: ptr(int64(-i))}
+			before(c)
+			_, err = db.MPut("r", []kv.KeyValue{{Key: k, Value: kv.Int(int64(i))}, {Key: k2, Value: kv.Int(int64(-i))}})
+		case 3:
+			victim := fmt.Sprintf("k%02d", (i*3)%23)
+			c = commit{"t": ptr(int64(i))}
+			if _, ok := live[victim]; ok && victim != "t" {
+				c[victim] = nil
+			}
+			before(c)
+			_, err = db.Update(func(tx *kv.Txn) error {
+				if _, err := tx.Delete("r", victim); err != nil {
+					return err
+				}
+				return tx.Put("r", "t", kv.Int(int64(i)))
+			})
+		case 4:
+			c = commit{"n": ptr(live["n"] + 1)}
+			before(c)
+			_, err = db.Incr("r", "n", 1)
+		}
+		require.NoError(t, err, "op %d", i)
+		for key, v := range c {
+			if v == nil {
+				delete(live, key)
+			} else {
+				live[key] = *v
+			}
+		}
+		after()
+	}
+}
+
+// Crash after every write, sync, rename, remove, directory sync and
+// truncate of a Strict workload with segment rolls, keeping none, half or
+// all of the data not yet synced. Each crash image must open, and hold the
+// model's state at a prefix that includes every acknowledged commit (and
+// at most the one in flight): batches and transactions whole or absent.
+func TestCrashAtEveryOperation(t *testing.T) {
+	for _, mode := range []kv.Durability{kv.Strict, kv.Buffered} {
+		t.Run(mode.String(), func(t *testing.T) {
+			keeps := []float64{0, 0.5, 1}
+			if mode == kv.Buffered {
+				keeps = []float64{1} // Buffered promises survival of a process crash only
+			}
+			mem := vfs.NewMem()
+			efs := vfs.NewErrorFS(mem, -1, false)
+			var commits []commit
+			acked := 0
+			points := map[string]int{}
+			opts := &kv.Options{Durability: mode, SegmentSize: 1500, SyncInterval: time.Hour}
+			efs.SetAfter(func(op string) {
+				points[op]++
+				for _, keep := range keeps {
+					img := mem.CrashClone(keep)
+					db, err := kvtest.OpenFS(img, dir, opts)
+					require.NoError(t, err, "crash after %s #%d, keep %v", op, points[op], keep)
+					got := int(db.LastVersion())
+					require.GreaterOrEqual(t, got, acked, "crash after %s #%d keep %v: acknowledged commits lost", op, points[op], keep)
+					require.LessOrEqual(t, got, len(commits), "crash after %s #%d keep %v: commits invented", op, points[op], keep)
+					require.Equal(t, stateAt(commits, got), dbState(t, db), "crash after %s #%d keep %v", op, points[op], keep)
+					require.NoError(t, db.Close())
+				}
+			})
+			db, err := kvtest.OpenFS(efs, dir, opts)
+			require.NoError(t, err)
+			workload(t, db, 300, func(c commit) { commits = append(commits, c) }, func() { acked++ })
+			require.NoError(t, db.Close())
+			total := 0
+			for _, n := range points {
+				total += n
+			}
+			t.Logf("%d crash points (%v) × %d images each, all reopened at an acknowledged prefix", total, points, len(keeps))
+			require.Greater(t, points["rename"], 2, "the workload must roll segments")
+		})
+	}
+}
+
+// enospcFS makes writes fail like a full disk once limit bytes have been
+// written: the write that crosses the limit writes what fits.
+type enospcFS struct {
+	vfs.FS
+	written, limit int64
+}
+
+type enospcFile struct {
+	vfs.File
+	fs *enospcFS
+}
+
+func (e *enospcFS) Create(name string) (vfs.File, error) {
+	f, err := e.FS.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	return &enospcFile{f, e}, nil
+}
+
+func (e *enospcFS) OpenRW(name string) (vfs.File, error) {
+	f, err := e.FS.OpenRW(name)
+	if err != nil {
+		return nil, err
+	}
+	return &enospcFile{f, e}, nil
+}
+
+func (f *enospcFile) Write(p []byte) (int, error) {
+	room := f.fs.limit - f.fs.written
+	if room >= int64(len(p)) {
+		f.fs.written += int64(len(p))
+		return f.File.Write(p)
+	}
+	n, _ := f.File.Write(p[:max(room, 0)])
+	f.fs.written += int64(n)
+	return n, &os.PathError{Op: "write", Path: "segment", Err: syscall.ENOSPC}
+}
+
+// A full disk fails the write with a clean error (wrapping ENOSPC), stops
+// further writes, and once space is free the directory reopens with every
+// acknowledged commit; the partial frame is truncated as a torn write.
+func TestDiskFull(t *testing.T) {
+	for _, limit := range []int64{2000, 5000, 12345} {
+		t.Run(fmt.Sprint(limit), func(t *testing.T) {
+			mem := vfs.NewMem()
+			full := &enospcFS{FS: mem, limit: limit}
+			db, err := kvtest.OpenFS(full, dir, &kv.Options{Durability: kv.Strict, SegmentSize: 4000})
+			require.NoError(t, err)
+			var acked []int
+			var failure error
+			for i := 0; i < 1000; i++ {
+				if _, err := db.Put("r", fmt.Sprintf("k%d", i), kv.Int(int64(i))); err != nil {
+					failure = err
+					break
+				}
+				acked = append(acked, i)
+			}
+			require.Error(t, failure, "the disk must fill up")
+			require.True(t, errors.Is(failure, syscall.ENOSPC), "%v", failure)
+			_, err = db.Put("r", "more", kv.Int(1))
+			require.Error(t, err, "no writes after a failed one")
+			db.Close()
+
+			full.limit = 1 << 40 // space freed
+			db, err = kvtest.OpenFS(full, dir, &kv.Options{Durability: kv.Strict})
+			require.NoError(t, err)
+			defer db.Close()
+			require.EqualValues(t, len(acked), db.LastVersion())
+			for _, i := range acked {
+				v, ok, err := db.Get("r", fmt.Sprintf("k%d", i))
+				require.NoError(t, err)
+				require.True(t, ok)
+				require.EqualValues(t, i, must(v.Value.AsInt()))
+			}
+			_, err = db.Put("r", "after", kv.Int(1))
+			require.NoError(t, err)
+		})
+	}
+}
+
+func must[T any](v T, _ bool) T { return v }
+
+// A sealed segment truncated under the live mapping (by another process,
+// say) must not crash the host process: the read that touches the missing
+// pages fails with ErrCorrupt, and once the file is whole again the
+// directory reopens.
+func TestSegmentTruncatedUnderMapping(t *testing.T) {
+	dataDir := t.TempDir()
+	db, err := kv.Open(dataDir, &kv.Options{SegmentSize: 64 << 10})
+	require.NoError(t, err)
+	big := make([]byte, 3000) // incompressible, so the segments are large
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range big {
+		big[i] = byte(r.Uint32())
+	}
+	for i := 0; i < 100; i++ {
+		_, err := db.Put("r", fmt.Sprintf("k%03d", i), kv.Bytes([]byte(fmt.Sprintf("%d%s", i, big))))
+		require.NoError(t, err)
+	}
+	segs, err := filepath.Glob(filepath.Join(dataDir, "*"+segment.Ext))
+	require.NoError(t, err)
+	slices.Sort(segs)
+	require.Greater(t, len(segs), 2)
+	victim := segs[0] // sealed and mapped
+	orig, err := os.ReadFile(victim)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(victim, 4096)) // keep the first page only
+
+	faults := 0
+	for i := 0; i < 100; i++ {
+		v, ok, err := db.Get("r", fmt.Sprintf("k%03d", i))
+		if err != nil {
+			require.ErrorIs(t, err, kv.ErrCorrupt)
+			require.Contains(t, err.Error(), filepath.Base(victim))
+			faults++
+			continue
+		}
+		require.True(t, ok)
+		b, _ := v.Value.AsBytes()
+		require.Equal(t, fmt.Sprintf("%d%s", i, big), string(b))
+	}
+	require.Positive(t, faults, "reads past the truncation must fail")
+	t.Logf("%d reads hit the truncated mapping and failed cleanly", faults)
+
+	require.NoError(t, os.WriteFile(victim, orig, 0o644)) // the fault is gone
+	require.NoError(t, db.Close())
+	db, err = kv.Open(dataDir, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	for i := 0; i < 100; i++ {
+		_, ok, err := db.Get("r", fmt.Sprintf("k%03d", i))
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+}
