@@ -7,8 +7,8 @@ package faults
 import (
 	"errors"
 	"fmt"
-	"os"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"syscall"
