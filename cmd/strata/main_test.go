@@ -75,7 +75,7 @@ func TestJSONRoundTripsEveryKind(t *testing.T) {
 		kv.Object(map[string]kv.Value{"x": kv.Bytes(nil)}),
 	}
 	for _, v := range values {
-		b, err := json.Marshal(toJSON(v))
+		b, err := json.Marshal(v)
 		require.NoError(t, err)
 		back, err := parseValue(string(b))
 		require.NoError(t, err, string(b))
