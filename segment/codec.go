@@ -55,3 +55,18 @@ func DecodeValue(codec uint8, stored []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: codec %d", ErrMalformed, codec)
 	}
 }
+
+// DecodedLen returns the length a stored value decodes to.
+func DecodedLen(codec uint8, stored []byte) (int, error) {
+	switch codec {
+	case CodecRaw:
+		return len(stored), nil
+	case CodecS2:
+		n, err := s2.DecodedLen(stored)
+		if err != nil {
+			return 0, fmt.Errorf("%w: s2 value: %v", ErrMalformed, err)
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%w: codec %d", ErrMalformed, codec)
+}

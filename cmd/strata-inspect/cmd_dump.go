@@ -1,0 +1,137 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+
+	"github.com/strata-kv/strata/kv"
+	"github.com/strata-kv/strata/segment"
+)
+
+type entryJSON struct {
+	Kind        string    `json:"kind"`
+	Run         string    `json:"run"`
+	Key         string    `json:"key"`
+	Codec       string    `json:"codec"`
+	ValueOffset int64     `json:"value_offset"`
+	Stored      int       `json:"stored_bytes"`
+	Raw         int       `json:"raw_bytes"`
+	Value       *kv.Value `json:"value,omitempty"`
+	Error       string    `json:"error,omitempty"`
+}
+
+type frameJSON struct {
+	File      string      `json:"file"`
+	Offset    int64       `json:"offset"`
+	Size      int         `json:"size"`
+	Version   uint64      `json:"version"`
+	Timestamp string      `json:"timestamp"`
+	Entries   []entryJSON `json:"entries"`
+}
+
+func init() {
+	var run, key string
+	var from uint64
+	var limit int
+	register(&command{
+		name: "dump", args: "FILE|DIR", help: "print frames and entries with offsets, versions, codecs and decoded values",
+		flags: func(fs *flag.FlagSet) {
+			fs.StringVar(&run, "run", "", "only entries of this run")
+			fs.StringVar(&key, "key", "", "only entries of this key")
+			fs.Uint64Var(&from, "from-version", 0, "only frames at or above this version")
+			fs.IntVar(&limit, "limit", 0, "stop after this many entries (0: all)")
+		},
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 1, "FILE or DIR"); err != nil {
+				return err
+			}
+			if limit < 0 {
+				return usagef("-limit must not be negative")
+			}
+			segs, err := openSegments(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeSegments(segs)
+			var frames []frameJSON
+			printed := 0
+			bad := false
+			errLimit := fmt.Errorf("limit reached")
+		segments:
+			for _, sf := range segs {
+				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
+					if f.Version < from {
+						return nil
+					}
+					fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp)}
+					err := f.Entries(func(en segment.Entry) error {
+						if (run != "" && string(en.Run) != run) || (key != "" && string(en.Key) != key) {
+							return nil
+						}
+						if limit > 0 && printed == limit {
+							return errLimit
+						}
+						printed++
+						ej := entryJSON{Kind: kindName(en.Kind), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
+							ValueOffset: off + int64(en.ValueOffset), Stored: len(en.Value)}
+						v, raw, err := decodeEntry(en)
+						ej.Raw = raw
+						if err != nil {
+							ej.Error = err.Error()
+						} else if en.Kind == segment.KindPut {
+							ej.Value = &v
+						}
+						fr.Entries = append(fr.Entries, ej)
+						return nil
+					})
+					if len(fr.Entries) > 0 {
+						if e.json {
+							frames = append(frames, fr)
+						} else {
+							printFrame(e, fr)
+						}
+					}
+					return err
+				}, nil)
+				for _, p := range problems {
+					bad = bad || !p.Torn
+					if !e.json {
+						fmt.Fprintln(e.stdout, p)
+					}
+				}
+				switch {
+				case err == errLimit:
+					break segments
+				case err != nil:
+					return err
+				}
+			}
+			if e.json {
+				if frames == nil {
+					frames = []frameJSON{}
+				}
+				if err := writeJSON(e.stdout, frames); err != nil {
+					return err
+				}
+			}
+			if bad {
+				return errCorruptFound
+			}
+			return nil
+		},
+	})
+}
+
+func printFrame(e *env, fr frameJSON) {
+	fmt.Fprintf(e.stdout, "%s @%d: version %d, %s, %d bytes, %d entries\n", fr.File, fr.Offset, fr.Version, fr.Timestamp, fr.Size, len(fr.Entries))
+	for _, en := range fr.Entries {
+		val := "(deleted)"
+		switch {
+		case en.Error != "":
+			val = "ERROR " + en.Error
+		case en.Value != nil:
+			val = en.Value.String()
+		}
+		fmt.Fprintf(e.stdout, "  %s %s/%s  @%d %s %d->%d bytes  %s\n", en.Kind, en.Run, en.Key, en.ValueOffset, en.Codec, en.Stored, en.Raw, val)
+	}
+}

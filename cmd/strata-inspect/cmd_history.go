@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/strata-kv/strata/kv"
+	"github.com/strata-kv/strata/segment"
+)
+
+type historyRow struct {
+	Version   uint64    `json:"version"`
+	Timestamp string    `json:"timestamp"`
+	Deleted   bool      `json:"deleted,omitempty"`
+	File      string    `json:"file"`
+	Offset    int64     `json:"offset"`
+	Codec     string    `json:"codec"`
+	Value     *kv.Value `json:"value,omitempty"`
+	Error     string    `json:"error,omitempty"`
+}
+
+func init() {
+	register(&command{
+		name: "history", args: "DIR RUN KEY", help: "every version of a key, newest first, read straight from the segments",
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 3, "DIR RUN KEY"); err != nil {
+				return err
+			}
+			run, key := args[1], args[2]
+			segs, err := openSegments(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeSegments(segs)
+			var rows []historyRow
+			bad := false
+			for _, sf := range segs {
+				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
+					return f.Entries(func(en segment.Entry) error {
+						if string(en.Run) != run || string(en.Key) != key {
+							return nil
+						}
+						r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Kind == segment.KindTombstone,
+							File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)}
+						if v, _, err := decodeEntry(en); err != nil {
+							r.Error = err.Error()
+						} else if !r.Deleted {
+							r.Value = &v
+						}
+						rows = append(rows, r)
+						return nil
+					})
+				}, nil)
+				if err != nil {
+					return err
+				}
+				for _, p := range problems {
+					bad = bad || !p.Torn
+					fmt.Fprintln(e.stderr, p)
+				}
+			}
+			slices.Reverse(rows)
+			if e.json {
+				if rows == nil {
+					rows = []historyRow{}
+				}
+				if err := writeJSON(e.stdout, rows); err != nil {
+					return err
+				}
+			} else if len(rows) == 0 {
+				fmt.Fprintf(e.stdout, "%s/%s has no versions in %s\n", run, key, args[0])
+			} else {
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "VERSION\tTIME (UTC)\tWHERE\tVALUE")
+				for _, r := range rows {
+					val := "(deleted)"
+					if r.Error != "" {
+						val = "ERROR " + r.Error
+					} else if r.Value != nil {
+						val = r.Value.String()
+					}
+					fmt.Fprintf(tw, "%d\t%s\t%s@%d\t%s\n", r.Version, r.Timestamp, shortName(r.File), r.Offset, val)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+			}
+			if bad {
+				return errCorruptFound
+			}
+			return nil
+		},
+	})
+}

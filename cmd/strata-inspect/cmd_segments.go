@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/strata-kv/strata/segment"
+)
+
+type segmentRow struct {
+	ID         uint32  `json:"id"`
+	File       string  `json:"file"`
+	Size       int64   `json:"size"`
+	Frames     int     `json:"frames"`
+	Entries    int     `json:"entries"`
+	MinVersion uint64  `json:"min_version"`
+	MaxVersion uint64  `json:"max_version"`
+	Stored     int64   `json:"value_bytes_stored"`
+	Raw        int64   `json:"value_bytes_raw"`
+	Ratio      float64 `json:"compression_ratio"`
+	State      string  `json:"state"`
+	Hint       bool    `json:"hint_file"`
+	Problems   int     `json:"problems"`
+}
+
+func init() {
+	register(&command{
+		name: "segments", args: "DIR", help: "table of segment files: frames, entries, versions, compression, state",
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 1, "DIR"); err != nil {
+				return err
+			}
+			segs, err := openSegments(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeSegments(segs)
+			var rows []segmentRow
+			bad := false
+			for _, sf := range segs {
+				r := segmentRow{ID: sf.ID, File: sf.Path, Size: sf.Size, State: "sealed"}
+				if sf.Newest {
+					r.State = "active"
+				}
+				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
+					r.Frames++
+					if r.MinVersion == 0 {
+						r.MinVersion = f.Version
+					}
+					r.MaxVersion = f.Version
+					return f.Entries(func(en segment.Entry) error {
+						r.Entries++
+						r.Stored += int64(len(en.Value))
+						if n, err := segment.DecodedLen(en.Codec, en.Value); err == nil {
+							r.Raw += int64(n)
+						}
+						return nil
+					})
+				}, nil)
+				if err != nil {
+					return err
+				}
+				for _, p := range problems {
+					if !p.Torn {
+						bad = true
+					}
+				}
+				r.Problems = len(problems)
+				if r.Raw > 0 {
+					r.Ratio = float64(r.Stored) / float64(r.Raw)
+				}
+				rows = append(rows, r)
+			}
+			if e.json {
+				if err := writeJSON(e.stdout, rows); err != nil {
+					return err
+				}
+			} else {
+				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+				fmt.Fprintln(tw, "ID\tSIZE\tFRAMES\tENTRIES\tVERSIONS\tRATIO\tSTATE\tHINT\tPROBLEMS\t")
+				for _, r := range rows {
+					ratio := "-"
+					if r.Raw > 0 {
+						ratio = fmt.Sprintf("%.2f", r.Ratio)
+					}
+					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d-%d\t%s\t%s\t%s\t%d\t\n", r.ID, r.Size, r.Frames, r.Entries,
+						r.MinVersion, r.MaxVersion, ratio, r.State, "no", r.Problems)
+				}
+				if err := tw.Flush(); err != nil {
+					return err
+				}
+				fmt.Fprintln(e.stdout, "RATIO is stored/raw value bytes; run verify for details of any problem.")
+			}
+			if bad {
+				return errCorruptFound
+			}
+			return nil
+		},
+	})
+}

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"cmp"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"text/tabwriter"
+
+	"github.com/strata-kv/strata/segment"
+)
+
+type runStats struct {
+	Run      string `json:"run"`
+	Keys     int    `json:"keys"`
+	LiveKeys int    `json:"live_keys"`
+	Versions int    `json:"versions"`
+	Bytes    int64  `json:"bytes"`
+}
+
+type keyStats struct {
+	Run      string `json:"run"`
+	Key      string `json:"key"`
+	Versions int    `json:"versions"`
+	Bytes    int64  `json:"bytes"`
+}
+
+type statsReport struct {
+	Segments int   `json:"segments"`
+	Files    int64 `json:"file_bytes"`
+	Keys     int   `json:"keys"`
+	LiveKeys int   `json:"live_keys"`
+	Versions int   `json:"versions"`
+	// LiveBytes: on-disk bytes of entries holding the newest version of
+	// a live key. HistoryBytes: older versions and tombstones, kept for
+	// History and time travel (compaction may drop them under a
+	// Retention). DeadBytes: bytes no read can use (a torn tail, damaged
+	// regions).
+	LiveBytes    int64      `json:"live_bytes"`
+	HistoryBytes int64      `json:"history_bytes"`
+	DeadBytes    int64      `json:"dead_bytes"`
+	Runs         []runStats `json:"runs"`
+	Largest      []keyStats `json:"largest_keys"`
+	Problems     []problem  `json:"problems"`
+}
+
+const largestN = 10
+
+func init() {
+	register(&command{
+		name: "stats", args: "DIR", help: "keys, versions, live/history/dead bytes, per-run counts, the largest keys",
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 1, "DIR"); err != nil {
+				return err
+			}
+			segs, err := openSegments(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeSegments(segs)
+			type keyState struct {
+				keyStats
+				newestBytes int64
+				live        bool
+			}
+			keys := map[[2]string]*keyState{}
+			rep := statsReport{Segments: len(segs), Files: totalSize(segs), Problems: []problem{}}
+			var framed int64
+			progress := e.progressFor(rep.Files)
+			var base int64
+			for _, sf := range segs {
+				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
+					framed += int64(f.Size)
+					return f.Entries(func(en segment.Entry) error {
+						id := [2]string{string(en.Run), string(en.Key)}
+						k := keys[id]
+						if k == nil {
+							k = &keyState{keyStats: keyStats{Run: id[0], Key: id[1]}}
+							keys[id] = k
+						}
+						size := int64(segment.EntryHeaderSize + len(en.Run) + len(en.Key) + len(en.Value))
+						k.Versions++
+						k.Bytes += size
+						k.newestBytes = size
+						k.live = en.Kind == segment.KindPut
+						return nil
+					})
+				}, func(off int64) { progress(base, off) })
+				if err != nil {
+					return err
+				}
+				base += sf.Size
+				rep.Problems = append(rep.Problems, problems...)
+			}
+			runs := map[string]*runStats{}
+			var all []keyStats
+			var entryBytes int64
+			for _, k := range keys {
+				r := runs[k.Run]
+				if r == nil {
+					r = &runStats{Run: k.Run}
+					runs[k.Run] = r
+				}
+				r.Keys++
+				r.Versions += k.Versions
+				r.Bytes += k.Bytes
+				rep.Keys++
+				rep.Versions += k.Versions
+				entryBytes += k.Bytes
+				if k.live {
+					r.LiveKeys++
+					rep.LiveKeys++
+					rep.LiveBytes += k.newestBytes
+				}
+				all = append(all, k.keyStats)
+			}
+			rep.HistoryBytes = entryBytes - rep.LiveBytes
+			// Headers and frame overhead are neither; what lies outside
+			// every valid frame is dead.
+			rep.DeadBytes = rep.Files - framed - int64(len(segs))*segment.HeaderSize
+			for _, r := range runs {
+				rep.Runs = append(rep.Runs, *r)
+			}
+			slices.SortFunc(rep.Runs, func(a, b runStats) int { return cmp.Compare(a.Run, b.Run) })
+			slices.SortFunc(all, func(a, b keyStats) int {
+				return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Run, b.Run), cmp.Compare(a.Key, b.Key))
+			})
+			rep.Largest = all[:min(largestN, len(all))]
+			if rep.Runs == nil {
+				rep.Runs = []runStats{}
+			}
+			if rep.Largest == nil {
+				rep.Largest = []keyStats{}
+			}
+			bad := false
+			for _, p := range rep.Problems {
+				bad = bad || !p.Torn
+			}
+			if e.json {
+				if err := writeJSON(e.stdout, rep); err != nil {
+					return err
+				}
+			} else {
+				printStats(e, args[0], rep)
+			}
+			if bad {
+				return errCorruptFound
+			}
+			return nil
+		},
+	})
+}
+
+func printStats(e *env, dir string, rep statsReport) {
+	w := e.stdout
+	fmt.Fprintf(w, "%s: %d segments, %d bytes\n", dir, rep.Segments, rep.Files)
+	fmt.Fprintf(w, "keys %d (%d live), versions %d\n", rep.Keys, rep.LiveKeys, rep.Versions)
+	fmt.Fprintf(w, "bytes: live %d (newest versions of live keys), history %d (older versions, tombstones), dead %d (torn or damaged)\n\n",
+		rep.LiveBytes, rep.HistoryBytes, rep.DeadBytes)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tKEYS\tLIVE\tVERSIONS\tBYTES")
+	for _, r := range rep.Runs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", r.Run, r.Keys, r.LiveKeys, r.Versions, r.Bytes)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "\nlargest keys:\n")
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "RUN\tKEY\tVERSIONS\tBYTES")
+	for _, k := range rep.Largest {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\n", k.Run, k.Key, k.Versions, k.Bytes)
+	}
+	tw.Flush()
+	for _, p := range rep.Problems {
+		fmt.Fprintln(w, p)
+	}
+}
+
+func shortName(path string) string { return filepath.Base(path) }

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/strata-kv/strata/segment"
+)
+
+type verifyReport struct {
+	Segments    int       `json:"segments"`
+	Frames      int       `json:"frames"`
+	Entries     int       `json:"entries"`
+	Bytes       int64     `json:"bytes"`
+	LastVersion uint64    `json:"last_version"`
+	Problems    []problem `json:"problems"`
+	Clean       bool      `json:"clean"`
+}
+
+func init() {
+	register(&command{
+		name: "verify", args: "DIR", help: "check every frame's checksum, every value and the version sequence; exit 1 on corruption",
+		run: func(e *env, args []string) error {
+			if err := needArgs(args, 1, "DIR"); err != nil {
+				return err
+			}
+			segs, err := openSegments(args[0])
+			if err != nil {
+				return err
+			}
+			defer closeSegments(segs)
+			rep := verifyReport{Segments: len(segs), Bytes: totalSize(segs), Problems: []problem{}}
+			progress := e.progressFor(rep.Bytes)
+			var base int64
+			for _, sf := range segs {
+				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
+					rep.Frames++
+					if f.Version != rep.LastVersion+1 {
+						rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off,
+							Message: fmt.Sprintf("version %d follows version %d: commits missing or repeated", f.Version, rep.LastVersion)})
+					}
+					rep.LastVersion = f.Version
+					return f.Entries(func(en segment.Entry) error {
+						rep.Entries++
+						if _, _, err := decodeEntry(en); err != nil {
+							rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off + int64(en.ValueOffset),
+								Message: fmt.Sprintf("value of %s/%s in version %d: %v", en.Run, en.Key, f.Version, err)})
+						}
+						return nil
+					})
+				}, func(off int64) { progress(base, off) })
+				if err != nil {
+					return err
+				}
+				rep.Problems = append(rep.Problems, problems...)
+				base += sf.Size
+			}
+			rep.Clean = true
+			for _, p := range rep.Problems {
+				rep.Clean = rep.Clean && p.Torn
+			}
+			if e.json {
+				if err := writeJSON(e.stdout, rep); err != nil {
+					return err
+				}
+			} else {
+				for _, p := range rep.Problems {
+					fmt.Fprintln(e.stdout, p)
+				}
+				verdict := "clean"
+				if !rep.Clean {
+					verdict = "CORRUPT"
+				}
+				fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, versions 1-%d: %s\n",
+					args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, rep.LastVersion, verdict)
+			}
+			if !rep.Clean {
+				return errCorruptFound
+			}
+			return nil
+		},
+	})
+}

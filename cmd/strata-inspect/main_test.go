@@ -1,0 +1,234 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/kv"
+	"github.com/strata-kv/strata/segment"
+)
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+func inspect(t *testing.T, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := run(args, &out, &errb)
+	return result{code, out.String(), errb.String()}
+}
+
+// makeDB writes a directory with several segments, batches, deletes and
+// compressible values, and returns it still open (inspect must work beside
+// a live writer) together with the DB.
+func makeDB(t *testing.T) (string, *kv.DB) {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := kv.Open(dir, &kv.Options{SegmentSize: 2048})
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	for i := 0; i < 40; i++ {
+		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.String(strings.Repeat(fmt.Sprintf("step %d ", i), 10)))
+		require.NoError(t, err)
+		if i%10 == 9 {
+			_, err = db.MPut("other", []kv.KeyValue{{Key: "a", Value: kv.Int(int64(i))}, {Key: "b", Value: kv.Bytes([]byte{byte(i)})}})
+			require.NoError(t, err)
+		}
+	}
+	_, err = db.Delete("agent", "step0")
+	require.NoError(t, err)
+	return dir, db
+}
+
+func segFiles(t *testing.T, dir string) []string {
+	m, err := filepath.Glob(filepath.Join(dir, "*"+segment.Ext))
+	require.NoError(t, err)
+	slices.Sort(m)
+	return m
+}
+
+func TestSegmentsAndVerifyOnLiveDirectory(t *testing.T) {
+	dir, db := makeDB(t)
+	r := inspect(t, "segments", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "sealed")
+	require.Contains(t, r.stdout, "active")
+
+	r = inspect(t, "segments", "-json", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	var rows []segmentRow
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows))
+	require.Equal(t, db.Stats().Segments, len(rows))
+	versions := 0
+	for i, row := range rows {
+		versions += int(row.MaxVersion-row.MinVersion) + 1
+		if i > 0 {
+			require.Equal(t, rows[i-1].MaxVersion+1, row.MinVersion)
+		}
+		require.Less(t, row.Ratio, 1.0, "repetitive values compress")
+	}
+	require.EqualValues(t, db.LastVersion(), versions)
+
+	r = inspect(t, "verify", dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "clean")
+	r = inspect(t, "verify", dir, "-json")
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.True(t, rep.Clean)
+	require.EqualValues(t, db.LastVersion(), rep.LastVersion)
+	require.Equal(t, int(db.LastVersion()), rep.Frames)
+
+	// Read-only: the live DB still takes writes and the files are untouched.
+	_, err := db.Put("agent", "after", kv.Int(1))
+	require.NoError(t, err)
+}
+
+func TestHistoryAndDumpMatchTheAPI(t *testing.T) {
+	dir, db := makeDB(t)
+	want, err := db.History("agent", "step0", 0, 0)
+	require.NoError(t, err)
+	r := inspect(t, "history", "-json", dir, "agent", "step0")
+	require.Equal(t, 0, r.code, r.stderr)
+	var rows []historyRow
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rows))
+	require.Len(t, rows, len(want))
+	for i := range rows {
+		require.EqualValues(t, want[i].Version, rows[i].Version)
+		require.Equal(t, want[i].Deleted, rows[i].Deleted)
+		if !want[i].Deleted {
+			require.True(t, want[i].Value.Equal(*rows[i].Value))
+		}
+	}
+	r = inspect(t, "history", dir, "agent", "nope")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "no versions")
+
+	r = inspect(t, "dump", dir, "-run", "other", "-key", "b", "-json")
+	require.Equal(t, 0, r.code, r.stderr)
+	var frames []frameJSON
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &frames))
+	require.Len(t, frames, 4)
+	for _, f := range frames {
+		require.Len(t, f.Entries, 1)
+		require.Equal(t, "b", f.Entries[0].Key)
+		require.Equal(t, kv.KindBytes, f.Entries[0].Value.Kind())
+	}
+	r = inspect(t, "dump", dir, "-from-version", "30", "-limit", "3")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, 3, strings.Count(r.stdout, "\n  put")+strings.Count(r.stdout, "\n  del"))
+	require.Contains(t, r.stdout, "version 30,")
+
+	// A single file works too.
+	r = inspect(t, "dump", segFiles(t, dir)[0], "-limit", "1")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "version 1,")
+}
+
+func TestStats(t *testing.T) {
+	dir, db := makeDB(t)
+	r := inspect(t, "stats", "-json", dir)
+	require.Equal(t, 0, r.code, r.stderr)
+	var rep statsReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	st := db.Stats()
+	require.EqualValues(t, st.Keys, rep.LiveKeys)
+	require.EqualValues(t, st.Versions, rep.Versions)
+	require.Equal(t, 7, rep.Keys)
+	require.Zero(t, rep.DeadBytes)
+	require.Len(t, rep.Runs, 2)
+	require.Equal(t, "agent", rep.Runs[0].Run)
+	require.Equal(t, 5, rep.Runs[0].Keys)
+	require.Equal(t, 4, rep.Runs[0].LiveKeys)
+	require.Equal(t, "agent", rep.Largest[0].Run, "the big string values dominate")
+	r = inspect(t, "stats", dir)
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "largest keys")
+}
+
+func TestCorruptAndTornDirectories(t *testing.T) {
+	dir, db := makeDB(t)
+	require.NoError(t, db.Close())
+	segs := segFiles(t, dir)
+
+	// A torn tail is reported but is not corruption.
+	last := segs[len(segs)-1]
+	st, err := os.Stat(last)
+	require.NoError(t, err)
+	require.NoError(t, os.Truncate(last, st.Size()-2))
+	r := inspect(t, "verify", dir)
+	require.Equal(t, 0, r.code, r.stdout)
+	require.Contains(t, r.stdout, "torn tail")
+
+	// A flipped byte in a sealed segment is corruption, named by file and
+	// offset, and scanning goes on past it.
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	b[segment.HeaderSize+30] ^= 0xff
+	require.NoError(t, os.WriteFile(segs[0], b, 0o644))
+	r = inspect(t, "verify", dir)
+	require.Equal(t, exitCorrupt, r.code, r.stdout)
+	require.Contains(t, r.stdout, fmt.Sprintf("CORRUPT: %s at offset %d", segs[0], segment.HeaderSize))
+	require.Contains(t, r.stdout, "skipped to the next valid frame")
+	require.Contains(t, r.stdout, "commits missing", "the version gap after the skip is reported too")
+	r = inspect(t, "verify", "-json", dir)
+	require.Equal(t, exitCorrupt, r.code)
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.False(t, rep.Clean)
+	require.GreaterOrEqual(t, len(rep.Problems), 2)
+	for _, name := range []string{"segments", "stats", "dump"} {
+		require.Equal(t, exitCorrupt, inspect(t, name, dir).code, name)
+	}
+
+	// A bad header.
+	b[0] ^= 0xff
+	require.NoError(t, os.WriteFile(segs[0], b, 0o644))
+	r = inspect(t, "verify", dir)
+	require.Equal(t, exitCorrupt, r.code)
+	require.Contains(t, r.stdout, "offset 0")
+
+	// Nothing was modified: Open still refuses the directory for the same reason.
+	_, err = kv.Open(dir, nil)
+	require.ErrorIs(t, err, kv.ErrCorrupt)
+}
+
+func TestUsage(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{{}, {"frob"}, {"verify"}, {"history", dir, "r"}, {"dump", dir, "-limit", "-1"}, {"verify", "-nosuch", dir}} {
+		r := inspect(t, args...)
+		require.Equal(t, exitUsage, r.code, "%v", args)
+	}
+	r := inspect(t, "verify", dir)
+	require.Equal(t, exitUsage, r.code, "no segments is an I/O-level error")
+	require.Contains(t, r.stderr, "no segment files")
+	r = inspect(t, "verify", filepath.Join(dir, "missing"))
+	require.Equal(t, exitUsage, r.code)
+	require.Equal(t, exitOK, inspect(t, "-h").code)
+}
+
+func TestProgressBar(t *testing.T) {
+	var b bytes.Buffer
+	bar := newBar(&b, 10<<20)
+	bar(0)
+	bar(5 << 20)
+	bar(10 << 20)
+	bar(10 << 20)
+	require.Contains(t, b.String(), "100% [")
+	require.Equal(t, 1, strings.Count(b.String(), "\n"), "one final newline")
+	b.Reset()
+	small := newBar(&b, 1<<20)
+	small(1 << 20)
+	require.Empty(t, b.String(), "no bar for small data")
+	require.Nil(t, terminalProgress(&b), "no bar when stderr is not a terminal")
+}
