@@ -18,6 +18,7 @@ type CorruptError struct {
 	Err    error // what is wrong there
 }
 
+// Error names the file, the offset and the damage.
 func (e *CorruptError) Error() string {
 	return fmt.Sprintf("strata: data corrupt: %s at offset %d: %v", e.Path, e.Offset, e.Err)
 }

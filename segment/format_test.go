@@ -250,3 +250,34 @@ func TestWriterAndSealed(t *testing.T) {
 		})
 	}
 }
+
+func TestWrapBody(t *testing.T) {
+	b, _ := buildFrame(t, 3, 4, []testEntry{{KindPut, "r", "k", []byte("v")}}, false)
+	require.Equal(t, b, WrapBody(b[FrameHeaderSize:]), "wrapping a frame's body rebuilds the frame")
+	_, err := DecodeFrame(WrapBody([]byte("not a body at all, but long enough")))
+	require.ErrorIs(t, err, ErrMalformed, "the checksum passes, the body does not")
+}
+
+func TestScanFramesAndTornTail(t *testing.T) {
+	a, _ := buildFrame(t, 1, 1, []testEntry{{KindPut, "r", "a", []byte("1")}}, false)
+	c, _ := buildFrame(t, 2, 2, []testEntry{{KindPut, "r", "b", []byte("2")}}, false)
+	data := append(append(EncodeHeader(1), a...), c...)
+	var offs []int64
+	end, err := ScanFrames(data, func(off int64, f *Frame) error { offs = append(offs, off); return nil })
+	require.NoError(t, err)
+	require.EqualValues(t, len(data), end)
+	require.Equal(t, []int64{HeaderSize, int64(HeaderSize + len(a))}, offs)
+
+	cut := data[:len(data)-3]
+	end, err = ScanFrames(cut, func(int64, *Frame) error { return nil })
+	require.ErrorIs(t, err, ErrTruncated)
+	require.EqualValues(t, HeaderSize+len(a), end)
+	require.True(t, IsTornTail(cut, end))
+
+	bad := append([]byte(nil), data...)
+	bad[HeaderSize+20] ^= 1
+	end, err = ScanFrames(bad, func(int64, *Frame) error { return nil })
+	require.Error(t, err)
+	require.EqualValues(t, HeaderSize, end)
+	require.False(t, IsTornTail(bad, end), "a valid frame follows: corruption")
+}

@@ -12,6 +12,7 @@ type InjectedError struct {
 	Index int64  // its number, counting from 0
 }
 
+// Error describes the injected failure.
 func (e *InjectedError) Error() string {
 	return fmt.Sprintf("vfs: injected failure of operation %d (%s)", e.Index, e.Op)
 }
