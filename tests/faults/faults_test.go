@@ -144,6 +144,10 @@ func TestCrashAtEveryOperation(t *testing.T) {
 					require.NoError(t, db.Close())
 				}
 			})
+			// A segment creation that never reached its rename: Open removes
+			// it, so crashes around a remove are covered too.
+			require.NoError(t, mem.MkdirAll(dir))
+			require.NoError(t, vfs.WriteFileAtomic(mem, filepath.Join(dir, segment.FileName(9)+".tmp"), []byte("junk")))
 			db, err := kvtest.OpenFS(efs, dir, opts)
 			require.NoError(t, err)
 			workload(t, db, 300, func(c commit) { commits = append(commits, c) }, func() { acked++ })
@@ -154,6 +158,7 @@ func TestCrashAtEveryOperation(t *testing.T) {
 			}
 			t.Logf("%d crash points (%v) × %d images each, all reopened at an acknowledged prefix", total, points, len(keeps))
 			require.Greater(t, points["rename"], 2, "the workload must roll segments")
+			require.Equal(t, 1, points["remove"], "the stale temporary file is removed")
 		})
 	}
 }
