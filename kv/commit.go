@@ -57,7 +57,7 @@ type commitReq struct {
 	version uint64 // assigned version, 0 if nothing was written
 	n       int64  // result of decide, for the caller
 	err     error
-	wake    chan bool // true: lead the next group; false: done
+	wake    chan bool // followers only: true to lead the next group, false when done
 }
 
 func (r *commitReq) add(kind uint8, run, key string, value []byte) {
@@ -75,11 +75,11 @@ func (db *DB) commit(r *commitReq) error {
 	if err := db.failed(); err != nil {
 		return err
 	}
-	r.wake = make(chan bool, 1)
 	p := &db.pipe
 	p.mu.Lock()
 	p.queue = append(p.queue, r)
 	if p.leading {
+		r.wake = make(chan bool, 1) // only followers are woken
 		p.mu.Unlock()
 		if lead := <-r.wake; !lead {
 			return r.err
@@ -114,7 +114,7 @@ func (db *DB) runGroup(group []*commitReq) {
 	p := &db.pipe
 	ts := max(time.Now().UnixMicro(), p.lastTS)
 	var last uint64
-	written := group[:0:0]
+	written := make([]*commitReq, 0, len(group))
 	for _, r := range group {
 		if err := db.failed(); err != nil {
 			r.err = err
