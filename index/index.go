@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync/atomic"
+	"unsafe"
 )
 
 // Record flags.
@@ -129,9 +130,19 @@ func randomHeight() int {
 	return h
 }
 
+// AddBytes is Add for a key held in a byte slice (a mapped segment, during
+// recovery). The key is copied only when the index has not seen it before,
+// so recovering many versions of few keys allocates little.
+func (ix *Index) AddBytes(run string, key []byte, r Record) bool {
+	// A view of key without copying it: findGE only compares it, and
+	// insert builds the node's key with a concatenation, which copies.
+	return ix.Add(run, unsafe.String(unsafe.SliceData(key), len(key)), r)
+}
+
 // Add records a new version of (run, key). Only one goroutine may call Add
 // at a time. r.Version must exceed every version already held for the key;
-// if it does not, Add changes nothing and returns false.
+// if it does not, Add changes nothing and returns false. Add keeps no
+// reference to key.
 func (ix *Index) Add(run, key string, r Record) bool {
 	var preds [maxHeight]*node
 	n := ix.findGE(run, key, &preds)

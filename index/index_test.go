@@ -231,3 +231,23 @@ func TestMemoryPerVersion(t *testing.T) {
 		perVersion, perKeyBytes, len(names[0]))
 	require.LessOrEqual(t, perVersion, 64.0)
 }
+
+// AddBytes must not keep the caller's bytes: they are a mapping that goes
+// away.
+func TestAddBytesCopiesNewKeys(t *testing.T) {
+	ix := New()
+	buf := []byte("key-one")
+	require.True(t, ix.AddBytes("r", buf, rec(1, false)))
+	copy(buf, "XXXXXXX")
+	require.NotNil(t, ix.Find("r", "key-one"))
+	require.Nil(t, ix.Find("r", "XXXXXXX"))
+	require.True(t, ix.AddBytes("r", []byte("key-one"), rec(2, false)))
+	got, _ := ix.Get("r", "key-one", 10)
+	require.EqualValues(t, 2, got.Version)
+	v := uint64(2)
+	allocs := testing.AllocsPerRun(100, func() {
+		v++
+		require.True(t, ix.AddBytes("r", []byte("key-one"), rec(v, false)))
+	})
+	require.LessOrEqual(t, allocs, 1.0, "a known key costs only its version record")
+}

@@ -92,7 +92,7 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	slices.Sort(ids)
 
 	res := &Result{}
-	r := &scanner{ix: ix, res: res}
+	r := &scanner{ix: ix, res: res, runs: map[string]string{}}
 	for i, id := range ids {
 		path := filepath.Join(dir, segment.FileName(id))
 		newest := i == len(ids)-1
@@ -156,8 +156,18 @@ func truncate(fs vfs.FS, path string, size int64) error {
 }
 
 type scanner struct {
-	ix  *index.Index
-	res *Result
+	ix   *index.Index
+	res  *Result
+	runs map[string]string // interned run names: one string per run, not per entry
+}
+
+func (r *scanner) run(b []byte) string {
+	if s, ok := r.runs[string(b)]; ok { // no allocation for the lookup
+		return s
+	}
+	s := string(b)
+	r.runs[s] = s
+	return s
 }
 
 // scan verifies the frames of s and indexes them. It returns the offset
@@ -185,7 +195,7 @@ func (r *scanner) scan(s *segment.Sealed, newest bool) (int64, error) {
 			if e.Kind == segment.KindTombstone {
 				rec.Flags |= index.FlagTombstone
 			}
-			if !r.ix.Add(string(e.Run), string(e.Key), rec) {
+			if !r.ix.AddBytes(r.run(e.Run), e.Key, rec) {
 				return fmt.Errorf("key %q of run %q twice in version %d", e.Key, e.Run, f.Version)
 			}
 			r.res.Entries++
