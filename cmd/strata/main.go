@@ -11,6 +11,7 @@
 //	scan [PREFIX]       list live keys and values (-limit, -cursor, -all)
 //	keys [PREFIX]       list live keys
 //	incr KEY [DELTA]    add DELTA (default 1) to an integer
+//	stats               segments, bytes, keys, versions, last version
 //	demo                write sample runs to DIR and show history and time travel
 //
 // Values are JSON: numbers with a point or exponent are Floats, others

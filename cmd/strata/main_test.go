@@ -112,6 +112,14 @@ func TestScanKeysIncr(t *testing.T) {
 	r = strata(t, "-dir", dir, "-run", "r2", "keys")
 	require.Equal(t, "", r.stdout, "runs are separate")
 
+	r = strata(t, "-dir", dir, "-json", "stats")
+	require.Equal(t, 0, r.code, r.stderr)
+	var st map[string]any
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &st))
+	require.EqualValues(t, 3, st["keys"])
+	require.EqualValues(t, 3, st["last_version"])
+	require.Contains(t, strata(t, "-dir", dir, "stats").stdout, "3 live keys")
+
 	require.Equal(t, "5\n", strata(t, "-dir", dir, "incr", "n", "5").stdout)
 	require.Equal(t, "4\n", strata(t, "-dir", dir, "incr", "n", "-1").stdout)
 	r = strata(t, "-dir", dir, "-run", "r1", "incr", "a")
