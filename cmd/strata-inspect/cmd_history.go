@@ -28,37 +28,28 @@ func init() {
 				return err
 			}
 			run, key := args[1], args[2]
-			segs, err := openSegments(args[0])
+			var rows []historyRow
+			_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
+				return f.Entries(func(en segment.Entry) error {
+					if string(en.Run) != run || string(en.Key) != key {
+						return nil
+					}
+					r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Kind == segment.KindTombstone,
+						File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)}
+					if v, _, err := decodeEntry(en); err != nil {
+						r.Error = err.Error()
+					} else if !r.Deleted {
+						r.Value = &v
+					}
+					rows = append(rows, r)
+					return nil
+				})
+			})
 			if err != nil {
 				return err
 			}
-			defer closeSegments(segs)
-			var rows []historyRow
-			bad := false
-			for _, sf := range segs {
-				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
-					return f.Entries(func(en segment.Entry) error {
-						if string(en.Run) != run || string(en.Key) != key {
-							return nil
-						}
-						r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Kind == segment.KindTombstone,
-							File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)}
-						if v, _, err := decodeEntry(en); err != nil {
-							r.Error = err.Error()
-						} else if !r.Deleted {
-							r.Value = &v
-						}
-						rows = append(rows, r)
-						return nil
-					})
-				}, nil)
-				if err != nil {
-					return err
-				}
-				for _, p := range problems {
-					bad = bad || !p.Torn
-					fmt.Fprintln(e.stderr, p)
-				}
+			for _, p := range problems {
+				fmt.Fprintln(e.stderr, p)
 			}
 			slices.Reverse(rows)
 			if e.json {

@@ -30,42 +30,45 @@ func init() {
 			if err := needArgs(args, 1, "DIR"); err != nil {
 				return err
 			}
-			segs, err := openSegments(args[0])
+			bySeg := map[*segFile]*segmentRow{}
+			segs, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
+				r := bySeg[sf]
+				if r == nil {
+					r = &segmentRow{}
+					bySeg[sf] = r
+				}
+				r.Frames++
+				if r.MinVersion == 0 {
+					r.MinVersion = f.Version
+				}
+				r.MaxVersion = f.Version
+				return f.Entries(func(en segment.Entry) error {
+					r.Entries++
+					r.Stored += int64(len(en.Value))
+					if n, err := segment.DecodedLen(en.Codec, en.Value); err == nil {
+						r.Raw += int64(n)
+					}
+					return nil
+				})
+			})
 			if err != nil {
 				return err
 			}
-			defer closeSegments(segs)
-			var rows []segmentRow
-			bad := false
+			rows := make([]segmentRow, 0, len(segs))
 			for _, sf := range segs {
-				r := segmentRow{ID: sf.ID, File: sf.Path, Size: sf.Size, State: "sealed"}
+				r := segmentRow{}
+				if bySeg[sf] != nil {
+					r = *bySeg[sf]
+				}
+				r.ID, r.File, r.Size, r.State = sf.ID, sf.Path, sf.Size, "sealed"
 				if sf.Newest {
 					r.State = "active"
 				}
-				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
-					r.Frames++
-					if r.MinVersion == 0 {
-						r.MinVersion = f.Version
-					}
-					r.MaxVersion = f.Version
-					return f.Entries(func(en segment.Entry) error {
-						r.Entries++
-						r.Stored += int64(len(en.Value))
-						if n, err := segment.DecodedLen(en.Codec, en.Value); err == nil {
-							r.Raw += int64(n)
-						}
-						return nil
-					})
-				}, nil)
-				if err != nil {
-					return err
-				}
 				for _, p := range problems {
-					if !p.Torn {
-						bad = true
+					if p.Path == sf.Path {
+						r.Problems++
 					}
 				}
-				r.Problems = len(problems)
 				if r.Raw > 0 {
 					r.Ratio = float64(r.Stored) / float64(r.Raw)
 				}

@@ -53,45 +53,34 @@ func init() {
 			if err := needArgs(args, 1, "DIR"); err != nil {
 				return err
 			}
-			segs, err := openSegments(args[0])
-			if err != nil {
-				return err
-			}
-			defer closeSegments(segs)
 			type keyState struct {
 				keyStats
 				newestBytes int64
 				live        bool
 			}
 			keys := map[[2]string]*keyState{}
-			rep := statsReport{Segments: len(segs), Files: totalSize(segs), Problems: []problem{}}
 			var framed int64
-			progress := e.progressFor(rep.Files)
-			var base int64
-			for _, sf := range segs {
-				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
-					framed += int64(f.Size)
-					return f.Entries(func(en segment.Entry) error {
-						id := [2]string{string(en.Run), string(en.Key)}
-						k := keys[id]
-						if k == nil {
-							k = &keyState{keyStats: keyStats{Run: id[0], Key: id[1]}}
-							keys[id] = k
-						}
-						size := int64(segment.EntryHeaderSize + len(en.Run) + len(en.Key) + len(en.Value))
-						k.Versions++
-						k.Bytes += size
-						k.newestBytes = size
-						k.live = en.Kind == segment.KindPut
-						return nil
-					})
-				}, func(off int64) { progress(base, off) })
-				if err != nil {
-					return err
-				}
-				base += sf.Size
-				rep.Problems = append(rep.Problems, problems...)
+			segs, problems, bad, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
+				framed += int64(f.Size)
+				return f.Entries(func(en segment.Entry) error {
+					id := [2]string{string(en.Run), string(en.Key)}
+					k := keys[id]
+					if k == nil {
+						k = &keyState{keyStats: keyStats{Run: id[0], Key: id[1]}}
+						keys[id] = k
+					}
+					size := int64(segment.EntryHeaderSize + len(en.Run) + len(en.Key) + len(en.Value))
+					k.Versions++
+					k.Bytes += size
+					k.newestBytes = size
+					k.live = en.Kind == segment.KindPut
+					return nil
+				})
+			})
+			if err != nil {
+				return err
 			}
+			rep := statsReport{Segments: len(segs), Files: totalSize(segs), Problems: append([]problem{}, problems...)}
 			runs := map[string]*runStats{}
 			var all []keyStats
 			var entryBytes int64
@@ -131,10 +120,6 @@ func init() {
 			}
 			if rep.Largest == nil {
 				rep.Largest = []keyStats{}
-			}
-			bad := false
-			for _, p := range rep.Problems {
-				bad = bad || !p.Torn
 			}
 			if e.json {
 				if err := writeJSON(e.stdout, rep); err != nil {

@@ -23,37 +23,28 @@ func init() {
 			if err := needArgs(args, 1, "DIR"); err != nil {
 				return err
 			}
-			segs, err := openSegments(args[0])
+			var rep verifyReport
+			segs, problems, _, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
+				rep.Frames++
+				if f.Version != rep.LastVersion+1 {
+					rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off,
+						Message: fmt.Sprintf("version %d follows version %d: commits missing or repeated", f.Version, rep.LastVersion)})
+				}
+				rep.LastVersion = f.Version
+				return f.Entries(func(en segment.Entry) error {
+					rep.Entries++
+					if _, _, err := decodeEntry(en); err != nil {
+						rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off + int64(en.ValueOffset),
+							Message: fmt.Sprintf("value of %s/%s in version %d: %v", en.Run, en.Key, f.Version, err)})
+					}
+					return nil
+				})
+			})
 			if err != nil {
 				return err
 			}
-			defer closeSegments(segs)
-			rep := verifyReport{Segments: len(segs), Bytes: totalSize(segs), Problems: []problem{}}
-			progress := e.progressFor(rep.Bytes)
-			var base int64
-			for _, sf := range segs {
-				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
-					rep.Frames++
-					if f.Version != rep.LastVersion+1 {
-						rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off,
-							Message: fmt.Sprintf("version %d follows version %d: commits missing or repeated", f.Version, rep.LastVersion)})
-					}
-					rep.LastVersion = f.Version
-					return f.Entries(func(en segment.Entry) error {
-						rep.Entries++
-						if _, _, err := decodeEntry(en); err != nil {
-							rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off + int64(en.ValueOffset),
-								Message: fmt.Sprintf("value of %s/%s in version %d: %v", en.Run, en.Key, f.Version, err)})
-						}
-						return nil
-					})
-				}, func(off int64) { progress(base, off) })
-				if err != nil {
-					return err
-				}
-				rep.Problems = append(rep.Problems, problems...)
-				base += sf.Size
-			}
+			rep.Segments, rep.Bytes = len(segs), totalSize(segs)
+			rep.Problems = append(append([]problem{}, problems...), rep.Problems...)
 			rep.Clean = true
 			for _, p := range rep.Problems {
 				rep.Clean = rep.Clean && p.Torn

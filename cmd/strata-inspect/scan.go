@@ -191,3 +191,33 @@ func kindName(k uint8) string {
 	}
 	return "put"
 }
+
+// scanAll opens the segments at path and scans them in order, calling
+// onFrame for every valid frame. It returns the problems found and whether
+// any of them is corruption (a torn tail is not). With progress, a bar is
+// drawn on a terminal. The segments are closed when it returns.
+func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off int64, f *segment.Frame) error) (segs []*segFile, problems []problem, corrupt bool, err error) {
+	segs, err = openSegments(path)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	defer closeSegments(segs)
+	bar := func(int64, int64) {}
+	if progress {
+		bar = e.progressFor(totalSize(segs))
+	}
+	var base int64
+	for _, sf := range segs {
+		ps, err := scan(sf, func(off int64, f *segment.Frame) error { return onFrame(sf, off, f) },
+			func(off int64) { bar(base, off) })
+		if err != nil {
+			return nil, nil, false, err
+		}
+		base += sf.Size
+		for _, p := range ps {
+			corrupt = corrupt || !p.Torn
+		}
+		problems = append(problems, ps...)
+	}
+	return segs, problems, corrupt, nil
+}
