@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -41,6 +42,8 @@ type prefixRead struct {
 }
 
 func compositeKey(run RunID, key string) string { return string(run) + "\x00" + key }
+
+var errNilFunc = errors.New("strata: nil transaction function")
 
 var errTxnDone = fmt.Errorf("%w: transaction used after its function returned", ErrClosed)
 
@@ -203,6 +206,9 @@ func (tx *Txn) pendingIn(run RunID, prefix, after string) []*pendingWrite {
 // without writes returns (0, nil). fn may call db's methods; they see
 // committed state, not the transaction's writes.
 func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
+	if fn == nil {
+		return 0, errNilFunc
+	}
 	if err := db.beginWrite(); err != nil {
 		return 0, err
 	}
@@ -304,6 +310,9 @@ func (db *DB) ViewAt(at Version, fn func(tx *Txn) error) error {
 }
 
 func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
+	if fn == nil {
+		return errNilFunc
+	}
 	tx := &Txn{db: db, snap: snap}
 	defer func() { tx.done = true }()
 	return fn(tx)

@@ -343,3 +343,11 @@ func TestTxnScanMergesOwnWrites(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+func TestNilTransactionFunction(t *testing.T) {
+	db := openT(t, nil)
+	_, err := db.Update(nil)
+	require.Error(t, err)
+	require.Error(t, db.View(nil))
+	require.Error(t, db.ViewAt(1, nil))
+}
