@@ -4,6 +4,8 @@
 //     panic, and every frame it accepts must re-encode to the same bytes.
 //   - FuzzValueDecode: any bytes given to the value decoder; what it accepts
 //     must re-encode to the same bytes and decode to an equal value.
+//   - FuzzValueJSON: any text given to Value.UnmarshalJSON; what it accepts
+//     must marshal and read back as the same value.
 //   - FuzzRecovery: a committed directory with one segment's bytes replaced
 //     by the fuzzer's. Open must fail with ErrCorrupt or recover exactly
 //     the committed history up to some version: never a value that was not
