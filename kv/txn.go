@@ -151,7 +151,7 @@ func (tx *Txn) Put(run RunID, key string, v Value) error {
 	if err := checkRunKey(run, key); err != nil {
 		return err
 	}
-	enc, err := tx.db.encodeValue(v)
+	enc, err := tx.db.encodeValue(nil, v)
 	if err != nil {
 		return keyErr("put", run, key, err)
 	}

@@ -3,6 +3,7 @@ package kv
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/strata-kv/strata/segment"
@@ -82,14 +83,36 @@ func checkPrefix(run RunID, prefix string) error {
 	return checkKey(prefix)
 }
 
-// encodeValue validates v and returns its encoding.
-func (db *DB) encodeValue(v Value) ([]byte, error) {
-	b, err := appendValue(nil, v, 0)
+// encodeValue validates v and returns its encoding, appended to dst.
+func (db *DB) encodeValue(dst []byte, v Value) ([]byte, error) {
+	b, err := appendValue(dst, v, 0)
 	if err != nil {
 		return nil, err
 	}
-	if len(b) > db.opts.MaxValueBytes {
-		return nil, fmt.Errorf("%w: encoded value of %d bytes exceeds MaxValueBytes (%d)", ErrInvalidValue, len(b), db.opts.MaxValueBytes)
+	if n := len(b) - len(dst); n > db.opts.MaxValueBytes {
+		return nil, fmt.Errorf("%w: encoded value of %d bytes exceeds MaxValueBytes (%d)", ErrInvalidValue, n, db.opts.MaxValueBytes)
 	}
 	return b, nil
+}
+
+// encodeScratch holds buffers for values encoded only to be copied into a
+// commit's entries.
+var encodeScratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooledScratch is the largest encoding buffer kept for reuse.
+const maxPooledScratch = 1 << 20
+
+// addValue encodes v and adds it to r as a put of key, using a pooled
+// buffer for the encoding (r copies it).
+func (db *DB) addValue(r *commitReq, run RunID, key string, v Value) error {
+	buf := encodeScratch.Get().(*[]byte)
+	enc, err := db.encodeValue((*buf)[:0], v)
+	if err == nil {
+		r.add(segment.KindPut, string(run), key, enc)
+		*buf = enc[:0]
+	}
+	if cap(*buf) <= maxPooledScratch {
+		encodeScratch.Put(buf)
+	}
+	return err
 }

@@ -262,10 +262,15 @@ func FormatFloat(f float64) string {
 }
 
 func sortedKeys(m map[string]Value) []string {
-	keys := make([]string, 0, len(m))
+	return appendSortedKeys(make([]string, 0, len(m)), m)
+}
+
+// appendSortedKeys appends m's keys to dst, sorted.
+func appendSortedKeys(dst []string, m map[string]Value) []string {
+	keys := dst
 	for k := range m {
 		keys = append(keys, k)
 	}
-	slices.Sort(keys)
+	slices.Sort(keys[len(dst):])
 	return keys
 }

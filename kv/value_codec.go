@@ -94,7 +94,8 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 		}
 		dst = appendUvarint(append(dst, tagObject), uint64(len(v.obj)))
 		var err error
-		for _, k := range sortedKeys(v.obj) {
+		var small [8]string // objects of up to 8 fields sort without allocating
+		for _, k := range appendSortedKeys(small[:0], v.obj) {
 			dst = appendUvarint(dst, uint64(len(k)))
 			dst = append(dst, k...)
 			if dst, err = appendValue(dst, v.obj[k], depth+1); err != nil {

@@ -36,16 +36,14 @@ func (db *DB) Put(run RunID, key string, v Value) (Version, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return 0, err
 	}
-	enc, err := db.encodeValue(v)
-	if err != nil {
+	r := &commitReq{}
+	if err := db.addValue(r, run, key, v); err != nil {
 		return 0, keyErr("put", run, key, err)
 	}
 	if err := db.beginWrite(); err != nil {
 		return 0, err
 	}
 	defer db.leave()
-	r := &commitReq{}
-	r.add(segment.KindPut, string(run), key, enc)
 	if err := db.commit(r); err != nil {
 		return 0, keyErr("put", run, key, err)
 	}
@@ -136,16 +134,14 @@ func (db *DB) cas(run RunID, key string, v Value, match func() (bool, error)) (b
 	if err := checkRunKey(run, key); err != nil {
 		return false, err
 	}
-	enc, err := db.encodeValue(v)
-	if err != nil {
+	r := &commitReq{}
+	if err := db.addValue(r, run, key, v); err != nil {
 		return false, keyErr("compare-and-swap", run, key, err)
 	}
 	if err := db.beginWrite(); err != nil {
 		return false, err
 	}
 	defer db.leave()
-	r := &commitReq{}
-	r.add(segment.KindPut, string(run), key, enc)
 	r.decide = func(r *commitReq) error {
 		ok, err := match()
 		if err != nil {
@@ -182,11 +178,9 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 		if last[e.Key] != i {
 			continue
 		}
-		enc, err := db.encodeValue(e.Value)
-		if err != nil {
+		if err := db.addValue(r, run, e.Key, e.Value); err != nil {
 			return 0, keyErr("put", run, e.Key, err)
 		}
-		r.add(segment.KindPut, string(run), e.Key, enc)
 	}
 	if err := checkBlob(r); err != nil {
 		return 0, err

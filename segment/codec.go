@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"sync"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -15,20 +16,32 @@ const (
 	maxDecoded = 1 << 30
 )
 
-// compressValue returns the S2 encoding of v when it saves at least an
-// eighth of v's size.
-func compressValue(v []byte) ([]byte, bool) {
-	if len(v) < compressMin {
-		return nil, false
+// scratch holds buffers for compression output, which is copied into the
+// entry right away.
+var scratch = sync.Pool{New: func() any { return new([]byte) }}
+
+// maxPooled is the largest scratch buffer kept for reuse.
+const maxPooled = 1 << 20
+
+// appendCompressed appends v's entry to blob with the S2 encoding of v as
+// its stored value, when that saves at least an eighth of v's size.
+func appendCompressed(blob []byte, kind uint8, run, key string, v []byte) ([]byte, EntryRef, bool) {
+	if len(v) < compressMin || s2.MaxEncodedLen(len(v)) < 0 {
+		return blob, EntryRef{}, false
 	}
-	if s2.MaxEncodedLen(len(v)) < 0 {
-		return nil, false
-	}
-	c := s2.Encode(nil, v)
+	buf := scratch.Get().(*[]byte)
+	defer func() {
+		if cap(*buf) <= maxPooled {
+			scratch.Put(buf)
+		}
+	}()
+	c := s2.Encode((*buf)[:cap(*buf)], v)
+	*buf = c[:0]
 	if len(c) > len(v)-len(v)/8 {
-		return nil, false
+		return blob, EntryRef{}, false
 	}
-	return c, true
+	blob, ref := AppendStoredEntry(blob, kind, CodecS2, run, key, c)
+	return blob, ref, true
 }
 
 // DecodeValue returns the value bytes of a stored value. For CodecRaw it

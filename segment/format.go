@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -226,16 +227,15 @@ type EntryRef struct {
 // compressed; compress decides whether to try). The returned EntryRef says
 // where the stored value lies in the returned blob.
 func AppendEntry(blob []byte, kind uint8, run, key string, value []byte, compress bool) ([]byte, EntryRef) {
-	codec := CodecRaw
-	stored := value
 	if kind == KindTombstone {
-		stored = nil
-	} else if compress {
-		if c, ok := compressValue(value); ok {
-			codec, stored = CodecS2, c
+		return AppendStoredEntry(blob, kind, CodecRaw, run, key, nil)
+	}
+	if compress {
+		if b, ref, ok := appendCompressed(blob, kind, run, key, value); ok {
+			return b, ref
 		}
 	}
-	return AppendStoredEntry(blob, kind, codec, run, key, stored)
+	return AppendStoredEntry(blob, kind, CodecRaw, run, key, value)
 }
 
 // AppendStoredEntry appends an entry whose value is already in its stored
@@ -245,6 +245,7 @@ func AppendStoredEntry(blob []byte, kind, codec uint8, run, key string, stored [
 	if len(run) == 0 || len(run) > MaxRunLen || len(key) == 0 || len(key) > MaxKeyLen {
 		panic(fmt.Sprintf("segment: AppendEntry with run of %d bytes and key of %d bytes", len(run), len(key)))
 	}
+	blob = slices.Grow(blob, EntryHeaderSize+len(run)+len(key)+len(stored))
 	var h [EntryHeaderSize]byte
 	h[0], h[1] = kind, codec
 	binary.LittleEndian.PutUint16(h[2:], uint16(len(run)))
