@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"math"
 	"testing"
 
 	"github.com/strata-kv/strata/kv"
@@ -67,7 +68,7 @@ func FuzzFrameDecode(f *testing.F) {
 
 func FuzzValueDecode(f *testing.F) {
 	for _, v := range []kv.Value{
-		kv.Null(), kv.Bool(true), kv.Int(-5), kv.Float(-0.0), kv.String("s"), kv.Bytes([]byte{0}),
+		kv.Null(), kv.Bool(true), kv.Int(-5), kv.Float(math.Copysign(0, -1)), kv.String("s"), kv.Bytes([]byte{0}),
 		kv.Array(kv.Int(1), kv.Array()), kv.Object(map[string]kv.Value{"a": kv.Null(), "b": kv.Object(nil)}),
 	} {
 		b, err := v.MarshalBinary()

@@ -10,7 +10,7 @@ import (
 
 func TestValueJSONRoundTrip(t *testing.T) {
 	values := append([]Value{
-		Float(2), Float(-0.0), Float(1e300), Float(math.NaN()), Float(math.Inf(1)),
+		Float(2), Float(math.Copysign(0, -1)), Float(1e300), Float(math.NaN()), Float(math.Inf(1)),
 		Object(map[string]Value{"$bytes": String("AAE=")}),
 		Object(map[string]Value{"$object": Int(1)}),
 		Object(map[string]Value{"$string": String("x")}),

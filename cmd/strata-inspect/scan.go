@@ -150,10 +150,6 @@ func scan(sf *segFile, onFrame func(off int64, f *segment.Frame) error, done fun
 	return problems, err
 }
 
-func isDecodeErr(err error) bool {
-	return errors.Is(err, segment.ErrTruncated) || errors.Is(err, segment.ErrChecksum) || errors.Is(err, segment.ErrMalformed)
-}
-
 // decodeEntry returns an entry's value (Null for tombstones) and its
 // decoded length.
 func decodeEntry(e segment.Entry) (kv.Value, int, error) {
