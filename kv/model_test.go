@@ -3,8 +3,10 @@ package kv
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -97,6 +99,29 @@ func TestModelRandomOperations(t *testing.T) {
 	for seed := uint64(1); seed <= 12; seed++ {
 		t.Run(fmt.Sprint(seed), func(t *testing.T) { runModel(t, seed, 400) })
 	}
+}
+
+// TestModelSoak runs the model test with fresh seeds for as long as
+// STRATA_SOAK says (a Go duration, e.g. STRATA_SOAK=30m); it is skipped
+// otherwise. A failure names its seed, which TestModelRandomOperations'
+// runModel can replay.
+func TestModelSoak(t *testing.T) {
+	d := os.Getenv("STRATA_SOAK")
+	if d == "" {
+		t.Skip("set STRATA_SOAK=<duration> to soak")
+	}
+	dur, err := time.ParseDuration(d)
+	require.NoError(t, err, "STRATA_SOAK")
+	deadline := time.Now().Add(dur)
+	seed := uint64(time.Now().UnixNano())
+	n := 0
+	for ; time.Now().Before(deadline); seed++ {
+		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { runModel(t, seed, 2000) }) {
+			t.Fatalf("seed %d failed", seed)
+		}
+		n++
+	}
+	t.Logf("%d seeds of 2000 steps passed", n)
 }
 
 func runModel(t *testing.T, seed uint64, steps int) {
