@@ -161,6 +161,14 @@ func (db *DB) runGroup(group []*commitReq) {
 	if last == 0 {
 		return
 	}
+	if err := db.failed(); err != nil {
+		// A roll failed midway through the group (perhaps in its fsync):
+		// nothing of the group is acknowledged, and no fsync is retried.
+		for _, r := range written {
+			r.version, r.err = 0, err
+		}
+		return
+	}
 	w := db.segs.Load().active
 	err := w.Flush()
 	if err == nil && db.opts.Durability == Strict {

@@ -511,3 +511,34 @@ func TestFailedFsyncStopsWrites(t *testing.T) {
 	got := mustGet(t, db, "r", "k")
 	require.EqualValues(t, 1, must2(got.Value.AsInt()), "reads still work")
 }
+
+// A group whose segment roll fails in its fsync acknowledges nothing, not
+// even the commit before the roll (its bytes went out in that failed
+// fsync's file, and a later fsync would prove nothing).
+func TestFailedRollSyncAcknowledgesNothing(t *testing.T) {
+	var failNext atomic.Bool
+	hfs := &syncHookFS{FS: vfs.NewMem(), onSync: func() error {
+		if failNext.CompareAndSwap(true, false) {
+			return errors.New("injected fsync failure")
+		}
+		return nil
+	}}
+	db, err := openMem(t, hfs, Options{Durability: Buffered, SegmentSize: 300, SyncInterval: time.Hour})
+	require.NoError(t, err)
+	defer db.Close()
+	a, b := &commitReq{}, &commitReq{}
+	require.NoError(t, db.addValue(a, "r", "a", Int(1)))
+	noise := make([]byte, 300) // incompressible: the frame cannot fit beside a's
+	for i := range noise {
+		noise[i] = byte(i*i*7 + i*13)
+	}
+	require.NoError(t, db.addValue(b, "r", "b", Bytes(noise))) // does not fit: rolls
+	failNext.Store(true)                                       // the roll's fsync fails once
+	db.runGroup([]*commitReq{a, b})
+	require.Error(t, b.err)
+	require.Error(t, a.err, "the commit before the failed roll must not be acknowledged")
+	require.Zero(t, a.version)
+	require.Zero(t, db.LastVersion())
+	_, err = db.Put("r", "c", Int(3))
+	require.Error(t, err, "writes stay stopped")
+}
