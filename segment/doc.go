@@ -22,7 +22,8 @@
 // # Frame (one per commit, whatever its number of entries)
 //
 //	offset size  field
-//	0      4     body length B, uint32 LE (1 <= B <= MaxFrameBody)
+//	0      4     body length B, uint32 LE (32 <= B <= MaxFrameBody; 32 is
+//	             the fixed body, one entry header and a 1-byte run and key)
 //	4      8     checksum: xxhash64 of bytes 0..4 followed by the B body
 //	             bytes, uint64 LE (so it covers every byte of the frame,
 //	             the length included)
@@ -45,7 +46,8 @@
 // rejected, so a frame has exactly one encoding: any frame the decoder
 // accepts re-encodes to the same bytes. All multi-byte integers are little
 // endian. A length read from disk is checked against the bytes that remain
-// before it is used; nothing is allocated from a length in a file.
+// before it is used; nothing is allocated from a length in a file except a
+// compressed value's decoded size, which is capped at 1 GiB.
 //
 // The stored value bytes are opaque to this package (package kv encodes
 // values); this package only compresses them.
@@ -68,6 +70,7 @@
 //
 // A frame that is incomplete or fails its checksum at the end of the
 // newest segment, with no valid frame after it, is a torn write: recovery
-// truncates it. Any other bad frame is corruption. FindValidFrame helps
-// recovery tell the two apart.
+// truncates it. Any other bad frame is corruption. IsTornTail (built on
+// FindValidFrame) tells the two apart. Recovery also requires versions to
+// run on by one from frame to frame, so a frame cut out whole is caught.
 package segment
