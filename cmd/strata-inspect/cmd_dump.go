@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 	"github.com/strata-kv/strata/segment"
 )
@@ -46,7 +47,7 @@ func init() {
 				return err
 			}
 			if limit < 0 {
-				return usagef("-limit must not be negative")
+				return cli.Usagef("-limit must not be negative")
 			}
 			segs, err := openSegments(args[0])
 			if err != nil {
@@ -110,7 +111,7 @@ func init() {
 				if frames == nil {
 					frames = []frameJSON{}
 				}
-				if err := writeJSON(e.stdout, frames); err != nil {
+				if err := cli.WriteJSON(e.stdout, frames); err != nil {
 					return err
 				}
 			}

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 	"github.com/strata-kv/strata/segment"
 )
@@ -56,7 +57,7 @@ func init() {
 				if rows == nil {
 					rows = []historyRow{}
 				}
-				if err := writeJSON(e.stdout, rows); err != nil {
+				if err := cli.WriteJSON(e.stdout, rows); err != nil {
 					return err
 				}
 			} else if len(rows) == 0 {

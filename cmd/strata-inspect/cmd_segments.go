@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -75,7 +76,7 @@ func init() {
 				rows = append(rows, r)
 			}
 			if e.json {
-				if err := writeJSON(e.stdout, rows); err != nil {
+				if err := cli.WriteJSON(e.stdout, rows); err != nil {
 					return err
 				}
 			} else {

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"text/tabwriter"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -122,7 +123,7 @@ func init() {
 				rep.Largest = []keyStats{}
 			}
 			if e.json {
-				if err := writeJSON(e.stdout, rep); err != nil {
+				if err := cli.WriteJSON(e.stdout, rep); err != nil {
 					return err
 				}
 			} else {

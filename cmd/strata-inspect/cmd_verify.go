@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -50,7 +51,7 @@ func init() {
 				rep.Clean = rep.Clean && p.Torn
 			}
 			if e.json {
-				if err := writeJSON(e.stdout, rep); err != nil {
+				if err := cli.WriteJSON(e.stdout, rep); err != nil {
 					return err
 				}
 			} else {

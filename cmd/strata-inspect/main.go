@@ -20,6 +20,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+
+	"github.com/strata-kv/strata/internal/cli"
 )
 
 const (
@@ -47,12 +49,6 @@ type command struct {
 var commands []*command
 
 func register(c *command) { commands = append(commands, c) }
-
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
 // errCorruptFound: the command found (and printed) corruption.
 var errCorruptFound = errors.New("corruption found")
@@ -111,7 +107,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitCorrupt
 	}
 	fmt.Fprintln(stderr, "strata-inspect:", err)
-	var ue *usageError
+	var ue *cli.UsageError
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
@@ -152,7 +148,7 @@ func isBool(f *flag.Flag) bool {
 
 func needArgs(args []string, n int, what string) error {
 	if len(args) != n {
-		return usagef("expected %s, got %d argument(s)", what, len(args))
+		return cli.Usagef("expected %s, got %d argument(s)", what, len(args))
 	}
 	return nil
 }

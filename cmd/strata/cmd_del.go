@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -19,7 +20,7 @@ func init() {
 					return err
 				}
 				if e.json {
-					return writeJSON(e.stdout, map[string]any{"run": e.run, "deleted": n, "version": db.LastVersion()})
+					return cli.WriteJSON(e.stdout, map[string]any{"run": e.run, "deleted": n, "version": db.LastVersion()})
 				}
 				fmt.Fprintf(e.stdout, "deleted %d of %d key(s)\n", n, len(args))
 				return nil

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -34,7 +35,7 @@ func init() {
 					return err
 				}
 				if e.json {
-					return writeJSON(e.stdout, toVersionJSON(e.run, args[0], v))
+					return cli.WriteJSON(e.stdout, toVersionJSON(e.run, args[0], v))
 				}
 				fmt.Fprintf(e.stdout, "%v\n", v.Value)
 				fmt.Fprintf(e.stderr, "(%s/%s version %d, %s)\n", e.run, args[0], v.Version, formatTime(v.Timestamp))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -31,7 +32,7 @@ func init() {
 					for i, v := range h {
 						out[i] = toVersionJSON(e.run, args[0], v)
 					}
-					return writeJSON(e.stdout, out)
+					return cli.WriteJSON(e.stdout, out)
 				}
 				if len(h) == 0 {
 					fmt.Fprintf(e.stdout, "%s/%s has no versions\n", e.run, args[0])

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -18,7 +19,7 @@ func init() {
 			if len(args) == 2 {
 				d, err := strconv.ParseInt(args[1], 10, 64)
 				if err != nil {
-					return usagef("DELTA %q is not a 64-bit integer", args[1])
+					return cli.Usagef("DELTA %q is not a 64-bit integer", args[1])
 				}
 				delta = d
 			}
@@ -28,7 +29,7 @@ func init() {
 					return err
 				}
 				if e.json {
-					return writeJSON(e.stdout, map[string]any{"run": e.run, "key": args[0], "value": n, "version": db.LastVersion()})
+					return cli.WriteJSON(e.stdout, map[string]any{"run": e.run, "key": args[0], "value": n, "version": db.LastVersion()})
 				}
 				fmt.Fprintln(e.stdout, n)
 				return nil

@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -25,7 +26,7 @@ func init() {
 					return err
 				}
 				if e.json {
-					return writeJSON(e.stdout, keys)
+					return cli.WriteJSON(e.stdout, keys)
 				}
 				for _, k := range keys {
 					fmt.Fprintln(e.stdout, k)

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -23,7 +24,7 @@ func init() {
 			if asBytes {
 				raw, err := base64.StdEncoding.DecodeString(args[1])
 				if err != nil {
-					return usagef("-bytes value is not base64: %v", err)
+					return cli.Usagef("-bytes value is not base64: %v", err)
 				}
 				v = kv.Bytes(raw)
 			} else {
@@ -38,7 +39,7 @@ func init() {
 					return err
 				}
 				if e.json {
-					return writeJSON(e.stdout, map[string]any{"run": e.run, "key": args[0], "version": ver})
+					return cli.WriteJSON(e.stdout, map[string]any{"run": e.run, "key": args[0], "version": ver})
 				}
 				fmt.Fprintf(e.stdout, "%s/%s = %v (version %d)\n", e.run, args[0], v, ver)
 				return nil

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"text/tabwriter"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -51,7 +52,7 @@ func init() {
 					if entries == nil {
 						entries = []versionJSON{}
 					}
-					return writeJSON(e.stdout, map[string]any{"entries": entries, "cursor": cursor})
+					return cli.WriteJSON(e.stdout, map[string]any{"entries": entries, "cursor": cursor})
 				}
 				if err := tw.Flush(); err != nil {
 					return err

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -16,7 +17,7 @@ func init() {
 			return e.withDB(true, func(db *kv.DB) error {
 				st := db.Stats()
 				if e.json {
-					return writeJSON(e.stdout, map[string]any{
+					return cli.WriteJSON(e.stdout, map[string]any{
 						"segments": st.Segments, "live_bytes": st.LiveBytes, "dead_bytes": st.DeadBytes,
 						"keys": st.Keys, "versions": st.Versions, "last_version": st.LastVersion,
 					})

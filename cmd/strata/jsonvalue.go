@@ -1,13 +1,10 @@
 package main
 
 import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-	"io"
 	"strings"
 	"time"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -16,7 +13,7 @@ import (
 func parseValue(text string) (kv.Value, error) {
 	var v kv.Value
 	if err := v.UnmarshalJSON([]byte(text)); err != nil {
-		return kv.Value{}, usagef("value %s (strings need JSON quotes: '\"text\"')", strings.TrimPrefix(err.Error(), "strata: "))
+		return kv.Value{}, cli.Usagef("value %s (strings need JSON quotes: '\"text\"')", strings.TrimPrefix(err.Error(), "strata: "))
 	}
 	return v, nil
 }
@@ -38,18 +35,6 @@ func toVersionJSON(run kv.RunID, key string, v kv.Versioned) versionJSON {
 		Timestamp: v.Timestamp.Format(time.RFC3339Nano), Deleted: v.Deleted,
 		Kind: v.Value.Kind().String(), Value: v.Value,
 	}
-}
-
-func writeJSON(w io.Writer, x any) error {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	enc.SetIndent("", "  ")
-	if err := enc.Encode(x); err != nil {
-		return fmt.Errorf("encode output: %w", err)
-	}
-	_, err := w.Write(buf.Bytes())
-	return err
 }
 
 func formatTime(t time.Time) string { return t.Format("2006-01-02 15:04:05.000000Z") }

@@ -31,6 +31,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -65,13 +66,6 @@ type command struct {
 var commands []*command
 
 func register(c *command) { commands = append(commands, c) }
-
-// usageError is bad usage or input: exit status 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
 // notFoundError: exit status 3.
 type notFoundError struct{ msg string }
@@ -146,7 +140,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintln(stderr, "strata:", strings.TrimPrefix(err.Error(), "strata: "))
-	var ue *usageError
+	var ue *cli.UsageError
 	var nf *notFoundError
 	switch {
 	case errors.As(err, &ue), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrInvalidRun), errors.Is(err, kv.ErrInvalidValue):
@@ -187,7 +181,7 @@ func (e *env) withDB(readOnly bool, fn func(db *kv.DB) error) error {
 
 func needArgs(args []string, min, max int, what string) error {
 	if len(args) < min || (max >= 0 && len(args) > max) {
-		return usagef("expected %s, got %d argument(s)", what, len(args))
+		return cli.Usagef("expected %s, got %d argument(s)", what, len(args))
 	}
 	return nil
 }
