@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -373,41 +374,37 @@ func TestCASUnderContention(t *testing.T) {
 	db := openT(t, nil)
 	mustPut(t, db, "r", "k", Int(0))
 	var wg sync.WaitGroup
-	var mu sync.Mutex
-	wins := 0
+	var wins atomic.Int64
+	// tally counts a successful swap; it reports false on an error.
+	tally := func(ok bool, err error) bool {
+		if err != nil {
+			t.Error(err)
+			return false
+		}
+		if ok {
+			wins.Add(1)
+		}
+		return true
+	}
 	for g := 0; g < 8; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for i := 0; i < 100; i++ {
 				cur := mustGetNoT(db)
-				ok, err := db.CompareAndSwapVersion("r", "k", cur.Version, Int(must2(cur.Value.AsInt())+1))
-				if err != nil {
-					t.Error(err)
+				if !tally(db.CompareAndSwapVersion("r", "k", cur.Version, Int(must2(cur.Value.AsInt())+1))) {
 					return
-				}
-				if ok {
-					mu.Lock()
-					wins++
-					mu.Unlock()
 				}
 				v := cur.Value
-				ok, err = db.CompareAndSwapValue("r", "k", &v, Int(must2(v.AsInt())+1))
-				if err != nil {
-					t.Error(err)
+				if !tally(db.CompareAndSwapValue("r", "k", &v, Int(must2(v.AsInt())+1))) {
 					return
-				}
-				if ok {
-					mu.Lock()
-					wins++
-					mu.Unlock()
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	require.Positive(t, wins)
-	require.EqualValues(t, wins, must2(mustGet(t, db, "r", "k").Value.AsInt()))
+	require.Positive(t, wins.Load())
+	require.EqualValues(t, wins.Load(), must2(mustGet(t, db, "r", "k").Value.AsInt()))
 }
 
 func mustGetNoT(db *DB) Versioned {
