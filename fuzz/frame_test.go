@@ -2,6 +2,7 @@ package fuzz
 
 import (
 	"bytes"
+	"io"
 	"math"
 	"testing"
 
@@ -9,59 +10,96 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
-func sampleFrames() [][]byte {
-	var out [][]byte
-	blob, _ := segment.AppendEntry(nil, segment.KindPut, "run", "key", []byte("value"), false)
-	out = append(out, segment.AppendFrame(nil, 1, 1700000000000000, 1, blob))
-	blob, _ = segment.AppendEntry(nil, segment.KindPut, "r", "a", bytes.Repeat([]byte("compress me "), 20), true)
-	blob, _ = segment.AppendEntry(blob, segment.KindTombstone, "r", "b", nil, false)
-	out = append(out, segment.AppendFrame(nil, 42, 5, 2, blob))
-	return out
+// frameHeader is the fixed segment header the frame fuzzer decodes under.
+var frameHeader = segment.Header{ID: 1, Salt: 0x5eed5a17c0ffee00, BaseVersion: 40, BaseTime: 1_700_000_000_000_000}
+
+// sampleFrames returns frame bytes (to follow frameHeader) built by the
+// encoder: a put, a batch with a compressed value and a tombstone, a
+// commit referring to runs named before, and a sync marker.
+func sampleFrames() []byte {
+	enc := segment.NewEncoder(frameHeader)
+	data := frameHeader.Encode()
+	add := func(synced int64, ts int64, ents ...segment.EntrySpec) {
+		data, _, _ = enc.AppendCommit(data, int64(len(data)), synced, enc.Next(), ts, ents, nil)
+	}
+	big, codec := segment.Compress(nil, bytes.Repeat([]byte("compress me "), 20))
+	add(segment.HeaderSize, frameHeader.BaseTime+5, segment.EntrySpec{Kind: segment.KindPut, Run: "run", Key: "key", Value: []byte("value")})
+	add(int64(len(data)), frameHeader.BaseTime+9,
+		segment.EntrySpec{Kind: segment.KindPut, Codec: codec, Run: "r", Key: "a", Value: big},
+		segment.EntrySpec{Kind: segment.KindTombstone, Run: "run", Key: "b"})
+	add(int64(len(data)), frameHeader.BaseTime+9, segment.EntrySpec{Kind: segment.KindPut, Run: "r", Key: "c", Value: nil})
+	data, _ = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
+	return data[segment.HeaderSize:]
 }
 
+// FuzzFrameDecode gives any bytes, after a fixed segment header, to the
+// scanner. It must not panic, and every frame it accepts must re-encode,
+// by an encoder following the same frames, to the same bytes. An input
+// starting with 0xff is instead wrapped as the entries of one frame with
+// a correct head and checksum (its second byte the entry count), so the
+// fuzzer reaches the entry parser without having to forge checksums.
 func FuzzFrameDecode(f *testing.F) {
-	for _, fr := range sampleFrames() {
-		f.Add(fr)
-		f.Add(fr[:len(fr)-1])
-	}
+	frames := sampleFrames()
+	f.Add(frames)
+	f.Add(frames[:len(frames)-1])
 	f.Add([]byte{})
-	for _, fr := range sampleFrames() {
-		f.Add(append([]byte{0xff}, fr[segment.FrameHeaderSize:]...)) // as a body to wrap
-	}
+	f.Add([]byte{0xff, 1, 0x11, 1, 'r', 1, 'k', 1, 'v'})
+	f.Add([]byte{0xff, 2, 0x12, 1, 'r', 1, 'k', 0x01, 0, 1, 'j', 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if len(data) > 0 && data[0] == 0xff {
-			// Wrap the rest as a frame body with a correct length and
-			// checksum, so the fuzzer reaches the entry parser instead of
-			// stopping at the checksum.
-			data = segment.WrapBody(data[1:])
+		seg := frameHeader.Encode()
+		if len(data) > 1 && data[0] == 0xff {
+			seg = segment.WrapEntries(seg, frameHeader, 0, 3, 0, uint64(data[1]), data[2:])
+		} else {
+			seg = append(seg, data...)
 		}
-		data = data[:len(data):len(data)] // no spare capacity to read into
-		fr, err := segment.DecodeFrame(data)
-		if err != nil {
-			return
-		}
-		if fr.Size > len(data) {
-			t.Fatalf("frame of %d bytes from %d bytes", fr.Size, len(data))
-		}
-		var blob []byte
-		err = fr.Entries(func(e segment.Entry) error {
-			if e.ValueOffset+len(e.Value) > fr.Size {
-				t.Fatalf("value at %d+%d outside the frame of %d", e.ValueOffset, len(e.Value), fr.Size)
-			}
-			blob, _ = segment.AppendStoredEntry(blob, e.Kind, e.Codec, string(e.Run), string(e.Key), e.Value)
-			// Decoding the value must fail cleanly or work; never panic.
-			if raw, err := segment.DecodeValue(e.Codec, e.Value); err == nil {
-				var v kv.Value
-				_ = v.UnmarshalBinary(raw)
-			}
-			return nil
-		})
+		seg = seg[:len(seg):len(seg)] // no spare capacity to read into
+		sc, err := segment.NewScanner(seg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		again := segment.AppendFrame(nil, fr.Version, fr.Timestamp, fr.Count, blob)
-		if !bytes.Equal(again, data[:fr.Size]) {
-			t.Fatalf("accepted frame does not re-encode to its bytes:\n%x\n%x", data[:fr.Size], again)
+		enc := segment.NewEncoder(frameHeader)
+		for {
+			fr, err := sc.Next()
+			if err != nil {
+				if err != io.EOF && sc.Offset() >= int64(len(seg)) {
+					t.Fatalf("an error at the end of the data: %v", err)
+				}
+				// The searches past damage must not panic either.
+				sc.SyncProof()
+				sc.Survey()
+				return
+			}
+			if fr.Offset+int64(fr.Size) > int64(len(seg)) {
+				t.Fatalf("frame of %d bytes at %d from %d bytes", fr.Size, fr.Offset, len(seg))
+			}
+			var again []byte
+			if fr.Marker() {
+				again, err = enc.AppendMarker(nil, fr.Offset, fr.Synced)
+			} else {
+				var ents []segment.EntrySpec
+				err = fr.Entries(func(e segment.Entry) error {
+					if e.ValueOffset+len(e.Value) > fr.Size {
+						t.Fatalf("value at %d+%d outside the frame of %d", e.ValueOffset, len(e.Value), fr.Size)
+					}
+					ents = append(ents, segment.EntrySpec{Kind: e.Kind, Codec: e.Codec, Run: string(e.Run), Key: string(e.Key), Value: e.Value})
+					// Decoding the value must fail cleanly or work; never panic.
+					if raw, err := segment.DecodeValue(e.Codec, e.Value); err == nil {
+						var v kv.Value
+						_ = v.UnmarshalBinary(raw)
+					}
+					return nil
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				again, _, err = enc.AppendCommit(nil, fr.Offset, fr.Synced, fr.Version, fr.Timestamp, ents, nil)
+			}
+			if err != nil {
+				t.Fatalf("an accepted frame does not encode: %v", err)
+			}
+			if !bytes.Equal(again, fr.Bytes()) {
+				t.Fatalf("accepted frame does not re-encode to its bytes:\n%x\n%x", fr.Bytes(), again)
+			}
 		}
 	})
 }

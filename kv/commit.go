@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,7 +20,8 @@ import (
 // writes the whole group with one write(2), fsyncs once in Strict mode,
 // and publishes the group's last version: readers' snapshots never include
 // a version before every version below it is written (and, in Strict,
-// synced). Requests that arrive meanwhile queue up; when the leader is
+// synced). A group that reaches the end of the segment is split there
+// (see runGroup). Requests that arrive meanwhile queue up; when the leader is
 // done it hands leadership to the first of them, which takes the whole
 // queue. So N concurrent writers share write(2)s and fsyncs.
 //
@@ -34,24 +36,29 @@ type pipeline struct {
 	// Owned by the leader.
 	next   uint64 // version of the next commit
 	lastTS int64  // timestamp of the last commit, Unix microseconds
+	specs  []segment.EntrySpec
+	offs   []int64
 
 	dirty atomic.Bool // Buffered: written since the last background sync
 }
 
-// entryMeta describes one entry of a request's encoded blob.
+// entryMeta describes one entry of a request; its stored value (already
+// compressed, see segment.Compress) is vals[voff:voff+vlen] of the
+// request.
 type entryMeta struct {
-	run, key string
-	ref      segment.EntryRef
-	kind     uint8
+	run, key    string
+	kind, codec uint8
+	voff, vlen  int
 }
 
 type commitReq struct {
-	blob []byte      // entries encoded by segment.AppendEntry
-	ents []entryMeta // one per entry in blob
+	vals  []byte      // stored values of the entries, back to back
+	ents  []entryMeta // the entries to write
+	bound int         // upper bound on the entries' bytes in a frame
 	// decide, if set, runs in the leader before the request is written,
-	// against the newest state. It may replace blob and ents (empty means
-	// write nothing) and set n; an error fails the request, writing
-	// nothing.
+	// against the newest state. It may reset and re-add the entries
+	// (none means write nothing) and set n; an error fails the request,
+	// writing nothing.
 	decide func(r *commitReq) error
 
 	version uint64 // assigned version, 0 if nothing was written
@@ -60,15 +67,34 @@ type commitReq struct {
 	wake    chan bool // followers only: true to lead the next group, false when done
 }
 
+// add adds an entry; value holds the value's encoded bytes (nil for a
+// tombstone), compressed here when that pays.
 func (r *commitReq) add(kind uint8, run, key string, value []byte) {
-	var ref segment.EntryRef
-	r.blob, ref = segment.AppendEntry(r.blob, kind, run, key, value, true)
-	r.ents = append(r.ents, entryMeta{run: run, key: key, ref: ref, kind: kind})
+	voff, codec := len(r.vals), segment.CodecRaw
+	if kind == segment.KindPut {
+		r.vals, codec = segment.Compress(r.vals, value)
+	}
+	vlen := len(r.vals) - voff
+	r.ents = append(r.ents, entryMeta{run: run, key: key, kind: kind, codec: codec, voff: voff, vlen: vlen})
+	r.bound += segment.EntryBound(len(run), len(key), vlen)
 }
 
-func (r *commitReq) reset() {
-	r.blob, r.ents = r.blob[:0], r.ents[:0]
+// truncate keeps the first n entries (a decide function re-adding some).
+func (r *commitReq) truncate(n int) {
+	if n == 0 {
+		r.vals, r.ents, r.bound = r.vals[:0], r.ents[:0], 0
+		return
+	}
+	r.ents = r.ents[:n]
+	last := r.ents[n-1]
+	r.vals = r.vals[:last.voff+last.vlen]
+	r.bound = 0
+	for _, e := range r.ents {
+		r.bound += segment.EntryBound(len(e.run), len(e.key), e.vlen)
+	}
 }
+
+func (r *commitReq) reset() { r.truncate(0) }
 
 // commit runs r through the pipeline and returns its error.
 func (db *DB) commit(r *commitReq) error {
@@ -109,12 +135,21 @@ func (db *DB) commit(r *commitReq) error {
 	return r.err
 }
 
-// runGroup commits a group of requests; only the leader calls it.
+// runGroup commits a group of requests; only the leader calls it. Each
+// request's frame is appended to the active segment's buffer and its
+// entries to the index; then the group is written with one write(2),
+// synced once in Strict mode and published. If a frame does not fit the
+// active segment, the frames appended so far are first finished that way
+// as a group of their own, and the segment is rolled.
+//
+// Once a write or fsync fails, the database fails: the writer drops what
+// it had buffered and cuts the file back to where the failed group began,
+// so none of that group's bytes reach the file, and every request not
+// yet acknowledged gets the error.
 func (db *DB) runGroup(group []*commitReq) {
 	p := &db.pipe
 	ts := max(time.Now().UnixMicro(), p.lastTS)
-	var last uint64
-	written := make([]*commitReq, 0, len(group))
+	var pending []*commitReq // appended, not yet written
 	for _, r := range group {
 		if err := db.failed(); err != nil {
 			r.err = err
@@ -130,8 +165,14 @@ func (db *DB) runGroup(group []*commitReq) {
 			continue
 		}
 		w := db.segs.Load().active
-		if w.Size() > segment.HeaderSize && w.Size()+int64(segment.FrameSize(len(r.blob))) > db.opts.SegmentSize {
-			if err := db.roll(); err != nil {
+		if w.Size() > segment.HeaderSize && w.Size()+int64(segment.MaxHead+r.bound) > db.opts.SegmentSize {
+			db.finishGroup(pending, ts)
+			pending = pending[:0]
+			if err := db.failed(); err != nil {
+				r.err = err
+				continue
+			}
+			if err := db.roll(ts); err != nil {
 				db.fail(err)
 				r.err = db.failed()
 				continue
@@ -139,15 +180,25 @@ func (db *DB) runGroup(group []*commitReq) {
 			w = db.segs.Load().active
 		}
 		v := p.next
-		off := w.AppendFrame(v, ts, len(r.ents), r.blob)
+		p.specs = p.specs[:0]
 		for _, e := range r.ents {
+			p.specs = append(p.specs, segment.EntrySpec{Kind: e.kind, Codec: e.codec, Run: e.run, Key: e.key, Value: r.vals[e.voff : e.voff+e.vlen]})
+		}
+		_, offs, err := w.AppendCommit(v, ts, p.specs, p.offs[:0])
+		clear(p.specs) // do not pin the values
+		p.offs = offs
+		if err != nil {
+			r.err = fmt.Errorf("strata: %w", err) // nothing was appended
+			continue
+		}
+		for i, e := range r.ents {
 			rec := index.Record{
 				Version:   v,
 				Timestamp: ts,
 				Segment:   w.ID(),
-				Offset:    off + int64(segment.EntriesOffset+e.ref.Offset),
-				Len:       uint32(e.ref.Len),
-				Flags:     e.ref.Codec << index.FlagCodecShift,
+				Offset:    offs[i],
+				Len:       uint32(e.vlen),
+				Flags:     e.codec << index.FlagCodecShift,
 			}
 			if e.kind == segment.KindTombstone {
 				rec.Flags |= index.FlagTombstone
@@ -155,28 +206,34 @@ func (db *DB) runGroup(group []*commitReq) {
 			db.ix.Add(e.run, e.key, rec)
 		}
 		p.next++
-		r.version, last = v, v
-		written = append(written, r)
+		r.version = v
+		pending = append(pending, r)
 	}
-	if last == 0 {
+	db.finishGroup(pending, ts)
+}
+
+// finishGroup writes the frames of rs (appended to the active segment's
+// buffer), syncs them in Strict mode and publishes their versions. On a
+// failure none of them is acknowledged and the database fails.
+func (db *DB) finishGroup(rs []*commitReq, ts int64) {
+	if len(rs) == 0 {
 		return
 	}
-	if err := db.failed(); err != nil {
-		// A roll failed midway through the group (perhaps in its fsync):
-		// nothing of the group is acknowledged, and no fsync is retried.
-		for _, r := range written {
-			r.version, r.err = 0, err
-		}
-		return
-	}
+	p := &db.pipe
 	w := db.segs.Load().active
+	start := w.Flushed()
 	err := w.Flush()
 	if err == nil && db.opts.Durability == Strict {
 		err = w.Sync()
+		if err != nil {
+			// The group's bytes are in the file but not durable, and a
+			// second fsync would prove nothing: cut them off.
+			w.Abort(err, start)
+		}
 	}
 	if err != nil {
 		db.fail(err)
-		for _, r := range written {
+		for _, r := range rs {
 			r.version, r.err = 0, db.failed()
 		}
 		return
@@ -185,17 +242,15 @@ func (db *DB) runGroup(group []*commitReq) {
 	if db.opts.Durability == Buffered {
 		p.dirty.Store(true)
 	}
-	db.visible.Store(last)
+	db.visible.Store(rs[len(rs)-1].version)
 }
 
-// roll seals the active segment (flush, fsync, map) and starts the next.
-// Only the leader calls it.
-func (db *DB) roll() error {
+// roll seals the active segment (its frames are all written: fsync, map)
+// and starts the next, whose first commit takes the next version. Only
+// the leader calls it.
+func (db *DB) roll(ts int64) error {
 	t := db.segs.Load()
 	old := t.active
-	if err := old.Flush(); err != nil {
-		return err
-	}
 	if db.opts.Durability != InMemory {
 		if err := old.Sync(); err != nil {
 			return err
@@ -203,9 +258,9 @@ func (db *DB) roll() error {
 	}
 	sealed, err := segment.OpenSealed(db.fs, old.Path())
 	if err != nil {
-		return err
+		return fmt.Errorf("segment %s: %w", old.Path(), err)
 	}
-	w, err := segment.Create(db.fs, db.dir, old.ID()+1)
+	w, err := segment.Create(db.fs, db.dir, old.ID()+1, db.pipe.next, ts)
 	if err != nil {
 		sealed.Close()
 		return err

@@ -7,6 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"reflect"
+	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -43,9 +46,13 @@ type DB struct {
 	writeErr atomic.Pointer[error]
 
 	closed    atomic.Bool
+	closeDone chan struct{} // closed when the first Close has finished
+	closeErr  error         // what the first Close returned
 	inflight  atomic.Int64
+	txns      atomic.Int64 // transaction functions running
 	drained   chan struct{}
 	drainOnce sync.Once
+	recovery  RecoveryReport
 	syncStop  chan struct{}
 	syncDone  chan struct{}
 	// afterBackgroundSync, if set (by tests), runs after each background
@@ -60,14 +67,20 @@ type segTable struct {
 	active *segment.Writer // nil for read-only databases
 }
 
-// Open opens the database in dir, creating the directory if needed, and
-// recovers every committed version from its segments. opts == nil means
-// the defaults (Buffered). A directory opened for writing is locked: a
-// second Open of it for writing or reading fails with ErrLocked, and so
-// does a writer's Open while read-only opens hold it. Damaged segments
-// make Open fail with an error wrapping ErrCorrupt that names the file and
-// offset; a torn write at the end of the newest segment is truncated and
-// logged instead.
+// Open opens the database in dir, creating the directory (0700) if
+// needed, and recovers every committed version from its segments. opts ==
+// nil means the defaults (Buffered). A directory opened for writing is
+// locked: a second Open of it for writing or reading fails with ErrLocked
+// (after waiting up to Options.LockTimeout), and so does a writer's Open
+// while read-only opens hold it; the error says who holds it.
+//
+// A torn write at the end of the newest segment (the last writes before a
+// crash, never fsynced) is cut off, logged and reported by Recovery. Any
+// other damage makes Open fail with an error wrapping ErrCorrupt, for
+// which errors.As finds a *CorruptError naming the file and offset;
+// Options.Recovery = RecoverSalvage opens the intact versions instead (see
+// RecoverSalvage). Segment files of an older format are refused with an
+// error that says so.
 func Open(dir string, opts *Options) (*DB, error) {
 	o, err := opts.normalize()
 	if err != nil {
@@ -94,7 +107,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 // function runs on the DB before its background work starts (tests use
 // it to install hooks).
 func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error) {
-	db := &DB{opts: o, fs: fsys, dir: dir, log: o.Logger, ix: index.New(), drained: make(chan struct{})}
+	db := &DB{opts: o, fs: fsys, dir: dir, log: o.Logger, ix: index.New(), drained: make(chan struct{}), closeDone: make(chan struct{})}
 	if o.ReadOnly {
 		if _, err := fsys.List(dir); err != nil {
 			return nil, fmt.Errorf("strata: open %s read-only: %w", dir, err)
@@ -102,30 +115,37 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	} else if err := fsys.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("strata: create %s: %w", dir, err)
 	}
-	lock, err := fsys.Lock(filepath.Join(dir, LockFile), o.ReadOnly)
+	lock, err := fsys.Lock(filepath.Join(dir, LockFile), o.ReadOnly, o.LockTimeout)
 	if err != nil {
 		if errors.Is(err, vfs.ErrLocked) {
-			return nil, fmt.Errorf("%w: %s is in use by another DB", ErrLocked, dir)
+			return nil, fmt.Errorf("%w: %s is in use by another DB: %s", ErrLocked, dir, strings.TrimPrefix(err.Error(), vfs.ErrLocked.Error()+": "))
 		}
 		return nil, fmt.Errorf("strata: lock %s: %w", dir, err)
 	}
 	db.lock = lock
 
-	res, err := recovery.Recover(fsys, dir, db.ix, recovery.Options{ReadOnly: o.ReadOnly, Logger: o.Logger})
+	res, err := recovery.Recover(fsys, dir, db.ix, recovery.Options{
+		ReadOnly: o.ReadOnly, Salvage: o.Recovery == RecoverSalvage, Logger: o.Logger})
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
+	db.recovery = RecoveryReport{TornFile: res.TornFile, TornBytes: res.TornBytes,
+		SalvagedAt: Version(res.SalvagedAt), MovedAside: res.MovedAside, Damage: res.Damage}
 	t := &segTable{sealed: make(map[uint32]*segment.Sealed, len(res.Sealed))}
 	for _, s := range res.Sealed {
 		t.sealed[s.ID()] = s
 	}
 	if !o.ReadOnly {
 		var w *segment.Writer
-		if res.Active == 0 {
-			w, err = segment.Create(fsys, dir, 1)
+		if res.Active == nil {
+			base := res.LastTimestamp
+			if res.LastVersion == 0 {
+				base = max(base, time.Now().UnixMicro())
+			}
+			w, err = segment.Create(fsys, dir, res.NextID, res.LastVersion+1, base)
 		} else {
-			w, err = segment.OpenAppend(fsys, dir, res.Active, res.ActiveSize)
+			w, err = segment.Resume(fsys, dir, *res.Active)
 		}
 		if err != nil {
 			res.Close()
@@ -174,14 +194,29 @@ func (db *DB) leave() {
 	}
 }
 
-// Close waits for the operations in flight, flushes and syncs the active
-// segment and releases the directory. A second Close returns nil; every
-// other method called after Close returns ErrClosed. Values already
-// returned stay valid.
+// errCloseInTxn is what Close returns when called from inside a View or
+// Update function: it would wait for that function forever.
+var errCloseInTxn = errors.New("strata: Close called inside a View or Update function; call it after the function returns")
+
+// Close waits for the operations and transaction functions in flight,
+// flushes and syncs the active segment (ending it with a sync marker, see
+// package segment) and releases the directory. It returns only once the
+// directory is released, whichever of several concurrent Closes runs it;
+// a second Close returns nil. Every other method called after Close
+// returns ErrClosed. Values already returned stay valid.
+//
+// Called from inside a View or Update function of this DB, Close returns
+// an error at once and closes nothing. If a write or fsync failed earlier,
+// Close writes nothing more and returns that failure.
 func (db *DB) Close() error {
+	if db.txns.Load() > 0 && insideTxnFunc() {
+		return errCloseInTxn
+	}
 	if !db.closed.CompareAndSwap(false, true) {
+		<-db.closeDone
 		return nil
 	}
+	defer close(db.closeDone)
 	if db.inflight.Load() == 0 {
 		db.drainOnce.Do(func() { close(db.drained) })
 	}
@@ -191,10 +226,13 @@ func (db *DB) Close() error {
 		<-db.syncDone
 	}
 	var errs []error
+	if err := db.failed(); err != nil {
+		errs = append(errs, err)
+	}
 	t := db.segs.Load()
 	if t.active != nil {
-		sync := db.opts.Durability != InMemory && db.writeErr.Load() == nil
-		if err := t.active.Close(sync); err != nil && db.writeErr.Load() == nil {
+		sync := db.opts.Durability != InMemory && db.failed() == nil
+		if err := t.active.Close(sync); err != nil && db.failed() == nil {
 			errs = append(errs, err)
 		}
 	}
@@ -207,6 +245,37 @@ func (db *DB) Close() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// runTxnFunc calls a transaction function. Close looks for this frame on
+// its caller's stack to refuse being called from inside one.
+//
+//go:noinline
+func runTxnFunc(fn func(*Txn) error, tx *Txn) error { return fn(tx) }
+
+var runTxnFuncName = runtime.FuncForPC(reflect.ValueOf(runTxnFunc).Pointer()).Name()
+
+// insideTxnFunc reports whether the calling goroutine is running a
+// transaction function (of any DB: the stack cannot tell which).
+func insideTxnFunc() bool {
+	pcs := make([]uintptr, 64)
+	for {
+		n := runtime.Callers(2, pcs)
+		if n == len(pcs) {
+			pcs = make([]uintptr, 2*len(pcs))
+			continue
+		}
+		frames := runtime.CallersFrames(pcs[:n])
+		for {
+			f, more := frames.Next()
+			if f.Function == runTxnFuncName {
+				return true
+			}
+			if !more {
+				return false
+			}
+		}
+	}
 }
 
 func (db *DB) backgroundSync() {
@@ -353,10 +422,10 @@ func (db *DB) readValue(r index.Record) (Value, error) {
 	err = segment.GuardFault(path, r.Offset, func() error {
 		raw, err := segment.DecodeValue(r.Codec(), stored)
 		if err != nil {
-			return &segment.CorruptError{Path: path, Offset: r.Offset, Err: err}
+			return &segment.CorruptError{File: path, Offset: r.Offset, Err: err}
 		}
 		if v, err = decodeValue(raw); err != nil {
-			return &segment.CorruptError{Path: path, Offset: r.Offset, Err: err}
+			return &segment.CorruptError{File: path, Offset: r.Offset, Err: err}
 		}
 		return nil
 	})
@@ -367,13 +436,16 @@ func (t *segTable) read(r index.Record) ([]byte, string, error) {
 	if s := t.sealed[r.Segment]; s != nil {
 		b, err := s.Slice(r.Offset, int(r.Len))
 		if err != nil {
-			return nil, s.Path(), &segment.CorruptError{Path: s.Path(), Offset: r.Offset, Err: err}
+			return nil, s.Path(), &segment.CorruptError{File: s.Path(), Offset: r.Offset, Err: err}
 		}
 		return b, s.Path(), nil
 	}
 	if w := t.active; w != nil && w.ID() == r.Segment {
 		b, err := w.ReadAt(r.Offset, int(r.Len))
-		return b, w.Path(), err
+		if err != nil {
+			return nil, w.Path(), &segment.CorruptError{File: w.Path(), Offset: r.Offset, Err: err}
+		}
+		return b, w.Path(), nil
 	}
-	return nil, "", fmt.Errorf("%w: segment %d is missing", ErrCorrupt, r.Segment)
+	return nil, "", fmt.Errorf("%w: segment %s, which holds version %d, is not open", ErrCorrupt, segment.FileName(r.Segment), r.Version)
 }

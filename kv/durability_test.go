@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -180,6 +181,24 @@ func segmentFiles(t *testing.T, dir string) []string {
 	return m
 }
 
+// frameEnds returns the end offset of every frame of a segment file.
+func frameEnds(t *testing.T, path string) []int64 {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	sc, err := segment.NewScanner(b)
+	require.NoError(t, err)
+	var ends []int64
+	for {
+		_, err := sc.Next()
+		if err == io.EOF {
+			return ends
+		}
+		require.NoError(t, err)
+		ends = append(ends, sc.Offset())
+	}
+}
+
 func TestTornTailIsTruncatedOnOpen(t *testing.T) {
 	dir := t.TempDir()
 	db, err := Open(dir, nil)
@@ -190,9 +209,9 @@ func TestTornTailIsTruncatedOnOpen(t *testing.T) {
 	require.NoError(t, db.Close())
 	segs := segmentFiles(t, dir)
 	newest := segs[len(segs)-1]
-	st, err := os.Stat(newest)
-	require.NoError(t, err)
-	require.NoError(t, os.Truncate(newest, st.Size()-3))
+	ends := frameEnds(t, newest) // 5 commits, then Close's sync marker
+	require.Len(t, ends, 6)
+	require.NoError(t, os.Truncate(newest, ends[4]-3))
 
 	var logs bytes.Buffer
 	db, err = Open(dir, &Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
@@ -226,7 +245,7 @@ func TestFlippedByteIsCorruption(t *testing.T) {
 	victim := segs[1] // sealed
 	b, err := os.ReadFile(victim)
 	require.NoError(t, err)
-	b[segment.HeaderSize+segment.FrameHeaderSize+22] ^= 0x10 // inside the first frame's first entry
+	b[segment.HeaderSize+12] ^= 0x10 // inside the first frame
 	require.NoError(t, os.WriteFile(victim, b, 0o644))
 
 	_, err = Open(dir, nil)
@@ -512,33 +531,53 @@ func TestFailedFsyncStopsWrites(t *testing.T) {
 	require.EqualValues(t, 1, must2(got.Value.AsInt()), "reads still work")
 }
 
-// A group whose segment roll fails in its fsync acknowledges nothing, not
-// even the commit before the roll (its bytes went out in that failed
-// fsync's file, and a later fsync would prove nothing).
-func TestFailedRollSyncAcknowledgesNothing(t *testing.T) {
-	var failNext atomic.Bool
-	hfs := &syncHookFS{FS: vfs.NewMem(), onSync: func() error {
-		if failNext.CompareAndSwap(true, false) {
-			return errors.New("injected fsync failure")
-		}
-		return nil
-	}}
-	db, err := openMem(t, hfs, Options{Durability: Buffered, SegmentSize: 300, SyncInterval: time.Hour})
-	require.NoError(t, err)
-	defer db.Close()
-	a, b := &commitReq{}, &commitReq{}
-	require.NoError(t, db.addValue(a, "r", "a", Int(1)))
-	noise := make([]byte, 300) // incompressible: the frame cannot fit beside a's
-	for i := range noise {
-		noise[i] = byte(i*i*7 + i*13)
+// A group that reaches the end of the segment is split there: the
+// commits before the roll are written (and in Strict synced) and
+// acknowledged as a group of their own; when the roll's fsync then fails,
+// the commit after it fails and its bytes never reach a file.
+func TestFailedRollSyncFailsOnlyWhatFollows(t *testing.T) {
+	for _, mode := range []Durability{Buffered, Strict} {
+		t.Run(mode.String(), func(t *testing.T) {
+			// armed: how many fsyncs still pass before one fails (-1: off).
+			var armed atomic.Int32
+			armed.Store(-1)
+			mem := vfs.NewMem()
+			hfs := &syncHookFS{FS: mem, onSync: func() error {
+				if armed.Add(-1) == -1 {
+					return errors.New("injected fsync failure")
+				}
+				return nil
+			}}
+			db, err := openMem(t, hfs, Options{Durability: mode, SegmentSize: 300, SyncInterval: time.Hour})
+			require.NoError(t, err)
+			a, b := &commitReq{}, &commitReq{}
+			require.NoError(t, db.addValue(a, "r", "a", Int(1)))
+			noise := make([]byte, 300) // incompressible: the frame cannot fit beside a's
+			for i := range noise {
+				noise[i] = byte(i*i*7 + i*13)
+			}
+			require.NoError(t, db.addValue(b, "r", "b", Bytes(noise))) // does not fit: rolls
+			if mode == Strict {
+				armed.Store(1) // a's own fsync passes, the roll's fails
+			} else {
+				armed.Store(0) // the roll's fsync fails
+			}
+			db.runGroup([]*commitReq{a, b})
+			require.NoError(t, a.err, "the commit before the roll is written whole")
+			require.EqualValues(t, 1, a.version)
+			require.Error(t, b.err)
+			require.Zero(t, b.version)
+			require.EqualValues(t, 1, db.LastVersion())
+			_, err = db.Put("r", "c", Int(3))
+			require.Error(t, err, "writes stay stopped")
+			require.Error(t, db.Close(), "Close reports the failure")
+
+			db2, err := openMem(t, mem.CrashClone(1), Options{Durability: mode})
+			require.NoError(t, err)
+			defer db2.Close()
+			require.EqualValues(t, 1, db2.LastVersion())
+			mustGet(t, db2, "r", "a")
+			absent(t, db2, "r", "b")
+		})
 	}
-	require.NoError(t, db.addValue(b, "r", "b", Bytes(noise))) // does not fit: rolls
-	failNext.Store(true)                                       // the roll's fsync fails once
-	db.runGroup([]*commitReq{a, b})
-	require.Error(t, b.err)
-	require.Error(t, a.err, "the commit before the failed roll must not be acknowledged")
-	require.Zero(t, a.version)
-	require.Zero(t, db.LastVersion())
-	_, err = db.Put("r", "c", Int(3))
-	require.Error(t, err, "writes stay stopped")
 }

@@ -47,7 +47,8 @@ const (
 
 // Options configure Open. The zero value (or a nil *Options) gives the
 // defaults: Buffered, 100ms background sync, 64 MiB segments, 16 MiB
-// values, all history kept.
+// values, all history kept, logging to slog.Default(), strict recovery,
+// no waiting for a locked directory.
 type Options struct {
 	Durability    Durability
 	SyncInterval  time.Duration // Buffered: background fsync period. 0 = default (100ms)
@@ -58,8 +59,17 @@ type Options struct {
 	// now every version is kept whatever this says (which the contract
 	// allows: versions stay readable until compaction has run).
 	Retention Retention
-	ReadOnly  bool         // open without writing: writes return ErrReadOnly
-	Logger    *slog.Logger // nil = discard
+	ReadOnly  bool // open without writing: writes return ErrReadOnly
+	// Logger receives what Open repairs (a torn tail cut, a salvage),
+	// write failures and debug detail. nil = slog.Default().
+	Logger *slog.Logger
+	// Recovery says what Open does with damage other than a torn tail:
+	// fail (RecoverStrict, the default) or open the intact versions
+	// (RecoverSalvage).
+	Recovery RecoveryMode
+	// LockTimeout is how long Open waits for a directory locked by another
+	// DB before it fails with ErrLocked. 0 = fail at once.
+	LockTimeout time.Duration
 }
 
 // Retention says which old versions compaction may drop. The newest
@@ -91,6 +101,10 @@ func (o *Options) normalize() (Options, error) {
 		return n, fmt.Errorf("strata: MaxValueBytes %d outside 0..%d", n.MaxValueBytes, MaxMaxValueBytes)
 	case n.Retention.KeepVersions < 0 || n.Retention.KeepFor < 0:
 		return n, fmt.Errorf("strata: negative Retention %+v", n.Retention)
+	case n.Recovery != RecoverStrict && n.Recovery != RecoverSalvage:
+		return n, fmt.Errorf("strata: unknown recovery mode %d", int(n.Recovery))
+	case n.LockTimeout < 0:
+		return n, fmt.Errorf("strata: negative LockTimeout %v", n.LockTimeout)
 	}
 	if n.SyncInterval == 0 {
 		n.SyncInterval = DefaultSyncInterval
@@ -102,7 +116,7 @@ func (o *Options) normalize() (Options, error) {
 		n.MaxValueBytes = DefaultMaxValueBytes
 	}
 	if n.Logger == nil {
-		n.Logger = slog.New(slog.DiscardHandler)
+		n.Logger = slog.Default()
 	}
 	return n, nil
 }

@@ -214,10 +214,7 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 	}
 	defer db.leave()
 	tx := &Txn{db: db, snap: db.visible.Load(), writable: true}
-	err := func() error {
-		defer func() { tx.done = true }()
-		return fn(tx)
-	}()
+	err := db.runTxn(fn, tx)
 	if err != nil {
 		return 0, err
 	}
@@ -240,15 +237,15 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 		}
 		r.add(segment.KindPut, string(p.run), p.key, p.enc)
 	}
-	if err := checkBlob(r); err != nil {
+	if err := checkSize(r); err != nil {
 		return 0, err
 	}
-	puts, putBytes := len(r.ents), len(r.blob)
+	puts := len(r.ents)
 	r.decide = func(r *commitReq) error {
 		if err := tx.validate(); err != nil {
 			return err
 		}
-		r.blob, r.ents = r.blob[:putBytes], r.ents[:puts]
+		r.truncate(puts)
 		for _, p := range deletes {
 			if _, ok := db.newestLive(p.run, p.key); ok {
 				r.add(segment.KindTombstone, string(p.run), p.key, nil)
@@ -313,7 +310,15 @@ func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
 	if fn == nil {
 		return errNilFunc
 	}
-	tx := &Txn{db: db, snap: snap}
-	defer func() { tx.done = true }()
-	return fn(tx)
+	return db.runTxn(fn, &Txn{db: db, snap: snap})
+}
+
+// runTxn runs a transaction function and ends the transaction.
+func (db *DB) runTxn(fn func(tx *Txn) error, tx *Txn) error {
+	db.txns.Add(1)
+	defer func() {
+		tx.done = true
+		db.txns.Add(-1)
+	}()
+	return runTxnFunc(fn, tx)
 }

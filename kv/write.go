@@ -7,9 +7,9 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
-// maxBlob bounds the encoded entries of one commit so its frame fits the
+// maxCommit bounds the encoded entries of one commit so its frame fits the
 // format's length field.
-const maxBlob = segment.MaxFrameBody - segment.EntriesOffset
+const maxCommit = segment.MaxFrameBody - segment.MaxHead
 
 // beginWrite registers a write in flight; it fails on closed and
 // read-only databases.
@@ -24,9 +24,10 @@ func (db *DB) beginWrite() error {
 	return nil
 }
 
-func checkBlob(r *commitReq) error {
-	if len(r.blob) > maxBlob {
-		return fmt.Errorf("%w: commit of %d encoded bytes exceeds the frame limit of %d", ErrInvalidValue, len(r.blob), maxBlob)
+// checkSize refuses a commit too large for one frame.
+func checkSize(r *commitReq) error {
+	if r.bound > maxCommit {
+		return fmt.Errorf("%w: commit of up to %d encoded bytes exceeds the frame limit of %d", ErrInvalidValue, r.bound, maxCommit)
 	}
 	return nil
 }
@@ -182,7 +183,7 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 			return 0, keyErr("put", run, e.Key, err)
 		}
 	}
-	if err := checkBlob(r); err != nil {
+	if err := checkSize(r); err != nil {
 		return 0, err
 	}
 	if err := db.beginWrite(); err != nil {

@@ -1,26 +1,37 @@
 // Package recovery rebuilds Strata's index from the segment files of a
 // data directory when it is opened.
 //
-// Rules (see DESIGN.md): segments are read in id order and every frame is
-// verified. Versions must run on without a gap from frame to frame, so a
-// commit missing from the middle of the log is caught even when the frames
-// around it are intact. A bad frame at the very end of the newest segment, with no
-// valid frame after it, is a torn write: it is truncated (and logged) and
-// recovery goes on. Any other bad frame, a bad segment header, or versions
-// that skip or repeat are corruption: Recover fails with a
+// Rules (see DESIGN.md and the segment package doc): segments are read in
+// id order and every frame is verified. Versions run on
+// without a gap from frame to frame and from segment to segment (each
+// header names the version its first commit takes), so a commit or a
+// whole segment missing from the middle of the log is caught even when the
+// frames around it are intact.
+//
+// When a frame of the newest segment does not verify, recovery asks the
+// frames after it whether its bytes had been fsynced (segment.Scanner's
+// SyncProof). If none says so, the rest of the file is a torn tail (bytes
+// of the last, unsynced writes, whatever their shape): it is cut off,
+// logged and reported, and recovery goes on. Any other bad frame or
+// header, in any segment, is corruption: Recover fails with a
 // *segment.CorruptError (errors.Is(err, kv.ErrCorrupt)) naming the file
-// and offset. Nothing is ever skipped silently. Recovery is deterministic
-// and idempotent: the same files give the same index, and a second run
-// finds nothing to truncate.
+// and offset, unless Options.Salvage is set (see there). Nothing is ever
+// skipped silently, and no file is ever deleted.
+//
+// Recovery is deterministic and idempotent: the same files give the same
+// index, and a second run finds nothing to cut. It reads each byte a
+// constant number of times, so it takes time linear in the bytes read.
 package recovery
 
 import (
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/strata-kv/strata/index"
 	"github.com/strata-kv/strata/internal/vfs"
@@ -30,31 +41,50 @@ import (
 // Options control a recovery.
 type Options struct {
 	// ReadOnly leaves the directory untouched: a torn tail is ignored
-	// rather than truncated and temporary files are left alone. The newest
-	// segment is then returned mapped, like the others.
+	// rather than cut, temporary files are left alone and, with Salvage,
+	// nothing is moved. The newest segment is then returned mapped, like
+	// the others.
 	ReadOnly bool
-	Logger   *slog.Logger // nil: discard
+	// Salvage opens at the newest version V such that every commit up to
+	// V is intact, instead of failing on corruption. Every segment file
+	// holding the damage or anything after it is renamed aside to
+	// "<name>.damaged-<unix seconds>" (never deleted), and the intact
+	// frames before the damage are copied back under the segment's own
+	// name so that the directory holds exactly versions 1..V.
+	Salvage bool
+	Logger  *slog.Logger // nil: discard
+	// Now gives the time stamped on files moved aside (nil: time.Now).
+	Now func() time.Time
 }
 
-// Result describes what recovery found.
+// Result describes what recovery found and did.
 type Result struct {
 	// Sealed holds the mapped segments other than the newest, in id order
 	// (with ReadOnly, the newest too). The caller owns and closes them.
 	Sealed []*segment.Sealed
-	// Active is the id of the newest segment, to be appended to (0 when
-	// the directory holds no segment, or with ReadOnly).
-	Active uint32
-	// ActiveSize is the valid size of the active segment after
-	// truncation.
-	ActiveSize int64
-	// LastVersion and LastTimestamp are those of the newest frame.
+	// Active describes the newest segment, to be appended to with
+	// segment.Resume. It is nil when there is none, with ReadOnly, and
+	// after any repair (a torn tail cut, a salvage): new commits then go
+	// to a new segment, NextID.
+	Active *segment.State
+	NextID uint32
+	// LastVersion and LastTimestamp are those of the newest commit.
 	LastVersion   uint64
 	LastTimestamp int64
 	Frames        int
 	Entries       int
-	// TornBytes counts the bytes of a torn tail (truncated, or with
-	// ReadOnly ignored).
+	// TornFile and TornBytes describe a torn tail: cut, or with ReadOnly
+	// ignored.
+	TornFile  string
 	TornBytes int64
+	// Damage is the corruption that Salvage opened around (nil if none).
+	// SalvagedAt is then the version opened at, and Damaged lists the
+	// files holding the damage or later data: renamed aside (MovedAside
+	// lists the new names) unless ReadOnly.
+	Damage     *segment.CorruptError
+	SalvagedAt uint64
+	Damaged    []string
+	MovedAside []string
 }
 
 // Close releases the mappings of r.Sealed; use it when recovery's caller
@@ -69,9 +99,11 @@ func (r *Result) Close() {
 // Recover scans the segments in dir, adds every version to ix (which must
 // be empty) and returns what it found.
 func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, error) {
-	log := opts.Logger
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
 	}
 	names, err := fs.List(dir)
 	if err != nil {
@@ -86,82 +118,47 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 			if err := fs.Remove(filepath.Join(dir, name)); err != nil {
 				return nil, fmt.Errorf("recovery: remove %s: %w", name, err)
 			}
-			log.Info("removed unfinished segment file", "file", name)
+			opts.Logger.Info("strata: removed an unfinished segment file", "file", name)
 		}
 	}
 	slices.Sort(ids)
 
-	res := &Result{}
-	r := &scanner{ix: ix, res: res, runs: map[string]string{}}
+	r := &recoverer{fs: fs, dir: dir, ix: ix, opts: opts, res: &Result{NextID: 1}, runs: map[string]string{}}
 	for i, id := range ids {
-		path := filepath.Join(dir, segment.FileName(id))
-		newest := i == len(ids)-1
-		s, err := segment.OpenSealed(fs, path)
-		if err != nil {
-			res.Close()
-			if errors.Is(err, segment.ErrBadHeader) {
-				return nil, &segment.CorruptError{Path: path, Offset: 0, Err: err}
-			}
-			return nil, fmt.Errorf("recovery: %w", err)
-		}
-		var end int64
-		scanErr := segment.GuardFault(path, 0, func() (err error) {
-			end, err = r.scan(s, newest)
-			return err
-		})
-		if scanErr != nil {
-			s.Close()
-			res.Close()
-			return nil, scanErr
-		}
-		size := int64(len(s.Bytes()))
-		if !newest || opts.ReadOnly {
-			res.Sealed = append(res.Sealed, s)
-			if end < size {
-				res.TornBytes = size - end
-				log.Warn("ignoring torn write at the end of the newest segment (read-only open)",
-					"file", path, "offset", end, "bytes", size-end)
-			}
+		done, err := r.segment(id, i == len(ids)-1)
+		if err == nil && done == nil {
 			continue
 		}
-		s.Close()
-		res.Active, res.ActiveSize = id, end
-		if end < size {
-			res.TornBytes = size - end
-			if err := truncate(fs, path, end); err != nil {
-				res.Close()
-				return nil, err
-			}
-			log.Warn("truncated torn write at the end of the newest segment",
-				"file", path, "offset", end, "bytes", size-end)
+		if done == nil {
+			done = &damaged{}
 		}
+		var ce *segment.CorruptError
+		if err != nil && !(opts.Salvage && errors.As(err, &ce)) {
+			if done.s != nil {
+				done.s.Close()
+			}
+			r.res.Close()
+			return nil, err
+		}
+		if err := r.salvage(ids[i:], ce, done); err != nil {
+			r.res.Close()
+			return nil, err
+		}
+		break
 	}
-	return res, nil
+	return r.res, nil
 }
 
-func truncate(fs vfs.FS, path string, size int64) error {
-	f, err := fs.OpenRW(path)
-	if err != nil {
-		return fmt.Errorf("recovery: open %s to truncate: %w", path, err)
-	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return fmt.Errorf("recovery: truncate %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("recovery: sync %s: %w", path, err)
-	}
-	return f.Close()
-}
-
-type scanner struct {
+type recoverer struct {
+	fs   vfs.FS
+	dir  string
 	ix   *index.Index
+	opts Options
 	res  *Result
 	runs map[string]string // interned run names: one string per run, not per entry
 }
 
-func (r *scanner) run(b []byte) string {
+func (r *recoverer) run(b []byte) string {
 	if s, ok := r.runs[string(b)]; ok { // no allocation for the lookup
 		return s
 	}
@@ -170,51 +167,218 @@ func (r *scanner) run(b []byte) string {
 	return s
 }
 
-// scan verifies the frames of s and indexes them. It returns the offset
-// where valid frames end: the file size, or for the newest segment the
-// start of a torn tail.
-func (r *scanner) scan(s *segment.Sealed, newest bool) (int64, error) {
-	data := s.Bytes()
-	end, err := segment.ScanFrames(data, func(off int64, f *segment.Frame) error {
-		// Every commit takes the next version, starting at 1, so a gap
-		// means a commit is missing from the log. (Compaction, once it
-		// exists, will mark the segments it writes so that the versions
-		// it drops are not taken for missing commits.)
-		if f.Version != r.res.LastVersion+1 {
-			return fmt.Errorf("version %d does not follow version %d", f.Version, r.res.LastVersion)
+// damaged is a segment where corruption was found, for salvage: the
+// mapping and the scanner's state at the damage (nil when the header
+// itself is bad).
+type damaged struct {
+	s  *segment.Sealed
+	st *segment.State
+}
+
+// segment recovers segment id. On corruption it returns a *CorruptError
+// and, when the header was readable, the damaged segment (still mapped)
+// for salvage.
+func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
+	path := filepath.Join(r.dir, segment.FileName(id))
+	res := r.res
+	res.NextID = id + 1
+	s, err := segment.OpenSealed(r.fs, path)
+	switch {
+	case errors.Is(err, segment.ErrOldFormat):
+		return nil, fmt.Errorf("strata: %s: %w; open it with the Strata release that wrote it and copy the data out", path, err)
+	case errors.Is(err, segment.ErrBadHeader):
+		return &damaged{}, &segment.CorruptError{File: path, Offset: 0, Err: err}
+	case err != nil:
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	if h := s.Header(); h.BaseVersion != res.LastVersion+1 {
+		return &damaged{s: s, st: nil}, &segment.CorruptError{File: path, Offset: 0,
+			Err: fmt.Errorf("%w: the segment starts at version %d but version %d comes next: commits or a segment are missing",
+				segment.ErrSequence, h.BaseVersion, res.LastVersion+1)}
+	}
+	sc := s.Scanner()
+	var bad error
+	scanErr := segment.GuardFault(path, 0, func() error {
+		for {
+			f, err := sc.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				bad = err
+				return nil
+			}
+			if err := r.add(s.ID(), &f); err != nil {
+				return err
+			}
 		}
-		err := f.Entries(func(e segment.Entry) error {
-			rec := index.Record{
-				Version:   f.Version,
-				Timestamp: f.Timestamp,
-				Segment:   s.ID(),
-				Offset:    off + int64(e.ValueOffset),
-				Len:       uint32(len(e.Value)),
-				Flags:     e.Codec << index.FlagCodecShift,
+	})
+	if scanErr != nil {
+		s.Close()
+		return nil, scanErr
+	}
+	end, size := sc.Offset(), int64(len(s.Bytes()))
+	if bad != nil {
+		torn := false
+		if newest && !errors.Is(bad, segment.ErrSequence) {
+			if err := segment.GuardFault(path, end, func() error {
+				_, proven := sc.SyncProof()
+				torn = !proven
+				return nil
+			}); err != nil {
+				s.Close()
+				return nil, err
 			}
-			if e.Kind == segment.KindTombstone {
-				rec.Flags |= index.FlagTombstone
-			}
-			if !r.ix.AddBytes(r.run(e.Run), e.Key, rec) {
-				return fmt.Errorf("key %q of run %q twice in version %d", e.Key, e.Run, f.Version)
-			}
-			r.res.Entries++
-			return nil
-		})
-		if err != nil {
-			return err
 		}
-		r.res.LastVersion = f.Version
-		r.res.LastTimestamp = max(r.res.LastTimestamp, f.Timestamp)
-		r.res.Frames++
+		if !torn {
+			if newest && !errors.Is(bad, segment.ErrSequence) {
+				bad = fmt.Errorf("%w (a later frame shows these bytes had been fsynced, so this is not a torn write)", bad)
+			}
+			st := sc.State()
+			return &damaged{s: s, st: &st}, &segment.CorruptError{File: path, Offset: end, Err: bad}
+		}
+		res.TornFile, res.TornBytes = path, size-end
+	}
+	if !newest || r.opts.ReadOnly {
+		res.Sealed = append(res.Sealed, s)
+		if res.TornBytes > 0 {
+			r.opts.Logger.Warn("strata: ignoring a torn write at the end of the newest segment (read-only open)",
+				"file", path, "offset", end, "bytes", res.TornBytes)
+		}
+		return nil, nil
+	}
+	if res.TornBytes == 0 {
+		st := sc.State()
+		s.Close()
+		res.Active = &st
+		return nil, nil
+	}
+	// Cut the torn tail, and append no more to this file: new commits go
+	// to a new segment, with a new salt, so that nothing the crash left in
+	// this file's blocks can ever pass for one of them.
+	s.Close()
+	if err := truncate(r.fs, path, end); err != nil {
+		return nil, err
+	}
+	r.opts.Logger.Warn("strata: cut a torn write at the end of the newest segment (the last writes before a crash, never synced)",
+		"file", path, "offset", end, "bytes", res.TornBytes, "last_version", res.LastVersion)
+	if s, err = segment.OpenSealed(r.fs, path); err != nil {
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	res.Sealed = append(res.Sealed, s)
+	return nil, nil
+}
+
+// add indexes the entries of a verified frame.
+func (r *recoverer) add(seg uint32, f *segment.Frame) error {
+	if f.Marker() {
+		return nil
+	}
+	err := f.Entries(func(e segment.Entry) error {
+		rec := index.Record{
+			Version:   f.Version,
+			Timestamp: f.Timestamp,
+			Segment:   seg,
+			Offset:    f.Offset + int64(e.ValueOffset),
+			Len:       uint32(len(e.Value)),
+			Flags:     e.Codec << index.FlagCodecShift,
+		}
+		if e.Kind == segment.KindTombstone {
+			rec.Flags |= index.FlagTombstone
+		}
+		if !r.ix.AddBytes(r.run(e.Run), e.Key, rec) {
+			// The scanner checks versions and duplicate keys: this
+			// cannot happen.
+			return fmt.Errorf("recovery: key %q of run %q twice in version %d", e.Key, e.Run, f.Version)
+		}
+		r.res.Entries++
 		return nil
 	})
-	if err == nil {
-		return end, nil
+	if err != nil {
+		return err
 	}
-	decodeErr := errors.Is(err, segment.ErrTruncated) || errors.Is(err, segment.ErrChecksum) || errors.Is(err, segment.ErrMalformed)
-	if newest && decodeErr && segment.IsTornTail(data, end) {
-		return end, nil
+	r.res.LastVersion = f.Version
+	r.res.LastTimestamp = max(r.res.LastTimestamp, f.Timestamp)
+	r.res.Frames++
+	return nil
+}
+
+// salvage opens around the corruption ce found in the first of ids (d
+// describes that segment): everything from the damage on is moved aside,
+// and the intact frames before it are kept under the segment's name.
+func (r *recoverer) salvage(ids []uint32, ce *segment.CorruptError, d *damaged) error {
+	res := r.res
+	res.Damage, res.SalvagedAt = ce, res.LastVersion
+	for _, id := range ids {
+		res.Damaged = append(res.Damaged, filepath.Join(r.dir, segment.FileName(id)))
 	}
-	return 0, &segment.CorruptError{Path: s.Path(), Offset: end, Err: err}
+	log := r.opts.Logger
+	if r.opts.ReadOnly {
+		// Serve the intact prefix from the mapping; move nothing.
+		if d.s != nil {
+			res.Sealed = append(res.Sealed, d.s)
+		}
+		log.Warn("strata: salvage (read-only): serving the intact versions before the damage; nothing moved",
+			"damage", ce, "version", res.SalvagedAt, "damaged_files", res.Damaged)
+		return nil
+	}
+	var prefix []byte
+	if d.s != nil {
+		if d.st != nil && d.st.Size > segment.HeaderSize {
+			prefix = append([]byte(nil), d.s.Bytes()[:d.st.Size]...)
+		}
+		d.s.Close()
+	}
+	stamp := fmt.Sprintf(".damaged-%d", r.opts.Now().Unix())
+	names, err := r.fs.List(r.dir)
+	if err != nil {
+		return fmt.Errorf("recovery: salvage: list %s: %w", r.dir, err)
+	}
+	for _, path := range res.Damaged {
+		aside := path + stamp
+		for n := 2; slices.Contains(names, filepath.Base(aside)); n++ {
+			aside = fmt.Sprintf("%s%s.%d", path, stamp, n) // never replace an earlier one
+		}
+		if err := r.fs.Rename(path, aside); err != nil {
+			return fmt.Errorf("recovery: salvage: move %s aside: %w", path, err)
+		}
+		res.MovedAside = append(res.MovedAside, aside)
+	}
+	if err := r.fs.SyncDir(r.dir); err != nil {
+		return fmt.Errorf("recovery: salvage: sync %s: %w", r.dir, err)
+	}
+	res.NextID = ids[0]
+	if prefix != nil {
+		// Keep the intact frames under the segment's name, sealed: new
+		// commits go to a new segment.
+		path := res.Damaged[0]
+		if err := vfs.WriteFileAtomic(r.fs, path, prefix); err != nil {
+			return fmt.Errorf("recovery: salvage: keep the intact part of %s: %w", path, err)
+		}
+		s, err := segment.OpenSealed(r.fs, path)
+		if err != nil {
+			return fmt.Errorf("recovery: salvage: %w", err)
+		}
+		res.Sealed = append(res.Sealed, s)
+		res.NextID = ids[0] + 1
+	}
+	log.Warn("strata: salvage: opened at the last version before the damage; files holding the damage or later versions moved aside",
+		"damage", ce, "version", res.SalvagedAt, "moved", res.MovedAside)
+	return nil
+}
+
+func truncate(fs vfs.FS, path string, size int64) error {
+	f, err := fs.OpenRW(path)
+	if err != nil {
+		return fmt.Errorf("recovery: open %s to cut its torn tail: %w", path, err)
+	}
+	if err := f.Truncate(size); err != nil {
+		f.Close()
+		return fmt.Errorf("recovery: cut the torn tail of %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("recovery: sync %s: %w", path, err)
+	}
+	return f.Close()
 }

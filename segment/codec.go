@@ -16,18 +16,19 @@ const (
 	maxDecoded = 1 << 30
 )
 
-// scratch holds buffers for compression output, which is copied into the
-// entry right away.
+// scratch holds buffers for compression output, which is copied out
+// right away.
 var scratch = sync.Pool{New: func() any { return new([]byte) }}
 
 // maxPooled is the largest scratch buffer kept for reuse.
 const maxPooled = 1 << 20
 
-// appendCompressed appends v's entry to blob with the S2 encoding of v as
-// its stored value, when that saves at least an eighth of v's size.
-func appendCompressed(blob []byte, kind uint8, run, key string, v []byte) ([]byte, EntryRef, bool) {
+// Compress appends the stored form of value bytes v to dst and returns it
+// with its codec: the S2 encoding when v has at least compressMin bytes
+// and that saves at least an eighth of its size, else v itself (CodecRaw).
+func Compress(dst, v []byte) ([]byte, uint8) {
 	if len(v) < compressMin || s2.MaxEncodedLen(len(v)) < 0 {
-		return blob, EntryRef{}, false
+		return append(dst, v...), CodecRaw
 	}
 	buf := scratch.Get().(*[]byte)
 	defer func() {
@@ -38,10 +39,9 @@ func appendCompressed(blob []byte, kind uint8, run, key string, v []byte) ([]byt
 	c := s2.Encode((*buf)[:cap(*buf)], v)
 	*buf = c[:0]
 	if len(c) > len(v)-len(v)/8 {
-		return blob, EntryRef{}, false
+		return append(dst, v...), CodecRaw
 	}
-	blob, ref := AppendStoredEntry(blob, kind, CodecS2, run, key, c)
-	return blob, ref, true
+	return append(dst, c...), CodecS2
 }
 
 // DecodeValue returns the value bytes of a stored value. For CodecRaw it

@@ -11,16 +11,17 @@ import (
 var ErrCorrupt = errors.New("strata: data corrupt")
 
 // CorruptError reports damage at a file offset. errors.Is(err, ErrCorrupt)
-// holds for it, and so does errors.Is(err, Err).
+// holds for it, and so does errors.Is(err, Err). Package kv exports it as
+// kv.CorruptError.
 type CorruptError struct {
-	Path   string
-	Offset int64
-	Err    error // what is wrong there
+	File   string // path of the damaged file
+	Offset int64  // byte offset of the damage in it
+	Err    error  // what is wrong there
 }
 
-// Error names the file, the offset and the damage.
+// Error names the file and the offset once, then the damage.
 func (e *CorruptError) Error() string {
-	return fmt.Sprintf("strata: data corrupt: %s at offset %d: %v", e.Path, e.Offset, e.Err)
+	return fmt.Sprintf("strata: data corrupt: %s at offset %d: %v", e.File, e.Offset, e.Err)
 }
 
 // Unwrap returns ErrCorrupt and the underlying cause.
@@ -41,7 +42,7 @@ func GuardFault(path string, off int64, fn func() error) (err error) {
 			if _, fault := p.(interface{ Addr() uintptr }); !fault {
 				panic(p)
 			}
-			err = &CorruptError{Path: path, Offset: off, Err: errShrunk}
+			err = &CorruptError{File: path, Offset: off, Err: errShrunk}
 		}
 	}()
 	return fn()

@@ -8,69 +8,123 @@
 // synced and sealed, never written again, and read through a read-only
 // mapping. Files are created atomically: the header is written to
 // "<name>.tmp", synced, renamed into place, and the directory synced.
+// This is format version 2; version 1 files are recognised and refused
+// with an error that says so (ErrOldFormat).
 //
 // # Segment file
 //
 //	offset size  field
-//	0      8     magic "STRATA\x00S"                      (never changes)
-//	8      4     format version, uint32 LE (currently 1)
+//	0      8     magic "STRATA\x00S"                                  (never changes)
+//	8      4     format version, uint32 LE (2)                        (never moves)
 //	12     4     segment id, uint32 LE (matches the file name)
-//	16     8     reserved, zero
-//	24     8     xxhash64 of bytes 0..24, uint64 LE
-//	32     ...   frames, back to back, to the end of the file
+//	16     8     salt, uint64 LE: random, drawn when the file is created
+//	24     8     base version, uint64 LE: the version the segment's first
+//	             commit takes (the previous segment's last version + 1)
+//	32     8     base timestamp, int64 LE, Unix microseconds UTC: no frame
+//	             of the segment has an earlier timestamp
+//	40     8     reserved, zero
+//	48     8     xxhash64 of bytes 0..48, uint64 LE
+//	56     ...   frames, back to back, to the end of the file
+//
+// The tag of a segment is one byte derived from its salt, in 0x80..0xFE
+// (so never zero and never 0xFF, the two commonest bytes of damage).
 //
 // # Frame (one per commit, whatever its number of entries)
 //
-//	offset size  field
-//	0      4     body length B, uint32 LE (32 <= B <= MaxFrameBody; 32 is
-//	             the fixed body, one entry header and a 1-byte run and key)
-//	4      8     checksum: xxhash64 of bytes 0..4 followed by the B body
-//	             bytes, uint64 LE (so it covers every byte of the frame,
-//	             the length included)
-//	12     B     body:
-//	               0   8  commit version, uint64 LE (> 0)
-//	               8   8  commit timestamp, int64 LE, Unix microseconds UTC
-//	               16  4  entry count N, uint32 LE (>= 1)
-//	               20  .. N entries
+//	size   field
+//	1      tag: the segment's tag byte
+//	2      head check, uint16 LE (see Checksums)
+//	1-10   uvarint L: bytes after the head, entries and checksum (4 <= L <= MaxFrameBody)
+//	1-10   uvarint version - base version
+//	1-10   uvarint timestamp - timestamp of the previous frame (the first
+//	       frame of the segment: - base timestamp), microseconds
+//	1-10   uvarint back: the frame's offset minus the number of bytes of
+//	       the file that were fsynced before the frame was written
+//	1-10   uvarint N: entry count; 0 makes the frame a sync marker
+//	L-4    N entries
+//	4      checksum, uint32 LE (see Checksums)
 //
-// Entry:
+// The "head" is everything before the entries: the tag, the head check
+// and the five uvarints. A sync marker (N == 0, L == 4) carries no commit:
+// its version field holds the version the next commit will take, and the
+// writer appends one after the fsync at Close so that damage to the last
+// commits of a cleanly closed segment is provably corruption.
 //
-//	0      1     kind: 1 put, 2 tombstone (0 is invalid, so zeroed bytes never parse)
-//	1      1     codec of the value: 0 raw, 1 S2 (a tombstone has codec 0)
-//	2      2     run length R, uint16 LE (1..MaxRunLen)
-//	4      2     key length K, uint16 LE (1..MaxKeyLen)
-//	6      4     stored value length V, uint32 LE (a tombstone has V == 0)
-//	10     R+K+V run bytes, key bytes, stored value bytes
+// # Entry
 //
-// Every field is fixed-width and every reserved or unused value is
-// rejected, so a frame has exactly one encoding: any frame the decoder
-// accepts re-encodes to the same bytes. All multi-byte integers are little
-// endian. A length read from disk is checked against the bytes that remain
-// before it is used; nothing is allocated from a length in a file except a
-// compressed value's decoded size, which is capped at 1 GiB.
+//	size   field
+//	1      flags: bits 0-1 kind (1 put, 2 tombstone); bits 2-3 codec of the
+//	       value (0 raw, 1 S2; 0 for a tombstone); bit 4 set when the run is
+//	       named here; bits 5-7 zero
+//	       run, either (bit 4 set) uvarint R (1..MaxRunLen) and R bytes of
+//	       run name, which takes the next run number of the segment (0, 1,
+//	       ...), or (bit 4 clear) uvarint number of a run named earlier in
+//	       the segment
+//	1-2    uvarint K (1..MaxKeyLen), then K key bytes
+//	       a put only: uvarint V, then V bytes of stored value
+//
+// So a run is named once per segment and costs one byte per entry after
+// that. Framing, the bytes of a single-put commit beyond its key and value
+// bytes, is: tag 1 + head check 2 + L + version + timestamp delta + back +
+// N 1 + flags 1 + run 1 + K + V + checksum 4, where each uvarint takes 1
+// byte below 128, 2 below 16384 and 3 below 2^21. That is 16 bytes at
+// least; 20 for the benchmark's commit (16-byte key, 100-byte value,
+// commits microseconds apart, up to 2 MiB written since the last fsync);
+// and at most 24 whenever the key is under 128 bytes, key and value
+// together under 16,000 bytes, the segment under 2^21 commits, commits
+// under 2 s apart and the unsynced bytes under 2 MiB (TestFramingBytes
+// checks these figures).
+//
+// Every varint is minimal and every reserved or unused value is rejected,
+// so a frame has exactly one encoding: any frame the decoder accepts
+// re-encodes to the same bytes. A length read from disk is checked against
+// the bytes that remain before it is used; nothing is allocated from a
+// length in a file except a compressed value's decoded size, which is
+// capped at 1 GiB.
 //
 // The stored value bytes are opaque to this package (package kv encodes
 // values); this package only compresses them.
 //
-// # Compression
+// # Checksums
 //
-// A value of at least compressMin bytes is compressed with S2 (the
-// Snappy-compatible block format of klauspost/compress) and stored
-// compressed only if that saves at least an eighth of its size; otherwise
-// it is stored raw. S2 was chosen over zstd by measurement
-// (BenchmarkCodecs: 1 KiB JSON-like values, one value per call as on the
-// commit path, 2-core machine): S2 stored 38% of the input, encoding at
-// 0.53 GB/s and decoding at 2.8 GB/s; zstd (SpeedDefault, encoder and
-// decoder reused) stored 31%, encoding at 0.13 GB/s and decoding at
-// 0.40 GB/s. Every read decodes a value, so a 7x faster decoder is worth
-// more than the last 7% of ratio. Codec 2 is reserved
-// for zstd should a future option want the better ratio.
+// Both checks are keyed by the segment's salt: the checksum is the low 32
+// bits of mix(xxhash64(the frame's bytes before the checksum) XOR salt),
+// and the head check the low 16 bits of mix(xxhash64(the five uvarints)
+// XOR salt XOR 0xC2B2AE3D27D4EB4F), where mix is the splitmix64
+// finalizer. So a frame of another segment (another salt) never verifies
+// here, and a reader accepts a frame only with the version it expects
+// next. Together these make frames unforgeable by stored data: bytes of
+// frames copied into a value (even a whole segment of the same database
+// kept as a blob) carry versions older than the value's own, so they are
+// never taken for a frame, neither where a frame is expected nor by the
+// search for later frames below. And since frames verify wherever they
+// are, intact frames spliced out of order (a commit cut out of the middle
+// of the log) are caught by their versions.
 //
 // # Torn writes and corruption
 //
-// A frame that is incomplete or fails its checksum at the end of the
-// newest segment, with no valid frame after it, is a torn write: recovery
-// truncates it. Any other bad frame is corruption. IsTornTail (built on
-// FindValidFrame) tells the two apart. Recovery also requires versions to
-// run on by one from frame to frame, so a frame cut out whole is caught.
+// Recovery must tell damage a crash can cause (bytes of the last,
+// unsynced writes left incomplete, zeroed, garbage or out of order: a
+// torn tail) from damage to bytes that were fsynced (corruption). Every
+// frame records, in its back field, how much of the file had been fsynced
+// when it was written. Scanning stops at the first frame that does not
+// verify, at offset E. The bytes at E were certainly fsynced if some later
+// frame that verifies, with a version at or above the one expected at E,
+// claims more than E bytes fsynced: then the damage is corruption.
+// Otherwise nothing shows they ever reached the disk and the rest of the
+// file is a torn tail, whatever its shape (a zeroed hole with intact
+// frames after it is one). A frame that verifies where one is expected
+// but carries the wrong version is corruption too: a crash cannot cause
+// it. Damage anywhere but in the newest segment is corruption, since a
+// segment is fsynced whole before the next is created. The writer ends a
+// segment it closes cleanly with a sync marker, so damage to the last
+// commits of a closed database is provably corruption as well; what a
+// crash leaves unproven (the last group before it, fsynced or not) is
+// treated as torn.
+//
+// Finding such a later frame takes time linear in the bytes after E:
+// candidate offsets are found with a byte search for the tag, each is
+// tested in constant time by its head check, and only a candidate whose
+// head verifies and claims more than E fsynced bytes has its body hashed
+// (a random head passes with probability 2^-24).
 package segment

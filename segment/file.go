@@ -35,45 +35,78 @@ func ParseFileName(name string) (uint32, bool) {
 const maxKeptBuffer = 1 << 20
 
 // Writer appends frames to the active segment. Frames are collected in a
-// buffer by AppendFrame and written with one write(2) by Flush. One
-// goroutine at a time may call AppendFrame, Flush, ReadPending and Seal;
-// ReadAt and Sync may be called concurrently with them.
+// buffer by AppendCommit and written with one write(2) by Flush. One
+// goroutine at a time may call AppendCommit, AppendMarker, Flush, Abort,
+// ReadAt of buffered bytes and Close; Sync, Flushed and ReadAt of flushed
+// bytes may be called concurrently with them.
+//
+// A Writer that fails (a write, or an fsync seen by Abort) is done: the
+// frames it had buffered are dropped, the bytes the failed write may have
+// left are cut off (as far as the file system still lets it), and every
+// later append, flush and sync returns the failure. Nothing of a failed
+// group ever reaches the file afterwards, not even at Close.
 type Writer struct {
-	id      uint32
 	path    string
 	f       vfs.File
+	enc     *Encoder
 	flushed atomic.Int64 // bytes in the file
+	synced  atomic.Int64 // bytes known to be durable (fsynced)
 	buf     []byte       // frames appended but not yet written
+	failed  error        // set by the first failure; owned by the appender
+	// markedAt is the size right after the last sync marker appended (or
+	// found by recovery at the end), so Close adds none if nothing
+	// followed it.
+	markedAt int64
 
-	syncMu sync.Mutex // orders Sync against Seal and Close
+	syncMu sync.Mutex // orders Sync against Abort and Close
 	closed bool
+	dead   bool // failed: Sync does nothing more
 }
 
 // Create creates segment id in dir atomically (temporary name, header,
-// sync, rename, directory sync) and returns a Writer appending to it.
-func Create(fs vfs.FS, dir string, id uint32) (*Writer, error) {
+// sync, rename, directory sync) and returns a Writer appending to it. Its
+// first commit takes version base, with a timestamp no earlier than
+// baseTime.
+func Create(fs vfs.FS, dir string, id uint32, base uint64, baseTime int64) (*Writer, error) {
 	path := filepath.Join(dir, FileName(id))
-	if err := vfs.WriteFileAtomic(fs, path, EncodeHeader(id)); err != nil {
+	h := NewHeader(id, base, baseTime)
+	if err := vfs.WriteFileAtomic(fs, path, h.Encode()); err != nil {
 		return nil, fmt.Errorf("create segment %s: %w", path, err)
 	}
-	return OpenAppend(fs, dir, id, HeaderSize)
+	return open(fs, path, NewEncoder(h), HeaderSize)
 }
 
-// OpenAppend opens an existing segment of size bytes (already verified by
-// recovery) for appending.
-func OpenAppend(fs vfs.FS, dir string, id uint32, size int64) (*Writer, error) {
-	path := filepath.Join(dir, FileName(id))
+// Resume opens an existing segment, whose valid frames recovery scanned
+// (st, from Scanner.State) and cut the file to, for appending. It fsyncs
+// the file first, so that every byte already there counts as synced.
+func Resume(fs vfs.FS, dir string, st State) (*Writer, error) {
+	w, err := open(fs, filepath.Join(dir, FileName(st.Header.ID)), ResumeEncoder(st), st.Size)
+	if err != nil {
+		return nil, err
+	}
+	if st.Marked {
+		w.markedAt = st.Size
+	}
+	if err := w.f.Sync(); err != nil {
+		w.f.Close()
+		return nil, fmt.Errorf("sync segment %s: %w", w.path, err)
+	}
+	return w, nil
+}
+
+func open(fs vfs.FS, path string, enc *Encoder, size int64) (*Writer, error) {
 	f, err := fs.OpenRW(path)
 	if err != nil {
 		return nil, fmt.Errorf("open segment %s: %w", path, err)
 	}
-	w := &Writer{id: id, path: path, f: f}
+	w := &Writer{path: path, f: f, enc: enc}
 	w.flushed.Store(size)
+	w.synced.Store(size)
 	return w, nil
 }
 
 // ID returns the segment id.
-func (w *Writer) ID() uint32 { return w.id }
+func (w *Writer) ID() uint32 { return w.enc.hdr.ID }
 
 // Path returns the segment's file path.
 func (w *Writer) Path() string { return w.path }
@@ -86,26 +119,61 @@ func (w *Writer) Size() int64 { return w.flushed.Load() + int64(len(w.buf)) }
 // may call it.
 func (w *Writer) Flushed() int64 { return w.flushed.Load() }
 
-// AppendFrame buffers a frame (see AppendFrame in format.go) and returns
-// its offset in the segment.
-func (w *Writer) AppendFrame(version uint64, ts int64, count int, blob []byte) int64 {
+// Synced returns the number of bytes known to be durable.
+func (w *Writer) Synced() int64 { return w.synced.Load() }
+
+// Err returns the failure that stopped the writer, or nil.
+func (w *Writer) Err() error { return w.failed }
+
+// AppendCommit buffers the frame of commit version (the next in
+// sequence) with timestamp ts (no earlier than the previous frame's). It
+// returns the frame's offset and appends each entry's value offset in the
+// file to offs.
+func (w *Writer) AppendCommit(version uint64, ts int64, ents []EntrySpec, offs []int64) (int64, []int64, error) {
+	if w.failed != nil {
+		return 0, offs, w.failed
+	}
 	off := w.Size()
-	w.buf = AppendFrame(w.buf, version, ts, count, blob)
-	return off
+	var err error
+	w.buf, offs, err = w.enc.AppendCommit(w.buf, off, w.synced.Load(), version, ts, ents, offs)
+	return off, offs, err
+}
+
+// AppendMarker buffers a sync marker: a frame with no commit whose only
+// use is to record how much of the file is synced.
+func (w *Writer) AppendMarker() error {
+	if w.failed != nil {
+		return w.failed
+	}
+	var err error
+	w.buf, err = w.enc.AppendMarker(w.buf, w.Size(), w.synced.Load())
+	if err == nil {
+		w.markedAt = w.Size()
+	}
+	return err
 }
 
 // Pending reports whether frames are buffered but not yet flushed.
 func (w *Writer) Pending() bool { return len(w.buf) > 0 }
 
-// Flush writes the buffered frames with one write. On error the caller
-// must stop writing to the segment: how much reached the file is unknown.
+// Flush writes the buffered frames with one write. If the write fails the
+// writer fails (see Writer): the buffered frames are dropped and the file
+// is cut back to its size before the write.
 func (w *Writer) Flush() error {
+	if w.failed != nil {
+		return w.failed
+	}
 	if len(w.buf) == 0 {
 		return nil
 	}
 	n, err := w.f.Write(w.buf)
 	if err != nil {
-		return fmt.Errorf("write segment %s: %w", w.path, err)
+		err = fmt.Errorf("write segment %s: %w", w.path, err)
+		if n > 0 {
+			w.cutBack(w.flushed.Load())
+		}
+		w.fail(err)
+		return err
 	}
 	w.flushed.Add(int64(n))
 	if cap(w.buf) > maxKeptBuffer {
@@ -116,16 +184,51 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
-// Sync makes the flushed frames durable. After Seal or Close it does
-// nothing.
+// Abort fails the writer with err after a failure outside it (an fsync
+// that the caller saw fail, say): buffered frames are dropped and the file
+// is cut back to size to (the size before the failed group), as far as
+// the file system lets it. Abort does not sync.
+func (w *Writer) Abort(err error, to int64) {
+	if w.failed != nil {
+		return
+	}
+	if to < w.flushed.Load() {
+		w.cutBack(to)
+	}
+	w.fail(err)
+}
+
+func (w *Writer) fail(err error) {
+	w.failed = err
+	w.buf = nil
+	w.syncMu.Lock()
+	w.dead = true
+	w.syncMu.Unlock()
+}
+
+// cutBack truncates the file to size, best effort: the writer is failing
+// anyway, and bytes it leaves are an unsynced tail that recovery cuts.
+func (w *Writer) cutBack(size int64) {
+	if err := w.f.Truncate(size); err == nil {
+		w.flushed.Store(size)
+	}
+}
+
+// Sync makes the flushed frames durable and records how far the file is
+// synced, which later frames carry. After Seal, Close or a failure it
+// does nothing.
 func (w *Writer) Sync() error {
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
-	if w.closed {
+	if w.closed || w.dead {
 		return nil
 	}
+	size := w.flushed.Load()
 	if err := w.f.Sync(); err != nil {
 		return fmt.Errorf("sync segment %s: %w", w.path, err)
+	}
+	if size > w.synced.Load() {
+		w.synced.Store(size)
 	}
 	return nil
 }
@@ -136,38 +239,49 @@ func (w *Writer) Sync() error {
 func (w *Writer) ReadAt(off int64, n int) ([]byte, error) {
 	flushed := w.flushed.Load()
 	if off < 0 || n < 0 {
-		return nil, fmt.Errorf("%w: read of %d bytes at %d in %s", ErrMalformed, n, off, w.path)
+		return nil, fmt.Errorf("%w: a read of %d bytes at a negative offset or length", ErrMalformed, n)
 	}
 	p := make([]byte, n)
 	if off >= flushed {
 		rel := off - flushed
 		if rel+int64(n) > int64(len(w.buf)) {
-			return nil, fmt.Errorf("%w: read of %d bytes at %d past the end of %s", ErrMalformed, n, off, w.path)
+			return nil, fmt.Errorf("%w: a read of %d bytes past the end of the file", ErrMalformed, n)
 		}
 		copy(p, w.buf[rel:])
 		return p, nil
 	}
 	if off+int64(n) > flushed {
-		return nil, fmt.Errorf("%w: read of %d bytes at %d past the end of %s", ErrMalformed, n, off, w.path)
+		return nil, fmt.Errorf("%w: a read of %d bytes past the end of the file", ErrMalformed, n)
 	}
 	if _, err := w.f.ReadAt(p, off); err != nil {
-		return nil, fmt.Errorf("read segment %s at %d: %w", w.path, off, err)
+		return nil, fmt.Errorf("read: %w", err)
 	}
 	return p, nil
 }
 
-// Close flushes, syncs if sync is set, and closes the file.
+// Close closes the file. With sync (and no failure) it first flushes,
+// fsyncs, appends a sync marker and fsyncs again, so that the segment
+// records that every commit in it is durable. A failed writer writes
+// nothing and returns its failure.
 func (w *Writer) Close(sync bool) error {
-	err := w.Flush()
+	err := w.failed
+	if err == nil && sync {
+		err = w.Flush()
+		if err == nil {
+			err = w.Sync()
+		}
+		if err == nil && w.flushed.Load() > HeaderSize && w.flushed.Load() != w.markedAt {
+			if err = w.AppendMarker(); err == nil {
+				if err = w.Flush(); err == nil {
+					err = w.Sync()
+				}
+			}
+		}
+	}
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
 	if w.closed {
 		return err
-	}
-	if err == nil && sync {
-		if serr := w.f.Sync(); serr != nil {
-			err = fmt.Errorf("sync segment %s: %w", w.path, serr)
-		}
 	}
 	w.closed = true
 	if cerr := w.f.Close(); err == nil && cerr != nil {
@@ -178,14 +292,16 @@ func (w *Writer) Close(sync bool) error {
 
 // Sealed is a segment that is no longer written, read through a mapping.
 type Sealed struct {
-	id   uint32
+	hdr  Header
 	path string
 	m    vfs.Mapping
 	data []byte
 }
 
 // OpenSealed opens and maps segment file path, checking its header. The
-// frames are not verified here (recovery does that).
+// frames are not verified here (recovery does that). A damaged header
+// gives an error wrapping ErrBadHeader, a file of another format version
+// one wrapping ErrOldFormat; neither names the file (callers do).
 func OpenSealed(fs vfs.FS, path string) (*Sealed, error) {
 	f, err := fs.Open(path)
 	if err != nil {
@@ -196,20 +312,28 @@ func OpenSealed(fs vfs.FS, path string) (*Sealed, error) {
 	if err != nil {
 		return nil, fmt.Errorf("map segment %s: %w", path, err)
 	}
-	id, err := DecodeHeader(m.Bytes())
+	h, err := DecodeHeader(m.Bytes())
 	if err != nil {
 		m.Close()
-		return nil, fmt.Errorf("segment %s offset 0: %w", path, err)
+		return nil, err
 	}
-	if want, ok := ParseFileName(filepath.Base(path)); ok && want != id {
+	if want, ok := ParseFileName(filepath.Base(path)); ok && want != h.ID {
 		m.Close()
-		return nil, fmt.Errorf("segment %s offset 0: %w: header says segment %d", path, ErrBadHeader, id)
+		return nil, fmt.Errorf("%w: the header says segment %d", ErrBadHeader, h.ID)
 	}
-	return &Sealed{id: id, path: path, m: m, data: m.Bytes()}, nil
+	return &Sealed{hdr: h, path: path, m: m, data: m.Bytes()}, nil
 }
 
 // ID returns the segment id.
-func (s *Sealed) ID() uint32 { return s.id }
+func (s *Sealed) ID() uint32 { return s.hdr.ID }
+
+// Header returns the segment's header.
+func (s *Sealed) Header() Header { return s.hdr }
+
+// Scanner returns a Scanner over the segment's frames.
+func (s *Sealed) Scanner() *Scanner {
+	return newScanner(s.hdr, s.data)
+}
 
 // Path returns the segment's file path.
 func (s *Sealed) Path() string { return s.path }
@@ -222,7 +346,7 @@ func (s *Sealed) Bytes() []byte { return s.data }
 // are valid until Close.
 func (s *Sealed) Slice(off int64, n int) ([]byte, error) {
 	if off < HeaderSize || n < 0 || off > int64(len(s.data)) || int64(n) > int64(len(s.data))-off {
-		return nil, fmt.Errorf("%w: read of %d bytes at %d outside %s (%d bytes)", ErrMalformed, n, off, s.path, len(s.data))
+		return nil, fmt.Errorf("%w: a read of %d bytes outside the file's %d bytes", ErrMalformed, n, len(s.data))
 	}
 	return s.data[off : off+int64(n) : off+int64(n)], nil
 }

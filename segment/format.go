@@ -4,7 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"slices"
+	"math"
+	"math/rand/v2"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -12,18 +13,21 @@ import (
 // Format constants. Changing any of them changes the on-disk format.
 const (
 	Magic         = "STRATA\x00S"
-	FormatVersion = 1
-	HeaderSize    = 32
+	FormatVersion = 2
+	HeaderSize    = 56
 
-	FrameHeaderSize = 12 // length + checksum
-	frameFixedBody  = 20 // version + timestamp + entry count
-	EntryHeaderSize = 10
-
-	// MaxFrameBody bounds a frame's body so a length field can be
-	// checked before anything is read or allocated from it.
+	// MaxFrameBody bounds L, a frame's bytes after its head, so a length
+	// field can be checked before anything is read or allocated from it.
 	MaxFrameBody = 1 << 31
 	MaxRunLen    = 256
 	MaxKeyLen    = 1024
+
+	checksumSize = 4
+	// maxHead is the longest frame head: tag, head check, five uvarints.
+	maxHead = 3 + 5*binary.MaxVarintLen64
+	// minEntry is the smallest entry: flags, run number, key length, a
+	// 1-byte key (a tombstone has no value length).
+	minEntry = 4
 )
 
 // Entry kinds.
@@ -38,51 +42,206 @@ const (
 	CodecS2  uint8 = 1
 )
 
+// Entry flag bits.
+const (
+	flagKindMask  = 0x03
+	flagCodecMask = 0x0c
+	flagRunNamed  = 0x10
+	flagReserved  = 0xe0
+)
+
 // Errors returned by the decoders. Recovery turns them into corruption
 // or torn-write reports with a file and an offset.
 var (
 	// ErrTruncated: the bytes end before the frame does.
 	ErrTruncated = errors.New("segment: frame truncated")
-	// ErrChecksum: the frame's checksum does not match its bytes.
+	// ErrChecksum: the frame's head check or checksum does not match its
+	// bytes at its offset.
 	ErrChecksum = errors.New("segment: checksum mismatch")
 	// ErrMalformed: the frame's bytes cannot be a frame Strata wrote.
 	ErrMalformed = errors.New("segment: malformed frame")
+	// ErrSequence: the frame verifies but does not follow the one before
+	// it (a version skipped or repeated): commits are missing.
+	ErrSequence = errors.New("segment: frame out of sequence")
 	// ErrBadHeader: the segment header is damaged or not Strata's.
 	ErrBadHeader = errors.New("segment: bad segment header")
+	// ErrOldFormat: the segment was written in a format version this
+	// build does not read.
+	ErrOldFormat = errors.New("segment: unsupported format version")
 )
 
-// EncodeHeader returns the header of segment id.
-func EncodeHeader(id uint32) []byte {
-	h := make([]byte, HeaderSize)
-	copy(h, Magic)
-	binary.LittleEndian.PutUint32(h[8:], FormatVersion)
-	binary.LittleEndian.PutUint32(h[12:], id)
-	binary.LittleEndian.PutUint64(h[24:], xxhash.Sum64(h[:24]))
-	return h
+// Header is the fixed header of a segment file.
+type Header struct {
+	ID          uint32
+	Salt        uint64 // keys every frame's checks (see the package doc)
+	BaseVersion uint64 // version of the segment's first commit
+	BaseTime    int64  // Unix microseconds; no frame is older
 }
 
-// DecodeHeader checks a segment header and returns its segment id.
-func DecodeHeader(b []byte) (uint32, error) {
-	if len(b) < HeaderSize {
-		return 0, fmt.Errorf("%w: %d bytes, want %d", ErrBadHeader, len(b), HeaderSize)
+// NewHeader returns the header of a new segment id whose first commit
+// will take version base, with a fresh random salt.
+func NewHeader(id uint32, base uint64, baseTime int64) Header {
+	return Header{ID: id, Salt: rand.Uint64(), BaseVersion: base, BaseTime: baseTime}
+}
+
+// tag is the byte every frame of the segment starts with.
+func (h *Header) tag() byte {
+	t := byte(h.Salt>>56) | 0x80
+	if t == 0xff {
+		t = 0xfe
 	}
-	if string(b[:8]) != Magic {
-		return 0, fmt.Errorf("%w: wrong magic %q", ErrBadHeader, b[:8])
-	}
-	if binary.LittleEndian.Uint64(b[24:]) != xxhash.Sum64(b[:24]) {
-		return 0, fmt.Errorf("%w: checksum mismatch", ErrBadHeader)
+	return t
+}
+
+// Encode returns the header's HeaderSize bytes.
+func (h Header) Encode() []byte {
+	b := make([]byte, HeaderSize)
+	copy(b, Magic)
+	binary.LittleEndian.PutUint32(b[8:], FormatVersion)
+	binary.LittleEndian.PutUint32(b[12:], h.ID)
+	binary.LittleEndian.PutUint64(b[16:], h.Salt)
+	binary.LittleEndian.PutUint64(b[24:], h.BaseVersion)
+	binary.LittleEndian.PutUint64(b[32:], uint64(h.BaseTime))
+	binary.LittleEndian.PutUint64(b[48:], xxhash.Sum64(b[:48]))
+	return b
+}
+
+// DecodeHeader checks a segment header and returns it. A file of another
+// format version gives ErrOldFormat (it is not damage); anything else
+// wrong gives ErrBadHeader.
+func DecodeHeader(b []byte) (Header, error) {
+	if len(b) < 12 || string(b[:8]) != Magic {
+		if len(b) >= 8 && string(b[:8]) != Magic {
+			return Header{}, fmt.Errorf("%w: wrong magic %q", ErrBadHeader, b[:8])
+		}
+		return Header{}, fmt.Errorf("%w: %d bytes, want %d", ErrBadHeader, len(b), HeaderSize)
 	}
 	if v := binary.LittleEndian.Uint32(b[8:]); v != FormatVersion {
-		return 0, fmt.Errorf("%w: format version %d, this build reads %d", ErrBadHeader, v, FormatVersion)
+		// Damage to the version field shows as a header that would verify
+		// with the right version; a real file of another version does not.
+		if len(b) >= HeaderSize {
+			fixed := make([]byte, 48)
+			copy(fixed, b)
+			binary.LittleEndian.PutUint32(fixed[8:], FormatVersion)
+			if binary.LittleEndian.Uint64(b[48:]) == xxhash.Sum64(fixed) {
+				return Header{}, fmt.Errorf("%w: the format version field is damaged", ErrBadHeader)
+			}
+		}
+		return Header{}, fmt.Errorf("%w: the file is in format version %d and this build reads only version %d", ErrOldFormat, v, FormatVersion)
 	}
-	if binary.LittleEndian.Uint64(b[16:]) != 0 {
-		return 0, fmt.Errorf("%w: reserved bytes not zero", ErrBadHeader)
+	if len(b) < HeaderSize {
+		return Header{}, fmt.Errorf("%w: %d bytes, want %d", ErrBadHeader, len(b), HeaderSize)
 	}
-	return binary.LittleEndian.Uint32(b[12:]), nil
+	if binary.LittleEndian.Uint64(b[48:]) != xxhash.Sum64(b[:48]) {
+		return Header{}, fmt.Errorf("%w: checksum mismatch", ErrBadHeader)
+	}
+	if binary.LittleEndian.Uint64(b[40:]) != 0 {
+		return Header{}, fmt.Errorf("%w: reserved bytes not zero", ErrBadHeader)
+	}
+	h := Header{
+		ID:          binary.LittleEndian.Uint32(b[12:]),
+		Salt:        binary.LittleEndian.Uint64(b[16:]),
+		BaseVersion: binary.LittleEndian.Uint64(b[24:]),
+		BaseTime:    int64(binary.LittleEndian.Uint64(b[32:])),
+	}
+	if h.BaseVersion == 0 || h.BaseTime < 0 {
+		return Header{}, fmt.Errorf("%w: base version %d, base time %d", ErrBadHeader, h.BaseVersion, h.BaseTime)
+	}
+	return h, nil
 }
 
-// Entry is one decoded entry of a frame. Its slices point into the frame's
-// bytes (a mapping, usually): copy what must outlive them.
+// The checks. See "Checksums" in the package doc.
+func mix(x uint64) uint64 { // splitmix64's finalizer
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
+}
+
+func headCheck(salt uint64, varints []byte) uint16 {
+	return uint16(mix(xxhash.Sum64(varints) ^ salt ^ 0xC2B2AE3D27D4EB4F))
+}
+
+func frameChecksum(salt uint64, b []byte) uint32 {
+	return uint32(mix(xxhash.Sum64(b) ^ salt))
+}
+
+// head is a frame's head, decoded and verified by parseHead.
+type head struct {
+	len    int    // bytes of the head
+	size   int64  // bytes of the whole frame
+	vdelta uint64 // version - base version
+	tdelta uint64 // timestamp - previous timestamp
+	back   uint64 // offset - synced bytes
+	count  uint64 // entries
+}
+
+// uvarint decodes a minimal uvarint from b.
+func uvarint(b []byte) (uint64, int, error) {
+	x, n := binary.Uvarint(b)
+	switch {
+	case n == 0:
+		return 0, 0, ErrTruncated
+	case n < 0:
+		return 0, 0, fmt.Errorf("%w: varint overflows 64 bits", ErrMalformed)
+	case n > 1 && b[n-1] == 0:
+		return 0, 0, fmt.Errorf("%w: varint not minimal", ErrMalformed)
+	}
+	return x, n, nil
+}
+
+// parseHead decodes and checks the head of the frame at data[off:] in
+// constant time: nothing past the head is read.
+func parseHead(h *Header, data []byte, off int64) (head, error) {
+	b := data[off:]
+	if len(b) == 0 {
+		return head{}, fmt.Errorf("%w: no bytes left", ErrTruncated)
+	}
+	if b[0] != h.tag() {
+		return head{}, fmt.Errorf("%w: byte 0x%02x where a frame starts (the segment's frames start with 0x%02x)", ErrMalformed, b[0], h.tag())
+	}
+	if len(b) > maxHead {
+		b = b[:maxHead]
+	}
+	var f [5]uint64
+	p := 3
+	if p > len(b) {
+		return head{}, fmt.Errorf("%w: frame head cut short", ErrTruncated)
+	}
+	for i := range f {
+		x, n, err := uvarint(b[p:])
+		if err != nil {
+			if errors.Is(err, ErrTruncated) {
+				return head{}, fmt.Errorf("%w: frame head cut short", ErrTruncated)
+			}
+			return head{}, err
+		}
+		f[i] = x
+		p += n
+	}
+	if binary.LittleEndian.Uint16(b[1:]) != headCheck(h.Salt, b[3:p]) {
+		return head{}, fmt.Errorf("%w: frame head", ErrChecksum)
+	}
+	hd := head{len: p, vdelta: f[1], tdelta: f[2], back: f[3], count: f[4]}
+	switch L := f[0]; {
+	case L < checksumSize || L > MaxFrameBody:
+		return head{}, fmt.Errorf("%w: frame length %d", ErrMalformed, L)
+	case hd.count == 0 && (L != checksumSize || hd.tdelta != 0):
+		return head{}, fmt.Errorf("%w: sync marker of %d bytes, timestamp delta %d", ErrMalformed, L, hd.tdelta)
+	case hd.count > (L-checksumSize)/minEntry:
+		return head{}, fmt.Errorf("%w: %d entries in %d bytes", ErrMalformed, hd.count, L)
+	default:
+		hd.size = int64(p) + int64(L)
+	}
+	if hd.vdelta > math.MaxUint64-h.BaseVersion {
+		return head{}, fmt.Errorf("%w: version overflows", ErrMalformed)
+	}
+	return hd, nil
+}
+
+// Entry is one decoded entry of a frame. Its slices point into the
+// segment's bytes (a mapping, usually): copy what must outlive them.
 type Entry struct {
 	Kind  uint8
 	Codec uint8
@@ -91,248 +250,347 @@ type Entry struct {
 	Value []byte // stored bytes, compressed when Codec != CodecRaw
 	// ValueOffset is the offset of Value from the start of the frame.
 	ValueOffset int
+	// RunNamed is set when the entry names its run (its first use in the
+	// segment) rather than referring to it by number.
+	RunNamed bool
+	// Size is the number of bytes the entry takes in the frame.
+	Size int
 }
 
-// Frame is a decoded, verified frame. Its slices point into the decoded
-// bytes.
+// Frame is a decoded, verified frame. Its slices point into the
+// segment's bytes.
 type Frame struct {
+	Offset int64 // in the segment file
+	Size   int   // bytes, head and checksum included
+	// Version is the commit's version; for a sync marker, the version the
+	// next commit takes.
 	Version   uint64
 	Timestamp int64 // Unix microseconds
-	Count     int   // number of entries
-	Size      int   // bytes the frame occupies, header included
-	body      []byte
+	// Synced is how many bytes of the file were fsynced before the frame
+	// was written.
+	Synced int64
+	Count  int // entries; 0 for a sync marker
+
+	headLen int
+	data    []byte   // the frame's bytes
+	runs    [][]byte // the segment's runs, those this frame names included
+	runBase int      // how many of runs were named before this frame
 }
 
-// Entries calls fn for each entry in order. DecodeFrame has already
-// validated them, so fn sees well-formed entries only.
+// Marker reports whether the frame is a sync marker (no commit).
+func (f *Frame) Marker() bool { return f.Count == 0 }
+
+// Bytes returns the frame's bytes.
+func (f *Frame) Bytes() []byte { return f.data }
+
+// Entries calls fn for each entry in order. The frame has been verified,
+// so fn sees well-formed entries only.
 func (f *Frame) Entries(fn func(e Entry) error) error {
-	off := frameFixedBody
+	c := entryCursor{b: f.data[:len(f.data)-checksumSize], p: f.headLen, runs: f.runs, known: f.runBase}
 	for i := 0; i < f.Count; i++ {
-		e, n, err := parseEntry(f.body, off)
+		e, err := c.next()
 		if err != nil {
-			return err // cannot happen for a Frame from DecodeFrame
+			return err // cannot happen for a verified frame
 		}
-		e.ValueOffset += FrameHeaderSize
 		if err := fn(e); err != nil {
 			return err
 		}
-		off += n
 	}
 	return nil
 }
 
-// parseEntry decodes the entry at body[off:]. It returns the entry (with
-// ValueOffset relative to body) and its encoded size.
-func parseEntry(body []byte, off int) (Entry, int, error) {
-	rest := body[off:]
-	if len(rest) < EntryHeaderSize {
-		return Entry{}, 0, fmt.Errorf("%w: entry header past end of frame", ErrMalformed)
+// entryCursor decodes the entries of a frame in order. runs holds the
+// segment's run names: the first known of them were named before the
+// frame, and named more follow them (named by earlier entries of this
+// frame; with grow the cursor appends them as it meets them).
+type entryCursor struct {
+	b     []byte // the frame's bytes before its checksum
+	p     int
+	runs  [][]byte
+	known int
+	named int
+	grow  bool // append the runs named to runs (when verifying)
+}
+
+func (c *entryCursor) uvarint(what string, lo, hi uint64) (uint64, error) {
+	x, n, err := uvarint(c.b[c.p:])
+	if err != nil {
+		if errors.Is(err, ErrTruncated) {
+			return 0, fmt.Errorf("%w: %s past the end of the frame", ErrMalformed, what)
+		}
+		return 0, err
 	}
-	kind, codec := rest[0], rest[1]
-	rl := int(binary.LittleEndian.Uint16(rest[2:]))
-	kl := int(binary.LittleEndian.Uint16(rest[4:]))
-	vl := int64(binary.LittleEndian.Uint32(rest[6:]))
+	if x < lo || x > hi {
+		return 0, fmt.Errorf("%w: %s %d", ErrMalformed, what, x)
+	}
+	c.p += n
+	return x, nil
+}
+
+func (c *entryCursor) bytes(what string, n uint64) ([]byte, error) {
+	if n > uint64(len(c.b)-c.p) {
+		return nil, fmt.Errorf("%w: %s of %d bytes past the end of the frame", ErrMalformed, what, n)
+	}
+	s := c.b[c.p : c.p+int(n) : c.p+int(n)]
+	c.p += int(n)
+	return s, nil
+}
+
+// next decodes the next entry; its ValueOffset is from the frame start.
+func (c *entryCursor) next() (Entry, error) {
+	if c.p >= len(c.b) {
+		return Entry{}, fmt.Errorf("%w: entry past the end of the frame", ErrMalformed)
+	}
+	start := c.p
+	flags := c.b[c.p]
+	c.p++
+	e := Entry{Kind: flags & flagKindMask, Codec: (flags & flagCodecMask) >> 2, RunNamed: flags&flagRunNamed != 0}
 	switch {
-	case kind != KindPut && kind != KindTombstone:
-		return Entry{}, 0, fmt.Errorf("%w: entry kind %d", ErrMalformed, kind)
-	case codec != CodecRaw && codec != CodecS2:
-		return Entry{}, 0, fmt.Errorf("%w: codec %d", ErrMalformed, codec)
-	case kind == KindTombstone && (codec != CodecRaw || vl != 0):
-		return Entry{}, 0, fmt.Errorf("%w: tombstone with a value", ErrMalformed)
-	case rl == 0 || rl > MaxRunLen:
-		return Entry{}, 0, fmt.Errorf("%w: run length %d", ErrMalformed, rl)
-	case kl == 0 || kl > MaxKeyLen:
-		return Entry{}, 0, fmt.Errorf("%w: key length %d", ErrMalformed, kl)
+	case flags&flagReserved != 0:
+		return Entry{}, fmt.Errorf("%w: entry flags 0x%02x", ErrMalformed, flags)
+	case e.Kind != KindPut && e.Kind != KindTombstone:
+		return Entry{}, fmt.Errorf("%w: entry kind %d", ErrMalformed, e.Kind)
+	case e.Codec != CodecRaw && e.Codec != CodecS2:
+		return Entry{}, fmt.Errorf("%w: codec %d", ErrMalformed, e.Codec)
+	case e.Kind == KindTombstone && e.Codec != CodecRaw:
+		return Entry{}, fmt.Errorf("%w: tombstone with a codec", ErrMalformed)
 	}
-	need := int64(EntryHeaderSize+rl+kl) + vl
-	if need > int64(len(rest)) {
-		return Entry{}, 0, fmt.Errorf("%w: entry of %d bytes past end of frame", ErrMalformed, need)
-	}
-	p := EntryHeaderSize
-	e := Entry{Kind: kind, Codec: codec}
-	e.Run = rest[p : p+rl : p+rl]
-	p += rl
-	e.Key = rest[p : p+kl : p+kl]
-	p += kl
-	e.Value = rest[p : p+int(vl) : p+int(vl)]
-	e.ValueOffset = off + p
-	return e, int(need), nil
-}
-
-// DecodeFrame decodes and verifies the frame at the start of b. On success
-// the frame's Size says how many bytes of b it occupies. ErrTruncated means
-// b ends before the frame's declared end (or its header); ErrChecksum and
-// ErrMalformed mean the bytes are damaged.
-func DecodeFrame(b []byte) (Frame, error) {
-	if len(b) < FrameHeaderSize {
-		return Frame{}, fmt.Errorf("%w: %d bytes left, frame header needs %d", ErrTruncated, len(b), FrameHeaderSize)
-	}
-	bodyLen := int64(binary.LittleEndian.Uint32(b))
-	if bodyLen < frameFixedBody+EntryHeaderSize+2 || bodyLen > MaxFrameBody {
-		return Frame{}, fmt.Errorf("%w: body length %d", ErrMalformed, bodyLen)
-	}
-	if bodyLen > int64(len(b)-FrameHeaderSize) {
-		return Frame{}, fmt.Errorf("%w: body of %d bytes, %d left", ErrTruncated, bodyLen, len(b)-FrameHeaderSize)
-	}
-	body := b[FrameHeaderSize : FrameHeaderSize+bodyLen]
-	if binary.LittleEndian.Uint64(b[4:]) != frameChecksum(b[:4], body) {
-		return Frame{}, ErrChecksum
-	}
-	f := Frame{
-		Version:   binary.LittleEndian.Uint64(body),
-		Timestamp: int64(binary.LittleEndian.Uint64(body[8:])),
-		Count:     int(binary.LittleEndian.Uint32(body[16:])),
-		Size:      FrameHeaderSize + int(bodyLen),
-		body:      body,
-	}
-	if f.Version == 0 {
-		return Frame{}, fmt.Errorf("%w: version 0", ErrMalformed)
-	}
-	if f.Count == 0 || f.Count > len(body)/EntryHeaderSize {
-		return Frame{}, fmt.Errorf("%w: entry count %d", ErrMalformed, f.Count)
-	}
-	off := frameFixedBody
-	for i := 0; i < f.Count; i++ {
-		_, n, err := parseEntry(body, off)
+	have := c.known + c.named
+	if e.RunNamed {
+		r, err := c.uvarint("run length", 1, MaxRunLen)
 		if err != nil {
-			return Frame{}, err
+			return Entry{}, err
 		}
-		off += n
+		if e.Run, err = c.bytes("run", r); err != nil {
+			return Entry{}, err
+		}
+		for _, r := range c.runs[:have] {
+			if string(r) == string(e.Run) {
+				return Entry{}, fmt.Errorf("%w: run %q named twice in the segment", ErrMalformed, e.Run)
+			}
+		}
+		if c.grow {
+			c.runs = append(c.runs, e.Run)
+		}
+		c.named++
+	} else {
+		if have == 0 {
+			return Entry{}, fmt.Errorf("%w: a run number before any run is named", ErrMalformed)
+		}
+		num, err := c.uvarint("run number", 0, uint64(have-1))
+		if err != nil {
+			return Entry{}, err
+		}
+		e.Run = c.runs[num]
 	}
-	if off != len(body) {
-		return Frame{}, fmt.Errorf("%w: %d bytes after the last entry", ErrMalformed, len(body)-off)
+	k, err := c.uvarint("key length", 1, MaxKeyLen)
+	if err != nil {
+		return Entry{}, err
 	}
-	return f, nil
-}
-
-func frameChecksum(lenField, body []byte) uint64 {
-	var d xxhash.Digest
-	d.Reset()
-	d.Write(lenField)
-	d.Write(body)
-	return d.Sum64()
-}
-
-// EntryRef locates an entry's stored value inside an entries blob built by
-// AppendEntry.
-type EntryRef struct {
-	Offset int // offset of the stored value from the start of the blob
-	Len    int // stored length
-	Codec  uint8
-}
-
-// AppendEntry appends one encoded entry to blob. run and key must respect
-// MaxRunLen and MaxKeyLen (callers validate; a violation panics, it is a
-// programming error). For a put, value holds the value's bytes (not yet
-// compressed; compress decides whether to try). The returned EntryRef says
-// where the stored value lies in the returned blob.
-func AppendEntry(blob []byte, kind uint8, run, key string, value []byte, compress bool) ([]byte, EntryRef) {
-	if kind == KindTombstone {
-		return AppendStoredEntry(blob, kind, CodecRaw, run, key, nil)
+	if e.Key, err = c.bytes("key", k); err != nil {
+		return Entry{}, err
 	}
-	if compress {
-		if b, ref, ok := appendCompressed(blob, kind, run, key, value); ok {
-			return b, ref
+	v := uint64(0)
+	if e.Kind == KindPut {
+		if v, err = c.uvarint("value length", 0, MaxFrameBody); err != nil {
+			return Entry{}, err
 		}
 	}
-	return AppendStoredEntry(blob, kind, CodecRaw, run, key, value)
-}
-
-// AppendStoredEntry appends an entry whose value is already in its stored
-// form (compressed by codec, or raw). It is AppendEntry without the
-// compression step, for copying entries as they are.
-func AppendStoredEntry(blob []byte, kind, codec uint8, run, key string, stored []byte) ([]byte, EntryRef) {
-	if len(run) == 0 || len(run) > MaxRunLen || len(key) == 0 || len(key) > MaxKeyLen {
-		panic(fmt.Sprintf("segment: AppendEntry with run of %d bytes and key of %d bytes", len(run), len(key)))
+	e.ValueOffset = c.p
+	if e.Value, err = c.bytes("value", v); err != nil {
+		return Entry{}, err
 	}
-	blob = slices.Grow(blob, EntryHeaderSize+len(run)+len(key)+len(stored))
-	var h [EntryHeaderSize]byte
-	h[0], h[1] = kind, codec
-	binary.LittleEndian.PutUint16(h[2:], uint16(len(run)))
-	binary.LittleEndian.PutUint16(h[4:], uint16(len(key)))
-	binary.LittleEndian.PutUint32(h[6:], uint32(len(stored)))
-	blob = append(blob, h[:]...)
-	blob = append(blob, run...)
-	blob = append(blob, key...)
-	ref := EntryRef{Offset: len(blob), Len: len(stored), Codec: codec}
-	blob = append(blob, stored...)
-	return blob, ref
+	e.Size = c.p - start
+	return e, nil
 }
 
-// FrameSize returns the size of a frame holding an entries blob of n bytes.
-func FrameSize(blobLen int) int { return FrameHeaderSize + frameFixedBody + blobLen }
+// EntrySpec is an entry to encode: its value is already in stored form
+// (see Compress).
+type EntrySpec struct {
+	Kind  uint8
+	Codec uint8
+	Run   string
+	Key   string
+	Value []byte
+}
 
-// EntriesOffset is the offset of the entries blob from the frame start:
-// an EntryRef's Offset plus EntriesOffset is the value's offset in the frame.
-const EntriesOffset = FrameHeaderSize + frameFixedBody
+// EntryBound returns an upper bound on the bytes an entry takes in a
+// frame (as if its run were named in it).
+func EntryBound(runLen, keyLen, valueLen int) int {
+	return 1 + 2 + runLen + 2 + keyLen + binary.MaxVarintLen64 + valueLen
+}
 
-// AppendFrame appends a frame to dst holding count entries already encoded
-// in blob by AppendEntry.
-func AppendFrame(dst []byte, version uint64, ts int64, count int, blob []byte) []byte {
+// MaxHead is the most bytes a frame takes beyond its entries.
+const MaxHead = maxHead + checksumSize
+
+func uvlen(x uint64) int {
+	n := 1
+	for x >= 0x80 {
+		x >>= 7
+		n++
+	}
+	return n
+}
+
+// Encoder builds the frames of one segment in order; it holds the run
+// numbers the segment has named, the last timestamp and the next version.
+// Writer uses one; tools and tests can use it to build segment bytes in
+// memory.
+type Encoder struct {
+	hdr  Header
+	runs map[string]uint64
+	ts   int64 // timestamp of the last frame appended
+	// next is the version the next commit must take.
+	next uint64
+}
+
+// NewEncoder returns an Encoder for the frames of a new segment with
+// header h, the first at offset HeaderSize.
+func NewEncoder(h Header) *Encoder {
+	return &Encoder{hdr: h, runs: map[string]uint64{}, ts: h.BaseTime, next: h.BaseVersion}
+}
+
+// ResumeEncoder returns an Encoder that goes on after the frames a
+// Scanner read (st is its State).
+func ResumeEncoder(st State) *Encoder {
+	enc := NewEncoder(st.Header)
+	for i, r := range st.Runs {
+		enc.runs[r] = uint64(i)
+	}
+	enc.ts, enc.next = st.LastTime, st.Next
+	return enc
+}
+
+// Next returns the version the next commit must take.
+func (enc *Encoder) Next() uint64 { return enc.next }
+
+// AppendCommit appends to dst the frame of commit version (which must be
+// the encoder's next version) with timestamp ts (no earlier than the last
+// frame's), for offset off of the file, where synced bytes of the file
+// are known to be durable. It appends each entry's value offset in the
+// file to offs. An invalid entry is an error and appends nothing.
+func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, ts int64, ents []EntrySpec, offs []int64) ([]byte, []int64, error) {
+	if err := enc.check(off, synced, version, ts); err != nil {
+		return dst, offs, err
+	}
+	if len(ents) == 0 {
+		return dst, offs, errors.New("segment: a commit frame needs at least one entry")
+	}
+	// Name the runs first seen here, and size the entries.
+	body := checksumSize
+	type runRef struct {
+		num   uint64
+		named bool
+	}
+	var refs [8]runRef
+	rr := refs[:0]
+	if len(ents) > len(refs) {
+		rr = make([]runRef, 0, len(ents))
+	}
+	bound := checksumSize
+	for _, e := range ents {
+		if len(e.Run) == 0 || len(e.Run) > MaxRunLen || len(e.Key) == 0 || len(e.Key) > MaxKeyLen ||
+			(e.Kind != KindPut && e.Kind != KindTombstone) || (e.Codec != CodecRaw && e.Codec != CodecS2) ||
+			(e.Kind == KindTombstone && (e.Codec != CodecRaw || len(e.Value) != 0)) {
+			return dst, offs, fmt.Errorf("segment: invalid entry (kind %d, codec %d, run of %d bytes, key of %d bytes, value of %d bytes)",
+				e.Kind, e.Codec, len(e.Run), len(e.Key), len(e.Value))
+		}
+		bound += EntryBound(len(e.Run), len(e.Key), len(e.Value))
+	}
+	if bound > MaxFrameBody {
+		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, MaxFrameBody)
+	}
+	for _, e := range ents {
+		num, ok := enc.runs[e.Run]
+		if !ok {
+			num = uint64(len(enc.runs))
+			enc.runs[e.Run] = num
+			body += 1 + uvlen(uint64(len(e.Run))) + len(e.Run)
+		} else {
+			body += 1 + uvlen(num)
+		}
+		rr = append(rr, runRef{num, !ok})
+		body += uvlen(uint64(len(e.Key))) + len(e.Key)
+		if e.Kind == KindPut {
+			body += uvlen(uint64(len(e.Value))) + len(e.Value)
+		}
+	}
 	start := len(dst)
-	var h [FrameHeaderSize + frameFixedBody]byte
-	binary.LittleEndian.PutUint32(h[0:], uint32(frameFixedBody+len(blob)))
-	binary.LittleEndian.PutUint64(h[12:], version)
-	binary.LittleEndian.PutUint64(h[20:], uint64(ts))
-	binary.LittleEndian.PutUint32(h[28:], uint32(count))
-	dst = append(dst, h[:]...)
-	dst = append(dst, blob...)
-	sum := frameChecksum(dst[start:start+4], dst[start+FrameHeaderSize:])
-	binary.LittleEndian.PutUint64(dst[start+4:], sum)
+	dst = enc.appendHead(dst, off, synced, version, ts, uint64(body), uint64(len(ents)))
+	for i, e := range ents {
+		flags := e.Kind | e.Codec<<2
+		if rr[i].named {
+			flags |= flagRunNamed
+			dst = append(dst, flags)
+			dst = binary.AppendUvarint(dst, uint64(len(e.Run)))
+			dst = append(dst, e.Run...)
+		} else {
+			dst = append(dst, flags)
+			dst = binary.AppendUvarint(dst, rr[i].num)
+		}
+		dst = binary.AppendUvarint(dst, uint64(len(e.Key)))
+		dst = append(dst, e.Key...)
+		if e.Kind == KindPut {
+			dst = binary.AppendUvarint(dst, uint64(len(e.Value)))
+			offs = append(offs, off+int64(len(dst)-start))
+			dst = append(dst, e.Value...)
+		} else {
+			offs = append(offs, off+int64(len(dst)-start))
+		}
+	}
+	dst = binary.LittleEndian.AppendUint32(dst, frameChecksum(enc.hdr.Salt, dst[start:]))
+	enc.ts, enc.next = ts, version+1
+	return dst, offs, nil
+}
+
+// AppendMarker appends to dst a sync marker for offset off, where synced
+// bytes of the file are known to be durable.
+func (enc *Encoder) AppendMarker(dst []byte, off, synced int64) ([]byte, error) {
+	if err := enc.check(off, synced, enc.next, enc.ts); err != nil {
+		return dst, err
+	}
+	start := len(dst)
+	dst = enc.appendHead(dst, off, synced, enc.next, enc.ts, checksumSize, 0)
+	return binary.LittleEndian.AppendUint32(dst, frameChecksum(enc.hdr.Salt, dst[start:])), nil
+}
+
+func (enc *Encoder) check(off, synced int64, version uint64, ts int64) error {
+	switch {
+	case version != enc.next:
+		return fmt.Errorf("segment: commit of version %d where %d comes next", version, enc.next)
+	case ts < enc.ts:
+		return fmt.Errorf("segment: timestamp %d before the previous one, %d", ts, enc.ts)
+	case synced < HeaderSize || synced > off:
+		return fmt.Errorf("segment: %d bytes synced at offset %d", synced, off)
+	}
+	return nil
+}
+
+func (enc *Encoder) appendHead(dst []byte, off, synced int64, version uint64, ts int64, L, count uint64) []byte {
+	start := len(dst)
+	dst = append(dst, enc.hdr.tag(), 0, 0)
+	dst = binary.AppendUvarint(dst, L)
+	dst = binary.AppendUvarint(dst, version-enc.hdr.BaseVersion)
+	dst = binary.AppendUvarint(dst, uint64(ts-enc.ts))
+	dst = binary.AppendUvarint(dst, uint64(off-synced))
+	dst = binary.AppendUvarint(dst, count)
+	binary.LittleEndian.PutUint16(dst[start+1:], headCheck(enc.hdr.Salt, dst[start+3:]))
 	return dst
 }
 
-// WrapBody returns a frame holding body as its body, with the length and
-// checksum filled in. It exists for tools and fuzzing: the body is not
-// checked.
-func WrapBody(body []byte) []byte {
-	f := make([]byte, FrameHeaderSize, FrameHeaderSize+len(body))
-	binary.LittleEndian.PutUint32(f, uint32(len(body)))
-	f = append(f, body...)
-	binary.LittleEndian.PutUint64(f[4:], frameChecksum(f[:4], body))
-	return f
-}
-
-// FindValidFrame reports whether any offset in b at or after from starts a
-// frame that decodes and verifies. Recovery uses it to tell a torn tail
-// (nothing valid follows) from corruption (a valid frame follows a bad
-// one). It returns the offset of the first such frame.
-func FindValidFrame(b []byte, from int) (int, bool) {
-	for off := from; off+FrameHeaderSize+frameFixedBody <= len(b); off++ {
-		bodyLen := int64(binary.LittleEndian.Uint32(b[off:]))
-		if bodyLen < frameFixedBody+EntryHeaderSize+2 || bodyLen > int64(len(b)-off-FrameHeaderSize) {
-			continue
-		}
-		if _, err := DecodeFrame(b[off:]); err == nil {
-			return off, true
-		}
-	}
-	return 0, false
-}
-
-// ScanFrames decodes the frames of a segment's bytes (header included)
-// from HeaderSize on, calling fn for each valid frame with its offset. It
-// stops at the first frame that does not decode and returns that offset
-// and the decoding error; after a clean end it returns len(data) and nil.
-// An error from fn stops the scan and is returned with the frame's offset.
-func ScanFrames(data []byte, fn func(off int64, f *Frame) error) (int64, error) {
-	off := HeaderSize
-	for off < len(data) {
-		f, err := DecodeFrame(data[off:])
-		if err != nil {
-			return int64(off), err
-		}
-		if err := fn(int64(off), &f); err != nil {
-			return int64(off), err
-		}
-		off += f.Size
-	}
-	return int64(len(data)), nil
-}
-
-// IsTornTail reports whether a bad frame at off in the newest segment is a
-// torn write: no valid frame starts anywhere after it.
-func IsTornTail(data []byte, off int64) bool {
-	_, found := FindValidFrame(data, int(off)+1)
-	return !found
+// WrapEntries appends to dst a frame of a segment with header h whose
+// head holds the given fields and whose entries are the bytes entries,
+// with a correct head check and checksum. It exists for tools and
+// fuzzing: nothing is checked, so the frame need not decode.
+func WrapEntries(dst []byte, h Header, vdelta, tdelta, back, count uint64, entries []byte) []byte {
+	start := len(dst)
+	dst = append(dst, h.tag(), 0, 0)
+	dst = binary.AppendUvarint(dst, uint64(len(entries))+checksumSize)
+	dst = binary.AppendUvarint(dst, vdelta)
+	dst = binary.AppendUvarint(dst, tdelta)
+	dst = binary.AppendUvarint(dst, back)
+	dst = binary.AppendUvarint(dst, count)
+	binary.LittleEndian.PutUint16(dst[start+1:], headCheck(h.Salt, dst[start+3:]))
+	dst = append(dst, entries...)
+	return binary.LittleEndian.AppendUint32(dst, frameChecksum(h.Salt, dst[start:]))
 }

@@ -38,6 +38,9 @@ func init() {
 					r = &segmentRow{}
 					bySeg[sf] = r
 				}
+				if f.Marker() {
+					return nil
+				}
 				r.Frames++
 				if r.MinVersion == 0 {
 					r.MinVersion = f.Version

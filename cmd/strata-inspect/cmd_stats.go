@@ -70,7 +70,7 @@ func init() {
 						k = &keyState{keyStats: keyStats{Run: id[0], Key: id[1]}}
 						keys[id] = k
 					}
-					size := int64(segment.EntryHeaderSize + len(en.Run) + len(en.Key) + len(en.Value))
+					size := int64(en.Size)
 					k.Versions++
 					k.Bytes += size
 					k.newestBytes = size
@@ -105,8 +105,8 @@ func init() {
 				all = append(all, k.keyStats)
 			}
 			rep.HistoryBytes = entryBytes - rep.LiveBytes
-			// Headers and frame overhead are neither; what lies outside
-			// every valid frame is dead.
+			// Headers, frame overhead and sync markers are neither; what
+			// lies outside every valid frame is dead.
 			rep.DeadBytes = rep.Files - framed - int64(len(segs))*segment.HeaderSize
 			for _, r := range runs {
 				rep.Runs = append(rep.Runs, *r)

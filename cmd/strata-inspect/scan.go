@@ -3,10 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/strata-kv/strata/internal/vfs"
@@ -87,67 +87,99 @@ type problem struct {
 	Offset  int64  `json:"offset"`
 	Message string `json:"problem"`
 	// Torn marks an incomplete write at the end of the newest segment:
-	// not corruption (Open truncates it), but reported.
+	// not corruption (Open cuts it), but reported.
 	Torn bool `json:"torn,omitempty"`
+	// Bytes is the size of the damaged region: for a torn tail, all that
+	// Open cuts (to the end of the file); else up to the next frame that
+	// verifies, or to the end of the file.
+	Bytes int64 `json:"bytes"`
+	// data holds the region's bytes while the segment is mapped (for
+	// dump -hex).
+	data []byte
 }
 
 func (p problem) String() string {
 	kind := "CORRUPT"
 	if p.Torn {
-		kind = "torn tail"
+		kind = "WARNING torn tail"
 	}
 	return fmt.Sprintf("%s: %s at offset %d: %s", kind, p.Path, p.Offset, p.Message)
 }
 
-// scan walks the frames of one segment, calling onFrame for each valid one
-// (in order) and returning the problems found. After a bad frame it goes
-// on at the next valid frame, so every damaged region is reported. done
-// is called with the bytes covered so far.
+// scan walks the frames of one segment with the engine's own scanner,
+// calling onFrame for each valid one in order, and returns the problems
+// found, classified as recovery classifies them: a bad frame of the newest
+// segment that no later frame shows was fsynced is a torn tail; any other
+// is corruption. Frames after damage cannot be decoded in order (their
+// runs and timestamps depend on the frames before), so the scan of a
+// segment stops at its first damage and reports what verifies after it.
+// done is called with the bytes covered so far.
 func scan(sf *segFile, onFrame func(off int64, f *segment.Frame) error, done func(int64)) ([]problem, error) {
 	if sf.err != nil {
-		msg := sf.err.Error()
 		if errors.Is(sf.err, segment.ErrBadHeader) {
-			return []problem{{Path: sf.Path, Offset: 0, Message: strings.TrimPrefix(msg, "segment "+sf.Path+" offset 0: ")}}, nil
+			return []problem{{Path: sf.Path, Offset: 0, Bytes: sf.Size, Message: sf.err.Error()}}, nil
 		}
 		return nil, sf.err
 	}
 	data := sf.s.Bytes()
+	sc := sf.s.Scanner()
 	var problems []problem
 	err := segment.GuardFault(sf.Path, 0, func() error {
-		off := segment.HeaderSize
-		for off < len(data) {
+		for {
 			if done != nil {
-				done(int64(off))
+				done(sc.Offset())
 			}
-			f, err := segment.DecodeFrame(data[off:])
+			f, err := sc.Next()
+			if err == io.EOF {
+				return nil
+			}
 			if err == nil {
-				if err := onFrame(int64(off), &f); err != nil {
+				if err := onFrame(f.Offset, &f); err != nil {
 					return err
 				}
-				off += f.Size
 				continue
 			}
-			if sf.Newest && segment.IsTornTail(data, int64(off)) {
-				problems = append(problems, problem{Path: sf.Path, Offset: int64(off), Torn: true,
-					Message: fmt.Sprintf("%v; %d bytes of an incomplete last write (Open truncates them)", err, len(data)-off)})
-				return nil
-			}
-			next, ok := segment.FindValidFrame(data, off+1)
-			if !ok {
-				problems = append(problems, problem{Path: sf.Path, Offset: int64(off),
-					Message: fmt.Sprintf("%v; no valid frame in the %d bytes after it", err, len(data)-off)})
-				return nil
-			}
-			problems = append(problems, problem{Path: sf.Path, Offset: int64(off),
-				Message: fmt.Sprintf("%v; %d bytes skipped to the next valid frame at %d", err, next-off, next)})
-			off = next
+			problems = append(problems, damage(sf, sc, data, err))
+			return nil
 		}
-		return nil
 	})
 	if done != nil {
 		done(int64(len(data)))
 	}
 	return problems, err
+}
+
+// damage describes the bad frame where sc stopped with err.
+func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
+	bad := sc.Offset()
+	sv := sc.Survey()
+	p := problem{Path: sf.Path, Offset: bad, Bytes: int64(len(data)) - bad}
+	region := p.Bytes
+	if sv.NextVerified >= 0 {
+		region = sv.NextVerified - bad
+	}
+	p.data = data[bad : bad+region]
+	after := ""
+	if sv.Frames > 0 {
+		after = fmt.Sprintf("; %d intact frames follow (versions %d-%d, from offset %d) but cannot be read in order",
+			sv.Frames, sv.First, sv.Last, sv.NextVerified)
+	}
+	switch {
+	case sf.Newest && !sv.Proven && !errors.Is(err, segment.ErrSequence):
+		p.Torn = true
+		p.Message = fmt.Sprintf("%v; %d bytes of an incomplete last write that was never synced (a writable Open cuts them)%s",
+			err, p.Bytes, after)
+	default:
+		p.Bytes = region
+	}
+	switch {
+	case p.Torn:
+	case sv.Proven:
+		p.Message = fmt.Sprintf("%v; the frame at offset %d shows these bytes had been fsynced%s", err, sv.ProofOffset, after)
+	default:
+		p.Message = fmt.Sprintf("%v%s", err, after)
+	}
+	return p
 }
 
 // decodeEntry returns an entry's value (Null for tombstones) and its
@@ -203,9 +235,21 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 		bar = e.progressFor(totalSize(segs))
 	}
 	var base int64
+	var last uint64
 	for _, sf := range segs {
-		ps, err := scan(sf, func(off int64, f *segment.Frame) error { return onFrame(sf, off, f) },
-			func(off int64) { bar(base, off) })
+		if sf.s != nil {
+			if h := sf.s.Header(); h.BaseVersion != last+1 {
+				problems = append(problems, problem{Path: sf.Path, Offset: 0, Message: fmt.Sprintf(
+					"the segment starts at version %d but version %d comes next: commits or a segment are missing", h.BaseVersion, last+1)})
+				corrupt = true
+			}
+		}
+		ps, err := scan(sf, func(off int64, f *segment.Frame) error {
+			if !f.Marker() {
+				last = f.Version
+			}
+			return onFrame(sf, off, f)
+		}, func(off int64) { bar(base, off) })
 		if err != nil {
 			return nil, nil, false, err
 		}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"sync/atomic"
+	"time"
 )
 
 // InjectedError is the error ErrorFS returns from a failed operation.
@@ -152,11 +153,11 @@ func (e *ErrorFS) SyncDir(dir string) error {
 }
 
 // Lock implements FS.
-func (e *ErrorFS) Lock(name string, shared bool) (io.Closer, error) {
+func (e *ErrorFS) Lock(name string, shared bool, timeout time.Duration) (io.Closer, error) {
 	if err := e.step("lock"); err != nil {
 		return nil, err
 	}
-	return e.fs.Lock(name, shared)
+	return e.fs.Lock(name, shared, timeout)
 }
 
 type errorFile struct {

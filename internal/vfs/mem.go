@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Mem is an in-memory FS. It tracks, per file, the data made durable by
@@ -185,8 +186,19 @@ func (m *Mem) SyncDir(dir string) error {
 	return nil
 }
 
-// Lock implements FS.
-func (m *Mem) Lock(name string, shared bool) (io.Closer, error) {
+// Lock implements FS. A conflicting lock is retried until timeout.
+func (m *Mem) Lock(name string, shared bool, timeout time.Duration) (io.Closer, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := m.tryLock(name, shared)
+		if !errors.Is(err, ErrLocked) || !time.Now().Before(deadline) {
+			return c, err
+		}
+		time.Sleep(lockRetry)
+	}
+}
+
+func (m *Mem) tryLock(name string, shared bool) (io.Closer, error) {
 	name = clean(name)
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -201,8 +213,11 @@ func (m *Mem) Lock(name string, shared bool) (io.Closer, error) {
 		l = &memLock{}
 		m.locks[name] = l
 	}
-	if l.exclusive || (!shared && l.shared > 0) {
-		return nil, ErrLocked
+	switch {
+	case l.exclusive:
+		return nil, fmt.Errorf("%w: held by a writer (this process)", ErrLocked)
+	case !shared && l.shared > 0:
+		return nil, fmt.Errorf("%w: held by read-only opens (this process)", ErrLocked)
 	}
 	if shared {
 		l.shared++
@@ -239,6 +254,26 @@ func (u *memUnlocker) Close() error {
 // the directory entries not yet synced survive too, so the clone equals m
 // (a process crash rather than a power loss). Locks are not carried over.
 func (m *Mem) CrashClone(keepUnsynced float64) *Mem {
+	return m.crash(keepUnsynced >= 1, func(_ string, _ int64, unsynced []byte) []byte {
+		if keepUnsynced <= 0 {
+			return nil
+		}
+		return unsynced[:int(float64(len(unsynced))*keepUnsynced)]
+	})
+}
+
+// CrashImage returns a new Mem holding what a power loss could leave when
+// the disk wrote back pages of unsynced data in any order: the directory
+// entries made durable by SyncDir and each file's synced bytes, followed
+// by tail(name, synced, unsynced), where synced is the number of synced
+// bytes and unsynced the bytes written after them. tail may return any
+// bytes (see Pages): a prefix, the data with holes of zeros or garbage, or
+// nothing. Locks are not carried over.
+func (m *Mem) CrashImage(tail func(name string, synced int64, unsynced []byte) []byte) *Mem {
+	return m.crash(false, tail)
+}
+
+func (m *Mem) crash(allEntries bool, tail func(name string, synced int64, unsynced []byte) []byte) *Mem {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	c := NewMem()
@@ -246,22 +281,46 @@ func (m *Mem) CrashClone(keepUnsynced float64) *Mem {
 		c.dirs[d] = true
 	}
 	entries := m.durable
-	if keepUnsynced >= 1 {
+	if allEntries {
 		entries = m.files
 	}
 	for name, n := range entries {
 		n.mu.Lock()
 		data := append([]byte(nil), n.synced...)
-		if keepUnsynced > 0 && len(n.data) > len(n.synced) && bytes.HasPrefix(n.data, n.synced) {
-			extra := n.data[len(n.synced):]
-			keep := int(float64(len(extra)) * keepUnsynced)
-			data = append(data, extra[:keep]...)
+		if len(n.data) > len(n.synced) && bytes.HasPrefix(n.data, n.synced) {
+			data = append(data, tail(name, int64(len(n.synced)), n.data[len(n.synced):])...)
 		}
 		n.mu.Unlock()
 		c.files[name] = &memNode{data: data, synced: data}
 		c.durable[name] = c.files[name]
 	}
 	return c
+}
+
+// PageSize is the unit in which Pages keeps or loses unsynced data.
+const PageSize = 4096
+
+// Pages returns a tail function for CrashImage that keeps the unsynced
+// bytes of the pages (PageSize bytes at multiples of PageSize in the
+// file) for which keep(name, page) is true and replaces the others with
+// fill (zeros, or garbage). The file ends with the last page kept; if
+// none is, it ends where its synced bytes do.
+func Pages(keep func(name string, page int64) bool, fill func(b []byte)) func(string, int64, []byte) []byte {
+	return func(name string, synced int64, unsynced []byte) []byte {
+		out := append([]byte(nil), unsynced...)
+		end := 0
+		for off := 0; off < len(out); {
+			page := (synced + int64(off)) / PageSize
+			next := min(int((page+1)*PageSize-synced), len(out))
+			if keep(name, page) {
+				end = next
+			} else {
+				fill(out[off:next])
+			}
+			off = next
+		}
+		return out[:end]
+	}
 }
 
 type memFile struct {

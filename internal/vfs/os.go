@@ -2,20 +2,20 @@ package vfs
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"sort"
 
 	mmap "github.com/edsrzf/mmap-go"
 )
 
-// Default is the operating system's file system.
+// Default is the operating system's file system. It creates files 0600
+// and directories 0700: a data directory is private to its owner.
 var Default FS = osFS{}
 
 type osFS struct{}
 
 func (osFS) Create(name string) (File, error) {
-	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := os.OpenFile(name, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +40,7 @@ func (osFS) OpenRW(name string) (File, error) {
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
 func (osFS) Remove(name string) error             { return os.Remove(name) }
-func (osFS) MkdirAll(dir string) error            { return os.MkdirAll(dir, 0o755) }
+func (osFS) MkdirAll(dir string) error            { return os.MkdirAll(dir, 0o700) }
 
 func (osFS) List(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
@@ -65,26 +65,6 @@ func (osFS) SyncDir(dir string) error {
 		return fmt.Errorf("sync dir %s: %w", dir, err)
 	}
 	return d.Close()
-}
-
-func (osFS) Lock(name string, shared bool) (io.Closer, error) {
-	// A shared lock needs no write access, so read-only opens work on
-	// read-only media once the lock file exists.
-	f, err := os.Open(name)
-	if !shared || err != nil {
-		if f != nil {
-			f.Close()
-		}
-		f, err = os.OpenFile(name, os.O_RDWR|os.O_CREATE, 0o644)
-	}
-	if err != nil {
-		return nil, err
-	}
-	if err := flock(f, shared); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil // closing the descriptor releases the flock
 }
 
 type osFile struct{ *os.File }

@@ -21,6 +21,7 @@ package vfs
 import (
 	"errors"
 	"io"
+	"time"
 )
 
 // ErrLocked is returned by FS.Lock when another holder has a conflicting
@@ -49,10 +50,12 @@ type FS interface {
 	// renames and removals done in it so far survive a power loss.
 	SyncDir(dir string) error
 	// Lock takes a lock on name (creating it if needed): exclusive when
-	// shared is false, else shared with other shared holders. It returns
-	// ErrLocked, without waiting, if the lock is held in a conflicting way.
-	// Closing the returned Closer releases the lock.
-	Lock(name string, shared bool) (io.Closer, error)
+	// shared is false, else shared with other shared holders. If the lock
+	// is held in a conflicting way it tries again until timeout has passed
+	// (0: not at all), then returns an error wrapping ErrLocked that says
+	// who holds it, as far as the system can tell. Closing the returned
+	// Closer releases the lock.
+	Lock(name string, shared bool, timeout time.Duration) (io.Closer, error)
 }
 
 // File is an open file.

@@ -2,9 +2,13 @@ package vfs
 
 import (
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -86,23 +90,36 @@ func TestFSBasics(t *testing.T) {
 
 			// Locks: exclusive excludes all; shared excludes exclusive only.
 			lk := filepath.Join(dir, "LOCK")
-			l1, err := fs.Lock(lk, false)
+			l1, err := fs.Lock(lk, false, 0)
 			require.NoError(t, err)
-			_, err = fs.Lock(lk, false)
+			_, err = fs.Lock(lk, false, 0)
 			require.ErrorIs(t, err, ErrLocked)
-			_, err = fs.Lock(lk, true)
+			require.Contains(t, err.Error(), "held by a writer")
+			if name == "os" {
+				require.Contains(t, err.Error(), fmt.Sprintf("process %d", os.Getpid()))
+			}
+			_, err = fs.Lock(lk, true, 0)
 			require.ErrorIs(t, err, ErrLocked)
+			require.Contains(t, err.Error(), "held by a writer")
 			require.NoError(t, l1.Close())
-			s1, err := fs.Lock(lk, true)
+			s1, err := fs.Lock(lk, true, 0)
 			require.NoError(t, err)
-			s2, err := fs.Lock(lk, true)
+			s2, err := fs.Lock(lk, true, 0)
 			require.NoError(t, err)
-			_, err = fs.Lock(lk, false)
+			_, err = fs.Lock(lk, false, 0)
 			require.ErrorIs(t, err, ErrLocked)
+			require.Contains(t, err.Error(), "held by read-only opens")
 			require.NoError(t, s1.Close())
-			require.NoError(t, s2.Close())
-			l3, err := fs.Lock(lk, false)
+			// A timeout waits for the holder to let go.
+			released := make(chan struct{})
+			go func() { s2.Close(); close(released) }()
+			l3, err := fs.Lock(lk, false, time.Minute)
 			require.NoError(t, err)
+			<-released
+			start := time.Now()
+			_, err = fs.Lock(lk, false, 30*time.Millisecond)
+			require.ErrorIs(t, err, ErrLocked, "the timeout runs out")
+			require.GreaterOrEqual(t, time.Since(start), 30*time.Millisecond)
 			require.NoError(t, l3.Close())
 		})
 	}
@@ -151,6 +168,40 @@ func TestMemCrashKeepsOnlySynced(t *testing.T) {
 	require.Equal(t, "durable", readAll(t, m.CrashClone(0), "/d/c"))
 	require.NoError(t, f.Sync())
 	require.Equal(t, "durXYZ", readAll(t, m.CrashClone(0), "/d/c"))
+}
+
+// CrashImage with Pages keeps any subset of the unsynced pages, holes
+// filled as asked, and never touches synced bytes.
+func TestMemCrashImageKeepsChosenPages(t *testing.T) {
+	m := NewMem()
+	require.NoError(t, m.MkdirAll("/d"))
+	f, err := m.Create("/d/f")
+	require.NoError(t, err)
+	require.NoError(t, m.SyncDir("/d"))
+	data := make([]byte, 3*PageSize+100)
+	for i := range data {
+		data[i] = byte(i%250) + 1
+	}
+	_, err = f.Write(data[:PageSize+10]) // synced: page 0 and 10 bytes of page 1
+	require.NoError(t, err)
+	require.NoError(t, f.Sync())
+	_, err = f.Write(data[PageSize+10:])
+	require.NoError(t, err)
+
+	zero := func(b []byte) { clear(b) }
+	keep := func(pages ...int64) func(string, int64) bool {
+		return func(_ string, p int64) bool { return slices.Contains(pages, p) }
+	}
+	img := readAll(t, m.CrashImage(Pages(keep(3), zero)), "/d/f")
+	require.Len(t, img, len(data), "the file ends with the last page kept")
+	require.Equal(t, string(data[:PageSize+10]), img[:PageSize+10], "synced bytes are intact")
+	require.Equal(t, string(make([]byte, 2*PageSize-10)), img[PageSize+10:3*PageSize], "pages 1 (unsynced part) and 2 are a hole")
+	require.Equal(t, string(data[3*PageSize:]), img[3*PageSize:])
+
+	img = readAll(t, m.CrashImage(Pages(keep(1), func(b []byte) { copy(b, "garbage") })), "/d/f")
+	require.Equal(t, string(data[:2*PageSize]), img, "page 1 kept whole, nothing after")
+	img = readAll(t, m.CrashImage(Pages(keep(), zero)), "/d/f")
+	require.Equal(t, string(data[:PageSize+10]), img)
 }
 
 func TestErrorFSFailsChosenOperation(t *testing.T) {

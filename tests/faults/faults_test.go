@@ -299,3 +299,50 @@ func TestSegmentTruncatedUnderMapping(t *testing.T) {
 		require.True(t, ok)
 	}
 }
+
+// Once a group's write fails, none of its bytes may reach the file: not
+// at Close once space is free again, not later. Close of the failed DB
+// returns the failure and writes nothing; the directory reopens with
+// exactly the acknowledged commits. With zeroRoom the failing write
+// writes nothing at all, so a later flush of the kept buffer would make
+// the failed Put appear after reopen.
+func TestFailedWriteNeverReachesTheFile(t *testing.T) {
+	for _, tc := range []struct {
+		limit    int64
+		zeroRoom bool
+	}{{2000, false}, {5000, false}, {12345, false}, {0, true}} {
+		t.Run(fmt.Sprintf("limit=%d/zero=%v", tc.limit, tc.zeroRoom), func(t *testing.T) {
+			mem := vfs.NewMem()
+			full := &enospcFS{FS: mem, limit: 1 << 40}
+			if !tc.zeroRoom {
+				full.limit = tc.limit
+			}
+			db, err := kvtest.OpenFS(full, dir, &kv.Options{Durability: kv.Strict, SegmentSize: 4000})
+			require.NoError(t, err)
+			acked := 0
+			var failure error
+			for i := 0; i < 1000; i++ {
+				if tc.zeroRoom && i == 10 {
+					full.limit = full.written // the next write has no room at all
+				}
+				if _, err := db.Put("r", fmt.Sprintf("k%d", i), kv.Int(int64(i))); err != nil {
+					failure = err
+					break
+				}
+				acked++
+			}
+			require.Error(t, failure, "the disk must fill up")
+			require.ErrorIs(t, failure, syscall.ENOSPC)
+			full.limit = 1 << 40 // space freed before Close
+			require.Error(t, db.Close(), "Close of a failed DB returns the failure")
+
+			db, err = kvtest.OpenFS(mem, dir, &kv.Options{Durability: kv.Strict})
+			require.NoError(t, err, "the failed group's bytes must not have reached the file")
+			defer db.Close()
+			require.EqualValues(t, acked, db.LastVersion())
+			_, ok, err := db.Get("r", fmt.Sprintf("k%d", acked))
+			require.NoError(t, err)
+			require.False(t, ok, "the Put that failed must be absent")
+		})
+	}
+}

@@ -1,0 +1,181 @@
+// Package recovery_test reproduces the recovery defects of issue 6, one
+// test each, through the public API (and the in-memory file system where
+// a crash image is needed).
+package recovery_test
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/kvtest"
+	"github.com/strata-kv/strata/internal/vfs"
+	"github.com/strata-kv/strata/kv"
+)
+
+func noise(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// Defect 3: a value holding the bytes of valid frames (here a whole
+// segment file) cut short by a crash is a torn tail, not corruption.
+func TestStoredFramesCannotForgeRecovery(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	mem := vfs.NewMem()
+	opts := &kv.Options{Durability: kv.Buffered, SyncInterval: time.Hour}
+	db, err := kvtest.OpenFS(mem, "/db", opts)
+	require.NoError(t, err)
+	for i := 0; i < 20; i++ {
+		_, err := db.Put("r", fmt.Sprintf("k%d", i), kv.Bytes(noise(r, 200)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Sync())
+	seg := readFile(t, mem, "/db/0000000001.seg")
+	_, err = db.Put("r", "blob", kv.Bytes(seg)) // written, not synced
+	require.NoError(t, err)
+	for _, keep := range []float64{0.1, 0.3, 0.5, 0.7, 0.9, 0.99} {
+		img := mem.CrashClone(keep)
+		db2, err := kvtest.OpenFS(img, "/db", opts)
+		require.NoError(t, err, "keep %v: a torn write of stored frames is not corruption", keep)
+		require.EqualValues(t, 20, db2.LastVersion(), "keep %v", keep)
+		require.NoError(t, db2.Close())
+	}
+	require.NoError(t, db.Close())
+}
+
+func readFile(t *testing.T, fs vfs.FS, name string) []byte {
+	t.Helper()
+	f, err := fs.Open(name)
+	require.NoError(t, err)
+	defer f.Close()
+	n, err := f.Size()
+	require.NoError(t, err)
+	b := make([]byte, n)
+	_, err = f.ReadAt(b, 0)
+	require.NoError(t, err)
+	return b
+}
+
+// Defect 4: Close inside a transaction function returns an error instead
+// of waiting for itself forever.
+func TestCloseInsideTransactionReturnsError(t *testing.T) {
+	db, err := kv.Open(t.TempDir(), nil)
+	require.NoError(t, err)
+	done := make(chan [2]error, 2)
+	go func() {
+		var inner error
+		err := db.View(func(tx *kv.Txn) error { inner = db.Close(); return nil })
+		done <- [2]error{inner, err}
+	}()
+	go func() {
+		var inner error
+		_, err := db.Update(func(tx *kv.Txn) error { inner = db.Close(); return tx.Put("r", "k", kv.Int(1)) })
+		done <- [2]error{inner, err}
+	}()
+	for i := 0; i < 2; i++ {
+		select {
+		case errs := <-done:
+			require.Error(t, errs[0], "Close inside a transaction function must fail")
+		case <-time.After(30 * time.Second):
+			t.Fatal("Close inside a transaction function hangs")
+		}
+	}
+	require.NoError(t, db.Close())
+}
+
+// Defect 4: every Close returns only once the directory is released, so
+// a reopen right after any of them succeeds.
+func TestConcurrentCloseReleasesBeforeReturning(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 50; i++ {
+		db, err := kv.Open(dir, &kv.Options{Durability: kv.Strict})
+		require.NoError(t, err)
+		_, err = db.Put("r", "k", kv.Int(int64(i)))
+		require.NoError(t, err)
+		first := make(chan error, 2)
+		var wg sync.WaitGroup
+		for j := 0; j < 2; j++ {
+			wg.Add(1)
+			go func() { defer wg.Done(); first <- db.Close() }()
+		}
+		require.NoError(t, <-first)
+		db2, err := kv.Open(dir, nil)
+		require.NoError(t, err, "round %d: reopen right after a Close returned", i)
+		wg.Wait()
+		require.NoError(t, <-first)
+		require.NoError(t, db2.Close())
+	}
+}
+
+// frameEnds returns the size of the only segment after each commit: one
+// Put is one frame, written at once.
+func segSize(t *testing.T, dir string) int64 {
+	t.Helper()
+	st, err := os.Stat(filepath.Join(dir, "0000000001.seg"))
+	require.NoError(t, err)
+	return st.Size()
+}
+
+func copyDir(t *testing.T, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600))
+	}
+	return dst
+}
+
+// Defect 5: a power loss that kept a later page of the unsynced tail but
+// not an earlier one leaves a hole with intact frames after it. That is a
+// torn tail (Open keeps what precedes the hole); the same damage to
+// synced bytes is corruption.
+func TestHoleInUnsyncedTailIsTorn(t *testing.T) {
+	dir := t.TempDir()
+	db, err := kv.Open(dir, &kv.Options{Durability: kv.Buffered, SyncInterval: time.Hour})
+	require.NoError(t, err)
+	ends := []int64{segSize(t, dir)}
+	for i := 0; i < 15; i++ {
+		_, err := db.Put("r", fmt.Sprintf("k%d", i), kv.String(fmt.Sprintf("value %d", i)))
+		require.NoError(t, err)
+		ends = append(ends, segSize(t, dir))
+		if i == 4 {
+			require.NoError(t, db.Sync()) // versions 1-5 are synced
+		}
+	}
+	zero := func(dir string, from, to int64) {
+		path := filepath.Join(dir, "0000000001.seg")
+		b, err := os.ReadFile(path)
+		require.NoError(t, err)
+		clear(b[from:to])
+		require.NoError(t, os.WriteFile(path, b, 0o600))
+	}
+	// A hole over version 8 (unsynced), versions 9-15 intact after it.
+	img := copyDir(t, dir)
+	zero(img, ends[7], ends[8])
+	db2, err := kv.Open(img, nil)
+	require.NoError(t, err, "a hole in never-synced bytes is a torn tail")
+	require.EqualValues(t, 7, db2.LastVersion())
+	require.NoError(t, db2.Close())
+
+	// The same hole over version 3 (synced) is corruption.
+	img = copyDir(t, dir)
+	zero(img, ends[2], ends[3])
+	_, err = kv.Open(img, nil)
+	require.True(t, errors.Is(err, kv.ErrCorrupt), "damage to synced bytes: %v", err)
+	require.NoError(t, db.Close())
+}
