@@ -54,7 +54,7 @@ type entryMeta struct {
 type commitReq struct {
 	vals  []byte      // stored values of the entries, back to back
 	ents  []entryMeta // the entries to write
-	bound int         // upper bound on the entries' bytes in a frame
+	bound int64       // upper bound on the entries' bytes in a frame
 	// decide, if set, runs in the leader before the request is written,
 	// against the newest state. It may reset and re-add the entries
 	// (none means write nothing) and set n; an error fails the request,
@@ -165,7 +165,7 @@ func (db *DB) runGroup(group []*commitReq) {
 			continue
 		}
 		w := db.segs.Load().active
-		if w.Size() > segment.HeaderSize && w.Size()+int64(segment.MaxHead+r.bound) > db.opts.SegmentSize {
+		if w.Size() > segment.HeaderSize && w.Size()+segment.MaxHead+r.bound > db.opts.SegmentSize {
 			db.finishGroup(pending, ts)
 			pending = pending[:0]
 			if err := db.failed(); err != nil {

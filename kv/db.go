@@ -131,7 +131,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		return nil, err
 	}
 	db.recovery = RecoveryReport{TornFile: res.TornFile, TornBytes: res.TornBytes,
-		SalvagedAt: Version(res.SalvagedAt), MovedAside: res.MovedAside, Damage: res.Damage}
+		SalvagedAt: Version(res.SalvagedAt), MovedAside: res.MovedAside, Damage: res.Damage, readOnly: o.ReadOnly}
 	t := &segTable{sealed: make(map[uint32]*segment.Sealed, len(res.Sealed))}
 	for _, s := range res.Sealed {
 		t.sealed[s.ID()] = s

@@ -280,7 +280,7 @@ func TestIncr(t *testing.T) {
 	require.Equal(t, before, db.LastVersion(), "nothing written on error")
 	n, err = db.Incr("r", "big", 1)
 	require.NoError(t, err)
-	require.EqualValues(t, math.MaxInt64, n)
+	require.Equal(t, int64(math.MaxInt64), n)
 }
 
 func TestConcurrentIncrIsExact(t *testing.T) {

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/strata-kv/strata/segment"
 )
@@ -49,22 +50,27 @@ type RecoveryReport struct {
 	// Damage is the corruption that RecoverSalvage opened around (nil if
 	// none).
 	Damage *CorruptError
+
+	readOnly bool // the torn tail was left in place
 }
 
 // String summarises the report in one line, "" when there is nothing to
 // report.
 func (r RecoveryReport) String() string {
 	var s string
-	if r.TornBytes > 0 {
+	switch {
+	case r.TornBytes > 0 && r.readOnly:
+		s = fmt.Sprintf("ignored a torn write of %d bytes at the end of %s (the last writes before a crash, never synced; a writable Open cuts them)", r.TornBytes, r.TornFile)
+	case r.TornBytes > 0:
 		s = fmt.Sprintf("cut a torn write of %d bytes at the end of %s (the last writes before a crash, never synced)", r.TornBytes, r.TornFile)
 	}
 	if r.Damage != nil {
 		if s != "" {
 			s += "; "
 		}
-		s += fmt.Sprintf("salvaged: opened at version %d around %v", r.SalvagedAt, r.Damage)
+		s += fmt.Sprintf("salvaged: opened at version %d, the last before the damage (%v)", r.SalvagedAt, r.Damage)
 		if len(r.MovedAside) > 0 {
-			s += fmt.Sprintf("; moved aside %v", r.MovedAside)
+			s += fmt.Sprintf("; moved aside: %s", strings.Join(r.MovedAside, ", "))
 		}
 	}
 	return s

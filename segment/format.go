@@ -416,8 +416,8 @@ type EntrySpec struct {
 
 // EntryBound returns an upper bound on the bytes an entry takes in a
 // frame (as if its run were named in it).
-func EntryBound(runLen, keyLen, valueLen int) int {
-	return 1 + 2 + runLen + 2 + keyLen + binary.MaxVarintLen64 + valueLen
+func EntryBound(runLen, keyLen, valueLen int) int64 {
+	return int64(1+2+runLen+2+keyLen+binary.MaxVarintLen64) + int64(valueLen)
 }
 
 // MaxHead is the most bytes a frame takes beyond its entries.
@@ -487,7 +487,7 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	if len(ents) > len(refs) {
 		rr = make([]runRef, 0, len(ents))
 	}
-	bound := checksumSize
+	bound := int64(checksumSize)
 	for _, e := range ents {
 		if len(e.Run) == 0 || len(e.Run) > MaxRunLen || len(e.Key) == 0 || len(e.Key) > MaxKeyLen ||
 			(e.Kind != KindPut && e.Kind != KindTombstone) || (e.Codec != CodecRaw && e.Codec != CodecS2) ||
@@ -498,7 +498,7 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		bound += EntryBound(len(e.Run), len(e.Key), len(e.Value))
 	}
 	if bound > MaxFrameBody {
-		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, MaxFrameBody)
+		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, int64(MaxFrameBody))
 	}
 	for _, e := range ents {
 		num, ok := enc.runs[e.Run]

@@ -141,7 +141,7 @@ func TestFrameRoundTrip(t *testing.T) {
 				require.Len(t, frames, 2)
 				for fi, f := range frames {
 					require.EqualValues(t, 5+fi, f.Version)
-					require.EqualValues(t, 1_700_000_000_000_000+7*(fi+1), f.Timestamp)
+					require.Equal(t, 1_700_000_000_000_000+7*int64(fi+1), f.Timestamp)
 					require.Equal(t, len(tc.ents), f.Count)
 					require.Equal(t, s.data[f.Offset:f.Offset+int64(f.Size)], f.Bytes())
 					i := 0
@@ -425,7 +425,7 @@ func TestFileNames(t *testing.T) {
 	require.Equal(t, "0000000007.seg", FileName(7))
 	id, ok := ParseFileName(FileName(4294967295))
 	require.True(t, ok)
-	require.EqualValues(t, 4294967295, id)
+	require.Equal(t, uint32(4294967295), id)
 	for _, bad := range []string{"0000000007.seg.tmp", "7.seg", "0000000000.seg", "abcdefghij.seg", "LOCK"} {
 		_, ok := ParseFileName(bad)
 		require.False(t, ok, bad)

@@ -1,8 +1,10 @@
 package main
 
 import (
+	"encoding/hex"
 	"flag"
 	"fmt"
+	"strings"
 
 	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
@@ -27,13 +29,20 @@ type frameJSON struct {
 	Size      int         `json:"size"`
 	Version   uint64      `json:"version"`
 	Timestamp string      `json:"timestamp"`
+	Marker    bool        `json:"sync_marker,omitempty"`
+	Synced    int64       `json:"synced"`
 	Entries   []entryJSON `json:"entries"`
+	Hex       string      `json:"hex,omitempty"`
 }
+
+// maxHex bounds the bytes of one damaged region that dump -hex prints.
+const maxHex = 4096
 
 func init() {
 	var run, key string
 	var from uint64
 	var limit int
+	var hexOut bool
 	register(&command{
 		name: "dump", args: "FILE|DIR", help: "print frames and entries with offsets, versions, codecs and decoded values",
 		flags: func(fs *flag.FlagSet) {
@@ -41,6 +50,7 @@ func init() {
 			fs.StringVar(&key, "key", "", "only entries of this key")
 			fs.Uint64Var(&from, "from-version", 0, "only frames at or above this version")
 			fs.IntVar(&limit, "limit", 0, "stop after this many entries (0: all)")
+			fs.BoolVar(&hexOut, "hex", false, "also print the bytes of each frame, and of each damaged region (up to 4 KiB)")
 		},
 		run: func(e *env, args []string) error {
 			if err := needArgs(args, 1, "FILE or DIR"); err != nil {
@@ -49,7 +59,7 @@ func init() {
 			if limit < 0 {
 				return cli.Usagef("-limit must not be negative")
 			}
-			segs, err := openSegments(args[0])
+			segs, err := e.openSegments(args[0])
 			if err != nil {
 				return err
 			}
@@ -64,7 +74,21 @@ func init() {
 					if f.Version < from {
 						return nil
 					}
-					fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp)}
+					fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp),
+						Marker: f.Marker(), Synced: f.Synced}
+					if hexOut {
+						fr.Hex = hex.Dump(f.Bytes())
+					}
+					if f.Marker() {
+						if run == "" && key == "" {
+							if e.json {
+								frames = append(frames, fr)
+							} else {
+								printFrame(e, fr)
+							}
+						}
+						return nil
+					}
 					err := f.Entries(func(en segment.Entry) error {
 						if (run != "" && string(en.Run) != run) || (key != "" && string(en.Key) != key) {
 							return nil
@@ -98,6 +122,14 @@ func init() {
 					bad = bad || !p.Torn
 					if !e.json {
 						fmt.Fprintln(e.stdout, p)
+						if hexOut {
+							b := p.data[:min(len(p.data), maxHex)]
+							fmt.Fprintf(e.stdout, "  %d bytes from offset %d:\n", len(b), p.Offset)
+							fmt.Fprint(e.stdout, indent(hex.Dump(b)))
+							if len(b) < len(p.data) {
+								fmt.Fprintf(e.stdout, "  ... %d more bytes\n", len(p.data)-len(b))
+							}
+						}
 					}
 				}
 				switch {
@@ -124,7 +156,14 @@ func init() {
 }
 
 func printFrame(e *env, fr frameJSON) {
-	fmt.Fprintf(e.stdout, "%s @%d: version %d, %s, %d bytes, %d entries\n", fr.File, fr.Offset, fr.Version, fr.Timestamp, fr.Size, len(fr.Entries))
+	if fr.Marker {
+		fmt.Fprintf(e.stdout, "%s @%d: sync marker, %d bytes: the first %d bytes were synced\n", fr.File, fr.Offset, fr.Size, fr.Synced)
+	} else {
+		fmt.Fprintf(e.stdout, "%s @%d: version %d, %s, %d bytes, %d entries\n", fr.File, fr.Offset, fr.Version, fr.Timestamp, fr.Size, len(fr.Entries))
+	}
+	if fr.Hex != "" {
+		fmt.Fprint(e.stdout, indent(fr.Hex))
+	}
 	for _, en := range fr.Entries {
 		val := "(deleted)"
 		switch {
@@ -135,4 +174,9 @@ func printFrame(e *env, fr frameJSON) {
 		}
 		fmt.Fprintf(e.stdout, "  %s %s/%s  @%d %s %d->%d bytes  %s\n", en.Kind, en.Run, en.Key, en.ValueOffset, en.Codec, en.Stored, en.Raw, val)
 	}
+}
+
+// indent puts two spaces before every line of s.
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(strings.TrimSuffix(s, "\n"), "\n", "\n  ") + "\n"
 }

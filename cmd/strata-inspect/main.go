@@ -1,17 +1,20 @@
 // Command strata-inspect reads Strata segment files directly, for
-// forensics. It never modifies a data directory: it opens segment files
-// read-only, takes no lock, and so works while another process has the
-// database open (it then sees the newest segment as far as it was written
-// when the file was mapped).
+// forensics. Except for salvage -apply it never modifies a data
+// directory: it opens segment files read-only, takes no lock, and so works
+// while another process has the database open (it then sees the newest
+// segment as far as it was written when the file was mapped). Damage is
+// classified as Open classifies it: a torn tail (the last writes before a
+// crash, never synced) is a warning; anything else is corruption.
 //
 //	strata-inspect segments DIR          table of segment files
-//	strata-inspect dump FILE|DIR         frames and entries, values decoded
+//	strata-inspect dump FILE|DIR         frames and entries, values decoded (-hex: bytes too)
 //	strata-inspect verify DIR            check every frame; exit 1 on corruption
 //	strata-inspect history DIR RUN KEY   every version of a key
 //	strata-inspect stats DIR             keys, versions, bytes, runs, largest keys
+//	strata-inspect salvage DIR           what RecoverSalvage would do (-apply: do it)
 //
 // Every command takes -json. Exit status: 0 fine, 1 corruption found, 2
-// bad usage or an I/O error.
+// bad usage or an I/O error (a file it cannot read, say).
 package main
 
 import (
@@ -38,6 +41,8 @@ type env struct {
 	stderr io.Writer
 	// progress, if set, receives a progress reporter for long scans.
 	progress func(total int64) func(done int64)
+	// unreadable counts segment files that could not be read.
+	unreadable int
 }
 
 type command struct {
@@ -101,10 +106,13 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	err := cmd.run(e, fs.Args())
 	switch {
-	case err == nil:
-		return exitOK
 	case errors.Is(err, errCorruptFound):
 		return exitCorrupt
+	case err == nil && e.unreadable > 0:
+		fmt.Fprintf(stderr, "strata-inspect: %d segment file(s) could not be read: the result leaves them out\n", e.unreadable)
+		return exitUsage
+	case err == nil:
+		return exitOK
 	}
 	fmt.Fprintln(stderr, "strata-inspect:", err)
 	var ue *cli.UsageError

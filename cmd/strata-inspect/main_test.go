@@ -34,7 +34,7 @@ func inspect(t *testing.T, args ...string) result {
 func makeDB(t *testing.T) (string, *kv.DB) {
 	t.Helper()
 	dir := t.TempDir()
-	db, err := kv.Open(dir, &kv.Options{SegmentSize: 1024})
+	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512})
 	require.NoError(t, err)
 	t.Cleanup(func() { db.Close() })
 	for i := 0; i < 40; i++ {
@@ -231,4 +231,69 @@ func TestProgressBar(t *testing.T) {
 	small(1 << 20)
 	require.Empty(t, b.String(), "no bar for small data")
 	require.Nil(t, terminalProgress(&b), "no bar when stderr is not a terminal")
+}
+
+// salvage is a dry run by default (exit 1, nothing moved); -apply moves
+// the damaged segment and every later one aside, keeps the intact
+// versions, and the directory then opens at the version it named.
+func TestSalvage(t *testing.T) {
+	dir, db := makeDB(t)
+	last := db.LastVersion()
+	require.NoError(t, db.Close())
+	r := inspect(t, "salvage", dir)
+	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "nothing to salvage")
+
+	segs := segFiles(t, dir)
+	require.Greater(t, len(segs), 3)
+	b, err := os.ReadFile(segs[1])
+	require.NoError(t, err)
+	b[len(b)/2] ^= 0x40
+	require.NoError(t, os.WriteFile(segs[1], b, 0o600))
+	r = inspect(t, "salvage", dir)
+	require.Equal(t, exitCorrupt, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "CORRUPT: "+segs[1])
+	require.Contains(t, r.stdout, "-apply")
+	require.Equal(t, segs, segFiles(t, dir), "a dry run moves nothing")
+
+	r = inspect(t, "salvage", "-json", dir)
+	var rep salvageReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.Len(t, rep.Files, len(segs)-1)
+	require.Less(t, rep.SalvagedAt, uint64(last))
+	require.Positive(t, rep.SalvagedAt)
+
+	r = inspect(t, "salvage", "-apply", dir)
+	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, fmt.Sprintf("now opens at version %d", rep.SalvagedAt))
+	moved, err := filepath.Glob(filepath.Join(dir, "*.damaged-*"))
+	require.NoError(t, err)
+	require.Len(t, moved, len(segs)-1, "moved aside, not deleted")
+	db, err = kv.Open(dir, nil)
+	require.NoError(t, err)
+	require.EqualValues(t, rep.SalvagedAt, db.LastVersion())
+	require.NoError(t, db.Close())
+	r = inspect(t, "verify", dir)
+	require.Equal(t, exitOK, r.code, r.stdout)
+}
+
+// dump -hex shows the bytes of every frame and of a damaged region.
+func TestDumpHex(t *testing.T) {
+	dir, db := makeDB(t)
+	require.NoError(t, db.Close())
+	segs := segFiles(t, dir)
+	b, err := os.ReadFile(segs[0])
+	require.NoError(t, err)
+	b[segment.HeaderSize+4] = 0xEE
+	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
+	r := inspect(t, "dump", "-hex", segs[len(segs)-1])
+	require.Equal(t, exitOK, r.code, "the newest segment, given alone: %s", r.stdout)
+	r = inspect(t, "dump", "-hex", segs[0])
+	require.Equal(t, exitCorrupt, r.code, "a sealed segment, given alone: %s", r.stdout)
+	r = inspect(t, "dump", "-hex", dir)
+	require.Equal(t, exitCorrupt, r.code, r.stdout)
+	require.Contains(t, r.stdout, fmt.Sprintf("CORRUPT: %s at offset %d", segs[0], segment.HeaderSize))
+	require.Contains(t, r.stdout, fmt.Sprintf("bytes from offset %d:", segment.HeaderSize))
+	require.Regexp(t, `00000000  [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} ee`, r.stdout, "the damaged byte is shown")
+	require.Contains(t, r.stdout, "sync marker", "the closing sync marker is listed too")
 }

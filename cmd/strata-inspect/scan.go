@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -22,36 +23,51 @@ type segFile struct {
 	Newest bool
 	s      *segment.Sealed
 	err    error // the file could not be opened or its header is bad
+	// unreadable: permission denied; reported once, then skipped.
+	unreadable bool
 }
 
 // openSegments maps the segment files of dir (or the single file dir
-// names), in id order. The caller closes them with closeSegments.
-func openSegments(path string) ([]*segFile, error) {
+// names), in id order. The caller closes them with closeSegments. A file
+// it may not read is reported on stderr and counted in e.unreadable (the
+// command then exits with status 2 unless it found corruption); the
+// others are still read.
+func (e *env) openSegments(path string) ([]*segFile, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
+	dir := path
+	if !st.IsDir() {
+		dir = filepath.Dir(path)
+	}
+	names, err := vfs.Default.List(dir)
+	if err != nil {
+		return nil, err
+	}
 	var paths []string
-	if st.IsDir() {
-		names, err := vfs.Default.List(path)
-		if err != nil {
-			return nil, err
+	for _, n := range names {
+		if _, ok := segment.ParseFileName(n); ok {
+			paths = append(paths, filepath.Join(dir, n))
 		}
-		for _, n := range names {
-			if _, ok := segment.ParseFileName(n); ok {
-				paths = append(paths, filepath.Join(path, n))
-			}
-		}
-		if len(paths) == 0 {
-			return nil, fmt.Errorf("%s holds no segment files (*%s)", path, segment.Ext)
-		}
-	} else {
-		paths = []string{path}
 	}
 	slices.Sort(paths)
+	newest := ""
+	if len(paths) > 0 {
+		newest = paths[len(paths)-1]
+	}
+	if !st.IsDir() {
+		// One file: it is the newest segment if no later one is beside it.
+		if newest == "" || filepath.Base(path) > filepath.Base(newest) {
+			newest = path
+		}
+		paths = []string{path}
+	} else if len(paths) == 0 {
+		return nil, fmt.Errorf("%s holds no segment files (*%s)", path, segment.Ext)
+	}
 	var segs []*segFile
-	for i, p := range paths {
-		sf := &segFile{Path: p, Newest: i == len(paths)-1}
+	for _, p := range paths {
+		sf := &segFile{Path: p, Newest: p == newest || filepath.Clean(p) == filepath.Clean(newest)}
 		sf.ID, _ = segment.ParseFileName(filepath.Base(p))
 		if st, err := os.Stat(p); err == nil {
 			sf.Size = st.Size()
@@ -59,6 +75,11 @@ func openSegments(path string) ([]*segFile, error) {
 		sf.s, sf.err = segment.OpenSealed(vfs.Default, p)
 		if sf.s != nil {
 			sf.Size = int64(len(sf.s.Bytes()))
+		}
+		if errors.Is(sf.err, fs.ErrPermission) {
+			sf.unreadable = true
+			e.unreadable++
+			fmt.Fprintf(e.stderr, "strata-inspect: cannot read %s: permission denied; Strata creates its files 0600 (owner only): run as the owner of the data directory. Left out of what follows.\n", p)
 		}
 		segs = append(segs, sf)
 	}
@@ -115,6 +136,9 @@ func (p problem) String() string {
 // segment stops at its first damage and reports what verifies after it.
 // done is called with the bytes covered so far.
 func scan(sf *segFile, onFrame func(off int64, f *segment.Frame) error, done func(int64)) ([]problem, error) {
+	if sf.unreadable {
+		return nil, nil
+	}
 	if sf.err != nil {
 		if errors.Is(sf.err, segment.ErrBadHeader) {
 			return []problem{{Path: sf.Path, Offset: 0, Bytes: sf.Size, Message: sf.err.Error()}}, nil
@@ -225,7 +249,7 @@ func kindName(k uint8) string {
 // any of them is corruption (a torn tail is not). With progress, a bar is
 // drawn on a terminal. The segments are closed when it returns.
 func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off int64, f *segment.Frame) error) (segs []*segFile, problems []problem, corrupt bool, err error) {
-	segs, err = openSegments(path)
+	segs, err = e.openSegments(path)
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -237,7 +261,7 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 	var base int64
 	var last uint64
 	for _, sf := range segs {
-		if sf.s != nil {
+		if sf.s != nil && !sf.unreadable {
 			if h := sf.s.Header(); h.BaseVersion != last+1 {
 				problems = append(problems, problem{Path: sf.Path, Offset: 0, Message: fmt.Sprintf(
 					"the segment starts at version %d but version %d comes next: commits or a segment are missing", h.BaseVersion, last+1)})

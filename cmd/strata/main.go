@@ -1,6 +1,6 @@
 // Command strata reads and writes a Strata data directory from the shell.
 //
-//	strata [-dir DIR] [-run RUN] [-json] [-strict] COMMAND [ARGS]
+//	strata [-dir DIR] [-run RUN] [-json] [-strict] [-wait D] COMMAND [ARGS]
 //
 // Commands:
 //
@@ -19,6 +19,10 @@
 // "-Inf") a Float that JSON cannot spell. Output is human-readable unless
 // -json is given, which prints one JSON document per command.
 //
+// Opening the directory repairs a torn write left by a crash (the last,
+// unsynced writes); when it does, a line on stderr says what was cut.
+// -wait waits that long for a directory another process holds.
+//
 // Exit status: 0 success, 1 error (I/O, locked, corrupt), 2 bad usage or
 // input, 3 key not found.
 package main
@@ -28,8 +32,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
@@ -51,6 +57,7 @@ type env struct {
 	run    kv.RunID
 	json   bool
 	strict bool
+	wait   time.Duration
 	stdout io.Writer
 	stderr io.Writer
 }
@@ -77,10 +84,11 @@ func (e *env) addCommon(fs *flag.FlagSet) {
 	fs.Func("run", "run ID (namespace) (default \"default\")", func(s string) error { e.run = kv.RunID(s); return nil })
 	fs.BoolVar(&e.json, "json", e.json, "print JSON for scripts")
 	fs.BoolVar(&e.strict, "strict", e.strict, "Strict durability: fsync before each write returns")
+	fs.DurationVar(&e.wait, "wait", e.wait, "wait up to this long for a data directory another process holds")
 }
 
 func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: strata [-dir DIR] [-run RUN] [-json] [-strict] COMMAND [ARGS]")
+	fmt.Fprintln(w, "usage: strata [-dir DIR] [-run RUN] [-json] [-strict] [-wait D] COMMAND [ARGS]")
 	fmt.Fprintln(w, "\ncommands:")
 	for _, c := range commands {
 		fmt.Fprintf(w, "  %-8s %-16s %s\n", c.name, c.args, c.help)
@@ -151,9 +159,12 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitError
 }
 
-// open opens the data directory for the command.
+// open opens the data directory for the command and prints to stderr
+// what Open repaired (a torn tail cut), if anything.
 func (e *env) open(readOnly bool) (*kv.DB, error) {
-	opts := &kv.Options{ReadOnly: readOnly}
+	// The report below says what Open repaired; the logger would say it
+	// again.
+	opts := &kv.Options{ReadOnly: readOnly, LockTimeout: e.wait, Logger: slog.New(slog.DiscardHandler)}
 	if e.strict {
 		opts.Durability = kv.Strict
 	}
@@ -162,7 +173,14 @@ func (e *env) open(readOnly bool) (*kv.DB, error) {
 			return nil, fmt.Errorf("no data directory %s (write something first, or pass -dir)", e.dir)
 		}
 	}
-	return kv.Open(e.dir, opts)
+	db, err := kv.Open(e.dir, opts)
+	if err != nil {
+		return nil, err
+	}
+	if rep := db.Recovery().String(); rep != "" {
+		fmt.Fprintln(e.stderr, "strata: recovery:", rep)
+	}
+	return db, nil
 }
 
 // withDB runs fn on the opened database and closes it, reporting a Close

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -168,4 +169,30 @@ func TestDemo(t *testing.T) {
 	var hist []versionJSON
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &hist))
 	require.Len(t, hist, 10)
+}
+
+// Open's repairs are reported on stderr: a read-only command leaves a torn
+// tail and says so, a writing one cuts it and says so.
+func TestRecoveryIsReported(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	require.Equal(t, 0, strata(t, "-dir", dir, "put", "k", "1").code)
+	segs, err := filepath.Glob(filepath.Join(dir, "*.seg"))
+	require.NoError(t, err)
+	require.Len(t, segs, 1)
+	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, err = f.Write(make([]byte, 10)) // a torn write: zeros where a frame should start
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+
+	r := strata(t, "-dir", dir, "get", "k")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stderr, "recovery: ignored a torn write of 10 bytes")
+	r = strata(t, "-dir", dir, "put", "k", "2")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stderr, "recovery: cut a torn write of 10 bytes")
+	r = strata(t, "-dir", dir, "get", "k")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NotContains(t, r.stderr, "recovery", "nothing left to repair")
+	require.Equal(t, "2\n", r.stdout)
 }

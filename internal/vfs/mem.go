@@ -297,21 +297,25 @@ func (m *Mem) crash(allEntries bool, tail func(name string, synced int64, unsync
 	return c
 }
 
-// PageSize is the unit in which Pages keeps or loses unsynced data.
+// PageSize is the size of a memory page, the usual unit in which a disk
+// writes back data; see Pages.
 const PageSize = 4096
 
 // Pages returns a tail function for CrashImage that keeps the unsynced
-// bytes of the pages (PageSize bytes at multiples of PageSize in the
-// file) for which keep(name, page) is true and replaces the others with
-// fill (zeros, or garbage). The file ends with the last page kept; if
-// none is, it ends where its synced bytes do.
-func Pages(keep func(name string, page int64) bool, fill func(b []byte)) func(string, int64, []byte) []byte {
+// bytes of the pages (size bytes at multiples of size in the file) for
+// which keep(name, page) is true and replaces the others with fill
+// (zeros, or garbage). The file ends with the last page kept; if none is,
+// it ends where its synced bytes do. Tests use pages smaller than
+// PageSize to put holes inside small files: a disk's unit of atomicity is
+// a sector (512 bytes or less), and writes of several may land in any
+// order.
+func Pages(size int64, keep func(name string, page int64) bool, fill func(b []byte)) func(string, int64, []byte) []byte {
 	return func(name string, synced int64, unsynced []byte) []byte {
 		out := append([]byte(nil), unsynced...)
 		end := 0
 		for off := 0; off < len(out); {
-			page := (synced + int64(off)) / PageSize
-			next := min(int((page+1)*PageSize-synced), len(out))
+			page := (synced + int64(off)) / size
+			next := min(int((page+1)*size-synced), len(out))
 			if keep(name, page) {
 				end = next
 			} else {

@@ -192,15 +192,15 @@ func TestMemCrashImageKeepsChosenPages(t *testing.T) {
 	keep := func(pages ...int64) func(string, int64) bool {
 		return func(_ string, p int64) bool { return slices.Contains(pages, p) }
 	}
-	img := readAll(t, m.CrashImage(Pages(keep(3), zero)), "/d/f")
+	img := readAll(t, m.CrashImage(Pages(PageSize, keep(3), zero)), "/d/f")
 	require.Len(t, img, len(data), "the file ends with the last page kept")
 	require.Equal(t, string(data[:PageSize+10]), img[:PageSize+10], "synced bytes are intact")
 	require.Equal(t, string(make([]byte, 2*PageSize-10)), img[PageSize+10:3*PageSize], "pages 1 (unsynced part) and 2 are a hole")
 	require.Equal(t, string(data[3*PageSize:]), img[3*PageSize:])
 
-	img = readAll(t, m.CrashImage(Pages(keep(1), func(b []byte) { copy(b, "garbage") })), "/d/f")
+	img = readAll(t, m.CrashImage(Pages(PageSize, keep(1), func(b []byte) { copy(b, "garbage") })), "/d/f")
 	require.Equal(t, string(data[:2*PageSize]), img, "page 1 kept whole, nothing after")
-	img = readAll(t, m.CrashImage(Pages(keep(), zero)), "/d/f")
+	img = readAll(t, m.CrashImage(Pages(PageSize, keep(), zero)), "/d/f")
 	require.Equal(t, string(data[:PageSize+10]), img)
 }
 
