@@ -61,6 +61,10 @@ type commitReq struct {
 	// writing nothing.
 	decide func(r *commitReq) error
 
+	// marker asks for a sync marker instead of a commit (see
+	// backgroundSync); it takes no version.
+	marker bool
+
 	version uint64 // assigned version, 0 if nothing was written
 	n       int64  // result of decide, for the caller
 	err     error
@@ -155,6 +159,12 @@ func (db *DB) runGroup(group []*commitReq) {
 			r.err = err
 			continue
 		}
+		if r.marker {
+			if w := db.segs.Load().active; w.Size() > segment.HeaderSize {
+				r.err = w.AppendMarker()
+			}
+			continue
+		}
 		if r.decide != nil {
 			if err := r.decide(r); err != nil {
 				r.err = err
@@ -216,11 +226,16 @@ func (db *DB) runGroup(group []*commitReq) {
 // buffer), syncs them in Strict mode and publishes their versions. On a
 // failure none of them is acknowledged and the database fails.
 func (db *DB) finishGroup(rs []*commitReq, ts int64) {
-	if len(rs) == 0 {
-		return
-	}
 	p := &db.pipe
 	w := db.segs.Load().active
+	if len(rs) == 0 {
+		if w.Pending() { // sync markers only
+			if err := w.Flush(); err != nil {
+				db.fail(err)
+			}
+		}
+		return
+	}
 	start := w.Flushed()
 	err := w.Flush()
 	if err == nil && db.opts.Durability == Strict {

@@ -293,6 +293,12 @@ func (db *DB) backgroundSync() {
 			err := db.segs.Load().active.Sync()
 			if err != nil {
 				db.fail(err)
+			} else {
+				// Record what was just made durable, so that damage to
+				// it shows as corruption even if no commit follows
+				// before a crash (see package segment). A marker needs
+				// no fsync of its own: if it is lost, nothing is.
+				db.commit(&commitReq{marker: true})
 			}
 			if db.afterBackgroundSync != nil {
 				db.afterBackgroundSync(err)

@@ -581,3 +581,66 @@ func TestFailedRollSyncFailsOnlyWhatFollows(t *testing.T) {
 		})
 	}
 }
+
+// After a background fsync the DB appends a sync marker, so damage to the
+// commits it made durable is corruption even when the process then
+// crashes with no commit after them; without the fsync it is a torn tail.
+func TestBackgroundSyncMarkerProvesDurableCommits(t *testing.T) {
+	for _, synced := range []bool{true, false} {
+		t.Run(fmt.Sprint("synced=", synced), func(t *testing.T) {
+			mem := vfs.NewMem()
+			interval := time.Hour
+			if synced {
+				interval = time.Millisecond
+			}
+			syncs := make(chan error, 100)
+			db, err := openMem(t, mem, Options{Durability: Buffered, SyncInterval: interval}, func(db *DB) {
+				db.afterBackgroundSync = func(err error) { syncs <- err }
+			})
+			require.NoError(t, err)
+			mustPut(t, db, "r", "a", Int(1))
+			mustPut(t, db, "r", "b", Int(2))
+			// Wait for a background sync that covers both commits (its
+			// marker is written before the hook runs).
+			for target := db.segs.Load().active.Flushed(); synced; {
+				require.NoError(t, <-syncs)
+				if db.segs.Load().active.Synced() >= target {
+					break
+				}
+			}
+			img := mem.CrashClone(1) // kill -9: no Close, no closing marker
+			require.NoError(t, db.Close())
+
+			path := filepath.Join("/db", segment.FileName(1))
+			f, err := img.OpenRW(path)
+			require.NoError(t, err)
+			size, err := f.Size()
+			require.NoError(t, err)
+			b := make([]byte, size)
+			_, err = f.ReadAt(b, 0)
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+			sc, err := segment.NewScanner(b)
+			require.NoError(t, err)
+			_, err = sc.Next()
+			require.NoError(t, err)
+			second, err := sc.Next() // the commit of b
+			require.NoError(t, err)
+			b[second.Offset+int64(second.Size)-1] ^= 1
+			w, err := img.Create(path)
+			require.NoError(t, err)
+			_, err = w.Write(b)
+			require.NoError(t, err)
+			require.NoError(t, w.Close())
+
+			db2, err := openMem(t, img, Options{})
+			if synced {
+				require.ErrorIs(t, err, ErrCorrupt, "the marker shows the damaged commit was durable")
+				return
+			}
+			require.NoError(t, err)
+			require.EqualValues(t, 1, db2.LastVersion(), "never synced: a torn tail")
+			require.NoError(t, db2.Close())
+		})
+	}
+}
