@@ -136,15 +136,18 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	for _, s := range res.Sealed {
 		t.sealed[s.ID()] = s
 	}
+	// Commit timestamps never go back, not even below the time a segment
+	// was created (its header's base time).
+	lastTS := res.LastTimestamp
 	if !o.ReadOnly {
 		var w *segment.Writer
 		if res.Active == nil {
-			base := res.LastTimestamp
 			if res.LastVersion == 0 {
-				base = max(base, time.Now().UnixMicro())
+				lastTS = max(lastTS, time.Now().UnixMicro())
 			}
-			w, err = segment.Create(fsys, dir, res.NextID, res.LastVersion+1, base)
+			w, err = segment.Create(fsys, dir, res.NextID, res.LastVersion+1, lastTS)
 		} else {
+			lastTS = max(lastTS, res.Active.LastTime)
 			w, err = segment.Resume(fsys, dir, *res.Active)
 		}
 		if err != nil {
@@ -157,7 +160,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	db.segs.Store(t)
 	db.visible.Store(res.LastVersion)
 	db.pipe.next = res.LastVersion + 1
-	db.pipe.lastTS = res.LastTimestamp
+	db.pipe.lastTS = lastTS
 	db.log.Debug("strata: opened", "dir", dir, "durability", o.Durability.String(),
 		"segments", len(res.Sealed)+btoi(t.active != nil), "versions", res.Entries, "last_version", res.LastVersion)
 

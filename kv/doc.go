@@ -24,6 +24,17 @@
 // data it could not persist may already be gone from the page cache);
 // reopen it.
 //
+// # Crashes and damage
+//
+// Open recovers every commit the durability mode promised. A torn tail
+// (bytes of the last writes before a crash that were never fsynced,
+// whatever shape the crash left them in) is cut, logged and described by
+// DB.Recovery. Any other damage fails Open with an error wrapping
+// ErrCorrupt, for which errors.As finds a *CorruptError naming the file
+// and offset, unless Options.Recovery is RecoverSalvage, which opens the
+// intact versions and moves the rest aside. No value a user stores can
+// change these verdicts.
+//
 // # Concurrency
 //
 // All methods of *DB are safe for concurrent use. Reads never block
