@@ -55,17 +55,7 @@ func (osFS) List(dir string) ([]string, error) {
 	return names, nil
 }
 
-func (osFS) SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	if err := d.Sync(); err != nil {
-		d.Close()
-		return fmt.Errorf("sync dir %s: %w", dir, err)
-	}
-	return d.Close()
-}
+func (osFS) SyncDir(dir string) error { return syncDir(dir) }
 
 type osFile struct{ *os.File }
 
