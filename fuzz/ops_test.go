@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/strata-kv/strata/internal/kvtest"
 	"github.com/strata-kv/strata/internal/vfs"
@@ -47,27 +48,78 @@ func (m *opsModel) commit(t *testing.T, v kv.Version, writes map[string]*kv.Valu
 	}
 }
 
-// FuzzOps interprets the input as operations on a Strict database on the
+// truncate drops every version above v: what a crash took back.
+func (m *opsModel) truncate(v kv.Version) {
+	for k, h := range m.hist {
+		i := len(h)
+		for i > 0 && h[i-1].version > v {
+			i--
+		}
+		m.hist[k] = h[:i]
+	}
+	m.last = v
+}
+
+// crashImage is the power loss of op 8: with arg&8 clear, a prefix (none,
+// half, all) of the unsynced bytes survives; with it set, a subset of
+// small pages (16 to 128 bytes, chosen by a hash of arg and the page),
+// the lost ones zeroed or (arg&4) garbage.
+func crashImage(mem *vfs.Mem, arg byte) *vfs.Mem {
+	if arg&8 == 0 {
+		return mem.CrashClone(float64(arg%3) / 2)
+	}
+	size := int64(16) << (arg >> 4 & 3)
+	keep := func(_ string, p int64) bool {
+		return (uint64(p)*0x9E3779B97F4A7C15^uint64(arg)*0xBF58476D1CE4E5B9)>>63 == 1
+	}
+	fill := func(b []byte) { clear(b) }
+	if arg&4 != 0 {
+		fill = func(b []byte) {
+			for i := range b {
+				b[i] = byte(i*37) ^ arg
+			}
+		}
+	}
+	return mem.CrashImage(vfs.Pages(size, keep, fill))
+}
+
+// FuzzOps interprets the input as operations on a database on the
 // in-memory FS and checks every answer, and after each reopen or crash
-// every version, against the model. Each operation takes two bytes: the
-// operation and an argument.
+// every version, against the model. The first byte picks the durability:
+// even Strict, odd Buffered (no background sync: an explicit Sync is an
+// operation). Then each operation takes two bytes: the operation and an
+// argument. After a power loss the database must hold exactly the
+// model's first L versions, for an L no lower than the last version a
+// Sync (or, in Strict, the commit itself) made durable.
 func FuzzOps(f *testing.F) {
-	f.Add([]byte{0, 1, 0, 2, 1, 1, 7, 0, 4, 3, 4, 3, 8, 1, 9, 0})
-	f.Add([]byte{2, 5, 6, 1, 5, 0, 5, 9, 3, 2, 8, 2, 9, 1, 6, 6, 7, 7})
-	f.Add([]byte{4, 0, 4, 0, 4, 0, 8, 0, 4, 0, 1, 0, 4, 0, 9, 9})
+	f.Add([]byte{0, 0, 1, 0, 2, 1, 1, 7, 0, 4, 3, 4, 3, 8, 1, 9, 0})
+	f.Add([]byte{0, 2, 5, 6, 1, 5, 0, 5, 9, 3, 2, 8, 2, 9, 1, 6, 6, 7, 7})
+	f.Add([]byte{0, 4, 0, 4, 0, 4, 0, 8, 0, 4, 0, 1, 0, 4, 0, 9, 9})
+	f.Add([]byte{1, 0, 1, 0, 2, 2, 5, 7, 1, 0, 3, 4, 3, 8, 0x1c, 9, 0, 0, 7, 8, 0x38})
+	f.Add([]byte{1, 2, 5, 2, 6, 2, 7, 2, 8, 7, 0, 2, 9, 8, 0x29, 0, 1, 8, 0x0a})
 	f.Fuzz(func(t *testing.T, ops []byte) {
-		if len(ops) > 400 {
-			ops = ops[:400]
+		if len(ops) > 401 {
+			ops = ops[:401]
+		}
+		opts := &kv.Options{Durability: kv.Strict, SegmentSize: 256, SyncInterval: time.Hour}
+		if len(ops) > 0 && ops[0]&1 == 1 {
+			opts.Durability = kv.Buffered
+		}
+		if len(ops) > 0 {
+			ops = ops[1:]
 		}
 		mem := vfs.NewMem()
-		opts := &kv.Options{Durability: kv.Strict, SegmentSize: 256}
 		db, err := kvtest.OpenFS(mem, dir, opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer func() { db.Close() }()
 		m := &opsModel{hist: map[string][]mv{}}
+		var durable kv.Version // every version up to it survives a power loss
 		for i := 0; i+1 < len(ops); i += 2 {
+			if opts.Durability == kv.Strict {
+				durable = m.last
+			}
 			op, arg := ops[i]%10, ops[i+1]
 			run := kv.RunID([]string{"a", "b"}[arg&1])
 			key := fmt.Sprintf("k%d", (arg>>1)%5)
@@ -175,17 +227,27 @@ func FuzzOps(f *testing.F) {
 				if v != 0 {
 					m.commit(t, v, w)
 				}
-			case 7: // clean reopen
-				must(t, db.Close())
-				db, err = kvtest.OpenFS(mem, dir, opts)
-				must(t, err)
-				checkAll(t, db, m)
+			case 7: // clean reopen, or (odd arg) Sync
+				if arg&1 == 1 {
+					must(t, db.Sync())
+				} else {
+					must(t, db.Close())
+					db, err = kvtest.OpenFS(mem, dir, opts)
+					must(t, err)
+					checkAll(t, db, m)
+				}
+				durable = m.last
 			case 8: // power loss keeping some of what was not synced
-				crashed := mem.CrashClone(float64(arg%3) / 2)
+				crashed := crashImage(mem, arg)
 				db.Close()
 				mem = crashed
 				db, err = kvtest.OpenFS(mem, dir, opts)
 				must(t, err)
+				got := db.LastVersion()
+				if got < durable || got > m.last {
+					t.Fatalf("power loss: recovered version %d, durable %d, last %d", got, durable, m.last)
+				}
+				m.truncate(got)
 				checkAll(t, db, m)
 			case 9: // reads: Get and GetAt at some version
 				at := kv.Version(int(arg) % (int(m.last) + 2))

@@ -75,27 +75,13 @@ func baseDir() (*vfs.Mem, []commit, []string, error) {
 	return base.fs, base.commits, base.segs, base.err
 }
 
-func readFile(fs vfs.FS, name string) []byte {
-	f, err := fs.Open(name)
-	if err != nil {
-		return nil
-	}
-	defer f.Close()
-	m, err := f.Map()
-	if err != nil {
-		return nil
-	}
-	defer m.Close()
-	return append([]byte(nil), m.Bytes()...)
-}
-
 func FuzzRecovery(f *testing.F) {
 	mem, _, segs, err := baseDir()
 	if err != nil {
 		f.Fatal(err)
 	}
 	for i, name := range segs {
-		b := readFile(mem, filepath.Join(dir, name))
+		b, _ := vfs.ReadFile(mem, filepath.Join(dir, name))
 		f.Add(uint8(i), b)
 		f.Add(uint8(i), b[:len(b)-5])
 		flipped := append([]byte(nil), b...)

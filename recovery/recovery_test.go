@@ -72,13 +72,7 @@ func segPath(id uint32) string { return filepath.Join(dir, segment.FileName(id))
 
 func fileBytes(t *testing.T, fs vfs.FS, path string) []byte {
 	t.Helper()
-	f, err := fs.Open(path)
-	require.NoError(t, err)
-	defer f.Close()
-	size, err := f.Size()
-	require.NoError(t, err)
-	b := make([]byte, size)
-	_, err = f.ReadAt(b, 0)
+	b, err := vfs.ReadFile(fs, path)
 	require.NoError(t, err)
 	return b
 }

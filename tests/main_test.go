@@ -1,14 +1,9 @@
 package tests
 
 import (
-	"log/slog"
-	"os"
 	"testing"
+
+	"github.com/strata-kv/strata/internal/kvtest"
 )
 
-// TestMain keeps the default logger quiet: tests here open damaged and
-// crashed directories on purpose, which Open logs.
-func TestMain(m *testing.M) {
-	slog.SetDefault(slog.New(slog.DiscardHandler))
-	os.Exit(m.Run())
-}
+func TestMain(m *testing.M) { kvtest.Main(m) }

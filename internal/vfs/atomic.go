@@ -1,7 +1,9 @@
 package vfs
 
 import (
+	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 )
 
@@ -34,4 +36,22 @@ func WriteFileAtomic(fs FS, name string, data []byte) error {
 		return err
 	}
 	return fs.SyncDir(filepath.Dir(name))
+}
+
+// ReadFile returns the contents of name.
+func ReadFile(fs FS, name string) ([]byte, error) {
+	f, err := fs.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	size, err := f.Size()
+	if err != nil {
+		return nil, err
+	}
+	b := make([]byte, size)
+	if n, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	return b, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-kv/strata/internal/kvtest"
 	"github.com/strata-kv/strata/kv"
 	"github.com/strata-kv/strata/segment"
 )
@@ -54,19 +55,6 @@ func compare(a, b string) int {
 		return 1
 	}
 	return 0
-}
-
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	require.NoError(t, err)
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o644))
-	}
-	return dst
 }
 
 func segmentsOf(t *testing.T, dir string) []string {
@@ -138,7 +126,7 @@ func TestTornTailAtEveryOffset(t *testing.T) {
 	from := starts[len(starts)-3]
 	cuts := 0
 	for cut := from; cut < int64(len(full)); cut++ {
-		dir := copyDir(t, src)
+		dir := kvtest.CopyDir(t, src)
 		require.NoError(t, os.Truncate(filepath.Join(dir, newest), cut))
 		db, err := kv.Open(dir, nil)
 		require.NoError(t, err, "cut at %d", cut)
@@ -171,7 +159,7 @@ func TestEveryByteFlip(t *testing.T) {
 		_, ends := commitFrames(t, path)
 		marker := ends[len(ends)-1] // Close's sync marker follows the last commit
 		for i := range orig {
-			dir := copyDir(t, src)
+			dir := kvtest.CopyDir(t, src)
 			b := slices.Clone(orig)
 			b[i] ^= 0xff
 			require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.Base(path)), b, 0o644))

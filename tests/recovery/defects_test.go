@@ -41,7 +41,8 @@ func TestStoredFramesCannotForgeRecovery(t *testing.T) {
 		require.NoError(t, err)
 	}
 	require.NoError(t, db.Sync())
-	seg := readFile(t, mem, "/db/0000000001.seg")
+	seg, err := vfs.ReadFile(mem, "/db/0000000001.seg")
+	require.NoError(t, err)
 	_, err = db.Put("r", "blob", kv.Bytes(seg)) // written, not synced
 	require.NoError(t, err)
 	for _, keep := range []float64{0.1, 0.3, 0.5, 0.7, 0.9, 0.99} {
@@ -52,19 +53,6 @@ func TestStoredFramesCannotForgeRecovery(t *testing.T) {
 		require.NoError(t, db2.Close())
 	}
 	require.NoError(t, db.Close())
-}
-
-func readFile(t *testing.T, fs vfs.FS, name string) []byte {
-	t.Helper()
-	f, err := fs.Open(name)
-	require.NoError(t, err)
-	defer f.Close()
-	n, err := f.Size()
-	require.NoError(t, err)
-	b := make([]byte, n)
-	_, err = f.ReadAt(b, 0)
-	require.NoError(t, err)
-	return b
 }
 
 // Defect 4: Close inside a transaction function returns an error instead
@@ -127,19 +115,6 @@ func segSize(t *testing.T, dir string) int64 {
 	return st.Size()
 }
 
-func copyDir(t *testing.T, src string) string {
-	t.Helper()
-	dst := t.TempDir()
-	entries, err := os.ReadDir(src)
-	require.NoError(t, err)
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join(src, e.Name()))
-		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), b, 0o600))
-	}
-	return dst
-}
-
 // Defect 5: a power loss that kept a later page of the unsynced tail but
 // not an earlier one leaves a hole with intact frames after it. That is a
 // torn tail (Open keeps what precedes the hole); the same damage to
@@ -165,7 +140,7 @@ func TestHoleInUnsyncedTailIsTorn(t *testing.T) {
 		require.NoError(t, os.WriteFile(path, b, 0o600))
 	}
 	// A hole over version 8 (unsynced), versions 9-15 intact after it.
-	img := copyDir(t, dir)
+	img := kvtest.CopyDir(t, dir)
 	zero(img, ends[7], ends[8])
 	db2, err := kv.Open(img, nil)
 	require.NoError(t, err, "a hole in never-synced bytes is a torn tail")
@@ -173,7 +148,7 @@ func TestHoleInUnsyncedTailIsTorn(t *testing.T) {
 	require.NoError(t, db2.Close())
 
 	// The same hole over version 3 (synced) is corruption.
-	img = copyDir(t, dir)
+	img = kvtest.CopyDir(t, dir)
 	zero(img, ends[2], ends[3])
 	_, err = kv.Open(img, nil)
 	require.True(t, errors.Is(err, kv.ErrCorrupt), "damage to synced bytes: %v", err)
