@@ -28,7 +28,7 @@ func sampleFrames() []byte {
 		segment.EntrySpec{Kind: segment.KindPut, Codec: codec, Run: "r", Key: "a", Value: big},
 		segment.EntrySpec{Kind: segment.KindTombstone, Run: "run", Key: "b"})
 	add(int64(len(data)), frameHeader.BaseTime+9, segment.EntrySpec{Kind: segment.KindPut, Run: "r", Key: "c", Value: nil})
-	data, _ = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
+	data, _, _ = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
 	return data[segment.HeaderSize:]
 }
 
@@ -44,7 +44,7 @@ func FuzzFrameDecode(f *testing.F) {
 	f.Add(frames[:len(frames)-1])
 	f.Add([]byte{})
 	f.Add([]byte{0xff, 1, 0x11, 1, 'r', 1, 'k', 1, 'v'})
-	f.Add([]byte{0xff, 2, 0x12, 1, 'r', 1, 'k', 0x01, 0, 1, 'j', 0})
+	f.Add([]byte{0xff, 2, 0x12, 1, 'r', 1, 'k', 0x21, 1, 'j', 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		seg := frameHeader.Encode()
 		if len(data) > 1 && data[0] == 0xff {
@@ -74,7 +74,11 @@ func FuzzFrameDecode(f *testing.F) {
 			}
 			var again []byte
 			if fr.Marker() {
-				again, err = enc.AppendMarker(nil, fr.Offset, fr.Synced)
+				var ok bool
+				again, ok, err = enc.AppendMarker(nil, fr.Offset, fr.Synced)
+				if err == nil && !ok {
+					t.Fatalf("an accepted marker claims nothing new")
+				}
 			} else {
 				var ents []segment.EntrySpec
 				err = fr.Entries(func(e segment.Entry) error {

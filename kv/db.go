@@ -198,8 +198,9 @@ func (db *DB) leave() {
 }
 
 // errCloseInTxn is what Close returns when called from inside a View or
-// Update function: it would wait for that function forever.
-var errCloseInTxn = errors.New("strata: Close called inside a View or Update function; call it after the function returns")
+// Update function while the DB has transactions running: it could be
+// waiting for that very function, forever.
+var errCloseInTxn = errors.New("strata: Close called from inside a View or Update function while this DB has transactions running; call it after the function returns")
 
 // Close waits for the operations and transaction functions in flight,
 // flushes and syncs the active segment (ending it with a sync marker, see
@@ -209,8 +210,11 @@ var errCloseInTxn = errors.New("strata: Close called inside a View or Update fun
 // returns ErrClosed. Values already returned stay valid.
 //
 // Called from inside a View or Update function of this DB, Close returns
-// an error at once and closes nothing. If a write or fsync failed earlier,
-// Close writes nothing more and returns that failure.
+// an error at once and closes nothing. It cannot tell whose function the
+// caller is in, so it does the same inside a function of another DB when
+// this one has transactions running (with none running, it closes). If a
+// write or fsync failed earlier, Close writes nothing more and returns
+// that failure.
 func (db *DB) Close() error {
 	if db.txns.Load() > 0 && insideTxnFunc() {
 		return errCloseInTxn
@@ -259,7 +263,8 @@ func runTxnFunc(fn func(*Txn) error, tx *Txn) error { return fn(tx) }
 var runTxnFuncName = runtime.FuncForPC(reflect.ValueOf(runTxnFunc).Pointer()).Name()
 
 // insideTxnFunc reports whether the calling goroutine is running a
-// transaction function (of any DB: the stack cannot tell which).
+// transaction function (of any DB: the stack cannot tell which). It costs
+// a stack walk, so Close calls it only when transactions are running.
 func insideTxnFunc() bool {
 	pcs := make([]uintptr, 64)
 	for {

@@ -33,47 +33,57 @@
 //
 //	size   field
 //	1      tag: the segment's tag byte
-//	2      head check, uint16 LE (see Checksums)
+//	3      head check, 24 bits LE (see Checksums)
 //	1-10   uvarint L: bytes after the head, entries and checksum (4 <= L <= MaxFrameBody)
 //	1-10   uvarint version - base version
 //	1-10   uvarint timestamp - timestamp of the previous frame (the first
 //	       frame of the segment: - base timestamp), microseconds
-//	1-10   uvarint back: the frame's offset minus the number of bytes of
-//	       the file that were fsynced before the frame was written
+//	1-10   uvarint S: a claim that the first S bytes of this file had been
+//	       fsynced when the frame was written, or 0 for no new claim (S is
+//	       then what the frames before claimed, the header's size before
+//	       any did). A claim is never below HeaderSize, above the frame's
+//	       own offset, or at or below the claim before it.
 //	1-10   uvarint N: entry count; 0 makes the frame a sync marker
 //	L-4    N entries
 //	4      checksum, uint32 LE (see Checksums)
 //
 // The "head" is everything before the entries: the tag, the head check
-// and the five uvarints. A sync marker (N == 0, L == 4) carries no commit:
-// its version field holds the version the next commit will take, and the
-// writer appends one after the fsync at Close so that damage to the last
-// commits of a cleanly closed segment is provably corruption.
+// and the five uvarints. A sync marker (N == 0, L == 4, timestamp delta 0,
+// S != 0) carries no commit, only a claim: its version field holds the
+// version the next commit will take. The writer appends one after each
+// background fsync (Buffered mode) and after the last fsync at Close,
+// when it claims more of the commits than the frames already did, so that
+// damage to the commits of a closed database is provably corruption.
 //
 // # Entry
 //
 //	size   field
 //	1      flags: bits 0-1 kind (1 put, 2 tombstone); bits 2-3 codec of the
 //	       value (0 raw, 1 S2; 0 for a tombstone); bit 4 set when the run is
-//	       named here; bits 5-7 zero
-//	       run, either (bit 4 set) uvarint R (1..MaxRunLen) and R bytes of
+//	       named here; bits 5-7 run number + 1 for the segment's runs 0..6
+//	       (0 when the run is named here or has a higher number)
+//	       the run, if named here: uvarint R (1..MaxRunLen) and R bytes of
 //	       run name, which takes the next run number of the segment (0, 1,
-//	       ...), or (bit 4 clear) uvarint number of a run named earlier in
-//	       the segment
+//	       ...); if its number is 7 or more: that number, uvarint
 //	1-2    uvarint K (1..MaxKeyLen), then K key bytes
 //	       a put only: uvarint V, then V bytes of stored value
 //
-// So a run is named once per segment and costs one byte per entry after
-// that. Framing, the bytes of a single-put commit beyond its key and value
-// bytes, is: tag 1 + head check 2 + L + version + timestamp delta + back +
-// N 1 + flags 1 + run 1 + K + V + checksum 4, where each uvarint takes 1
-// byte below 128, 2 below 16384 and 3 below 2^21. That is 16 bytes at
-// least; 20 for the benchmark's commit (16-byte key, 100-byte value,
-// commits microseconds apart, up to 2 MiB written since the last fsync);
-// and at most 24 whenever the key is under 128 bytes, key and value
-// together under 16,000 bytes, the segment under 2^21 commits, commits
-// under 2 s apart and the unsynced bytes under 2 MiB (TestFramingBytes
-// checks these figures).
+// So a run is named once per segment and, for the first seven runs of a
+// segment, costs nothing more per entry after that. Framing, the bytes of
+// a single-put commit beyond its key and value bytes, is: tag 1 + head
+// check 3 + L + version + timestamp delta + S + N 1 + flags 1 + K + V +
+// checksum 4 (+ the run number's uvarint from run 7 on), where each
+// uvarint takes 1 byte below 128, 2 below 16384, 3 below 2^21 and 4 below
+// 2^28. That is 16 bytes at least. The benchmark's commit (16-byte key,
+// 100-byte value, commits microseconds apart, a million into the segment)
+// takes 18 in Buffered mode, where most frames make no new claim, and 21
+// in Strict, where each group's first frame claims the fsync before it.
+// It is at most 24 whenever the run is one of the segment's first seven,
+// the key is under 128 bytes, key and value together under 16,000 bytes,
+// the segment under 2^21 commits and 256 MiB, and commits come under 16
+// ms apart (3 bytes less for a frame that makes no new claim); commits 2
+// s apart add a byte, and so does a run number from 7 on
+// (TestFramingBytes checks these figures).
 //
 // Every varint is minimal and every reserved or unused value is rejected,
 // so a frame has exactly one encoding: any frame the decoder accepts
@@ -89,42 +99,49 @@
 //
 // Both checks are keyed by the segment's salt: the checksum is the low 32
 // bits of mix(xxhash64(the frame's bytes before the checksum) XOR salt),
-// and the head check the low 16 bits of mix(xxhash64(the five uvarints)
+// and the head check the low 24 bits of mix(xxhash64(the five uvarints)
 // XOR salt XOR 0xC2B2AE3D27D4EB4F), where mix is the splitmix64
 // finalizer. So a frame of another segment (another salt) never verifies
 // here, and a reader accepts a frame only with the version it expects
-// next. Together these make frames unforgeable by stored data: bytes of
-// frames copied into a value (even a whole segment of the same database
-// kept as a blob) carry versions older than the value's own, so they are
-// never taken for a frame, neither where a frame is expected nor by the
-// search for later frames below. And since frames verify wherever they
-// are, intact frames spliced out of order (a commit cut out of the middle
-// of the log) are caught by their versions.
+// next: bytes of frames copied into a value (even a whole segment of the
+// same database kept as a blob) are never taken for a frame where one is
+// expected, and since frames verify wherever they are, intact frames
+// spliced out of order (a commit cut out of the middle of the log,
+// repeated, a segment missing) are caught by their versions.
 //
 // # Torn writes and corruption
 //
 // Recovery must tell damage a crash can cause (bytes of the last,
 // unsynced writes left incomplete, zeroed, garbage or out of order: a
-// torn tail) from damage to bytes that were fsynced (corruption). Every
-// frame records, in its back field, how much of the file had been fsynced
-// when it was written. Scanning stops at the first frame that does not
-// verify, at offset E. The bytes at E were certainly fsynced if some later
-// frame that verifies, with a version at or above the one expected at E,
-// claims more than E bytes fsynced: then the damage is corruption.
-// Otherwise nothing shows they ever reached the disk and the rest of the
-// file is a torn tail, whatever its shape (a zeroed hole with intact
-// frames after it is one). A frame that verifies where one is expected
-// but carries the wrong version is corruption too: a crash cannot cause
-// it. Damage anywhere but in the newest segment is corruption, since a
-// segment is fsynced whole before the next is created. The writer ends a
-// segment it closes cleanly with a sync marker, so damage to the last
-// commits of a closed database is provably corruption as well; what a
-// crash leaves unproven (the last group before it, fsynced or not) is
+// torn tail) from damage to bytes that were fsynced (corruption). Frames
+// claim how much of their file had been fsynced when they were written
+// (S above). Scanning stops at the first frame that does not verify, at
+// offset E. The bytes at E were certainly fsynced if some frame of the
+// segment that verifies claims more than E bytes: then the damage is
+// corruption. Otherwise nothing shows they ever reached the disk and the
+// rest of the file is a torn tail, whatever its shape (a zeroed hole with
+// intact frames after it is one). A frame that verifies where one is
+// expected but does not fit there (a wrong version, an impossible claim)
+// is corruption too: a crash cannot cause it. Damage anywhere but in the
+// newest segment is corruption, since a segment is fsynced whole before
+// the next is created, and recovery never appends to a segment whose tail
+// it cut.
+//
+// A claim is a statement about the file that was true when the frame was
+// written, so it stays true wherever the frame's bytes end up: a copy of
+// a frame inside a stored value claims no more than was synced before the
+// frame, so it can never make a torn tail look like corruption; and
+// stored bytes cannot hide a real claim, so they can never make
+// corruption look torn. What a crash leaves unproven (the last group
+// before it in Strict mode, fsynced or not, when no marker followed) is
 // treated as torn.
 //
-// Finding such a later frame takes time linear in the bytes after E:
-// candidate offsets are found with a byte search for the tag, each is
-// tested in constant time by its head check, and only a candidate whose
-// head verifies and claims more than E fsynced bytes has its body hashed
-// (a random head passes with probability 2^-24).
+// Finding such a claim takes time linear in the bytes after E: candidate
+// offsets are found with a byte search for the tag, each is tested in
+// constant time by its head check (a random position passes tag and check
+// with probability 2^-32), and only a candidate whose head verifies and
+// claims more than E bytes has its body hashed. Bodies that fail to
+// verify may cost up to twice the bytes searched; beyond that the search
+// stops and takes the many verified heads claiming E for the proof they
+// are (they can only be copies of a true claim, or damaged real frames).
 package segment

@@ -53,10 +53,6 @@ type Writer struct {
 	synced  atomic.Int64 // bytes known to be durable (fsynced)
 	buf     []byte       // frames appended but not yet written
 	failed  error        // set by the first failure; owned by the appender
-	// markedAt is the size right after the last sync marker appended (or
-	// found by recovery at the end), so Close adds none if nothing
-	// followed it.
-	markedAt int64
 
 	syncMu sync.Mutex // orders Sync against Abort and Close
 	closed bool
@@ -83,9 +79,6 @@ func Resume(fs vfs.FS, dir string, st State) (*Writer, error) {
 	w, err := open(fs, filepath.Join(dir, FileName(st.Header.ID)), ResumeEncoder(st), st.Size)
 	if err != nil {
 		return nil, err
-	}
-	if st.Marked {
-		w.markedAt = st.Size
 	}
 	if err := w.f.Sync(); err != nil {
 		w.f.Close()
@@ -140,16 +133,14 @@ func (w *Writer) AppendCommit(version uint64, ts int64, ents []EntrySpec, offs [
 }
 
 // AppendMarker buffers a sync marker: a frame with no commit whose only
-// use is to record how much of the file is synced.
+// use is to record how much of the file is synced. It appends nothing when
+// the frames already claim every commit that is synced.
 func (w *Writer) AppendMarker() error {
 	if w.failed != nil {
 		return w.failed
 	}
 	var err error
-	w.buf, err = w.enc.AppendMarker(w.buf, w.Size(), w.synced.Load())
-	if err == nil {
-		w.markedAt = w.Size()
-	}
+	w.buf, _, err = w.enc.AppendMarker(w.buf, w.Size(), w.synced.Load())
 	return err
 }
 
@@ -270,7 +261,7 @@ func (w *Writer) Close(sync bool) error {
 		if err == nil {
 			err = w.Sync()
 		}
-		if err == nil && w.flushed.Load() > HeaderSize && w.flushed.Load() != w.markedAt {
+		if err == nil && w.enc.NeedsMarker(w.synced.Load()) {
 			if err = w.AppendMarker(); err == nil {
 				if err = w.Flush(); err == nil {
 					err = w.Sync()

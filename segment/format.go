@@ -23,11 +23,17 @@ const (
 	MaxKeyLen    = 1024
 
 	checksumSize = 4
+	// headCheckSize is the size of the head check, after the tag.
+	headCheckSize = 3
+	// varintsAt is where a frame's uvarints start.
+	varintsAt = 1 + headCheckSize
 	// maxHead is the longest frame head: tag, head check, five uvarints.
-	maxHead = 3 + 5*binary.MaxVarintLen64
-	// minEntry is the smallest entry: flags, run number, key length, a
-	// 1-byte key (a tombstone has no value length).
-	minEntry = 4
+	maxHead = varintsAt + 5*binary.MaxVarintLen64
+	// minEntry is the smallest entry: flags (holding a small run number),
+	// key length, a 1-byte key (a tombstone has no value length).
+	minEntry = 3
+	// inlineRuns is how many run numbers (0..6) fit in an entry's flags.
+	inlineRuns = 7
 )
 
 // Entry kinds.
@@ -47,7 +53,7 @@ const (
 	flagKindMask  = 0x03
 	flagCodecMask = 0x0c
 	flagRunNamed  = 0x10
-	flagReserved  = 0xe0
+	flagRunShift  = 5 // bits 5-7: run number + 1, or 0 (a uvarint follows)
 )
 
 // Errors returned by the decoders. Recovery turns them into corruption
@@ -159,9 +165,13 @@ func mix(x uint64) uint64 { // splitmix64's finalizer
 	return x ^ x>>31
 }
 
-func headCheck(salt uint64, varints []byte) uint16 {
-	return uint16(mix(xxhash.Sum64(varints) ^ salt ^ 0xC2B2AE3D27D4EB4F))
+func headCheck(salt uint64, varints []byte) uint32 {
+	return uint32(mix(xxhash.Sum64(varints)^salt^0xC2B2AE3D27D4EB4F)) & 0xffffff
 }
+
+func putHeadCheck(b []byte, c uint32) { b[0], b[1], b[2] = byte(c), byte(c>>8), byte(c>>16) }
+
+func getHeadCheck(b []byte) uint32 { return uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 }
 
 func frameChecksum(salt uint64, b []byte) uint32 {
 	return uint32(mix(xxhash.Sum64(b) ^ salt))
@@ -173,7 +183,7 @@ type head struct {
 	size   int64  // bytes of the whole frame
 	vdelta uint64 // version - base version
 	tdelta uint64 // timestamp - previous timestamp
-	back   uint64 // offset - synced bytes
+	synced uint64 // bytes of the file fsynced when it was written; 0: as the previous frame said
 	count  uint64 // entries
 }
 
@@ -205,7 +215,7 @@ func parseHead(h *Header, data []byte, off int64) (head, error) {
 		b = b[:maxHead]
 	}
 	var f [5]uint64
-	p := 3
+	p := varintsAt
 	if p > len(b) {
 		return head{}, fmt.Errorf("%w: frame head cut short", ErrTruncated)
 	}
@@ -220,15 +230,17 @@ func parseHead(h *Header, data []byte, off int64) (head, error) {
 		f[i] = x
 		p += n
 	}
-	if binary.LittleEndian.Uint16(b[1:]) != headCheck(h.Salt, b[3:p]) {
+	if getHeadCheck(b[1:]) != headCheck(h.Salt, b[varintsAt:p]) {
 		return head{}, fmt.Errorf("%w: frame head", ErrChecksum)
 	}
-	hd := head{len: p, vdelta: f[1], tdelta: f[2], back: f[3], count: f[4]}
+	hd := head{len: p, vdelta: f[1], tdelta: f[2], synced: f[3], count: f[4]}
 	switch L := f[0]; {
 	case L < checksumSize || L > MaxFrameBody:
 		return head{}, fmt.Errorf("%w: frame length %d", ErrMalformed, L)
-	case hd.count == 0 && (L != checksumSize || hd.tdelta != 0):
-		return head{}, fmt.Errorf("%w: sync marker of %d bytes, timestamp delta %d", ErrMalformed, L, hd.tdelta)
+	case hd.count == 0 && (L != checksumSize || hd.tdelta != 0 || hd.synced == 0):
+		return head{}, fmt.Errorf("%w: sync marker of %d bytes, timestamp delta %d, claiming %d bytes synced", ErrMalformed, L, hd.tdelta, hd.synced)
+	case hd.synced != 0 && hd.synced < HeaderSize:
+		return head{}, fmt.Errorf("%w: claims %d bytes synced, less than the header", ErrMalformed, hd.synced)
 	case hd.count > (L-checksumSize)/minEntry:
 		return head{}, fmt.Errorf("%w: %d entries in %d bytes", ErrMalformed, hd.count, L)
 	default:
@@ -266,9 +278,11 @@ type Frame struct {
 	// next commit takes.
 	Version   uint64
 	Timestamp int64 // Unix microseconds
-	// Synced is how many bytes of the file were fsynced before the frame
-	// was written.
+	// Synced is how many bytes of the file were known to be fsynced when
+	// the frame was written: what it claims, or (Claims false) what the
+	// frames before it claimed.
 	Synced int64
+	Claims bool
 	Count  int // entries; 0 for a sync marker
 
 	headLen int
@@ -345,9 +359,10 @@ func (c *entryCursor) next() (Entry, error) {
 	flags := c.b[c.p]
 	c.p++
 	e := Entry{Kind: flags & flagKindMask, Codec: (flags & flagCodecMask) >> 2, RunNamed: flags&flagRunNamed != 0}
+	inline := flags >> flagRunShift
 	switch {
-	case flags&flagReserved != 0:
-		return Entry{}, fmt.Errorf("%w: entry flags 0x%02x", ErrMalformed, flags)
+	case e.RunNamed && inline != 0:
+		return Entry{}, fmt.Errorf("%w: entry flags 0x%02x name a run and number one", ErrMalformed, flags)
 	case e.Kind != KindPut && e.Kind != KindTombstone:
 		return Entry{}, fmt.Errorf("%w: entry kind %d", ErrMalformed, e.Kind)
 	case e.Codec != CodecRaw && e.Codec != CodecS2:
@@ -377,9 +392,17 @@ func (c *entryCursor) next() (Entry, error) {
 		if have == 0 {
 			return Entry{}, fmt.Errorf("%w: a run number before any run is named", ErrMalformed)
 		}
-		num, err := c.uvarint("run number", 0, uint64(have-1))
-		if err != nil {
-			return Entry{}, err
+		var num uint64
+		if inline != 0 {
+			if num = uint64(inline - 1); num >= uint64(have) {
+				return Entry{}, fmt.Errorf("%w: run number %d", ErrMalformed, num)
+			}
+		} else {
+			// Numbers below inlineRuns go in the flags: one encoding each.
+			var err error
+			if num, err = c.uvarint("run number", inlineRuns, uint64(have-1)); err != nil {
+				return Entry{}, err
+			}
 		}
 		e.Run = c.runs[num]
 	}
@@ -433,21 +456,25 @@ func uvlen(x uint64) int {
 }
 
 // Encoder builds the frames of one segment in order; it holds the run
-// numbers the segment has named, the last timestamp and the next version.
-// Writer uses one; tools and tests can use it to build segment bytes in
-// memory.
+// numbers the segment has named, the last timestamp, the next version and
+// the synced offset the frames claimed last. Writer uses one; tools and
+// tests can use it to build segment bytes in memory.
 type Encoder struct {
 	hdr  Header
 	runs map[string]uint64
 	ts   int64 // timestamp of the last frame appended
 	// next is the version the next commit must take.
 	next uint64
+	// claimed is the synced offset the frames claimed last (HeaderSize
+	// before any did); commitEnd is where the last commit frame ends.
+	claimed, commitEnd int64
 }
 
 // NewEncoder returns an Encoder for the frames of a new segment with
 // header h, the first at offset HeaderSize.
 func NewEncoder(h Header) *Encoder {
-	return &Encoder{hdr: h, runs: map[string]uint64{}, ts: h.BaseTime, next: h.BaseVersion}
+	return &Encoder{hdr: h, runs: map[string]uint64{}, ts: h.BaseTime, next: h.BaseVersion,
+		claimed: HeaderSize, commitEnd: HeaderSize}
 }
 
 // ResumeEncoder returns an Encoder that goes on after the frames a
@@ -457,7 +484,7 @@ func ResumeEncoder(st State) *Encoder {
 	for i, r := range st.Runs {
 		enc.runs[r] = uint64(i)
 	}
-	enc.ts, enc.next = st.LastTime, st.Next
+	enc.ts, enc.next, enc.claimed, enc.commitEnd = st.LastTime, st.Next, st.Claimed, st.CommitEnd
 	return enc
 }
 
@@ -476,17 +503,6 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	if len(ents) == 0 {
 		return dst, offs, errors.New("segment: a commit frame needs at least one entry")
 	}
-	// Name the runs first seen here, and size the entries.
-	body := checksumSize
-	type runRef struct {
-		num   uint64
-		named bool
-	}
-	var refs [8]runRef
-	rr := refs[:0]
-	if len(ents) > len(refs) {
-		rr = make([]runRef, 0, len(ents))
-	}
 	bound := int64(checksumSize)
 	for _, e := range ents {
 		if len(e.Run) == 0 || len(e.Run) > MaxRunLen || len(e.Key) == 0 || len(e.Key) > MaxKeyLen ||
@@ -500,13 +516,27 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	if bound > MaxFrameBody {
 		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, int64(MaxFrameBody))
 	}
+	// Name the runs first seen here, and size the entries.
+	type runRef struct {
+		num   uint64
+		named bool
+	}
+	var refs [8]runRef
+	rr := refs[:0]
+	if len(ents) > len(refs) {
+		rr = make([]runRef, 0, len(ents))
+	}
+	body := checksumSize
 	for _, e := range ents {
 		num, ok := enc.runs[e.Run]
-		if !ok {
+		switch {
+		case !ok:
 			num = uint64(len(enc.runs))
 			enc.runs[e.Run] = num
 			body += 1 + uvlen(uint64(len(e.Run))) + len(e.Run)
-		} else {
+		case num < inlineRuns:
+			body++
+		default:
 			body += 1 + uvlen(num)
 		}
 		rr = append(rr, runRef{num, !ok})
@@ -516,17 +546,19 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		}
 	}
 	start := len(dst)
-	dst = enc.appendHead(dst, off, synced, version, ts, uint64(body), uint64(len(ents)))
+	dst = enc.appendHead(dst, synced, version, ts, uint64(body), uint64(len(ents)))
 	for i, e := range ents {
 		flags := e.Kind | e.Codec<<2
-		if rr[i].named {
-			flags |= flagRunNamed
-			dst = append(dst, flags)
+		switch num := rr[i].num; {
+		case rr[i].named:
+			dst = append(dst, flags|flagRunNamed)
 			dst = binary.AppendUvarint(dst, uint64(len(e.Run)))
 			dst = append(dst, e.Run...)
-		} else {
+		case num < inlineRuns:
+			dst = append(dst, flags|byte(num+1)<<flagRunShift)
+		default:
 			dst = append(dst, flags)
-			dst = binary.AppendUvarint(dst, rr[i].num)
+			dst = binary.AppendUvarint(dst, num)
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(e.Key)))
 		dst = append(dst, e.Key...)
@@ -540,18 +572,27 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	}
 	dst = binary.LittleEndian.AppendUint32(dst, frameChecksum(enc.hdr.Salt, dst[start:]))
 	enc.ts, enc.next = ts, version+1
+	enc.commitEnd = off + int64(len(dst)-start)
 	return dst, offs, nil
 }
 
-// AppendMarker appends to dst a sync marker for offset off, where synced
-// bytes of the file are known to be durable.
-func (enc *Encoder) AppendMarker(dst []byte, off, synced int64) ([]byte, error) {
-	if err := enc.check(off, synced, enc.next, enc.ts); err != nil {
-		return dst, err
+// NeedsMarker reports whether a sync marker at this point, with synced
+// bytes of the file durable, would claim something new about the
+// commits: that more of them are durable than the frames claimed so far.
+func (enc *Encoder) NeedsMarker(synced int64) bool {
+	return min(synced, enc.commitEnd) > enc.claimed
+}
+
+// AppendMarker appends to dst a sync marker for offset off, claiming that
+// synced bytes of the file are durable. It appends nothing, and returns
+// false, unless NeedsMarker(synced).
+func (enc *Encoder) AppendMarker(dst []byte, off, synced int64) ([]byte, bool, error) {
+	if err := enc.check(off, synced, enc.next, enc.ts); err != nil || !enc.NeedsMarker(synced) {
+		return dst, false, err
 	}
 	start := len(dst)
-	dst = enc.appendHead(dst, off, synced, enc.next, enc.ts, checksumSize, 0)
-	return binary.LittleEndian.AppendUint32(dst, frameChecksum(enc.hdr.Salt, dst[start:])), nil
+	dst = enc.appendHead(dst, synced, enc.next, enc.ts, checksumSize, 0)
+	return binary.LittleEndian.AppendUint32(dst, frameChecksum(enc.hdr.Salt, dst[start:])), true, nil
 }
 
 func (enc *Encoder) check(off, synced int64, version uint64, ts int64) error {
@@ -560,37 +601,43 @@ func (enc *Encoder) check(off, synced int64, version uint64, ts int64) error {
 		return fmt.Errorf("segment: commit of version %d where %d comes next", version, enc.next)
 	case ts < enc.ts:
 		return fmt.Errorf("segment: timestamp %d before the previous one, %d", ts, enc.ts)
-	case synced < HeaderSize || synced > off:
-		return fmt.Errorf("segment: %d bytes synced at offset %d", synced, off)
+	case synced < enc.claimed || synced > off:
+		return fmt.Errorf("segment: %d bytes synced at offset %d, after a claim of %d", synced, off, enc.claimed)
 	}
 	return nil
 }
 
-func (enc *Encoder) appendHead(dst []byte, off, synced int64, version uint64, ts int64, L, count uint64) []byte {
+// appendHead appends a frame head. The synced offset is written only when
+// it is more than the frames claimed so far (0 says "as before").
+func (enc *Encoder) appendHead(dst []byte, synced int64, version uint64, ts int64, L, count uint64) []byte {
+	claim := uint64(0)
+	if synced > enc.claimed {
+		claim = uint64(synced)
+		enc.claimed = synced
+	}
+	return appendHead(dst, enc.hdr, L, version-enc.hdr.BaseVersion, uint64(ts-enc.ts), claim, count)
+}
+
+func appendHead(dst []byte, h Header, L, vdelta, tdelta, synced, count uint64) []byte {
 	start := len(dst)
-	dst = append(dst, enc.hdr.tag(), 0, 0)
+	dst = append(dst, h.tag(), 0, 0, 0)
 	dst = binary.AppendUvarint(dst, L)
-	dst = binary.AppendUvarint(dst, version-enc.hdr.BaseVersion)
-	dst = binary.AppendUvarint(dst, uint64(ts-enc.ts))
-	dst = binary.AppendUvarint(dst, uint64(off-synced))
+	dst = binary.AppendUvarint(dst, vdelta)
+	dst = binary.AppendUvarint(dst, tdelta)
+	dst = binary.AppendUvarint(dst, synced)
 	dst = binary.AppendUvarint(dst, count)
-	binary.LittleEndian.PutUint16(dst[start+1:], headCheck(enc.hdr.Salt, dst[start+3:]))
+	putHeadCheck(dst[start+1:], headCheck(h.Salt, dst[start+varintsAt:]))
 	return dst
 }
 
 // WrapEntries appends to dst a frame of a segment with header h whose
-// head holds the given fields and whose entries are the bytes entries,
-// with a correct head check and checksum. It exists for tools and
-// fuzzing: nothing is checked, so the frame need not decode.
-func WrapEntries(dst []byte, h Header, vdelta, tdelta, back, count uint64, entries []byte) []byte {
+// head holds the given fields (synced 0: no claim) and whose entries are
+// the bytes entries, with a correct head check and checksum. It exists
+// for tools and fuzzing: nothing is checked, so the frame need not
+// decode.
+func WrapEntries(dst []byte, h Header, vdelta, tdelta, synced, count uint64, entries []byte) []byte {
 	start := len(dst)
-	dst = append(dst, h.tag(), 0, 0)
-	dst = binary.AppendUvarint(dst, uint64(len(entries))+checksumSize)
-	dst = binary.AppendUvarint(dst, vdelta)
-	dst = binary.AppendUvarint(dst, tdelta)
-	dst = binary.AppendUvarint(dst, back)
-	dst = binary.AppendUvarint(dst, count)
-	binary.LittleEndian.PutUint16(dst[start+1:], headCheck(h.Salt, dst[start+3:]))
+	dst = appendHead(dst, h, uint64(len(entries))+checksumSize, vdelta, tdelta, synced, count)
 	dst = append(dst, entries...)
 	return binary.LittleEndian.AppendUint32(dst, frameChecksum(h.Salt, dst[start:]))
 }

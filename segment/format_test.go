@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"path/filepath"
@@ -43,8 +44,10 @@ func (s *seg) commit(t testing.TB, ents ...EntrySpec) []int64 {
 func (s *seg) marker(t testing.TB) {
 	t.Helper()
 	var err error
-	s.data, err = s.enc.AppendMarker(s.data, int64(len(s.data)), s.synced)
+	var ok bool
+	s.data, ok, err = s.enc.AppendMarker(s.data, int64(len(s.data)), s.synced)
 	require.NoError(t, err)
+	require.True(t, ok, "the marker claims something new")
 	s.ends = append(s.ends, int64(len(s.data)))
 }
 
@@ -185,6 +188,7 @@ func TestCompressionOnlyWhenItPays(t *testing.T) {
 func TestFrameDamageDetected(t *testing.T) {
 	s := newSeg(1)
 	s.commit(t, put("r", "key", "value"), del("r", "gone"))
+	s.sync()
 	s.marker(t)
 	for _, fr := range []struct{ from, to int64 }{{HeaderSize, s.ends[0]}, {s.ends[0], s.ends[1]}} {
 		for i := fr.from; i < fr.to; i++ {
@@ -238,33 +242,38 @@ func entryBytes(parts ...any) []byte {
 func TestDecodeRejectsNonCanonical(t *testing.T) {
 	h := NewHeader(1, 10, 0)
 	good := entryBytes(byte(KindPut|flagRunNamed), 1, "r", 1, "k", 1, "v")
-	ref := entryBytes(byte(KindPut), 0, 1, "j", 1, "w")
-	frame := func(vdelta, back, count uint64, entries ...[]byte) []byte {
-		return WrapEntries(h.Encode(), h, vdelta, 0, back, count, bytes.Join(entries, nil))
+	ref := entryBytes(byte(KindPut|1<<flagRunShift), 1, "j", 1, "w") // run number 0
+	frame := func(vdelta, synced, count uint64, entries ...[]byte) []byte {
+		return WrapEntries(h.Encode(), h, vdelta, 0, synced, count, bytes.Join(entries, nil))
 	}
 	require.NoError(t, func() error { _, _, err := scanAll(t, frame(0, 0, 2, good, ref)); return err }(), "the base case decodes")
 	cases := map[string]struct {
 		data []byte
 		want error
 	}{
-		"kind 0":                {frame(0, 0, 1, entryBytes(byte(flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"kind 3":                {frame(0, 0, 1, entryBytes(byte(3|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"codec 2":               {frame(0, 0, 1, entryBytes(byte(KindPut|2<<2|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"tombstone with codec":  {frame(0, 0, 1, entryBytes(byte(KindTombstone|1<<2|flagRunNamed), 1, "r", 1, "k")), ErrMalformed},
-		"reserved flag":         {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed|0x20), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"run length 0":          {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 0, 1, "k", 1, "v")), ErrMalformed},
-		"key length 0":          {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", 0, 1, "v")), ErrMalformed},
-		"run named twice":       {frame(0, 0, 2, good, good), ErrMalformed},
-		"run number unknown":    {frame(0, 0, 2, good, entryBytes(byte(KindPut), 1, 1, "j", 1, "w")), ErrMalformed},
-		"run number first":      {frame(0, 0, 1, ref), ErrMalformed},
-		"non-minimal varint":    {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", byte(0x81), byte(0), "k", 1, "v")), ErrMalformed},
-		"count 2 of 1":          {frame(0, 0, 2, good), ErrMalformed},
-		"bytes after entries":   {frame(0, 0, 1, good, []byte{0}), ErrMalformed},
-		"marker with a body":    {frame(0, 0, 0, good), ErrMalformed},
-		"synced before header":  {frame(0, 1, 1, good), ErrSequence},
-		"version skipped":       {frame(1, 0, 1, good), ErrSequence},
-		"value past the end":    {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", 1, "k", 9, "v")), ErrMalformed},
-		"tombstone value field": {frame(0, 0, 1, entryBytes(byte(KindTombstone|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"kind 0":                      {frame(0, 0, 1, entryBytes(byte(flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"kind 3":                      {frame(0, 0, 1, entryBytes(byte(3|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"codec 2":                     {frame(0, 0, 1, entryBytes(byte(KindPut|2<<2|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"tombstone with codec":        {frame(0, 0, 1, entryBytes(byte(KindTombstone|1<<2|flagRunNamed), 1, "r", 1, "k")), ErrMalformed},
+		"run named and numbered":      {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed|1<<flagRunShift), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"run length 0":                {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 0, 1, "k", 1, "v")), ErrMalformed},
+		"key length 0":                {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", 0, 1, "v")), ErrMalformed},
+		"run named twice":             {frame(0, 0, 2, good, good), ErrMalformed},
+		"run number unknown":          {frame(0, 0, 2, good, entryBytes(byte(KindPut|2<<flagRunShift), 1, "j", 1, "w")), ErrMalformed},
+		"small run number as uvarint": {frame(0, 0, 2, good, entryBytes(byte(KindPut), 0, 1, "j", 1, "w")), ErrMalformed},
+		"run number first":            {frame(0, 0, 1, ref), ErrMalformed},
+		"non-minimal varint":          {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", byte(0x81), byte(0), "k", 1, "v")), ErrMalformed},
+		"count 2 of 1":                {frame(0, 0, 2, good), ErrMalformed},
+		"bytes after entries":         {frame(0, 0, 1, good, []byte{0}), ErrMalformed},
+		"marker with a body":          {frame(0, HeaderSize+1, 0, good), ErrMalformed},
+		"marker without a claim":      {frame(0, 0, 0), ErrMalformed},
+		"key twice in a commit":       {frame(0, 0, 2, good, entryBytes(byte(KindTombstone|1<<flagRunShift), 1, "k")), ErrMalformed},
+		"synced before header":        {frame(0, 1, 1, good), ErrMalformed},
+		"claim beyond its offset":     {frame(0, HeaderSize+1, 1, good), ErrSequence},
+		"claim not above the last":    {frame(0, HeaderSize, 1, good), ErrSequence},
+		"version skipped":             {frame(1, 0, 1, good), ErrSequence},
+		"value past the end":          {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", 1, "k", 9, "v")), ErrMalformed},
+		"tombstone value field":       {frame(0, 0, 1, entryBytes(byte(KindTombstone|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
 	}
 	for name, c := range cases {
 		_, _, err := scanAll(t, c.data)
@@ -272,19 +281,17 @@ func TestDecodeRejectsNonCanonical(t *testing.T) {
 	}
 	// A non-minimal varint in the head is refused too.
 	d := h.Encode()
-	d = append(d, h.tag(), 0, 0, 0x85, 0x00, 0, 0, 0, 0)
-	binary.LittleEndian.PutUint16(d[HeaderSize+1:], headCheck(h.Salt, d[HeaderSize+3:]))
+	d = append(d, h.tag(), 0, 0, 0, 0x85, 0x00, 0, 0, 0, 0)
+	putHeadCheck(d[HeaderSize+1:], headCheck(h.Salt, d[HeaderSize+varintsAt:]))
 	_, _, err := scanAll(t, d)
 	require.ErrorIs(t, err, ErrMalformed)
-	// Synced offsets never go back.
+	// Claims never go back, and the encoder will not write one that does.
 	s := newSeg(1)
 	s.commit(t, put("r", "a", "1"))
 	s.sync()
 	s.commit(t, put("r", "b", "2"))
-	s.synced = HeaderSize
-	s.commit(t, put("r", "c", "3"))
-	_, _, err = scanAll(t, s.data)
-	require.ErrorIs(t, err, ErrSequence)
+	_, _, err = s.enc.AppendCommit(nil, int64(len(s.data)), HeaderSize, s.enc.Next(), s.enc.ts, []EntrySpec{put("r", "c", "3")}, nil)
+	require.Error(t, err)
 }
 
 // A frame is accepted only in its own segment and with the version the
@@ -394,22 +401,35 @@ func TestSyncProofIgnoresStoredFramesAndIsLinear(t *testing.T) {
 
 // TestFramingBytes checks the framing figures the package doc states.
 func TestFramingBytes(t *testing.T) {
-	framing := func(h Header, prevTS int64, synced, off int64, version uint64, ts int64, key, value int) int {
+	// framing encodes a single put of run number run, claimed bytes having
+	// been claimed before and synced bytes synced now, and returns its
+	// bytes beyond the key and value.
+	framing := func(run uint64, prevTS, claimed, synced, off int64, version uint64, ts int64, key, value int) int {
+		h := NewHeader(1, 1, 0)
 		enc := NewEncoder(h)
-		enc.runs["r"] = 0
-		enc.ts, enc.next = prevTS, version
-		b, _, err := enc.AppendCommit(nil, off, synced, version, ts, []EntrySpec{{Kind: KindPut, Run: "r", Key: strings.Repeat("k", key), Value: make([]byte, value)}}, nil)
+		for i := uint64(0); i <= run; i++ {
+			enc.runs[fmt.Sprint("r", i)] = i
+		}
+		enc.ts, enc.next, enc.claimed = prevTS, version, claimed
+		b, _, err := enc.AppendCommit(nil, off, synced, version, ts,
+			[]EntrySpec{{Kind: KindPut, Run: fmt.Sprint("r", run), Key: strings.Repeat("k", key), Value: make([]byte, value)}}, nil)
 		require.NoError(t, err)
 		return len(b) - key - value
 	}
-	h := NewHeader(1, 1, 0)
-	require.Equal(t, 16, framing(h, 0, 1000, 1000, 1, 0, 1, 0), "the least framing")
+	require.Equal(t, 16, framing(0, 0, HeaderSize, HeaderSize, 1000, 1, 0, 1, 0), "the least framing")
 	// The benchmark's commit: 16-byte key, 100-byte value, 1 million
-	// commits into the segment, 10 µs after the last, 1.5 MiB unsynced.
-	require.Equal(t, 20, framing(h, 100, 1<<20, 1<<20+3<<19, 1_000_000, 110, 16, 100))
-	// The stated bound: key < 128, key + value < 16,000, < 2^21 commits
-	// into the segment, < 2 s apart, < 2 MiB unsynced.
-	require.Equal(t, 24, framing(h, 0, 1<<20, 1<<20+1<<21-1, 1<<21-1, 2_000_000-1, 127, 16_000-127))
+	// commits into the segment, 10 µs after the last; Buffered (no new
+	// claim) and Strict (a new claim, the segment past 2 MiB).
+	require.Equal(t, 18, framing(0, 100, 1<<21, 1<<21, 3<<20, 1_000_000, 110, 16, 100))
+	require.Equal(t, 21, framing(0, 100, 1<<21, 3<<20, 3<<20, 1_000_000, 110, 16, 100))
+	// The stated bound: run number < 7, key < 128, key + value < 16,000,
+	// < 2^21 commits into the segment, < 16 ms apart, a segment < 256 MiB.
+	require.Equal(t, 24, framing(6, 0, 1<<27, 1<<28-1, 1<<28-1, 1<<21-1, 16_383, 127, 16_000-127-1))
+	require.Equal(t, 21, framing(6, 0, 1<<27, 1<<27, 1<<28-1, 1<<21-1, 16_383, 127, 16_000-127-1), "no new claim: 3 bytes less")
+	// Beyond it: run numbers from 7 cost their uvarint, commits 2 s apart
+	// one more byte.
+	require.Equal(t, 25, framing(7, 0, 1<<27, 1<<28-1, 1<<28-1, 1<<21-1, 16_383, 127, 16_000-127-1))
+	require.Equal(t, 25, framing(6, 0, 1<<27, 1<<28-1, 1<<28-1, 1<<21-1, 2_000_000-1, 127, 16_000-127-1))
 }
 
 func TestDecodeValueBounds(t *testing.T) {
@@ -496,7 +516,7 @@ func TestWriterAndSealed(t *testing.T) {
 			// Reopened for appending, it goes on where it stopped; a
 			// Close with nothing new adds no second marker.
 			st := sc.State()
-			require.True(t, st.Marked)
+			require.Equal(t, st.CommitEnd, st.Claimed, "every commit claimed synced")
 			w, err = Resume(fs, dir, st)
 			require.NoError(t, err)
 			require.NoError(t, w.Close(true))
@@ -547,4 +567,61 @@ func TestWriterFailureIsFinal(t *testing.T) {
 	size, err := f.Size()
 	require.NoError(t, err)
 	require.Equal(t, good, size, "nothing of the failed group, no marker")
+}
+
+// A stored value can hold thousands of copies of a real frame head (the
+// user can read them from the file). Copies of a head that claims nothing
+// about the damaged bytes cost nothing and prove nothing; copies of one
+// that does are true claims (here of a frame B written after the damaged
+// frame A was synced, B itself damaged too), and their failing bodies
+// cost at most twice the tail before the search counts them as the proof
+// they are. Either way the work stays linear.
+func TestSyncProofLinearOnStoredHeads(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 5))
+	noise := func(n int) []byte {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = byte(r.Uint32())
+		}
+		return b
+	}
+	for _, claimsBad := range []bool{false, true} {
+		s := newSeg(1)
+		for i := 0; i < 3; i++ {
+			s.commit(t, put("r", "k", "synced"))
+		}
+		s.sync()
+		offA := int64(len(s.data))
+		s.commit(t, EntrySpec{Kind: KindPut, Run: "r", Key: "a", Value: noise(256 << 10)}) // 256 KiB
+		if claimsBad {
+			s.sync() // the next frame claims frame A synced
+		}
+		offB := int64(len(s.data))
+		s.commit(t, EntrySpec{Kind: KindPut, Run: "r", Key: "b", Value: noise(64 << 10)})
+		copied := offA
+		if claimsBad {
+			copied = offB
+		}
+		hd, err := parseHead(&s.h, s.data, copied)
+		require.NoError(t, err)
+		head := bytes.Clone(s.data[copied : copied+int64(hd.len)])
+		s.commit(t, EntrySpec{Kind: KindPut, Run: "r", Key: "c", Value: append(bytes.Repeat(head, 4000), noise(300<<10)...)})
+
+		data := bytes.Clone(s.data)
+		clear(data[offA+1000 : offA+1064]) // damage inside frame A
+		if claimsBad {
+			clear(data[offB : offB+8]) // and the frame whose claim would prove it
+		}
+		sc := newScanner(s.h, data)
+		for {
+			if _, err := sc.Next(); err != nil {
+				break
+			}
+		}
+		require.Equal(t, offA, sc.Offset())
+		tail := int64(len(data)) - offA
+		_, ok, work := sc.syncProof()
+		require.Equal(t, claimsBad, ok, "copies of a head prove only what the head truly claims")
+		require.LessOrEqual(t, work, int64(maxHead+1)*tail+2*tail, "linear in the tail")
+	}
 }

@@ -34,7 +34,7 @@ func vectorSegment(t *testing.T) (Header, []byte) {
 		EntrySpec{Kind: KindTombstone, Run: "agent", Key: "old"})
 	commit(int64(len(data)), h.BaseTime+300, EntrySpec{Kind: KindPut, Run: "agent", Key: "plan", Value: []byte("final")})
 	var err error
-	data, err = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
+	data, _, err = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
 	require.NoError(t, err)
 	return h, data
 }

@@ -260,8 +260,13 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 	}
 	var base int64
 	var last uint64
+	gap := false // the previous segment could not be read
 	for _, sf := range segs {
-		if sf.s != nil && !sf.unreadable {
+		if sf.unreadable {
+			gap = true // what follows cannot be checked against it
+		} else if sf.s != nil && gap {
+			gap = false
+		} else if sf.s != nil {
 			if h := sf.s.Header(); h.BaseVersion != last+1 {
 				problems = append(problems, problem{Path: sf.Path, Offset: 0, Message: fmt.Sprintf(
 					"the segment starts at version %d but version %d comes next: commits or a segment are missing", h.BaseVersion, last+1)})

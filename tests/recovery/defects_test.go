@@ -154,3 +154,65 @@ func TestHoleInUnsyncedTailIsTorn(t *testing.T) {
 	require.True(t, errors.Is(err, kv.ErrCorrupt), "damage to synced bytes: %v", err)
 	require.NoError(t, db.Close())
 }
+
+// Stored copies of frames cannot forge a claim either: a segment file kept
+// as a blob after a clean Close ends with the closing sync marker, and one
+// kept right after an unsynced Put holds that Put's frame. Neither claims
+// that the torn bytes were fsynced, wherever it lies. (Found by review.)
+func TestStoredMarkersAndUnsyncedFramesCannotForgeRecovery(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 7))
+	opts := &kv.Options{Durability: kv.Buffered, SyncInterval: time.Hour}
+	t.Run("a stored closing marker", func(t *testing.T) {
+		mem := vfs.NewMem()
+		db, err := kvtest.OpenFS(mem, "/db", opts)
+		require.NoError(t, err)
+		for i := 0; i < 20; i++ {
+			_, err := db.Put("r", fmt.Sprintf("k%d", i), kv.Bytes(noise(r, 200)))
+			require.NoError(t, err)
+		}
+		require.NoError(t, db.Close()) // ends the segment with a sync marker
+		db, err = kvtest.OpenFS(mem, "/db", opts)
+		require.NoError(t, err)
+		seg, err := vfs.ReadFile(mem, "/db/0000000001.seg")
+		require.NoError(t, err)
+		blob := append(append([]byte(nil), seg...), noise(r, 4000)...)
+		_, err = db.Put("r", "blob", kv.Bytes(blob)) // written, not synced
+		require.NoError(t, err)
+		for _, keep := range []float64{0.7, 0.9, 0.99} {
+			db2, err := kvtest.OpenFS(mem.CrashClone(keep), "/db", opts)
+			require.NoError(t, err, "keep %v: a torn write of a stored segment file is not corruption", keep)
+			require.EqualValues(t, 20, db2.LastVersion(), "keep %v", keep)
+			require.NoError(t, db2.Close())
+		}
+		require.NoError(t, db.Close())
+	})
+	t.Run("a stored unsynced frame", func(t *testing.T) {
+		mem := vfs.NewMem()
+		db, err := kvtest.OpenFS(mem, "/db", opts)
+		require.NoError(t, err)
+		for i := 0; i < 5; i++ {
+			_, err := db.Put("r", fmt.Sprintf("k%d", i), kv.Bytes(noise(r, 100)))
+			require.NoError(t, err)
+		}
+		require.NoError(t, db.Sync()) // versions 1-5 durable
+		seg, err := vfs.ReadFile(mem, "/db/0000000001.seg")
+		require.NoError(t, err)
+		synced := int64(len(seg))
+		_, err = db.Put("r", "a", kv.Bytes(noise(r, 1000))) // version 6, unsynced
+		require.NoError(t, err)
+		seg, err = vfs.ReadFile(mem, "/db/0000000001.seg")
+		require.NoError(t, err)
+		_, err = db.Put("r", "blob", kv.Bytes(seg)) // version 7, unsynced, holding version 6's frame
+		require.NoError(t, err)
+		// Power loss: every unsynced page reached the disk but one in the
+		// middle of version 6's frame.
+		const page = 64
+		lost := synced/page + 4
+		img := mem.CrashImage(vfs.Pages(page, func(_ string, p int64) bool { return p != lost }, func(b []byte) { clear(b) }))
+		db2, err := kvtest.OpenFS(img, "/db", opts)
+		require.NoError(t, err, "a hole in never-fsynced bytes is a torn tail")
+		require.EqualValues(t, 5, db2.LastVersion())
+		require.NoError(t, db2.Close())
+		require.NoError(t, db.Close())
+	})
+}
