@@ -233,6 +233,10 @@ func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 			if err := w.Flush(); err != nil {
 				db.fail(err)
 			}
+			// A marker proves nothing once a power loss has taken it:
+			// the next background sync makes it durable (and appends no
+			// marker of its own, having no new commit to claim).
+			p.dirty.Store(true)
 		}
 		return
 	}

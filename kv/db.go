@@ -136,20 +136,14 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	for _, s := range res.Sealed {
 		t.sealed[s.ID()] = s
 	}
-	// Commit timestamps never go back, not even below the time a segment
-	// was created (its header's base time).
+	// Commits go to a new segment (recovery never hands back one to append
+	// to). Their timestamps never go back, not even below its base time.
 	lastTS := res.LastTimestamp
 	if !o.ReadOnly {
-		var w *segment.Writer
-		if res.Active == nil {
-			if res.LastVersion == 0 {
-				lastTS = max(lastTS, time.Now().UnixMicro())
-			}
-			w, err = segment.Create(fsys, dir, res.NextID, res.LastVersion+1, lastTS)
-		} else {
-			lastTS = max(lastTS, res.Active.LastTime)
-			w, err = segment.Resume(fsys, dir, *res.Active)
+		if res.LastVersion == 0 {
+			lastTS = max(lastTS, time.Now().UnixMicro())
 		}
+		w, err := segment.Create(fsys, dir, res.NextID, res.LastVersion+1, lastTS)
 		if err != nil {
 			res.Close()
 			lock.Close()
@@ -304,8 +298,8 @@ func (db *DB) backgroundSync() {
 			} else {
 				// Record what was just made durable, so that damage to
 				// it shows as corruption even if no commit follows
-				// before a crash (see package segment). A marker needs
-				// no fsync of its own: if it is lost, nothing is.
+				// before a crash (see package segment). The marker is
+				// made durable by the next tick.
 				db.commit(&commitReq{marker: true})
 			}
 			if db.afterBackgroundSync != nil {

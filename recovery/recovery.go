@@ -12,7 +12,9 @@
 // frames after it whether its bytes had been fsynced (segment.Scanner's
 // SyncProof). If none says so, the rest of the file is a torn tail (bytes
 // of the last, unsynced writes, whatever their shape): it is cut off,
-// logged and reported, and recovery goes on. Any other bad frame or
+// logged and reported, and recovery goes on. (The newest segment is then
+// fsynced and sealed like the others: new commits go to a new segment.)
+// Any other bad frame or
 // header, in any segment, is corruption: Recover fails with a
 // *segment.CorruptError (errors.Is(err, kv.ErrCorrupt)) naming the file
 // and offset, unless Options.Salvage is set (see there). Nothing is ever
@@ -59,14 +61,14 @@ type Options struct {
 
 // Result describes what recovery found and did.
 type Result struct {
-	// Sealed holds the mapped segments other than the newest, in id order
-	// (with ReadOnly, the newest too). The caller owns and closes them.
+	// Sealed holds the mapped segments, in id order: all of them, but for
+	// a newest one without frames when not ReadOnly. The caller owns and
+	// closes them.
 	Sealed []*segment.Sealed
-	// Active describes the newest segment, to be appended to with
-	// segment.Resume. It is nil when there is none, with ReadOnly, and
-	// after any repair (a torn tail cut, a salvage): new commits then go
-	// to a new segment, NextID.
-	Active *segment.State
+	// NextID is the id of the segment new commits go to: a writer never
+	// appends to a segment recovery found (see Recover). It is the id of
+	// the newest segment when that one holds no frame (the new one
+	// replaces it), else one more.
 	NextID uint32
 	// LastVersion and LastTimestamp are those of the newest commit.
 	LastVersion   uint64
@@ -167,12 +169,12 @@ func (r *recoverer) run(b []byte) string {
 	return s
 }
 
-// damaged is a segment where corruption was found, for salvage: the
-// mapping and the scanner's state at the damage (nil when the header
-// itself is bad).
+// damaged is a segment where corruption was found, for salvage: its
+// mapping (nil when the header is bad) and how many bytes of it, header
+// included, hold intact frames before the damage (0: none to keep).
 type damaged struct {
-	s  *segment.Sealed
-	st *segment.State
+	s      *segment.Sealed
+	intact int64
 }
 
 // segment recovers segment id. On corruption it returns a *CorruptError
@@ -192,7 +194,7 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
 	if h := s.Header(); h.BaseVersion != res.LastVersion+1 {
-		return &damaged{s: s, st: nil}, &segment.CorruptError{File: path, Offset: 0,
+		return &damaged{s: s}, &segment.CorruptError{File: path, Offset: 0,
 			Err: fmt.Errorf("%w: the segment starts at version %d but version %d comes next: commits or a segment are missing",
 				segment.ErrSequence, h.BaseVersion, res.LastVersion+1)}
 	}
@@ -234,8 +236,7 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 			if newest && !errors.Is(bad, segment.ErrSequence) {
 				bad = fmt.Errorf("%w (a later frame shows these bytes had been fsynced, so this is not a torn write)", bad)
 			}
-			st := sc.State()
-			return &damaged{s: s, st: &st}, &segment.CorruptError{File: path, Offset: end, Err: bad}
+			return &damaged{s: s, intact: end}, &segment.CorruptError{File: path, Offset: end, Err: bad}
 		}
 		res.TornFile, res.TornBytes = path, size-end
 	}
@@ -247,21 +248,24 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 		}
 		return nil, nil
 	}
-	if res.TornBytes == 0 {
-		st := sc.State()
-		s.Close()
-		res.Active = &st
-		return nil, nil
-	}
-	// Cut the torn tail, and append no more to this file: new commits go
-	// to a new segment, with a new salt, so that nothing the crash left in
-	// this file's blocks can ever pass for one of them.
+	// The newest segment is never appended to again: new commits go to a
+	// new segment, with a new salt, so that nothing a crash left in this
+	// file's blocks, and nothing a copy of this directory writes under
+	// the same salt, can ever pass for one of them. Cut its torn tail and
+	// make it durable whole, as a sealed segment is; if it holds no frame
+	// at all, the new segment takes its place.
 	s.Close()
-	if err := truncate(r.fs, path, end); err != nil {
+	if res.TornBytes > 0 {
+		r.opts.Logger.Warn("strata: cut a torn write at the end of the newest segment (the last writes before a crash, never synced)",
+			"file", path, "offset", end, "bytes", res.TornBytes, "last_version", res.LastVersion)
+	}
+	if err := truncate(r.fs, path, end, res.TornBytes > 0); err != nil {
 		return nil, err
 	}
-	r.opts.Logger.Warn("strata: cut a torn write at the end of the newest segment (the last writes before a crash, never synced)",
-		"file", path, "offset", end, "bytes", res.TornBytes, "last_version", res.LastVersion)
+	if end == segment.HeaderSize {
+		res.NextID = id
+		return nil, nil
+	}
 	if s, err = segment.OpenSealed(r.fs, path); err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
@@ -322,59 +326,78 @@ func (r *recoverer) salvage(ids []uint32, ce *segment.CorruptError, d *damaged) 
 			"damage", ce, "version", res.SalvagedAt, "damaged_files", res.Damaged)
 		return nil
 	}
-	var prefix []byte
-	if d.s != nil {
-		if d.st != nil && d.st.Size > segment.HeaderSize {
-			prefix = append([]byte(nil), d.s.Bytes()[:d.st.Size]...)
-		}
-		d.s.Close()
-	}
-	stamp := fmt.Sprintf(".damaged-%d", r.opts.Now().Unix())
+	// First the damaged segment: a copy of it whole goes aside, then its
+	// intact frames replace it atomically, so no crash can leave the
+	// directory without them. Then every later segment goes aside.
 	names, err := r.fs.List(r.dir)
 	if err != nil {
 		return fmt.Errorf("recovery: salvage: list %s: %w", r.dir, err)
 	}
-	for _, path := range res.Damaged {
-		aside := path + stamp
-		for n := 2; slices.Contains(names, filepath.Base(aside)); n++ {
-			aside = fmt.Sprintf("%s%s.%d", path, stamp, n) // never replace an earlier one
+	stamp := fmt.Sprintf(".damaged-%d", r.opts.Now().Unix())
+	aside := func(path string) string {
+		a := path + stamp
+		for n := 2; slices.Contains(names, filepath.Base(a)); n++ {
+			a = fmt.Sprintf("%s%s.%d", path, stamp, n) // never replace an earlier one
 		}
-		if err := r.fs.Rename(path, aside); err != nil {
-			return fmt.Errorf("recovery: salvage: move %s aside: %w", path, err)
-		}
-		res.MovedAside = append(res.MovedAside, aside)
+		names = append(names, filepath.Base(a))
+		return a
 	}
-	if err := r.fs.SyncDir(r.dir); err != nil {
-		return fmt.Errorf("recovery: salvage: sync %s: %w", r.dir, err)
-	}
+	first := res.Damaged[0]
 	res.NextID = ids[0]
-	if prefix != nil {
-		// Keep the intact frames under the segment's name, sealed: new
-		// commits go to a new segment.
-		path := res.Damaged[0]
-		if err := vfs.WriteFileAtomic(r.fs, path, prefix); err != nil {
-			return fmt.Errorf("recovery: salvage: keep the intact part of %s: %w", path, err)
+	if d.s != nil && d.intact > segment.HeaderSize {
+		a := aside(first)
+		err := segment.GuardFault(first, 0, func() error { return vfs.WriteFileAtomic(r.fs, a, d.s.Bytes()) })
+		prefix := append([]byte(nil), d.s.Bytes()[:d.intact]...)
+		d.s.Close()
+		if err != nil {
+			return fmt.Errorf("recovery: salvage: copy %s aside: %w", first, err)
 		}
-		s, err := segment.OpenSealed(r.fs, path)
+		res.MovedAside = append(res.MovedAside, a)
+		if err := vfs.WriteFileAtomic(r.fs, first, prefix); err != nil {
+			return fmt.Errorf("recovery: salvage: keep the intact part of %s: %w", first, err)
+		}
+		s, err := segment.OpenSealed(r.fs, first)
 		if err != nil {
 			return fmt.Errorf("recovery: salvage: %w", err)
 		}
 		res.Sealed = append(res.Sealed, s)
 		res.NextID = ids[0] + 1
+	} else {
+		if d.s != nil {
+			d.s.Close()
+		}
+		a := aside(first)
+		if err := r.fs.Rename(first, a); err != nil {
+			return fmt.Errorf("recovery: salvage: move %s aside: %w", first, err)
+		}
+		res.MovedAside = append(res.MovedAside, a)
+	}
+	for _, path := range res.Damaged[1:] {
+		a := aside(path)
+		if err := r.fs.Rename(path, a); err != nil {
+			return fmt.Errorf("recovery: salvage: move %s aside: %w", path, err)
+		}
+		res.MovedAside = append(res.MovedAside, a)
+	}
+	if err := r.fs.SyncDir(r.dir); err != nil {
+		return fmt.Errorf("recovery: salvage: sync %s: %w", r.dir, err)
 	}
 	log.Warn("strata: salvage: opened at the last version before the damage; files holding the damage or later versions moved aside",
 		"damage", ce, "version", res.SalvagedAt, "moved", res.MovedAside)
 	return nil
 }
 
-func truncate(fs vfs.FS, path string, size int64) error {
+// truncate cuts path to size (if cut) and fsyncs it.
+func truncate(fs vfs.FS, path string, size int64, cut bool) error {
 	f, err := fs.OpenRW(path)
 	if err != nil {
-		return fmt.Errorf("recovery: open %s to cut its torn tail: %w", path, err)
+		return fmt.Errorf("recovery: open %s: %w", path, err)
 	}
-	if err := f.Truncate(size); err != nil {
-		f.Close()
-		return fmt.Errorf("recovery: cut the torn tail of %s: %w", path, err)
+	if cut {
+		if err := f.Truncate(size); err != nil {
+			f.Close()
+			return fmt.Errorf("recovery: cut the torn tail of %s: %w", path, err)
+		}
 	}
 	if err := f.Sync(); err != nil {
 		f.Close()

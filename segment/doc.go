@@ -70,20 +70,21 @@
 //
 // So a run is named once per segment and, for the first seven runs of a
 // segment, costs nothing more per entry after that. Framing, the bytes of
-// a single-put commit beyond its key and value bytes, is: tag 1 + head
-// check 3 + L + version + timestamp delta + S + N 1 + flags 1 + K + V +
-// checksum 4 (+ the run number's uvarint from run 7 on), where each
-// uvarint takes 1 byte below 128, 2 below 16384, 3 below 2^21 and 4 below
-// 2^28. That is 16 bytes at least. The benchmark's commit (16-byte key,
-// 100-byte value, commits microseconds apart, a million into the segment)
-// takes 18 in Buffered mode, where most frames make no new claim, and 21
-// in Strict, where each group's first frame claims the fsync before it.
-// It is at most 24 whenever the run is one of the segment's first seven,
-// the key is under 128 bytes, key and value together under 16,000 bytes,
-// the segment under 2^21 commits and 256 MiB, and commits come under 16
-// ms apart (3 bytes less for a frame that makes no new claim); commits 2
-// s apart add a byte, and so does a run number from 7 on
-// (TestFramingBytes checks these figures).
+// a single-put commit beyond its run name, key and value bytes, is: tag 1
+// + head check 3 + L + version + timestamp delta + S + N 1 + flags 1 + K
+// + V + checksum 4, plus the run's length uvarint in the commit that
+// names it and the run number's uvarint from run 7 on; each uvarint takes
+// 1 byte below 128, 2 below 16384, 3 below 2^21 and 4 below 2^28. That is
+// 16 bytes at least. The benchmark's commit (16-byte key, 100-byte value,
+// commits microseconds apart, a million into the segment) takes 18 in
+// Buffered mode, where most frames make no new claim, and 21 in Strict,
+// where each group's first frame claims the fsync before it. It is at
+// most 24 whenever the run is one of the segment's first seven, the key
+// is under 128 bytes, key and value together under 16,000 bytes, the
+// segment under 2^21 commits and 256 MiB, and commits come under 16 ms
+// apart (3 bytes less for a frame that makes no new claim). The commit
+// that names its run in the segment, commits 2 s apart, and a run number
+// from 7 on each add a byte (TestFramingBytes checks these figures).
 //
 // Every varint is minimal and every reserved or unused value is rejected,
 // so a frame has exactly one encoding: any frame the decoder accepts
@@ -124,8 +125,11 @@
 // expected but does not fit there (a wrong version, an impossible claim)
 // is corruption too: a crash cannot cause it. Damage anywhere but in the
 // newest segment is corruption, since a segment is fsynced whole before
-// the next is created, and recovery never appends to a segment whose tail
-// it cut.
+// the next is created, and a writer never appends to a segment it did
+// not create: each writable Open fsyncs what it found and starts a new
+// segment, with a new salt (so neither stale blocks of a cut tail nor
+// frames a copy of the directory writes under the old salt can pass for
+// its frames).
 //
 // A claim is a statement about the file that was true when the frame was
 // written, so it stays true wherever the frame's bytes end up: a copy of

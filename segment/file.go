@@ -72,21 +72,6 @@ func Create(fs vfs.FS, dir string, id uint32, base uint64, baseTime int64) (*Wri
 	return open(fs, path, NewEncoder(h), HeaderSize)
 }
 
-// Resume opens an existing segment, whose valid frames recovery scanned
-// (st, from Scanner.State) and cut the file to, for appending. It fsyncs
-// the file first, so that every byte already there counts as synced.
-func Resume(fs vfs.FS, dir string, st State) (*Writer, error) {
-	w, err := open(fs, filepath.Join(dir, FileName(st.Header.ID)), ResumeEncoder(st), st.Size)
-	if err != nil {
-		return nil, err
-	}
-	if err := w.f.Sync(); err != nil {
-		w.f.Close()
-		return nil, fmt.Errorf("sync segment %s: %w", w.path, err)
-	}
-	return w, nil
-}
-
 func open(fs vfs.FS, path string, enc *Encoder, size int64) (*Writer, error) {
 	f, err := fs.OpenRW(path)
 	if err != nil {

@@ -66,8 +66,11 @@ var (
 	ErrChecksum = errors.New("segment: checksum mismatch")
 	// ErrMalformed: the frame's bytes cannot be a frame Strata wrote.
 	ErrMalformed = errors.New("segment: malformed frame")
-	// ErrSequence: the frame verifies but does not follow the one before
-	// it (a version skipped or repeated): commits are missing.
+	// ErrSequence: the frame verifies but cannot be where it stands: a
+	// version skipped or repeated, an impossible claim, entries that do
+	// not fit the segment's runs. A crash cannot cause that (frames were
+	// moved, cut out or repeated, or written wrong), so it is always
+	// corruption, never a torn tail. It wraps the particular error too.
 	ErrSequence = errors.New("segment: frame out of sequence")
 	// ErrBadHeader: the segment header is damaged or not Strata's.
 	ErrBadHeader = errors.New("segment: bad segment header")
@@ -316,14 +319,29 @@ func (f *Frame) Entries(fn func(e Entry) error) error {
 // entryCursor decodes the entries of a frame in order. runs holds the
 // segment's run names: the first known of them were named before the
 // frame, and named more follow them (named by earlier entries of this
-// frame; with grow the cursor appends them as it meets them).
+// frame; with grow the cursor appends them as it meets them). Checks that
+// depend on the whole segment (a run named twice) are made only with
+// grow; a verified frame's entries are decoded again without them.
 type entryCursor struct {
 	b     []byte // the frame's bytes before its checksum
 	p     int
 	runs  [][]byte
 	known int
 	named int
-	grow  bool // append the runs named to runs (when verifying)
+	// grow: the frame is being verified. The runs it names are appended
+	// to runs and entered in names (the segment's run names, for the
+	// check that none is named twice), and listed in added so that a
+	// frame that fails can take them out again.
+	grow  bool
+	names map[string]struct{}
+	added []string
+}
+
+// undo takes out of names the runs a failed frame named.
+func (c *entryCursor) undo() {
+	for _, r := range c.added {
+		delete(c.names, r)
+	}
 }
 
 func (c *entryCursor) uvarint(what string, lo, hi uint64) (uint64, error) {
@@ -379,12 +397,12 @@ func (c *entryCursor) next() (Entry, error) {
 		if e.Run, err = c.bytes("run", r); err != nil {
 			return Entry{}, err
 		}
-		for _, r := range c.runs[:have] {
-			if string(r) == string(e.Run) {
+		if c.grow {
+			if _, dup := c.names[string(e.Run)]; dup {
 				return Entry{}, fmt.Errorf("%w: run %q named twice in the segment", ErrMalformed, e.Run)
 			}
-		}
-		if c.grow {
+			c.names[string(e.Run)] = struct{}{}
+			c.added = append(c.added, string(e.Run))
 			c.runs = append(c.runs, e.Run)
 		}
 		c.named++
@@ -477,17 +495,6 @@ func NewEncoder(h Header) *Encoder {
 		claimed: HeaderSize, commitEnd: HeaderSize}
 }
 
-// ResumeEncoder returns an Encoder that goes on after the frames a
-// Scanner read (st is its State).
-func ResumeEncoder(st State) *Encoder {
-	enc := NewEncoder(st.Header)
-	for i, r := range st.Runs {
-		enc.runs[r] = uint64(i)
-	}
-	enc.ts, enc.next, enc.claimed, enc.commitEnd = st.LastTime, st.Next, st.Claimed, st.CommitEnd
-	return enc
-}
-
 // Next returns the version the next commit must take.
 func (enc *Encoder) Next() uint64 { return enc.next }
 
@@ -515,6 +522,9 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	}
 	if bound > MaxFrameBody {
 		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, int64(MaxFrameBody))
+	}
+	if k, dup := dupKey(len(ents), func(i int) (string, string) { return ents[i].Run, ents[i].Key }); dup {
+		return dst, offs, fmt.Errorf("segment: key %q of run %q twice in one commit", k[1], k[0])
 	}
 	// Name the runs first seen here, and size the entries.
 	type runRef struct {
@@ -640,4 +650,29 @@ func WrapEntries(dst []byte, h Header, vdelta, tdelta, synced, count uint64, ent
 	dst = appendHead(dst, h, uint64(len(entries))+checksumSize, vdelta, tdelta, synced, count)
 	dst = append(dst, entries...)
 	return binary.LittleEndian.AppendUint32(dst, frameChecksum(h.Salt, dst[start:]))
+}
+
+// dupKey reports a (run, key) pair that occurs twice among n entries
+// (run and key of entry i from at), in time linear in n.
+func dupKey(n int, at func(i int) (string, string)) ([2]string, bool) {
+	if n <= 8 {
+		for i := 1; i < n; i++ {
+			ri, ki := at(i)
+			for j := 0; j < i; j++ {
+				if rj, kj := at(j); ri == rj && ki == kj {
+					return [2]string{ri, ki}, true
+				}
+			}
+		}
+		return [2]string{}, false
+	}
+	seen := make(map[[2]string]struct{}, n)
+	for i := 0; i < n; i++ {
+		r, k := at(i)
+		if _, ok := seen[[2]string{r, k}]; ok {
+			return [2]string{r, k}, true
+		}
+		seen[[2]string{r, k}] = struct{}{}
+	}
+	return [2]string{}, false
 }

@@ -3,6 +3,7 @@ package segment
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -21,6 +22,7 @@ type Scanner struct {
 	synced    int64  // synced offset the frames claimed so far
 	commitEnd int64  // where the last commit frame ends
 	runs      [][]byte
+	names     map[string]struct{} // the runs' names, to refuse one named twice
 }
 
 // NewScanner checks the header at the start of data (a whole segment
@@ -35,7 +37,7 @@ func NewScanner(data []byte) (*Scanner, error) {
 
 func newScanner(h Header, data []byte) *Scanner {
 	return &Scanner{hdr: h, data: data, off: HeaderSize, next: h.BaseVersion, ts: h.BaseTime,
-		synced: HeaderSize, commitEnd: HeaderSize}
+		synced: HeaderSize, commitEnd: HeaderSize, names: map[string]struct{}{}}
 }
 
 // Header returns the segment's header.
@@ -72,56 +74,18 @@ func (s *Scanner) Next() (Frame, error) {
 	if binary.LittleEndian.Uint32(fb[len(body):]) != frameChecksum(s.hdr.Salt, body) {
 		return Frame{}, ErrChecksum
 	}
-	// The frame is intact. Whatever does not fit where it stands means
-	// frames were moved, cut out or repeated: no crash does that.
-	version := s.hdr.BaseVersion + hd.vdelta
-	if version != s.next {
-		return Frame{}, fmt.Errorf("%w: version %d where %d comes next", ErrSequence, version, s.next)
+	// The frame is intact: whatever is wrong with it now, a crash did not
+	// cause it (frames moved, cut out or repeated, or a writer's bug).
+	c := entryCursor{b: body, p: hd.len, runs: s.runs, known: len(s.runs), grow: true, names: s.names}
+	if err := s.fits(&hd, &c); err != nil {
+		c.undo()
+		return Frame{}, fmt.Errorf("%w: %w", ErrSequence, err)
 	}
 	synced := s.synced
 	if hd.synced != 0 {
-		if synced = int64(hd.synced); hd.synced > uint64(s.off) || synced <= s.synced {
-			return Frame{}, fmt.Errorf("%w: the frame claims %d bytes synced, which cannot be at offset %d after a claim of %d",
-				ErrSequence, hd.synced, s.off, s.synced)
-		}
+		synced = int64(hd.synced)
 	}
-	if hd.tdelta > uint64(math.MaxInt64-s.ts) {
-		return Frame{}, fmt.Errorf("%w: timestamp overflows", ErrMalformed)
-	}
-	c := entryCursor{b: body, p: hd.len, runs: s.runs, known: len(s.runs), grow: true}
-	var small [8][2][]byte
-	seen := small[:0]
-	var many map[string]bool
-	for i := uint64(0); i < hd.count; i++ {
-		e, err := c.next()
-		if err != nil {
-			return Frame{}, err
-		}
-		if hd.count == 1 {
-			continue
-		}
-		// A key appears at most once in a commit.
-		dup := false
-		if hd.count <= uint64(len(small)) {
-			for _, p := range seen {
-				dup = dup || (string(p[0]) == string(e.Run) && string(p[1]) == string(e.Key))
-			}
-			seen = append(seen, [2][]byte{e.Run, e.Key})
-		} else {
-			if many == nil {
-				many = make(map[string]bool, hd.count)
-			}
-			k := string(e.Run) + "\x00" + string(e.Key)
-			dup = many[k]
-			many[k] = true
-		}
-		if dup {
-			return Frame{}, fmt.Errorf("%w: key %q of run %q twice in one commit", ErrMalformed, e.Key, e.Run)
-		}
-	}
-	if c.p != len(body) {
-		return Frame{}, fmt.Errorf("%w: %d bytes after the last entry", ErrMalformed, len(body)-c.p)
-	}
+	version := s.hdr.BaseVersion + hd.vdelta
 	f := Frame{
 		Offset: s.off, Size: len(fb), Version: version, Timestamp: s.ts + int64(hd.tdelta),
 		Synced: synced, Claims: hd.synced != 0, Count: int(hd.count),
@@ -135,6 +99,40 @@ func (s *Scanner) Next() (Frame, error) {
 		s.commitEnd = s.off
 	}
 	return f, nil
+}
+
+// fits checks a verified frame against where it stands: its version, its
+// claim, its timestamp, and its entries against the segment's runs.
+func (s *Scanner) fits(hd *head, c *entryCursor) error {
+	if version := s.hdr.BaseVersion + hd.vdelta; version != s.next {
+		return fmt.Errorf("version %d where %d comes next", version, s.next)
+	}
+	if hd.synced != 0 && (hd.synced > uint64(s.off) || int64(hd.synced) <= s.synced) {
+		return fmt.Errorf("the frame claims %d bytes synced, which cannot be at offset %d after a claim of %d", hd.synced, s.off, s.synced)
+	}
+	if hd.tdelta > uint64(math.MaxInt64-s.ts) {
+		return errors.New("timestamp overflows")
+	}
+	var ents [][2][]byte // for the duplicate check of a batch
+	if hd.count > 1 {
+		ents = make([][2][]byte, 0, min(hd.count, 1024))
+	}
+	for i := uint64(0); i < hd.count; i++ {
+		e, err := c.next()
+		if err != nil {
+			return err
+		}
+		if hd.count > 1 {
+			ents = append(ents, [2][]byte{e.Run, e.Key})
+		}
+	}
+	if c.p != len(c.b) {
+		return fmt.Errorf("%w: %d bytes after the last entry", ErrMalformed, len(c.b)-c.p)
+	}
+	if k, dup := dupKey(len(ents), func(i int) (string, string) { return string(ents[i][0]), string(ents[i][1]) }); dup {
+		return fmt.Errorf("%w: key %q of run %q twice in one commit", ErrMalformed, k[1], k[0])
+	}
+	return nil
 }
 
 // SyncProof looks, after a failed Next, for evidence that the bytes where
@@ -179,22 +177,21 @@ func (s *Scanner) syncProof() (int64, bool, int64) {
 }
 
 // Survey describes, after a failed Next, the frames after the bad one
-// that verify (see SyncProof): how many, their versions, and whether one
-// proves the bad bytes were fsynced. Tools use it to report damage.
+// that verify (see SyncProof): how many and their versions. Tools use it
+// to report damage; whether the damage is torn or corruption is
+// SyncProof's to say.
 type Survey struct {
 	Frames       int    // frames that verify after the bad one
 	First, Last  uint64 // their lowest and highest version (markers count as the version they announce)
-	Proven       bool   // one of them claims the bad bytes were fsynced
-	ProofOffset  int64  // the first such frame (-1: none, or the proof is many heads that verify)
 	NextVerified int64  // offset of the first frame that verifies after the bad one; -1 if none
-	// Incomplete is set when the search stopped early (see SyncProof).
+	// Incomplete is set when the survey stopped early: bodies that failed
+	// to verify cost twice the bytes after the bad frame.
 	Incomplete bool
 }
 
 // Survey scans every byte after the bad frame, in time linear in them.
 func (s *Scanner) Survey() Survey {
-	bad := s.off
-	sv := Survey{ProofOffset: -1, NextVerified: -1}
+	sv := Survey{NextVerified: -1}
 	_, sv.Incomplete = s.later(func(int64, *head) bool { return true }, func(pos int64, hd *head) bool {
 		v := s.hdr.BaseVersion + hd.vdelta
 		if sv.Frames == 0 {
@@ -202,12 +199,8 @@ func (s *Scanner) Survey() Survey {
 		}
 		sv.Frames++
 		sv.First, sv.Last = min(sv.First, v), max(sv.Last, v)
-		if !sv.Proven && hd.synced > uint64(bad) && hd.synced <= uint64(pos) {
-			sv.Proven, sv.ProofOffset = true, pos
-		}
 		return true
 	})
-	sv.Proven = sv.Proven || sv.Incomplete
 	return sv
 }
 
@@ -249,27 +242,4 @@ func (s *Scanner) later(want, found func(pos int64, hd *head) bool) (work int64,
 		pos += hd.size - 1 // frames do not overlap
 	}
 	return work, false
-}
-
-// State is what appending to a recovered segment needs: see Resume.
-type State struct {
-	Header   Header
-	Size     int64    // bytes of valid frames, header included
-	Runs     []string // run names by number
-	LastTime int64    // timestamp of the last frame
-	Next     uint64   // version the next commit takes
-	// Claimed is the synced offset the frames claimed last; CommitEnd is
-	// where the last commit frame ends (both HeaderSize if none).
-	Claimed, CommitEnd int64
-}
-
-// State returns what Resume needs to append after the frames scanned so
-// far. It copies the run names out of the scanned bytes.
-func (s *Scanner) State() State {
-	st := State{Header: s.hdr, Size: s.off, LastTime: s.ts, Next: s.next, Claimed: s.synced, CommitEnd: s.commitEnd,
-		Runs: make([]string, len(s.runs))}
-	for i, r := range s.runs {
-		st.Runs[i] = string(r)
-	}
-	return st
 }

@@ -173,9 +173,11 @@ func scan(sf *segFile, onFrame func(off int64, f *segment.Frame) error, done fun
 	return problems, err
 }
 
-// damage describes the bad frame where sc stopped with err.
+// damage describes the bad frame where sc stopped with err, judged as
+// recovery judges it (SyncProof).
 func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 	bad := sc.Offset()
+	proof, proven := sc.SyncProof()
 	sv := sc.Survey()
 	p := problem{Path: sf.Path, Offset: bad, Bytes: int64(len(data)) - bad}
 	region := p.Bytes
@@ -184,23 +186,26 @@ func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 	}
 	p.data = data[bad : bad+region]
 	after := ""
-	if sv.Frames > 0 {
+	switch {
+	case sv.Frames > 0:
 		after = fmt.Sprintf("; %d intact frames follow (versions %d-%d, from offset %d) but cannot be read in order",
 			sv.Frames, sv.First, sv.Last, sv.NextVerified)
+	case sv.Incomplete:
+		after = "; the bytes after it hold many frame heads whose frames do not verify (the survey of them stopped early)"
 	}
 	switch {
-	case sf.Newest && !sv.Proven && !errors.Is(err, segment.ErrSequence):
+	case sf.Newest && !proven && !errors.Is(err, segment.ErrSequence):
 		p.Torn = true
 		p.Message = fmt.Sprintf("%v; %d bytes of an incomplete last write that was never synced (a writable Open cuts them)%s",
 			err, p.Bytes, after)
+	case sf.Newest && proven && proof >= 0:
+		p.Bytes = region
+		p.Message = fmt.Sprintf("%v; the frame at offset %d claims these bytes had been fsynced%s", err, proof, after)
+	case sf.Newest && proven:
+		p.Bytes = region
+		p.Message = fmt.Sprintf("%v; many frame heads after it claim these bytes had been fsynced%s", err, after)
 	default:
 		p.Bytes = region
-	}
-	switch {
-	case p.Torn:
-	case sv.Proven:
-		p.Message = fmt.Sprintf("%v; the frame at offset %d shows these bytes had been fsynced%s", err, sv.ProofOffset, after)
-	default:
 		p.Message = fmt.Sprintf("%v%s", err, after)
 	}
 	return p

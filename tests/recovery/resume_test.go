@@ -1,0 +1,85 @@
+package recovery_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/kvtest"
+	"github.com/strata-kv/strata/internal/vfs"
+	"github.com/strata-kv/strata/kv"
+)
+
+// An Open that cut a torn tail and stopped before creating the new segment
+// must not leave the next Open appending to the cut segment under its old
+// salt, where stale blocks of the cut tail (a later power loss can show
+// them again) could pass for new frames. Every writable Open writes to a
+// new segment, so the cut frame never comes back. (Found by review.)
+func TestInterruptedOpenNeverResumesACutSegment(t *testing.T) {
+	const seg = "/db/0000000001.seg"
+	mem := vfs.NewMem()
+	opts := &kv.Options{Durability: kv.Buffered, SyncInterval: time.Hour}
+	db, err := kvtest.OpenFS(mem, "/db", opts)
+	require.NoError(t, err)
+	size := func(fs vfs.FS) int64 {
+		b, err := vfs.ReadFile(fs, seg)
+		require.NoError(t, err)
+		return int64(len(b))
+	}
+	for i := 1; i <= 3; i++ {
+		_, err := db.Put("r", fmt.Sprint("k", i), kv.String("old"))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Sync()) // versions 1-3 durable
+	end3 := size(mem)
+	time.Sleep(20 * time.Millisecond) // a 3-byte timestamp delta, as the rewrite below will have
+	_, err = db.Put("r", "k4", kv.String("aaaa"))
+	require.NoError(t, err)
+	end4 := size(mem)
+	_, err = db.Put("r", "k5", kv.String("AAAA"))
+	require.NoError(t, err)
+	full, err := vfs.ReadFile(mem, seg)
+	require.NoError(t, err)
+	oldV5 := append([]byte(nil), full[end4:]...)
+
+	// Power loss 1: the page of version 4 lost, version 5's kept (a hole).
+	img := mem.CrashImage(func(_ string, synced int64, unsynced []byte) []byte {
+		out := append([]byte(nil), unsynced...)
+		clear(out[:end4-synced])
+		return out
+	})
+	require.NoError(t, db.Close())
+
+	// Open 1 cuts the torn tail (versions 4 and 5) but stops before the
+	// new segment exists.
+	ffs := &failCreateFS{FS: img, suffix: ".seg.tmp"}
+	ffs.armed.Store(true)
+	_, err = kvtest.OpenFS(ffs, "/db", opts)
+	require.Error(t, err)
+	require.Equal(t, end3, size(img), "the torn tail was cut")
+
+	// Open 2 resumes the cut segment; version 4 is written again.
+	db, err = kvtest.OpenFS(img, "/db", opts)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, db.LastVersion())
+	_, err = db.Put("r", "k4", kv.String("bbbb"))
+	require.NoError(t, err)
+	if size(img) != end4 {
+		t.Skipf("setup: the new version 4 takes %d bytes, the old one %d", size(img)-end3, end4-end3)
+	}
+	// Power loss 2: the new version 4 reached the disk; after it the file's
+	// blocks still hold what they held before the cut.
+	img2 := img.CrashImage(func(_ string, _ int64, unsynced []byte) []byte {
+		return append(append([]byte(nil), unsynced...), oldV5...)
+	})
+	require.NoError(t, db.Close())
+
+	db, err = kvtest.OpenFS(img2, "/db", opts)
+	require.NoError(t, err)
+	defer db.Close()
+	v, ok, err := db.Get("r", "k5")
+	require.NoError(t, err)
+	require.False(t, ok, "k5 = %v at version %d: a frame cut by an earlier recovery passed for a new commit of the resumed segment", v.Value, v.Version)
+}
