@@ -221,20 +221,21 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 	}
 	end, size := sc.Offset(), int64(len(s.Bytes()))
 	if bad != nil {
-		torn := false
-		if newest && !errors.Is(bad, segment.ErrSequence) {
-			if err := segment.GuardFault(path, end, func() error {
-				_, proven := sc.SyncProof()
-				torn = !proven
-				return nil
-			}); err != nil {
-				s.Close()
-				return nil, err
-			}
+		var torn bool
+		var proof int64
+		if err := segment.GuardFault(path, end, func() error {
+			torn, proof = sc.Verdict(bad, newest)
+			return nil
+		}); err != nil {
+			s.Close()
+			return nil, err
 		}
 		if !torn {
-			if newest && !errors.Is(bad, segment.ErrSequence) {
-				bad = fmt.Errorf("%w (a later frame shows these bytes had been fsynced, so this is not a torn write)", bad)
+			switch {
+			case newest && proof >= 0:
+				bad = fmt.Errorf("%w (the frame at offset %d claims these bytes had been fsynced, so this is not a torn write)", bad, proof)
+			case newest && !errors.Is(bad, segment.ErrSequence):
+				bad = fmt.Errorf("%w (frames after it claim these bytes had been fsynced, so this is not a torn write)", bad)
 			}
 			return &damaged{s: s, intact: end}, &segment.CorruptError{File: path, Offset: end, Err: bad}
 		}

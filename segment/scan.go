@@ -135,6 +135,20 @@ func (s *Scanner) fits(hd *head, c *entryCursor) error {
 	return nil
 }
 
+// Verdict says what the bad frame where Next failed with err is, as
+// recovery decides it: a torn tail (torn true) if the segment is the
+// newest, the frame did not verify (or was cut short), and SyncProof
+// finds no claim that its bytes had been fsynced; corruption otherwise.
+// proof is the claiming frame's offset when there is one (-1 when the
+// proof is many verified heads, or there is none).
+func (s *Scanner) Verdict(err error, newest bool) (torn bool, proof int64) {
+	if !newest || errors.Is(err, ErrSequence) {
+		return false, -1
+	}
+	proof, proven := s.SyncProof()
+	return !proven, proof
+}
+
 // SyncProof looks, after a failed Next, for evidence that the bytes where
 // the bad frame starts had been fsynced: a frame of this segment (checked
 // under its salt, with a version at or above the one expected next) that

@@ -174,10 +174,10 @@ func scan(sf *segFile, onFrame func(off int64, f *segment.Frame) error, done fun
 }
 
 // damage describes the bad frame where sc stopped with err, judged as
-// recovery judges it (SyncProof).
+// recovery judges it (Scanner.Verdict).
 func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 	bad := sc.Offset()
-	proof, proven := sc.SyncProof()
+	torn, proof := sc.Verdict(err, sf.Newest)
 	sv := sc.Survey()
 	p := problem{Path: sf.Path, Offset: bad, Bytes: int64(len(data)) - bad}
 	region := p.Bytes
@@ -194,14 +194,14 @@ func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 		after = "; the bytes after it hold many frame heads whose frames do not verify (the survey of them stopped early)"
 	}
 	switch {
-	case sf.Newest && !proven && !errors.Is(err, segment.ErrSequence):
+	case torn:
 		p.Torn = true
 		p.Message = fmt.Sprintf("%v; %d bytes of an incomplete last write that was never synced (a writable Open cuts them)%s",
 			err, p.Bytes, after)
-	case sf.Newest && proven && proof >= 0:
+	case sf.Newest && proof >= 0:
 		p.Bytes = region
 		p.Message = fmt.Sprintf("%v; the frame at offset %d claims these bytes had been fsynced%s", err, proof, after)
-	case sf.Newest && proven:
+	case sf.Newest && !errors.Is(err, segment.ErrSequence):
 		p.Bytes = region
 		p.Message = fmt.Sprintf("%v; many frame heads after it claim these bytes had been fsynced%s", err, after)
 	default:
