@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 
 	"github.com/cespare/xxhash/v2"
 )
@@ -523,8 +524,14 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	if bound > MaxFrameBody {
 		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, int64(MaxFrameBody))
 	}
-	if k, dup := dupKey(len(ents), func(i int) (string, string) { return ents[i].Run, ents[i].Key }); dup {
-		return dst, offs, fmt.Errorf("segment: key %q of run %q twice in one commit", k[1], k[0])
+	if len(ents) > 1 {
+		pairs := make([][2]string, len(ents))
+		for i, e := range ents {
+			pairs[i] = [2]string{e.Run, e.Key}
+		}
+		if k, dup := dupKey(pairs, nil); dup {
+			return dst, offs, fmt.Errorf("segment: key %q of run %q twice in one commit", k[1], k[0])
+		}
 	}
 	// Name the runs first seen here, and size the entries.
 	type runRef struct {
@@ -652,27 +659,31 @@ func WrapEntries(dst []byte, h Header, vdelta, tdelta, synced, count uint64, ent
 	return binary.LittleEndian.AppendUint32(dst, frameChecksum(h.Salt, dst[start:]))
 }
 
-// dupKey reports a (run, key) pair that occurs twice among n entries
-// (run and key of entry i from at), in time linear in n.
-func dupKey(n int, at func(i int) (string, string)) ([2]string, bool) {
-	if n <= 8 {
-		for i := 1; i < n; i++ {
-			ri, ki := at(i)
+// dupKey reports a (run, key) pair that occurs twice in pairs, in time
+// linear in their number; seen (cleared first; nil: make one) is the map
+// it uses for more than 8. The pair it returns is a copy: pairs may be
+// views of bytes the caller does not own.
+func dupKey(pairs [][2]string, seen map[[2]string]struct{}) ([2]string, bool) {
+	clone := func(p [2]string) [2]string { return [2]string{strings.Clone(p[0]), strings.Clone(p[1])} }
+	if len(pairs) <= 8 {
+		for i := 1; i < len(pairs); i++ {
 			for j := 0; j < i; j++ {
-				if rj, kj := at(j); ri == rj && ki == kj {
-					return [2]string{ri, ki}, true
+				if pairs[i] == pairs[j] {
+					return clone(pairs[i]), true
 				}
 			}
 		}
 		return [2]string{}, false
 	}
-	seen := make(map[[2]string]struct{}, n)
-	for i := 0; i < n; i++ {
-		r, k := at(i)
-		if _, ok := seen[[2]string{r, k}]; ok {
-			return [2]string{r, k}, true
+	if seen == nil {
+		seen = make(map[[2]string]struct{}, len(pairs))
+	}
+	clear(seen)
+	for _, p := range pairs {
+		if _, ok := seen[p]; ok {
+			return clone(p), true
 		}
-		seen[[2]string{r, k}] = struct{}{}
+		seen[p] = struct{}{}
 	}
 	return [2]string{}, false
 }

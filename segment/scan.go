@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 )
 
 // Scanner decodes the frames of one segment in order. It holds what
@@ -23,6 +24,10 @@ type Scanner struct {
 	commitEnd int64  // where the last commit frame ends
 	runs      [][]byte
 	names     map[string]struct{} // the runs' names, to refuse one named twice
+	// Scratch for the duplicate-key check of a batch, reused from frame
+	// to frame.
+	pairs [][2]string
+	seen  map[[2]string]struct{}
 }
 
 // NewScanner checks the header at the start of data (a whole segment
@@ -113,23 +118,30 @@ func (s *Scanner) fits(hd *head, c *entryCursor) error {
 	if hd.tdelta > uint64(math.MaxInt64-s.ts) {
 		return errors.New("timestamp overflows")
 	}
-	var ents [][2][]byte // for the duplicate check of a batch
-	if hd.count > 1 {
-		ents = make([][2][]byte, 0, min(hd.count, 1024))
-	}
+	s.pairs = s.pairs[:0]
 	for i := uint64(0); i < hd.count; i++ {
 		e, err := c.next()
 		if err != nil {
 			return err
 		}
 		if hd.count > 1 {
-			ents = append(ents, [2][]byte{e.Run, e.Key})
+			// Views of the frame's bytes, not copies: the check keeps none.
+			s.pairs = append(s.pairs, [2]string{unsafe.String(unsafe.SliceData(e.Run), len(e.Run)),
+				unsafe.String(unsafe.SliceData(e.Key), len(e.Key))})
 		}
 	}
 	if c.p != len(c.b) {
 		return fmt.Errorf("%w: %d bytes after the last entry", ErrMalformed, len(c.b)-c.p)
 	}
-	if k, dup := dupKey(len(ents), func(i int) (string, string) { return string(ents[i][0]), string(ents[i][1]) }); dup {
+	if len(s.pairs) > 8 && s.seen == nil {
+		s.seen = map[[2]string]struct{}{}
+	}
+	k, dup := dupKey(s.pairs, s.seen)
+	clear(s.pairs) // keep no views of the bytes
+	if s.seen != nil {
+		clear(s.seen)
+	}
+	if dup {
 		return fmt.Errorf("%w: key %q of run %q twice in one commit", ErrMalformed, k[1], k[0])
 	}
 	return nil
