@@ -582,6 +582,30 @@ func TestFailedRollSyncFailsOnlyWhatFollows(t *testing.T) {
 	}
 }
 
+// damageCommit flips the last byte (in the checksum) of the frame of
+// commit version in segment 1 of the DB at /db on fs.
+func damageCommit(t *testing.T, fs vfs.FS, version uint64) {
+	t.Helper()
+	path := filepath.Join("/db", segment.FileName(1))
+	b, err := vfs.ReadFile(fs, path)
+	require.NoError(t, err)
+	sc, err := segment.NewScanner(b)
+	require.NoError(t, err)
+	for {
+		f, err := sc.Next()
+		require.NoError(t, err, "commit %d not found", version)
+		if !f.Marker() && f.Version == version {
+			b[f.Offset+int64(f.Size)-1] ^= 1
+			break
+		}
+	}
+	w, err := fs.Create(path)
+	require.NoError(t, err)
+	_, err = w.Write(b)
+	require.NoError(t, err)
+	require.NoError(t, w.Close())
+}
+
 // After a background fsync the DB appends a sync marker, so damage to the
 // commits it made durable is corruption even when the process then
 // crashes with no commit after them; without the fsync it is a torn tail.
@@ -610,22 +634,7 @@ func TestBackgroundSyncMarkerProvesDurableCommits(t *testing.T) {
 			}
 			img := mem.CrashClone(1) // kill -9: no Close, no closing marker
 			require.NoError(t, db.Close())
-
-			path := filepath.Join("/db", segment.FileName(1))
-			b, err := vfs.ReadFile(img, path)
-			require.NoError(t, err)
-			sc, err := segment.NewScanner(b)
-			require.NoError(t, err)
-			_, err = sc.Next()
-			require.NoError(t, err)
-			second, err := sc.Next() // the commit of b
-			require.NoError(t, err)
-			b[second.Offset+int64(second.Size)-1] ^= 1
-			w, err := img.Create(path)
-			require.NoError(t, err)
-			_, err = w.Write(b)
-			require.NoError(t, err)
-			require.NoError(t, w.Close())
+			damageCommit(t, img, 2) // the commit of b
 
 			db2, err := openMem(t, img, Options{})
 			if synced {
@@ -669,29 +678,7 @@ func TestCloseClaimsCommitsThatRacedTheLastMarker(t *testing.T) {
 	}
 	require.EqualValues(t, 2, db.LastVersion())
 	require.NoError(t, db.Close())
-
-	path := filepath.Join("/db", segment.FileName(1))
-	b, err := vfs.ReadFile(mem, path)
-	require.NoError(t, err)
-	sc, err := segment.NewScanner(b)
-	require.NoError(t, err)
-	var last segment.Frame
-	for {
-		f, err := sc.Next()
-		if err != nil {
-			break
-		}
-		if !f.Marker() {
-			last = f
-		}
-	}
-	require.EqualValues(t, 2, last.Version)
-	b[last.Offset+int64(last.Size)-1] ^= 1 // bit rot in b's commit, which Close fsynced
-	w, err := mem.Create(path)
-	require.NoError(t, err)
-	_, err = w.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, w.Close())
+	damageCommit(t, mem, 2) // bit rot in b's commit, which Close fsynced
 	_, err = openMem(t, mem, Options{})
 	require.ErrorIs(t, err, ErrCorrupt)
 }
@@ -759,20 +746,7 @@ func TestBackgroundMarkerIsMadeDurable(t *testing.T) {
 	}
 	img := mem.CrashClone(0) // power loss: only fsynced bytes survive
 	require.NoError(t, db.Close())
-
-	path := filepath.Join("/db", segment.FileName(1))
-	b, err := vfs.ReadFile(img, path)
-	require.NoError(t, err)
-	sc, err := segment.NewScanner(b)
-	require.NoError(t, err)
-	first, err := sc.Next()
-	require.NoError(t, err)
-	b[first.Offset+int64(first.Size)-1] ^= 1 // bit rot in a's commit, fsynced long ago
-	f, err := img.Create(path)
-	require.NoError(t, err)
-	_, err = f.Write(b)
-	require.NoError(t, err)
-	require.NoError(t, f.Close())
+	damageCommit(t, img, 1) // bit rot in a's commit, fsynced long ago
 	_, err = openMem(t, img, Options{Durability: Buffered})
 	require.ErrorIs(t, err, ErrCorrupt)
 }
