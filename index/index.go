@@ -1,17 +1,67 @@
 // Package index is Strata's in-memory index: an ordered skiplist keyed by
-// (run, key) whose nodes hold each key's version chain, newest first.
+// (run, key) whose nodes hold each key's versions, newest first, and a hash
+// table from (run, key) to node for point lookups.
 //
-// Concurrency: one writer at a time (the commit pipeline, or recovery)
-// calls Add; any number of readers call Get, Find, Seek and the Chain and
-// Iterator methods at the same time, without locks. Readers never block the
-// writer and the writer never blocks readers: nodes and versions are
-// published with atomic pointer stores after they are fully built, so a
-// reader sees either the old or the new state of every link.
+// # Memory layout
+//
+// Everything the index holds for keys and versions lives in an arena of
+// 1 MiB byte chunks that hold no Go pointers, so the garbage collector never
+// scans them: an index of millions of keys costs it nothing. A place in the
+// arena is a ref, a uint32 counting 8-byte units from the arena's start
+// (0 is nil), so the arena addresses 32 GiB. Chunks are never freed or
+// moved while the index lives; what is written there is immutable once
+// published, except the atomic links named below.
+//
+// A node (8-byte aligned; 40 + 4h + K bytes, rounded up to 8):
+//
+//	0   vf    uint64  the key's first version << 3 | flags (see rec)
+//	8   ts    int64   its commit time, Unix microseconds
+//	16  loc   uint64  segment id << 40 | offset of its stored value
+//	24  n     uint32  stored value length
+//	28  head  uint32  atomic: ref of the newest later version, 0 if none
+//	32  run   uint32  run number (runs are numbered as the index meets them)
+//	36  h     uint8   tower height, 1..maxHeight
+//	37  -     uint8
+//	38  K     uint16  key length
+//	40  tower [h]uint32  atomic: ref of the next node at each level
+//	40+4h     key bytes
+//
+// A later version is a 32-byte record: the first four fields above, then
+// prev, the ref of the next older record (0: the node's own first version
+// is next). A key's versions thus form a list from head down to the node,
+// newest first; each record is written once and published by the atomic
+// store of head.
+//
+// The hash table is a power-of-two array of node refs (4 bytes a slot),
+// probed linearly from the hash of (run, key) and grown by doubling when
+// it is three quarters full.
+//
+// Cost: a key with one version takes 40 bytes of node, 5.3 bytes of tower
+// on average (towers grow with p = 1/4), its key bytes, padding to 8
+// (3.5 bytes on average) and 5.3 to 10.7 bytes of hash table (load 3/8 to
+// 3/4): 54 to 60 bytes beyond its key. Each later version takes 32 bytes.
+// Unused space at the end of the newest chunk (under 1 MiB) comes on top.
+//
+// Limits: versions below 2^61, segment ids below 2^24, value offsets below
+// 2^40 (1 TiB), keys of at most 65535 bytes, 32 GiB of arena; Add refuses
+// a record beyond them with ErrRange or ErrFull and changes nothing.
+//
+// # Concurrency
+//
+// One writer at a time (the commit pipeline, or recovery) calls Add; any
+// number of readers call Get, Find, Seek and the Chain and Iterator methods
+// at the same time, without locks. Nodes and records are written in full
+// before a ref to them is published with an atomic store (a tower link,
+// head, a hash slot, or the hash table itself), so a reader sees either the
+// old or the new state of every link and never a half-built node.
 //
 // Snapshots: a reader passes the snapshot version it reads at; versions
 // above it are skipped. The writer may therefore add versions before they
 // are visible (the commit pipeline publishes a version only when every
 // lower one is durable as the mode requires), and readers stay consistent.
+// A reader must load its snapshot before it calls into the index: a key
+// added after the hash table it loaded was replaced is missing from that
+// table, and such a key has only versions above the snapshot.
 //
 // The index knows nothing about disk: a Record says where a version's
 // stored value lies (segment, offset, length, codec) and the caller reads
@@ -19,10 +69,16 @@
 package index
 
 import (
+	"bytes"
+	"errors"
+	"math/bits"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"unsafe"
+
+	"github.com/cespare/xxhash/v2"
 )
 
 // Record flags.
@@ -31,6 +87,25 @@ const (
 	// FlagCodecMask holds the value's codec (segment.CodecRaw, CodecS2).
 	FlagCodecShift       = 1
 	FlagCodecMask  uint8 = 0x3 << FlagCodecShift
+	flagMask             = FlagTombstone | FlagCodecMask
+)
+
+// Limits of what a Record may hold (see the package doc).
+const (
+	MaxVersion = 1<<61 - 1
+	MaxSegment = 1<<24 - 1
+	MaxOffset  = 1<<40 - 1
+	MaxKeyLen  = 1<<16 - 1
+)
+
+// Errors of Add.
+var (
+	// ErrNotNewer: the version is not above the key's newest.
+	ErrNotNewer = errors.New("index: version not above the key's newest")
+	// ErrRange: a field of the record is beyond the index's limits.
+	ErrRange = errors.New("index: record beyond the index's limits")
+	// ErrFull: the arena's 32 GiB are used up.
+	ErrFull = errors.New("index: arena full")
 )
 
 // Record describes one version of a key.
@@ -49,68 +124,227 @@ func (r Record) Tombstone() bool { return r.Flags&FlagTombstone != 0 }
 // Codec returns the stored value's codec.
 func (r Record) Codec() uint8 { return (r.Flags & FlagCodecMask) >> FlagCodecShift }
 
-// version is one element of a version chain. 48 bytes on 64-bit machines.
-type version struct {
-	Record
-	next atomic.Pointer[version] // older version
+// rec is a version as the arena holds it: 32 bytes, the head of a node or
+// a record of its own.
+type rec struct {
+	vf   uint64
+	ts   int64
+	loc  uint64
+	n    uint32
+	link uint32 // in a node: head; in a record: prev
 }
 
-const maxHeight = 20
+func (r *rec) version() uint64 { return r.vf >> 3 }
 
-// node is a skiplist node: one (run, key) and its version chain.
-type node struct {
-	key   string // run + "\x00" + key: runs hold no NUL, so this sorts by run, then key
-	runN  int    // len(run)
-	head  atomic.Pointer[version]
-	tower []atomic.Pointer[node]
+func (r *rec) record() Record {
+	return Record{
+		Version:   r.vf >> 3,
+		Flags:     uint8(r.vf & 7),
+		Timestamp: r.ts,
+		Segment:   uint32(r.loc >> 40),
+		Offset:    int64(r.loc & MaxOffset),
+		Len:       r.n,
+	}
 }
 
-// Index is the ordered, concurrent (run, key) -> version chain map.
+func (r *rec) set(x Record) {
+	r.vf = x.Version<<3 | uint64(x.Flags&flagMask)
+	r.ts = x.Timestamp
+	r.loc = uint64(x.Segment)<<40 | uint64(x.Offset)
+	r.n = x.Len
+}
+
+func fits(x Record) bool {
+	return x.Version <= MaxVersion && x.Segment <= MaxSegment && x.Offset >= 0 && x.Offset <= MaxOffset
+}
+
+const (
+	maxHeight  = 20
+	nodeHeader = 40
+	recSize    = 32
+
+	unitShift  = 3 // refs count 8-byte units
+	chunkShift = 20
+	chunkBytes = 1 << chunkShift
+	chunkUnits = chunkBytes >> unitShift
+	maxRef     = 1<<32 - 1
+)
+
+type chunk [chunkBytes]byte
+
+// arena hands out 8-byte aligned space in chunks. Only the writer
+// allocates; readers turn refs into pointers.
+type arena struct {
+	chunks atomic.Pointer[[]*chunk]
+	next   uint64 // the next free unit
+}
+
+// at returns a pointer to the memory at ref.
+func (a *arena) at(ref uint32) unsafe.Pointer {
+	c := (*a.chunks.Load())[ref/chunkUnits]
+	return unsafe.Pointer(&c[(ref%chunkUnits)<<unitShift])
+}
+
+// alloc returns a ref to size bytes of zeroed memory, or 0 if the arena is
+// full.
+func (a *arena) alloc(size int) uint32 {
+	units := uint64(size+7) >> unitShift
+	if a.next%chunkUnits+units > chunkUnits {
+		a.next += chunkUnits - a.next%chunkUnits // the rest of this chunk stays unused
+	}
+	if a.next+units > maxRef {
+		return 0
+	}
+	cs := a.chunks.Load()
+	if n := a.next / chunkUnits; cs == nil || n >= uint64(len(*cs)) {
+		var grown []*chunk
+		if cs != nil {
+			grown = append(grown, *cs...)
+		}
+		grown = append(grown, new(chunk))
+		a.chunks.Store(&grown)
+	}
+	ref := uint32(a.next)
+	a.next += units
+	return ref
+}
+
+// held returns the bytes of chunk memory allocated.
+func (a *arena) held() int64 {
+	cs := a.chunks.Load()
+	if cs == nil {
+		return 0
+	}
+	return int64(len(*cs)) * chunkBytes
+}
+
+// table is the hash table: node refs, 0 for a free slot.
+type table struct {
+	slots []uint32
+	mask  uint64
+}
+
+// Index is the ordered, concurrent (run, key) -> versions map.
 type Index struct {
-	head     node
-	height   atomic.Int32
+	mem    arena
+	head   uint32 // the skiplist's head node: run 0, empty key
+	height atomic.Int32
+	hash   atomic.Pointer[table]
+
+	runs   sync.Map // run name -> run number
+	names  sync.Map // run number -> run name
+	nruns  uint32   // writer only
+	recent atomic.Pointer[runName]
+
 	keys     atomic.Int64 // nodes
 	live     atomic.Int64 // nodes whose newest version is not a tombstone
 	versions atomic.Int64
 	bytes    atomic.Int64 // sum of stored value lengths of all versions
 }
 
+type runName struct {
+	name string
+	n    uint32
+}
+
 // New returns an empty index.
 func New() *Index {
 	ix := &Index{}
-	ix.head.tower = make([]atomic.Pointer[node], maxHeight)
+	ix.mem.next = 1 // ref 0 is nil
+	ix.head = ix.mem.alloc(nodeHeader + 4*maxHeight)
+	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
+	ix.hash.Store(&table{slots: make([]uint32, 1024), mask: 1023})
 	return ix
 }
 
-// compareTo compares a node key with run + "\x00" + key without building
-// that string.
-func compareTo(nk, run, key string) int {
-	n := min(len(nk), len(run))
-	if c := strings.Compare(nk[:n], run[:n]); c != 0 {
-		return c
-	}
-	if len(nk) < len(run) {
-		return -1
-	}
-	rest := nk[len(run):]
-	if len(rest) == 0 {
-		return -1
-	}
-	if rest[0] != 0 {
-		return 1
-	}
-	return strings.Compare(rest[1:], key)
+// node is the fixed part of a node; tower and key follow it in the arena.
+type node struct {
+	first rec
+	run   uint32
+	h     uint8
+	_     uint8
+	klen  uint16
 }
 
-// findGE returns the first node >= (run, key), filling preds (if not nil)
-// with the last node < (run, key) at each level.
-func (ix *Index) findGE(run, key string, preds *[maxHeight]*node) *node {
-	x := &ix.head
+func (ix *Index) node(ref uint32) *node { return (*node)(ix.mem.at(ref)) }
+
+func (ix *Index) rec(ref uint32) *rec { return (*rec)(ix.mem.at(ref)) }
+
+// next returns the link of node ref at lvl.
+func (ix *Index) next(ref uint32, lvl int) uint32 {
+	return atomic.LoadUint32((*uint32)(unsafe.Add(ix.mem.at(ref), nodeHeader+4*lvl)))
+}
+
+func (ix *Index) setNext(ref uint32, lvl int, to uint32) {
+	atomic.StoreUint32((*uint32)(unsafe.Add(ix.mem.at(ref), nodeHeader+4*lvl)), to)
+}
+
+// key returns a view of node ref's key bytes.
+func (ix *Index) key(ref uint32) []byte {
+	p := ix.mem.at(ref)
+	n := (*node)(p)
+	return unsafe.Slice((*byte)(unsafe.Add(p, nodeHeader+4*int(n.h))), n.klen)
+}
+
+// compare compares node ref with (run, key).
+func (ix *Index) compare(ref uint32, run uint32, key string) int {
+	n := ix.node(ref)
+	if n.run != run {
+		if n.run < run {
+			return -1
+		}
+		return 1
+	}
+	k := ix.key(ref)
+	return strings.Compare(unsafe.String(unsafe.SliceData(k), len(k)), key)
+}
+
+// runNumber returns the number of a run the index has met.
+func (ix *Index) runNumber(run string) (uint32, bool) {
+	if r := ix.recent.Load(); r != nil && r.name == run {
+		return r.n, true
+	}
+	v, ok := ix.runs.Load(run)
+	if !ok {
+		return 0, false
+	}
+	n := v.(uint32)
+	ix.recent.Store(&runName{name: strings.Clone(run), n: n})
+	return n, true
+}
+
+func hashOf(run uint32, key string) uint64 {
+	h := xxhash.Sum64String(key) ^ uint64(run)*0x9E3779B97F4A7C15
+	return h ^ h>>29
+}
+
+// lookup returns the node of (run, key), or 0.
+func (ix *Index) lookup(run uint32, key string) uint32 {
+	t := ix.hash.Load()
+	for i := hashOf(run, key); ; i++ {
+		ref := atomic.LoadUint32(&t.slots[i&t.mask])
+		if ref == 0 {
+			return 0
+		}
+		n := ix.node(ref)
+		if n.run == run && int(n.klen) == len(key) {
+			k := ix.key(ref)
+			if unsafe.String(unsafe.SliceData(k), len(k)) == key {
+				return ref
+			}
+		}
+	}
+}
+
+// findGE returns the first node >= (run, key), or 0, filling preds (if not
+// nil) with the last node < (run, key) at each level.
+func (ix *Index) findGE(run uint32, key string, preds *[maxHeight]uint32) uint32 {
+	x := ix.head
 	for lvl := int(ix.height.Load()) - 1; lvl >= 0; lvl-- {
 		for {
-			next := x.tower[lvl].Load()
-			if next == nil || compareTo(next.key, run, key) >= 0 {
+			next := ix.next(x, lvl)
+			if next == 0 || ix.compare(next, run, key) >= 0 {
 				break
 			}
 			x = next
@@ -119,45 +353,76 @@ func (ix *Index) findGE(run, key string, preds *[maxHeight]*node) *node {
 			preds[lvl] = x
 		}
 	}
-	return x.tower[0].Load()
+	return ix.next(x, 0)
 }
 
 func randomHeight() int {
-	h := 1
-	for h < maxHeight && rand.Uint32()&3 == 0 { // p = 1/4
-		h++
-	}
-	return h
+	// p = 1/4: two random bits per level.
+	h := 1 + bits.TrailingZeros64(rand.Uint64()|1<<(2*maxHeight-2))/2
+	return min(h, maxHeight)
 }
 
 // AddBytes is Add for a key held in a byte slice (a mapped segment, during
-// recovery). The key is copied only when the index has not seen it before,
-// so recovering many versions of few keys allocates little.
-func (ix *Index) AddBytes(run string, key []byte, r Record) bool {
-	// A view of key without copying it: findGE only compares it, and
-	// insert builds the node's key with a concatenation, which copies.
+// recovery). The index copies the key into its arena when it meets it
+// first and keeps no reference to key.
+func (ix *Index) AddBytes(run string, key []byte, r Record) error {
 	return ix.Add(run, unsafe.String(unsafe.SliceData(key), len(key)), r)
 }
 
 // Add records a new version of (run, key). Only one goroutine may call Add
-// at a time. r.Version must exceed every version already held for the key;
-// if it does not, Add changes nothing and returns false. Add keeps no
-// reference to key.
-func (ix *Index) Add(run, key string, r Record) bool {
-	var preds [maxHeight]*node
-	n := ix.findGE(run, key, &preds)
-	if n == nil || compareTo(n.key, run, key) != 0 {
-		n = ix.insert(run, key, &preds)
+// at a time. r.Version must exceed every version already held for the key
+// (else ErrNotNewer), and r must be within the index's limits (else
+// ErrRange or ErrFull); on an error Add changes nothing. Add keeps no
+// reference to run or key.
+func (ix *Index) Add(run, key string, r Record) error {
+	if !fits(r) || len(key) > MaxKeyLen {
+		return ErrRange
 	}
-	prev := n.head.Load()
-	if prev != nil && prev.Version >= r.Version {
-		return false
+	rn, ok := ix.runNumber(run)
+	if !ok {
+		if ix.nruns == 1<<32-1 {
+			return ErrFull
+		}
+		ix.nruns++
+		rn = ix.nruns
+		name := strings.Clone(run)
+		ix.names.Store(rn, name)
+		ix.runs.Store(name, rn)
 	}
-	v := &version{Record: r}
-	v.next.Store(prev)
-	n.head.Store(v)
+	if ref := ix.lookup(rn, key); ref != 0 {
+		return ix.addVersion(ref, r)
+	}
+	if err := ix.insert(rn, key, r); err != nil {
+		return err
+	}
+	if !r.Tombstone() {
+		ix.live.Add(1)
+	}
+	ix.versions.Add(1)
+	ix.bytes.Add(int64(r.Len))
+	return nil
+}
 
-	wasLive := prev != nil && !prev.Tombstone()
+func (ix *Index) addVersion(ref uint32, r Record) error {
+	n := ix.node(ref)
+	head := atomic.LoadUint32(&n.first.link)
+	prev := &n.first
+	if head != 0 {
+		prev = ix.rec(head)
+	}
+	if prev.version() >= r.Version {
+		return ErrNotNewer
+	}
+	wasLive := prev.vf&uint64(FlagTombstone) == 0
+	nr := ix.mem.alloc(recSize)
+	if nr == 0 {
+		return ErrFull
+	}
+	x := ix.rec(nr)
+	x.set(r)
+	x.link = head
+	atomic.StoreUint32(&n.first.link, nr)
+
 	switch isLive := !r.Tombstone(); {
 	case isLive && !wasLive:
 		ix.live.Add(1)
@@ -166,43 +431,85 @@ func (ix *Index) Add(run, key string, r Record) bool {
 	}
 	ix.versions.Add(1)
 	ix.bytes.Add(int64(r.Len))
-	return true
+	return nil
 }
 
-func (ix *Index) insert(run, key string, preds *[maxHeight]*node) *node {
+func (ix *Index) insert(run uint32, key string, r Record) error {
 	h := randomHeight()
+	ref := ix.mem.alloc(nodeHeader + 4*h + len(key))
+	if ref == 0 {
+		return ErrFull
+	}
+	t := ix.hash.Load()
+	if grow := uint64(ix.keys.Load()+1)*4 > uint64(len(t.slots))*3; grow {
+		t = ix.grow(t)
+	}
+	n := ix.node(ref)
+	n.first.set(r)
+	n.run, n.h, n.klen = run, uint8(h), uint16(len(key))
+	copy(ix.key(ref), key)
+
+	var preds [maxHeight]uint32
+	ix.findGE(run, key, &preds)
 	if cur := int(ix.height.Load()); h > cur {
 		for lvl := cur; lvl < h; lvl++ {
-			preds[lvl] = &ix.head
+			preds[lvl] = ix.head
 		}
 		ix.height.Store(int32(h))
 	}
-	n := &node{key: run + "\x00" + key, runN: len(run), tower: make([]atomic.Pointer[node], h)}
 	for lvl := 0; lvl < h; lvl++ {
-		n.tower[lvl].Store(preds[lvl].tower[lvl].Load())
+		ix.setNext(ref, lvl, ix.next(preds[lvl], lvl))
 	}
-	// Publish bottom up: a reader that finds n at a level can go on from it.
+	// Publish bottom up: a reader that finds the node at a level can go on
+	// from it.
 	for lvl := 0; lvl < h; lvl++ {
-		preds[lvl].tower[lvl].Store(n)
+		ix.setNext(preds[lvl], lvl, ref)
 	}
+	put(t, hashOf(run, key), ref)
 	ix.keys.Add(1)
-	return n
+	return nil
 }
 
-// Find returns the version chain of (run, key), or nil if the index has
-// never held it.
-func (ix *Index) Find(run, key string) *Chain {
-	n := ix.findGE(run, key, nil)
-	if n == nil || compareTo(n.key, run, key) != 0 {
-		return nil
+// put stores ref in the first free slot from hash on.
+func put(t *table, hash uint64, ref uint32) {
+	for i := hash; ; i++ {
+		if t.slots[i&t.mask] == 0 {
+			atomic.StoreUint32(&t.slots[i&t.mask], ref)
+			return
+		}
 	}
-	return (*Chain)(n)
+}
+
+// grow publishes a table twice the size of t holding the same nodes.
+func (ix *Index) grow(t *table) *table {
+	nt := &table{slots: make([]uint32, 2*len(t.slots))}
+	nt.mask = uint64(len(nt.slots) - 1)
+	for _, ref := range t.slots {
+		if ref != 0 {
+			n := ix.node(ref)
+			k := ix.key(ref)
+			put(nt, hashOf(n.run, unsafe.String(unsafe.SliceData(k), len(k))), ref)
+		}
+	}
+	ix.hash.Store(nt)
+	return nt
+}
+
+// Find returns the versions of (run, key); ok is false if the index has
+// never held the key.
+func (ix *Index) Find(run, key string) (c Chain, ok bool) {
+	rn, ok := ix.runNumber(run)
+	if !ok {
+		return Chain{}, false
+	}
+	ref := ix.lookup(rn, key)
+	return Chain{ix: ix, ref: ref}, ref != 0
 }
 
 // Get returns the newest version of (run, key) at or below snap.
 func (ix *Index) Get(run, key string, snap uint64) (Record, bool) {
-	c := ix.Find(run, key)
-	if c == nil {
+	c, ok := ix.Find(run, key)
+	if !ok {
 		return Record{}, false
 	}
 	return c.At(snap)
@@ -215,39 +522,94 @@ func (ix *Index) Counts() (keys, live, versions, valueBytes int64) {
 	return ix.keys.Load(), ix.live.Load(), ix.versions.Load(), ix.bytes.Load()
 }
 
-// Chain is the version chain of one key.
-type Chain node
+// Bytes returns the memory the index holds: its arena chunks and its hash
+// table (the run names, a few bytes per run, are not counted).
+func (ix *Index) Bytes() int64 {
+	return ix.mem.held() + int64(len(ix.hash.Load().slots))*4
+}
 
-// Key returns the chain's key (without its run).
-func (c *Chain) Key() string { return c.key[c.runN+1:] }
+// Chain is the versions of one key. The zero Chain holds none.
+type Chain struct {
+	ix  *Index
+	ref uint32
+}
+
+// Key returns the chain's key (without its run). The string is a view of
+// the index's memory, which never changes or goes away while the string
+// is reachable.
+func (c Chain) Key() string {
+	if c.ref == 0 {
+		return ""
+	}
+	k := c.ix.key(c.ref)
+	return unsafe.String(unsafe.SliceData(k), len(k))
+}
+
+// HasPrefix reports whether the chain's key starts with prefix.
+func (c Chain) HasPrefix(prefix string) bool {
+	return c.ref != 0 && bytes.HasPrefix(c.ix.key(c.ref), unsafe.Slice(unsafe.StringData(prefix), len(prefix)))
+}
 
 // Run returns the chain's run.
-func (c *Chain) Run() string { return c.key[:c.runN] }
+func (c Chain) Run() string {
+	if c.ref == 0 {
+		return ""
+	}
+	name, _ := c.ix.names.Load(c.ix.node(c.ref).run)
+	return name.(string)
+}
+
+// newest returns the chain's newest version record.
+func (c Chain) newest() *rec {
+	n := c.ix.node(c.ref)
+	if head := atomic.LoadUint32(&n.first.link); head != 0 {
+		return c.ix.rec(head)
+	}
+	return &n.first
+}
+
+// older returns the record after r (the chain's node n), or nil.
+func (c Chain) older(r *rec, n *node) *rec {
+	if r == &n.first {
+		return nil
+	}
+	if r.link == 0 {
+		return &n.first
+	}
+	return c.ix.rec(r.link)
+}
 
 // At returns the newest version at or below snap.
-func (c *Chain) At(snap uint64) (Record, bool) {
-	for v := c.head.Load(); v != nil; v = v.next.Load() {
-		if v.Version <= snap {
-			return v.Record, true
+func (c Chain) At(snap uint64) (Record, bool) {
+	if c.ref == 0 {
+		return Record{}, false
+	}
+	n := c.ix.node(c.ref)
+	for r := c.newest(); r != nil; r = c.older(r, n) {
+		if r.version() <= snap {
+			return r.record(), true
 		}
 	}
 	return Record{}, false
 }
 
 // Newest returns the newest version, visible or not.
-func (c *Chain) Newest() (Record, bool) {
-	v := c.head.Load()
-	if v == nil {
+func (c Chain) Newest() (Record, bool) {
+	if c.ref == 0 {
 		return Record{}, false
 	}
-	return v.Record, true
+	return c.newest().record(), true
 }
 
 // Versions calls fn for each version at or below snap, newest first,
 // until fn returns false.
-func (c *Chain) Versions(snap uint64, fn func(Record) bool) {
-	for v := c.head.Load(); v != nil; v = v.next.Load() {
-		if v.Version <= snap && !fn(v.Record) {
+func (c Chain) Versions(snap uint64, fn func(Record) bool) {
+	if c.ref == 0 {
+		return
+	}
+	n := c.ix.node(c.ref)
+	for r := c.newest(); r != nil; r = c.older(r, n) {
+		if r.version() <= snap && !fn(r.record()) {
 			return
 		}
 	}
@@ -256,33 +618,38 @@ func (c *Chain) Versions(snap uint64, fn func(Record) bool) {
 // Iterator walks the chains of one run in key order. It is a plain value;
 // the zero Iterator is exhausted.
 type Iterator struct {
-	n   *node
-	run string
+	ix  *Index
+	ref uint32
+	run uint32
 }
 
 // Seek returns an iterator at the first key >= start in run.
 func (ix *Index) Seek(run, start string) Iterator {
-	it := Iterator{n: ix.findGE(run, start, nil), run: run}
+	rn, ok := ix.runNumber(run)
+	if !ok {
+		return Iterator{}
+	}
+	it := Iterator{ix: ix, ref: ix.findGE(rn, start, nil), run: rn}
 	it.check()
 	return it
 }
 
 func (it *Iterator) check() {
-	if it.n != nil && (it.n.runN != len(it.run) || !strings.HasPrefix(it.n.key, it.run)) {
-		it.n = nil
+	if it.ref != 0 && it.ix.node(it.ref).run != it.run {
+		it.ref = 0
 	}
 }
 
 // Valid reports whether the iterator is at a chain.
-func (it *Iterator) Valid() bool { return it.n != nil }
+func (it *Iterator) Valid() bool { return it.ref != 0 }
 
 // Chain returns the chain the iterator is at.
-func (it *Iterator) Chain() *Chain { return (*Chain)(it.n) }
+func (it *Iterator) Chain() Chain { return Chain{ix: it.ix, ref: it.ref} }
 
 // Next moves to the next key of the run.
 func (it *Iterator) Next() {
-	if it.n != nil {
-		it.n = it.n.tower[0].Load()
+	if it.ref != 0 {
+		it.ref = it.ix.next(it.ref, 0)
 		it.check()
 	}
 }

@@ -213,7 +213,16 @@ func (db *DB) runGroup(group []*commitReq) {
 			if e.kind == segment.KindTombstone {
 				rec.Flags |= index.FlagTombstone
 			}
-			db.ix.Add(e.run, e.key, rec)
+			if err := db.ix.Add(e.run, e.key, rec); err != nil {
+				// Only a full index (32 GiB) gets here: nothing more can
+				// be committed. The version is not acknowledged.
+				db.fail(fmt.Errorf("strata: %w", err))
+				r.err = db.failed()
+				break
+			}
+		}
+		if r.err != nil {
+			continue
 		}
 		p.next++
 		r.version = v
@@ -279,7 +288,7 @@ func (db *DB) roll(ts int64) error {
 	if err != nil {
 		return fmt.Errorf("segment %s: %w", old.Path(), err)
 	}
-	w, err := segment.Create(db.fs, db.dir, old.ID()+1, db.pipe.next, ts)
+	w, err := createSegment(db.fs, db.dir, old.ID()+1, db.pipe.next, ts)
 	if err != nil {
 		sealed.Close()
 		return err

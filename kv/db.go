@@ -143,7 +143,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		if res.LastVersion == 0 {
 			lastTS = max(lastTS, time.Now().UnixMicro())
 		}
-		w, err := segment.Create(fsys, dir, res.NextID, res.LastVersion+1, lastTS)
+		w, err := createSegment(fsys, dir, res.NextID, res.LastVersion+1, lastTS)
 		if err != nil {
 			res.Close()
 			lock.Close()
@@ -404,6 +404,14 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		return CompactStats{}, fmt.Errorf("%w: compact", ErrReadOnly)
 	}
 	return CompactStats{}, errNoCompaction
+}
+
+// createSegment is segment.Create for an id the index can address.
+func createSegment(fsys vfs.FS, dir string, id uint32, base uint64, ts int64) (*segment.Writer, error) {
+	if id > index.MaxSegment {
+		return nil, fmt.Errorf("segment id %d beyond the index's limit of %d segments", id, index.MaxSegment)
+	}
+	return segment.Create(fsys, dir, id, base, ts)
 }
 
 // readValue returns the value a record points at, decoded into memory the

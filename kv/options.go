@@ -43,6 +43,10 @@ const (
 	DefaultMaxValueBytes = 16 << 20
 	// MaxMaxValueBytes is the largest MaxValueBytes accepted.
 	MaxMaxValueBytes = 1 << 30
+	// MaxSegmentSize is the largest SegmentSize accepted: the index
+	// addresses values at offsets below 1 TiB, which a segment of this
+	// size cannot pass even with its last commit at the largest.
+	MaxSegmentSize = 256 << 30
 )
 
 // Options configure Open. The zero value (or a nil *Options) gives the
@@ -95,8 +99,8 @@ func (o *Options) normalize() (Options, error) {
 		return n, fmt.Errorf("strata: unknown durability %d", int(n.Durability))
 	case n.SyncInterval < 0:
 		return n, fmt.Errorf("strata: negative SyncInterval %v", n.SyncInterval)
-	case n.SegmentSize < 0:
-		return n, fmt.Errorf("strata: negative SegmentSize %d", n.SegmentSize)
+	case n.SegmentSize < 0 || n.SegmentSize > MaxSegmentSize:
+		return n, fmt.Errorf("strata: SegmentSize %d outside 0..%d", n.SegmentSize, int64(MaxSegmentSize))
 	case n.MaxValueBytes < 0 || n.MaxValueBytes > MaxMaxValueBytes:
 		return n, fmt.Errorf("strata: MaxValueBytes %d outside 0..%d", n.MaxValueBytes, MaxMaxValueBytes)
 	case n.Retention.KeepVersions < 0 || n.Retention.KeepFor < 0:

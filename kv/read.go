@@ -34,8 +34,8 @@ func (db *DB) live(run RunID, key string, snap uint64) (index.Record, bool) {
 // newestLive is live at the newest state, versions not yet visible
 // included: what the commit leader decides on.
 func (db *DB) newestLive(run RunID, key string) (index.Record, bool) {
-	c := db.ix.Find(string(run), key)
-	if c == nil {
+	c, ok := db.ix.Find(string(run), key)
+	if !ok {
 		return index.Record{}, false
 	}
 	r, ok := c.Newest()
@@ -122,8 +122,8 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 	}
 	defer db.leave()
 	out := []Versioned{}
-	c := db.ix.Find(string(run), key)
-	if c == nil {
+	c, ok := db.ix.Find(string(run), key)
+	if !ok {
 		return out, nil
 	}
 	var err error

@@ -291,10 +291,10 @@ func (r *recoverer) add(seg uint32, f *segment.Frame) error {
 		if e.Kind == segment.KindTombstone {
 			rec.Flags |= index.FlagTombstone
 		}
-		if !r.ix.AddBytes(r.run(e.Run), e.Key, rec) {
-			// The scanner checks versions and duplicate keys: this
-			// cannot happen.
-			return fmt.Errorf("recovery: key %q of run %q twice in version %d", e.Key, e.Run, f.Version)
+		if err := r.ix.AddBytes(r.run(e.Run), e.Key, rec); err != nil {
+			// The scanner checks versions and duplicate keys, so only a
+			// record beyond the index's limits gets here.
+			return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, f.Version, segment.FileName(seg), err)
 		}
 		r.res.Entries++
 		return nil
