@@ -12,25 +12,28 @@
 // moved while the index lives; what is written there is immutable once
 // published, except the atomic links named below.
 //
-// A node (8-byte aligned; 40 + 4h + K bytes, rounded up to 8):
+// A node (8-byte aligned; 8 + 4h + K bytes rounded up to 8, then 32):
 //
-//	0   vf    uint64  the key's first version << 3 | flags (see rec)
-//	8   ts    int64   its commit time, Unix microseconds
-//	16  loc   uint64  segment id << 40 | offset of its stored value
-//	24  n     uint32  stored value length
-//	28  head  uint32  atomic: ref of the newest later version, 0 if none
-//	32  run   uint32  run number (runs are numbered as the index meets them)
-//	36  h     uint8   tower height, 1..maxHeight
-//	37  -     uint8
-//	38  K     uint16  key length
-//	40  tower [h]uint32  atomic: ref of the next node at each level
-//	40+4h     key bytes
+//	0   run   uint32  run number (runs are numbered as the index meets them)
+//	4   h     uint8   tower height, 1..maxHeight
+//	5   -     uint8
+//	6   K     uint16  key length
+//	8   tower [h]uint32  atomic: ref of the next node at each level
+//	8+4h      key bytes, then zeros up to a multiple of 8 (at R)
+//	R   vf    uint64  the key's first version << 3 | flags (see rec)
+//	R+8 ts    int64   its commit time, Unix microseconds
+//	R+16 loc  uint64  segment id << 40 | offset of its stored value
+//	R+24 n    uint32  stored value length
+//	R+28 head uint32  atomic: ref of the newest later version, 0 if none
 //
-// A later version is a 32-byte record: the first four fields above, then
-// prev, the ref of the next older record (0: the node's own first version
-// is next). A key's versions thus form a list from head down to the node,
-// newest first; each record is written once and published by the atomic
-// store of head.
+// What a search compares (run, tower, key) comes first, so a step of a
+// search over short keys touches one cache line.
+//
+// A later version is a 32-byte record laid out as the node's from R on,
+// except that its last field is prev, the ref of the next older record
+// (0: the node's own first version is next). A key's versions thus form a
+// list from head down to the node, newest first; each record is written
+// once and published by the atomic store of head.
 //
 // The hash table is a power-of-two array of node refs (4 bytes a slot),
 // probed linearly from the hash of (run, key) and grown by doubling when
@@ -160,7 +163,7 @@ func fits(x Record) bool {
 
 const (
 	maxHeight  = 20
-	nodeHeader = 40
+	nodeHeader = 8
 	recSize    = 32
 
 	unitShift  = 3 // refs count 8-byte units
@@ -251,20 +254,29 @@ type runName struct {
 func New() *Index {
 	ix := &Index{}
 	ix.mem.next = 1 // ref 0 is nil
-	ix.head = ix.mem.alloc(nodeHeader + 4*maxHeight)
+	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0))
 	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
 	ix.hash.Store(&table{slots: make([]uint32, 1024), mask: 1023})
 	return ix
 }
 
-// node is the fixed part of a node; tower and key follow it in the arena.
+// node is the fixed part of a node; tower, key and first version follow it
+// in the arena.
 type node struct {
-	first rec
-	run   uint32
-	h     uint8
-	_     uint8
-	klen  uint16
+	run  uint32
+	h    uint8
+	_    uint8
+	klen uint16
+}
+
+func nodeSize(h, klen int) int { return (nodeHeader+4*h+klen+7)&^7 + recSize }
+
+// first returns node ref's first version.
+func (ix *Index) first(ref uint32) *rec {
+	p := ix.mem.at(ref)
+	n := (*node)(p)
+	return (*rec)(unsafe.Add(p, nodeSize(int(n.h), int(n.klen))-recSize))
 }
 
 func (ix *Index) node(ref uint32) *node { return (*node)(ix.mem.at(ref)) }
@@ -404,9 +416,9 @@ func (ix *Index) Add(run, key string, r Record) error {
 }
 
 func (ix *Index) addVersion(ref uint32, r Record) error {
-	n := ix.node(ref)
-	head := atomic.LoadUint32(&n.first.link)
-	prev := &n.first
+	first := ix.first(ref)
+	head := atomic.LoadUint32(&first.link)
+	prev := first
 	if head != 0 {
 		prev = ix.rec(head)
 	}
@@ -421,7 +433,7 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 	x := ix.rec(nr)
 	x.set(r)
 	x.link = head
-	atomic.StoreUint32(&n.first.link, nr)
+	atomic.StoreUint32(&first.link, nr)
 
 	switch isLive := !r.Tombstone(); {
 	case isLive && !wasLive:
@@ -436,7 +448,7 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 
 func (ix *Index) insert(run uint32, key string, r Record) error {
 	h := randomHeight()
-	ref := ix.mem.alloc(nodeHeader + 4*h + len(key))
+	ref := ix.mem.alloc(nodeSize(h, len(key)))
 	if ref == 0 {
 		return ErrFull
 	}
@@ -445,9 +457,9 @@ func (ix *Index) insert(run uint32, key string, r Record) error {
 		t = ix.grow(t)
 	}
 	n := ix.node(ref)
-	n.first.set(r)
 	n.run, n.h, n.klen = run, uint8(h), uint16(len(key))
 	copy(ix.key(ref), key)
+	ix.first(ref).set(r)
 
 	var preds [maxHeight]uint32
 	ix.findGE(run, key, &preds)
@@ -559,22 +571,23 @@ func (c Chain) Run() string {
 	return name.(string)
 }
 
-// newest returns the chain's newest version record.
-func (c Chain) newest() *rec {
-	n := c.ix.node(c.ref)
-	if head := atomic.LoadUint32(&n.first.link); head != 0 {
-		return c.ix.rec(head)
+// newest returns the chain's newest version record and its first.
+func (c Chain) newest() (newest, first *rec) {
+	first = c.ix.first(c.ref)
+	if head := atomic.LoadUint32(&first.link); head != 0 {
+		return c.ix.rec(head), first
 	}
-	return &n.first
+	return first, first
 }
 
-// older returns the record after r (the chain's node n), or nil.
-func (c Chain) older(r *rec, n *node) *rec {
-	if r == &n.first {
+// older returns the record after r in the chain whose first version is
+// first, or nil.
+func (c Chain) older(r, first *rec) *rec {
+	if r == first {
 		return nil
 	}
 	if r.link == 0 {
-		return &n.first
+		return first
 	}
 	return c.ix.rec(r.link)
 }
@@ -584,8 +597,8 @@ func (c Chain) At(snap uint64) (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
 	}
-	n := c.ix.node(c.ref)
-	for r := c.newest(); r != nil; r = c.older(r, n) {
+	r, first := c.newest()
+	for ; r != nil; r = c.older(r, first) {
 		if r.version() <= snap {
 			return r.record(), true
 		}
@@ -598,7 +611,8 @@ func (c Chain) Newest() (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
 	}
-	return c.newest().record(), true
+	r, _ := c.newest()
+	return r.record(), true
 }
 
 // Versions calls fn for each version at or below snap, newest first,
@@ -607,8 +621,8 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 	if c.ref == 0 {
 		return
 	}
-	n := c.ix.node(c.ref)
-	for r := c.newest(); r != nil; r = c.older(r, n) {
+	r, first := c.newest()
+	for ; r != nil; r = c.older(r, first) {
 		if r.version() <= snap && !fn(r.record()) {
 			return
 		}

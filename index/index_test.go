@@ -246,3 +246,67 @@ func find(t *testing.T, ix *Index, run, key string) Chain {
 	require.True(t, ok, "%s/%s not found", run, key)
 	return c
 }
+
+func benchKeys(n int) []string {
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key:%012d", i)
+	}
+	return keys
+}
+
+func filled(b *testing.B, keys []string) *Index {
+	ix := New()
+	for i, p := range rand.New(rand.NewPCG(1, 2)).Perm(len(keys)) {
+		if err := ix.Add("default", keys[p], mkrec(uint64(i+1), false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return ix
+}
+
+// BenchmarkGet measures a point lookup among 1M keys in random order.
+func BenchmarkGet(b *testing.B) {
+	keys := benchKeys(1 << 20)
+	ix := filled(b, keys)
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ResetTimer()
+	for b.Loop() {
+		if _, ok := ix.Get("default", keys[r.IntN(len(keys))], 1<<40); !ok {
+			b.Fatal("missing")
+		}
+	}
+}
+
+// BenchmarkAdd measures inserting new keys in random order.
+func BenchmarkAdd(b *testing.B) {
+	keys := benchKeys(1 << 20)
+	perm := rand.New(rand.NewPCG(1, 2)).Perm(len(keys))
+	var ix *Index
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%len(keys) == 0 {
+			ix = New()
+		}
+		if err := ix.Add("default", keys[perm[i%len(keys)]], mkrec(uint64(i+1), false)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSeek measures finding the first key of a prefix and reading
+// the next 100.
+func BenchmarkSeek(b *testing.B) {
+	keys := benchKeys(1 << 20)
+	ix := filled(b, keys)
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ResetTimer()
+	for b.Loop() {
+		n := 0
+		for it := ix.Seek("default", keys[r.IntN(len(keys))][:14]); it.Valid() && n < 100; it.Next() {
+			if _, ok := it.Chain().At(1 << 40); ok {
+				n++
+			}
+		}
+	}
+}

@@ -252,7 +252,7 @@ func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 	start := w.Flushed()
 	err := w.Flush()
 	if err == nil && db.opts.Durability == Strict {
-		err = w.Sync()
+		err = db.fsync(w)
 		if err != nil {
 			// The group's bytes are in the file but not durable, and a
 			// second fsync would prove nothing: cut them off.
@@ -267,6 +267,8 @@ func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 		return
 	}
 	p.lastTS = ts
+	db.stats.commits.Add(int64(len(rs)))
+	db.stats.groups.Add(1)
 	if db.opts.Durability == Buffered {
 		p.dirty.Store(true)
 	}
@@ -280,7 +282,7 @@ func (db *DB) roll(ts int64) error {
 	t := db.segs.Load()
 	old := t.active
 	if db.opts.Durability != InMemory {
-		if err := old.Sync(); err != nil {
+		if err := db.fsync(old); err != nil {
 			return err
 		}
 	}
