@@ -173,46 +173,51 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 	require.EqualValues(t, keys*rounds, versions)
 }
 
-// TestMemoryPerVersion measures the heap the index holds per version, with
-// keys counted apart. The target is at most 64 bytes per version.
-func TestMemoryPerVersion(t *testing.T) {
-	const keys = 20000
+// TestMemoryPerKeyAndVersion checks the costs the package doc states:
+// 32 bytes per later version, and for a key with one version its node,
+// tower and a share of the hash table; and that the Go heap holds no more
+// than Bytes reports (the arena is all there is).
+func TestMemoryPerKeyAndVersion(t *testing.T) {
+	const keys = 100000
 	const perKey = 10
-	names := make([]string, keys)
-	for i := range names {
-		names[i] = fmt.Sprintf("key-%08d", i)
-	}
+	names := benchKeys(keys) // 16 bytes each
 	heap := func() uint64 {
-		runtime.GC()
 		runtime.GC()
 		var m runtime.MemStats
 		runtime.ReadMemStats(&m)
 		return m.HeapAlloc
 	}
+	used := func(ix *Index) int64 { return int64(ix.mem.next) << unitShift }
 
 	base := heap()
 	ix := New()
+	empty := used(ix)
 	v := uint64(0)
 	for _, k := range names {
 		v++
-		ix.Add("run", k, mkrec(v, false))
+		require.NoError(t, ix.Add("run", k, mkrec(v, false)))
 	}
-	oneVersion := heap()
+	oneVersion := used(ix)
+	hashPerKey := float64(len(ix.hash.Load().slots)*4) / keys
 	for i := 1; i < perKey; i++ {
 		for _, k := range names {
 			v++
-			ix.Add("run", k, mkrec(v, false))
+			require.NoError(t, ix.Add("run", k, mkrec(v, false)))
 		}
 	}
-	all := heap()
+	all := used(ix)
+	grown := heap() - base
 	runtime.KeepAlive(ix)
-	runtime.KeepAlive(names)
 
 	perVersion := float64(all-oneVersion) / float64(keys*(perKey-1))
-	perKeyBytes := float64(oneVersion-base)/float64(keys) - perVersion
-	t.Logf("index memory: %.1f bytes per version, %.1f bytes per key (key of %d bytes + run of 3 included)",
-		perVersion, perKeyBytes, len(names[0]))
-	require.LessOrEqual(t, perVersion, 64.0)
+	nodePerKey := float64(oneVersion-empty)/keys - 16
+	t.Logf("index memory: %.1f bytes per later version; per key beyond its 16 bytes: %.1f of node + %.1f of hash table; Bytes %d, heap grew %d",
+		perVersion, nodePerKey, hashPerKey, ix.Bytes(), grown)
+	require.LessOrEqual(t, perVersion, 32.01, "32 bytes, and what chunk ends leave unused")
+	// 8 header + 5.3 tower + 3.5 padding + 32 first version, on average.
+	require.Less(t, nodePerKey, 52.0)
+	require.LessOrEqual(t, hashPerKey, 4/(3.0/8)+0.01)
+	require.Less(t, float64(grown), 1.05*float64(ix.Bytes())+64<<10, "the heap holds little beyond the arena")
 }
 
 // AddBytes must not keep the caller's bytes: they are a mapping that goes
@@ -309,4 +314,107 @@ func BenchmarkSeek(b *testing.B) {
 			}
 		}
 	}
+}
+
+// TestConcurrentPointReadsAndHistory runs one writer against readers that
+// check every answer against the schedule the writer follows: version v
+// goes to key (v*7919) mod keys of run v mod 3, so a reader knows, for
+// its snapshot, exactly which versions each key must show. The writer
+// crosses several hash table growths and builds chains of many versions
+// while the readers look up, walk chains and scan.
+func TestConcurrentPointReadsAndHistory(t *testing.T) {
+	const keys = 5003 // prime: every key gets a version every 5003
+	total := uint64(60000)
+	if testing.Short() {
+		total = 20000
+	}
+	target := func(v uint64) (string, string) {
+		return fmt.Sprintf("r%d", v%3), fmt.Sprintf("k%05d", (v*7919)%keys)
+	}
+	// expected returns the versions of target(of) at or below snap, newest
+	// first, by brute force over the schedule.
+	expected := func(of, snap uint64) []uint64 {
+		var out []uint64
+		for v := snap; v >= 1; v-- {
+			if v%3 == of%3 && (v*7919)%keys == (of*7919)%keys {
+				out = append(out, v)
+			}
+		}
+		return out
+	}
+	ix := New()
+	var published atomic.Uint64
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, 8)
+	for g := 0; g < 3; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(g), 9))
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				snap := published.Load()
+				// Half the reads go to the keys the writer is at: where a
+				// record published before it is complete would show.
+				of := 1 + r.Uint64N(total)
+				if i%2 == 0 {
+					of = max(snap, 3) - 2 + r.Uint64N(6)
+				}
+				run, key := target(of)
+				want := expected(of, snap)
+				got, ok := ix.Get(run, key, snap)
+				switch {
+				case len(want) == 0 && ok:
+					errs <- fmt.Errorf("%s/%s at %d: got version %d, want none", run, key, snap, got.Version)
+					return
+				case len(want) > 0 && (!ok || got.Version != want[0]):
+					errs <- fmt.Errorf("%s/%s at %d: got %d (%v), want %d", run, key, snap, got.Version, ok, want[0])
+					return
+				case ok && got.Offset != int64(got.Version)*100:
+					errs <- fmt.Errorf("%s/%s version %d: record %+v is not the one added", run, key, got.Version, got)
+					return
+				}
+				if c, found := ix.Find(run, key); found {
+					var hist []uint64
+					c.Versions(snap, func(r Record) bool { hist = append(hist, r.Version); return true })
+					if fmt.Sprint(hist) != fmt.Sprint(want) && !(len(hist) == 0 && len(want) == 0) {
+						errs <- fmt.Errorf("%s/%s at %d: history %v, want %v", run, key, snap, hist, want)
+						return
+					}
+				}
+				if i%50 == 0 {
+					prev := ""
+					for it := ix.Seek(run, ""); it.Valid(); it.Next() {
+						k := it.Chain().Key()
+						if k <= prev {
+							errs <- fmt.Errorf("run %s: key %q after %q", run, k, prev)
+							return
+						}
+						prev = k
+					}
+				}
+			}
+		}()
+	}
+	for v := uint64(1); v <= total; v++ {
+		run, key := target(v)
+		if err := ix.Add(run, key, mkrec(v, false)); err != nil {
+			t.Fatal(err)
+		}
+		published.Store(v)
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	n, _, versions, _ := ix.Counts()
+	require.EqualValues(t, 3*keys, n, "every (run, key) pair of the schedule")
+	require.EqualValues(t, total, versions)
 }

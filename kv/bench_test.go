@@ -174,3 +174,77 @@ func BenchmarkOpenTornTail(b *testing.B) {
 		})
 	}
 }
+
+// fillRandom writes n keys of 16 bytes in random order, each with a
+// 100-byte incompressible value, in batches of 1000, and reopens the
+// directory (so reads come from sealed, mapped segments), as bench/ W2-W4
+// do at a larger scale.
+func fillRandom(b *testing.B, n int) (*DB, []string) {
+	dir := b.TempDir()
+	db, err := Open(dir, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	keys := make([]string, n)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key:%012d", i)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	val := make([]byte, 100)
+	batch := make([]KeyValue, 0, 1000)
+	for _, i := range r.Perm(n) {
+		for j := range val {
+			val[j] = byte(r.Uint32())
+		}
+		batch = append(batch, KeyValue{keys[i], Bytes(val)})
+		if len(batch) == cap(batch) || i == n-1 {
+			if _, err := db.MPut(DefaultRun, batch); err != nil {
+				b.Fatal(err)
+			}
+			batch = batch[:0]
+		}
+	}
+	if _, err := db.MPut(DefaultRun, batch); err != nil && len(batch) > 0 {
+		b.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if db, err = Open(dir, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { db.Close() })
+	return db, keys
+}
+
+// BenchmarkGetRandom is bench/'s W2 in small: random Gets of 100-byte
+// values among 256k keys.
+func BenchmarkGetRandom(b *testing.B) {
+	db, keys := fillRandom(b, 1<<18)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var seed atomic.Uint64
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(seed.Add(1), 7))
+		for pb.Next() {
+			if _, ok, err := db.Get(DefaultRun, keys[r.IntN(len(keys))]); err != nil || !ok {
+				b.Errorf("get: %v %v", ok, err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkScan100 is bench/'s W4 in small: a prefix scan of 100 keys.
+func BenchmarkScan100(b *testing.B) {
+	db, keys := fillRandom(b, 1<<18)
+	r := rand.New(rand.NewPCG(3, 4))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		p, err := db.Scan(DefaultRun, keys[r.IntN(len(keys))][:14], 100, "")
+		if err != nil || len(p.Entries) == 0 {
+			b.Fatal(err, len(p.Entries))
+		}
+	}
+}
