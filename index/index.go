@@ -239,6 +239,9 @@ type Index struct {
 	nruns  uint32   // writer only
 	recent atomic.Pointer[runName]
 
+	loading  bool     // between BeginLoad and EndLoad
+	unlinked []uint32 // nodes added while loading, not in the skiplist
+
 	keys     atomic.Int64 // nodes
 	live     atomic.Int64 // nodes whose newest version is not a tombstone
 	versions atomic.Int64
@@ -461,21 +464,12 @@ func (ix *Index) insert(run uint32, key string, r Record) error {
 	copy(ix.key(ref), key)
 	ix.first(ref).set(r)
 
-	var preds [maxHeight]uint32
-	ix.findGE(run, key, &preds)
-	if cur := int(ix.height.Load()); h > cur {
-		for lvl := cur; lvl < h; lvl++ {
-			preds[lvl] = ix.head
-		}
-		ix.height.Store(int32(h))
-	}
-	for lvl := 0; lvl < h; lvl++ {
-		ix.setNext(ref, lvl, ix.next(preds[lvl], lvl))
-	}
-	// Publish bottom up: a reader that finds the node at a level can go on
-	// from it.
-	for lvl := 0; lvl < h; lvl++ {
-		ix.setNext(preds[lvl], lvl, ref)
+	if ix.loading {
+		ix.unlinked = append(ix.unlinked, ref)
+	} else {
+		var preds [maxHeight]uint32
+		ix.findGE(run, key, &preds)
+		ix.link(ref, h, &preds)
 	}
 	put(t, hashOf(run, key), ref)
 	ix.keys.Add(1)
