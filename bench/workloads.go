@@ -1,0 +1,457 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Metric names, the keys of ChildResult.Metrics.
+const (
+	MetricFill       = "w1_fill_ops_per_s"
+	MetricBatchFill  = "w1b_batch_fill_ops_per_s"
+	MetricGet1       = "w2_get_1g_ops_per_s"
+	MetricGet2       = "w2_get_2g_ops_per_s"
+	MetricHistory    = "w3_history_ops_per_s"
+	MetricScan       = "w4_scan_per_s"
+	MetricSync       = "w5_sync_commits_per_s"
+	MetricBytes      = "w1_bytes_on_disk"
+	MetricReopen     = "w6_reopen_s"
+	MetricRSS        = "peak_rss_bytes"
+	MetricIndexBytes = "strata_index_bytes_per_key"
+	MetricPerFsync   = "strata_commits_per_fsync"
+)
+
+// SyncWorkers is the number of goroutines committing in W5.
+const SyncWorkers = 8
+
+// Config is what a child needs to know to run its workloads.
+type Config struct {
+	Keys        int           // W1 keys (a multiple of 100)
+	HistoryKeys int           // W3 keys (a multiple of 100)
+	ReadCap     time.Duration // time cap of each read workload
+	SyncCap     time.Duration // time cap of W5
+	Seed        uint64        // seeds every random choice
+}
+
+// newConfig derives the workload sizes from the scale.
+func newConfig(scale float64, readCap, syncCap time.Duration, seed uint64) Config {
+	round := func(n float64) int { return max(100, int(n/100+0.5)*100) }
+	return Config{
+		Keys:        round(1e6 * scale),
+		HistoryKeys: round(1e5 * scale),
+		ReadCap:     readCap,
+		SyncCap:     syncCap,
+		Seed:        seed,
+	}
+}
+
+// ChildResult is what a child process reports on stdout, as JSON.
+type ChildResult struct {
+	Engine string `json:"engine"`
+	// Metrics holds the table's numbers by Metric name: throughputs in
+	// operations per second, sizes in bytes, times in seconds.
+	Metrics map[string]float64 `json:"metrics"`
+	// Ops and Seconds say how many operations each timed workload did and
+	// how long it took (a read workload stops at its op count or time cap).
+	Ops     map[string]int64   `json:"ops"`
+	Seconds map[string]float64 `json:"seconds"`
+	// Error is set if a workload failed; the metrics before it stand.
+	Error string `json:"error,omitempty"`
+}
+
+// child runs the workloads for one engine in sequence.
+type child struct {
+	name string
+	dir  string
+	cfg  Config
+	log  io.Writer
+	res  *ChildResult
+}
+
+// runChild runs every workload for the named engine under dir and returns
+// what it measured (with Error set on failure).
+func runChild(name, dir string, cfg Config, log io.Writer) *ChildResult {
+	c := &child{name: name, dir: dir, cfg: cfg, log: log, res: &ChildResult{
+		Engine:  name,
+		Metrics: map[string]float64{},
+		Ops:     map[string]int64{},
+		Seconds: map[string]float64{},
+	}}
+	steps := []func() error{c.fillAndReads, c.batchFill, c.history, c.syncCommits}
+	for _, step := range steps {
+		if err := step(); err != nil {
+			c.res.Error = err.Error()
+			c.logf("FAILED: %v", err)
+			break
+		}
+	}
+	return c.res
+}
+
+// logf writes one progress line, prefixed with the engine's name.
+func (c *child) logf(format string, args ...any) {
+	fmt.Fprintf(c.log, "[%s] %s\n", c.name, fmt.Sprintf(format, args...))
+}
+
+// open returns the engine opened in a subdirectory of the child's dir.
+func (c *child) open(sub string, o OpenOptions) (Engine, error) {
+	e, err := newEngine(c.name)
+	if err != nil {
+		return nil, err
+	}
+	d := filepath.Join(c.dir, sub)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, err
+	}
+	if err := e.Open(d, o); err != nil {
+		return nil, fmt.Errorf("open %s: %w", sub, err)
+	}
+	return e, nil
+}
+
+// record stores a throughput and logs it.
+func (c *child) record(metric, label, unit string, ops int64, el time.Duration) {
+	rate := float64(ops) / el.Seconds()
+	c.res.Metrics[metric] = rate
+	c.res.Ops[metric] = ops
+	c.res.Seconds[metric] = el.Seconds()
+	c.logf("%s: %d ops in %.2fs = %s %s", label, ops, el.Seconds(), fmtCount(rate), unit)
+}
+
+// worker is the per-goroutine state of a timed workload.
+type worker struct {
+	rng *rand.Rand
+	src *rand.ChaCha8 // fills values with random bytes
+	key []byte
+	val []byte
+	buf []byte
+}
+
+// newWorker returns the state of one goroutine; stream picks its random
+// sequences.
+func (c *child) newWorker(stream uint64) *worker {
+	var seed [32]byte
+	for i := range seed {
+		seed[i] = byte(c.cfg.Seed>>(8*(i%8))) ^ byte(stream*31+uint64(i))
+	}
+	return &worker{
+		rng: rand.New(rand.NewPCG(c.cfg.Seed, stream)),
+		src: rand.NewChaCha8(seed),
+		key: make([]byte, KeyLen),
+		val: make([]byte, ValueLen),
+		buf: make([]byte, 0, ValueLen),
+	}
+}
+
+// randomValue refills w.val with fresh random bytes.
+func (w *worker) randomValue() []byte {
+	w.src.Read(w.val)
+	return w.val
+}
+
+// timed runs op on workers goroutines until total ops are done or limit
+// has passed, whichever comes first, checking the clock every chunk ops.
+// It returns the ops done and the time they took.
+func (c *child) timed(workers, total, chunk int, limit time.Duration, op func(w *worker) error) (int64, time.Duration, error) {
+	var next, done atomic.Int64
+	var stop atomic.Bool
+	errs := make([]error, workers)
+	ws := make([]*worker, workers)
+	for i := range ws {
+		ws[i] = c.newWorker(uint64(100 + i))
+	}
+	var wg sync.WaitGroup
+	start := time.Now()
+	deadline := start.Add(limit)
+	for i := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w := ws[i]
+			for !stop.Load() {
+				base := next.Add(int64(chunk)) - int64(chunk)
+				if base >= int64(total) {
+					return
+				}
+				n := min(int64(chunk), int64(total)-base)
+				for range n {
+					if err := op(w); err != nil {
+						errs[i] = err
+						stop.Store(true)
+						return
+					}
+					done.Add(1)
+				}
+				if time.Now().After(deadline) {
+					stop.Store(true)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return done.Load(), time.Since(start), errors.Join(errs...)
+}
+
+// fillAndReads runs W1 (fill), measures its bytes on disk, W6 (reopen),
+// then W2 (Gets) and W4 (scans) on the reopened W1 data.
+func (c *child) fillAndReads() error {
+	e, err := c.open("w1", OpenOptions{})
+	if err != nil {
+		return err
+	}
+	n := c.cfg.Keys
+	w := c.newWorker(1)
+	order := w.rng.Perm(n)
+	start := time.Now()
+	for _, i := range order {
+		putKey(w.key, i)
+		if err := e.Put(w.key, w.randomValue()); err != nil {
+			e.Close()
+			return fmt.Errorf("W1 put: %w", err)
+		}
+	}
+	if err := e.Flush(); err != nil {
+		e.Close()
+		return fmt.Errorf("W1 flush: %w", err)
+	}
+	c.record(MetricFill, "W1 fill, 1 put per commit", "ops/s", int64(n), time.Since(start))
+	order = nil
+	if s, ok := e.(ExtraStatser); ok {
+		if ib, ok := s.ExtraStats()["IndexBytes"]; ok {
+			c.res.Metrics[MetricIndexBytes] = float64(ib) / float64(n)
+			c.logf("index: %d bytes = %.1f bytes/key", ib, float64(ib)/float64(n))
+		}
+	}
+	start = time.Now()
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("W1 close: %w", err)
+	}
+	closeTime := time.Since(start)
+	dir := filepath.Join(c.dir, "w1")
+	size, err := dirBytes(dir)
+	if err != nil {
+		return err
+	}
+	c.res.Metrics[MetricBytes] = float64(size)
+	c.logf("W1 close took %.2fs; bytes on disk: %.1f MiB", closeTime.Seconds(), float64(size)/(1<<20))
+
+	start = time.Now()
+	e, err = c.open("w1", OpenOptions{})
+	if err != nil {
+		return fmt.Errorf("W6 reopen: %w", err)
+	}
+	reopen := time.Since(start)
+	c.res.Metrics[MetricReopen] = reopen.Seconds()
+	c.logf("W6 reopen: %.3fs", reopen.Seconds())
+	if err := closing(e, func() error { return c.reads(e) }); err != nil {
+		return err
+	}
+	return os.RemoveAll(dir)
+}
+
+// closing runs fn, then closes e, and returns the first error.
+func closing(e Engine, fn func() error) error {
+	err := fn()
+	if cerr := e.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// reads runs W2 (random Gets from 1 and 2 goroutines) and W4 (prefix scans)
+// on the W1 data.
+func (c *child) reads(e Engine) error {
+	n := c.cfg.Keys
+	get := func(w *worker) error {
+		i := w.rng.IntN(n)
+		putKey(w.key, i)
+		v, ok, err := e.Get(w.key, w.buf)
+		if err != nil {
+			return err
+		}
+		if !ok || len(v) != ValueLen {
+			return fmt.Errorf("W2 get %s: found=%v, %d bytes", w.key, ok, len(v))
+		}
+		w.buf = v[:0]
+		return nil
+	}
+	for _, g := range []struct {
+		workers int
+		metric  string
+	}{{1, MetricGet1}, {2, MetricGet2}} {
+		ops, el, err := c.timed(g.workers, n, 64, c.cfg.ReadCap, get)
+		if err != nil {
+			return err
+		}
+		c.record(g.metric, fmt.Sprintf("W2 random Get, %d goroutine(s)", g.workers), "ops/s", ops, el)
+	}
+
+	scans := max(n/10, 100)
+	ops, el, err := c.timed(1, scans, 16, c.cfg.ReadCap, func(w *worker) error {
+		p := w.rng.IntN(n / 100)
+		putKey(w.key, p*100)
+		got, bytes, err := e.Scan(w.key[:PrefixLen], 100)
+		if err != nil {
+			return err
+		}
+		if got != 100 || bytes < 100*ValueLen {
+			return fmt.Errorf("W4 scan %s: %d entries, %d bytes, want 100", w.key[:PrefixLen], got, bytes)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.record(MetricScan, "W4 prefix scan of 100 keys", "scans/s", ops, el)
+	return nil
+}
+
+// batchFill runs W1b: the same fill as W1 in commits of BatchLen puts, into
+// a fresh directory.
+func (c *child) batchFill() error {
+	e, err := c.open("w1b", OpenOptions{})
+	if err != nil {
+		return err
+	}
+	n := c.cfg.Keys
+	w := c.newWorker(2)
+	order := w.rng.Perm(n)
+	start := time.Now()
+	for off := 0; off < n; off += BatchLen {
+		end := min(off+BatchLen, n)
+		if err := e.Batch(c.batch(w, order[off:end])); err != nil {
+			e.Close()
+			return fmt.Errorf("W1b batch: %w", err)
+		}
+	}
+	c.record(MetricBatchFill, "W1b fill, batches of 1000", "ops/s", int64(n), time.Since(start))
+	if err := e.Close(); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(c.dir, "w1b"))
+}
+
+// batch returns the keys numbered ids with fresh random values, in new
+// memory (engines may hold on to it until the commit returns).
+func (c *child) batch(w *worker, ids []int) []KV {
+	slab := make([]byte, len(ids)*(KeyLen+ValueLen))
+	w.src.Read(slab)
+	kvs := make([]KV, len(ids))
+	for j, id := range ids {
+		rec := slab[j*(KeyLen+ValueLen) : (j+1)*(KeyLen+ValueLen)]
+		putKey(rec[:KeyLen], id)
+		kvs[j] = KV{Key: rec[:KeyLen], Value: rec[KeyLen:]}
+	}
+	return kvs
+}
+
+// history runs W3: it loads HistoryKeys keys with HistoryVersions versions
+// each (untimed, one commit per BatchLen keys and version), then reads
+// History(10) of random keys.
+func (c *child) history() error {
+	e, err := c.open("w3", OpenOptions{Versions: true})
+	if err != nil {
+		return err
+	}
+	if err := closing(e, func() error { return c.historyOn(e) }); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(c.dir, "w3"))
+}
+
+// historyOn loads and reads W3 on the open engine e.
+func (c *child) historyOn(e Engine) error {
+	h := c.cfg.HistoryKeys
+	w := c.newWorker(3)
+	ids := make([]int, h)
+	for i := range ids {
+		ids[i] = i
+	}
+	start := time.Now()
+	for ver := uint64(1); ver <= HistoryVersions; ver++ {
+		for off := 0; off < h; off += BatchLen {
+			if err := e.PutVersions(c.batch(w, ids[off:min(off+BatchLen, h)]), ver); err != nil {
+				return fmt.Errorf("W3 load: %w", err)
+			}
+		}
+	}
+	c.logf("W3 load: %d keys x %d versions in %.2fs (untimed)", h, HistoryVersions, time.Since(start).Seconds())
+	ops, el, err := c.timed(1, c.cfg.Keys, 64, c.cfg.ReadCap, func(w *worker) error {
+		putKey(w.key, w.rng.IntN(h))
+		got, bytes, err := e.History(w.key, HistoryVersions)
+		if err != nil {
+			return err
+		}
+		if got != HistoryVersions || bytes != HistoryVersions*ValueLen {
+			return fmt.Errorf("W3 history %s: %d versions, %d bytes, want %d", w.key, got, bytes, HistoryVersions)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	c.record(MetricHistory, "W3 History(10)", "ops/s", ops, el)
+	return nil
+}
+
+// syncCommits runs W5: SyncWorkers goroutines each commit one random put
+// at a time with fsync, into a fresh directory.
+func (c *child) syncCommits() error {
+	e, err := c.open("w5", OpenOptions{Sync: true})
+	if err != nil {
+		return err
+	}
+	if err := closing(e, func() error { return c.syncOn(e) }); err != nil {
+		return err
+	}
+	return os.RemoveAll(filepath.Join(c.dir, "w5"))
+}
+
+// syncOn runs W5 on the open engine e.
+func (c *child) syncOn(e Engine) error {
+	n := c.cfg.Keys
+	ops, el, err := c.timed(SyncWorkers, max(n/10, 1000), 1, c.cfg.SyncCap, func(w *worker) error {
+		putKey(w.key, w.rng.IntN(n))
+		return e.SyncPut(w.key, w.randomValue())
+	})
+	if err != nil {
+		return err
+	}
+	c.record(MetricSync, "W5 fsync per commit, 8 goroutines", "commits/s", ops, el)
+	if s, ok := e.(ExtraStatser); ok {
+		st := s.ExtraStats()
+		commits, groups, fsyncs := st["Commits"], st["Groups"], st["Fsyncs"]
+		c.logf("W5: %d commits, %d groups, %d fsyncs", commits, groups, fsyncs)
+		if fsyncs > 0 {
+			c.res.Metrics[MetricPerFsync] = float64(commits) / float64(fsyncs)
+		}
+	}
+	return nil
+}
+
+// dirBytes returns the total size of the regular files under dir.
+func dirBytes(dir string) (int64, error) {
+	var total int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.Type().IsRegular() {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			total += info.Size()
+		}
+		return nil
+	})
+	return total, err
+}
