@@ -35,14 +35,14 @@
 // list from head down to the node, newest first; each record is written
 // once and published by the atomic store of head.
 //
-// The hash table is a power-of-two array of node refs (4 bytes a slot),
-// probed linearly from the hash of (run, key) and grown by doubling when
-// it is three quarters full.
+// The hash table is a power-of-two array of node refs (4 bytes a slot) and
+// one of tags (a byte of the key's hash a slot), probed linearly from the
+// hash of (run, key) and grown by doubling when it is three quarters full.
 //
 // Cost: a key with one version takes 40 bytes of node, 5.3 bytes of tower
 // on average (towers grow with p = 1/4), its key bytes, padding to 8
-// (3.5 bytes on average) and 5.3 to 10.7 bytes of hash table (load 3/8 to
-// 3/4): 54 to 60 bytes beyond its key. Each later version takes 32 bytes.
+// (3.5 bytes on average) and 6.7 to 13.3 bytes of hash table (load 3/8 to
+// 3/4): 56 to 63 bytes beyond its key. Each later version takes 32 bytes.
 // Unused space at the end of the newest chunk (under 1 MiB) comes on top.
 //
 // Limits: versions below 2^61, segment ids below 2^24, value offsets below
@@ -221,11 +221,20 @@ func (a *arena) held() int64 {
 	return int64(len(*cs)) * chunkBytes
 }
 
-// table is the hash table: node refs, 0 for a free slot.
+// table is the hash table: node refs, 0 for a free slot, and beside each
+// a tag, the top byte of its key's hash, so that a probe loads a node only
+// when the tags match (1 time in 256 for another key).
 type table struct {
 	slots []uint32
+	tags  []uint8
 	mask  uint64
 }
+
+func newTable(size int) *table {
+	return &table{slots: make([]uint32, size), tags: make([]uint8, size), mask: uint64(size - 1)}
+}
+
+func tagOf(hash uint64) uint8 { return uint8(hash >> 56) }
 
 // Index is the ordered, concurrent (run, key) -> versions map.
 type Index struct {
@@ -260,7 +269,7 @@ func New() *Index {
 	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0))
 	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
-	ix.hash.Store(&table{slots: make([]uint32, 1024), mask: 1023})
+	ix.hash.Store(newTable(1024))
 	return ix
 }
 
@@ -336,17 +345,27 @@ func hashOf(run uint32, key string) uint64 {
 
 // lookup returns the node of (run, key), or 0.
 func (ix *Index) lookup(run uint32, key string) uint32 {
-	t := ix.hash.Load()
-	for i := hashOf(run, key); ; i++ {
-		ref := atomic.LoadUint32(&t.slots[i&t.mask])
+	ref, _ := ix.probe(ix.hash.Load(), hashOf(run, key), run, key)
+	return ref
+}
+
+// probe looks for (run, key), whose hash is hash, in t: it returns its
+// node, or 0 and the free slot where the probe ended.
+func (ix *Index) probe(t *table, hash uint64, run uint32, key string) (ref uint32, free uint64) {
+	tag := tagOf(hash)
+	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+		ref := atomic.LoadUint32(&t.slots[i])
 		if ref == 0 {
-			return 0
+			return 0, i
+		}
+		if t.tags[i] != tag {
+			continue
 		}
 		n := ix.node(ref)
 		if n.run == run && int(n.klen) == len(key) {
 			k := ix.key(ref)
 			if unsafe.String(unsafe.SliceData(k), len(k)) == key {
-				return ref
+				return ref, 0
 			}
 		}
 	}
@@ -404,10 +423,13 @@ func (ix *Index) Add(run, key string, r Record) error {
 		ix.names.Store(rn, name)
 		ix.runs.Store(name, rn)
 	}
-	if ref := ix.lookup(rn, key); ref != 0 {
+	t := ix.hash.Load()
+	hash := hashOf(rn, key)
+	ref, free := ix.probe(t, hash, rn, key)
+	if ref != 0 {
 		return ix.addVersion(ref, r)
 	}
-	if err := ix.insert(rn, key, r); err != nil {
+	if err := ix.insert(rn, key, r, t, hash, free); err != nil {
 		return err
 	}
 	if !r.Tombstone() {
@@ -449,15 +471,17 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 	return nil
 }
 
-func (ix *Index) insert(run uint32, key string, r Record) error {
+// insert adds a node for (run, key), whose hash is hash and which probe
+// did not find in t, ending at slot free.
+func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free uint64) error {
 	h := randomHeight()
 	ref := ix.mem.alloc(nodeSize(h, len(key)))
 	if ref == 0 {
 		return ErrFull
 	}
-	t := ix.hash.Load()
 	if grow := uint64(ix.keys.Load()+1)*4 > uint64(len(t.slots))*3; grow {
 		t = ix.grow(t)
+		_, free = ix.probe(t, hash, run, key)
 	}
 	n := ix.node(ref)
 	n.run, n.h, n.klen = run, uint8(h), uint16(len(key))
@@ -471,16 +495,19 @@ func (ix *Index) insert(run uint32, key string, r Record) error {
 		ix.findGE(run, key, &preds)
 		ix.link(ref, h, &preds)
 	}
-	put(t, hashOf(run, key), ref)
+	t.tags[free] = tagOf(hash)
+	atomic.StoreUint32(&t.slots[free], ref)
 	ix.keys.Add(1)
 	return nil
 }
 
-// put stores ref in the first free slot from hash on.
+// put stores ref, whose key has the hash, in the first free slot of t
+// from hash on.
 func put(t *table, hash uint64, ref uint32) {
-	for i := hash; ; i++ {
-		if t.slots[i&t.mask] == 0 {
-			atomic.StoreUint32(&t.slots[i&t.mask], ref)
+	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+		if t.slots[i] == 0 {
+			t.tags[i] = tagOf(hash)
+			atomic.StoreUint32(&t.slots[i], ref)
 			return
 		}
 	}
@@ -488,8 +515,7 @@ func put(t *table, hash uint64, ref uint32) {
 
 // grow publishes a table twice the size of t holding the same nodes.
 func (ix *Index) grow(t *table) *table {
-	nt := &table{slots: make([]uint32, 2*len(t.slots))}
-	nt.mask = uint64(len(nt.slots) - 1)
+	nt := newTable(2 * len(t.slots))
 	for _, ref := range t.slots {
 		if ref != 0 {
 			n := ix.node(ref)
@@ -531,7 +557,7 @@ func (ix *Index) Counts() (keys, live, versions, valueBytes int64) {
 // Bytes returns the memory the index holds: its arena chunks and its hash
 // table (the run names, a few bytes per run, are not counted).
 func (ix *Index) Bytes() int64 {
-	return ix.mem.held() + int64(len(ix.hash.Load().slots))*4
+	return ix.mem.held() + int64(len(ix.hash.Load().slots))*5
 }
 
 // Chain is the versions of one key. The zero Chain holds none.

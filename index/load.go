@@ -110,8 +110,7 @@ func (ix *Index) relay(sks []sortKey) bool {
 		last[i] = nix.head
 	}
 	height := 1
-	t := &table{slots: make([]uint32, tableSize(len(sks)))}
-	t.mask = uint64(len(t.slots) - 1)
+	t := newTable(tableSize(len(sks)))
 	for _, sk := range sks {
 		on := ix.node(sk.ref)
 		k := ix.key(sk.ref)
