@@ -237,6 +237,12 @@ func (db *DB) runGroup(group []*commitReq) {
 func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 	p := &db.pipe
 	w := db.segs.Load().active
+	if w == nil { // a roll failed: the database has failed
+		for _, r := range rs {
+			r.version, r.err = 0, db.failed()
+		}
+		return
+	}
 	if len(rs) == 0 {
 		if w.Pending() { // sync markers only
 			if err := w.Flush(); err != nil {
@@ -286,26 +292,29 @@ func (db *DB) roll(ts int64) error {
 			return err
 		}
 	}
-	sealed, err := segment.OpenSealed(db.fs, old.Path())
+	// Seal the old segment (cut to its frames, durable) before the next
+	// exists: a segment with a newer one after it is always whole.
+	sealed, err := old.Seal(db.fs)
 	if err != nil {
 		return fmt.Errorf("segment %s: %w", old.Path(), err)
 	}
-	w, err := createSegment(db.fs, db.dir, old.ID()+1, db.pipe.next, ts)
-	if err != nil {
-		sealed.Close()
-		return err
-	}
-	nt := &segTable{sealed: make(map[uint32]*segment.Sealed, len(t.sealed)+1), active: w}
+	nt := &segTable{sealed: make(map[uint32]*segment.Sealed, len(t.sealed)+1)}
 	for id, s := range t.sealed {
 		nt.sealed[id] = s
 	}
 	nt.sealed[old.ID()] = sealed
-	db.segs.Store(nt)
-	// Readers still holding t may read old after this Close; they fail
-	// and retry on the new table (see readValue).
-	if err := old.Close(false); err != nil {
-		db.log.Warn("strata: closing sealed segment", "file", old.Path(), "err", err)
+	w, err := createSegment(db.fs, db.dir, old.ID()+1, db.pipe.next, ts)
+	if err != nil {
+		// The database fails with no active segment; reads go on.
+		db.segs.Store(nt)
+		return err
 	}
+	w.MapWrites(db.opts.SegmentSize + segment.MaxHead)
+	nt.active = w
+	db.segs.Store(nt)
+	// Readers still holding t may read old after Seal closed it: what
+	// they find mapped stays mapped (the Sealed holds it); a read of the
+	// file fails and is retried on the new table (see readValues).
 	db.log.Debug("strata: sealed segment", "file", old.Path(), "next", w.Path())
 	return nil
 }

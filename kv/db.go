@@ -131,7 +131,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		lock.Close()
 		return nil, err
 	}
-	db.recovery = RecoveryReport{TornFile: res.TornFile, TornBytes: res.TornBytes,
+	db.recovery = RecoveryReport{TornFile: res.TornFile, TornBytes: res.TornBytes, UnusedBytes: res.UnusedBytes,
 		SalvagedAt: Version(res.SalvagedAt), MovedAside: res.MovedAside, Damage: res.Damage, readOnly: o.ReadOnly}
 	t := &segTable{sealed: make(map[uint32]*segment.Sealed, len(res.Sealed))}
 	for _, s := range res.Sealed {
@@ -150,6 +150,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 			lock.Close()
 			return nil, fmt.Errorf("strata: %w", err)
 		}
+		w.MapWrites(o.SegmentSize + segment.MaxHead)
 		t.active = w
 	}
 	db.segs.Store(t)
@@ -443,35 +444,78 @@ func createSegment(fsys vfs.FS, dir string, id uint32, base uint64, ts int64) (*
 // readValue returns the value a record points at, decoded into memory the
 // caller owns.
 func (db *DB) readValue(r index.Record) (Value, error) {
-	if r.Tombstone() {
-		return Value{}, nil
+	var v [1]Value
+	err := db.readValues([]index.Record{r}, v[:])
+	return v[0], err
+}
+
+// readValues decodes the values recs point at into out (tombstones give
+// Null). The stored bytes are located first and each touched once before
+// any is decoded: the cache misses of values scattered over the segments
+// then overlap instead of coming one after another.
+func (db *DB) readValues(recs []index.Record, out []Value) error {
+	var one [1][]byte
+	stored := one[:]
+	if len(recs) > 1 {
+		stored = make([][]byte, len(recs))
 	}
 	t := db.segs.Load()
-	stored, path, err := t.read(r)
-	if err != nil {
-		// The active segment may have been sealed (and its file closed)
-		// since t was loaded: read again from the current table.
-		if t2 := db.segs.Load(); t2 != t {
-			stored, path, err = t2.read(r)
+	for i, r := range recs {
+		if r.Tombstone() {
+			continue
 		}
+		b, _, err := t.read(r)
 		if err != nil {
-			return Value{}, err
+			// The active segment may have been sealed (and its file
+			// closed) since t was loaded: read again from the current
+			// table.
+			t2 := db.segs.Load()
+			if t2 == t {
+				return err
+			}
+			t = t2
+			if b, _, err = t.read(r); err != nil {
+				return err
+			}
 		}
+		stored[i] = b
 	}
-	var v Value
-	// stored may be a slice of a mapping: decoding copies it out, and a
-	// file truncated under the mapping must give an error, not SIGBUS.
-	err = segment.GuardFault(path, r.Offset, func() error {
-		raw, err := segment.DecodeValue(r.Codec(), stored)
-		if err != nil {
-			return &segment.CorruptError{File: path, Offset: r.Offset, Err: err}
+	cur := 0
+	at := func() (string, int64) {
+		_, path, _ := t.read(recs[cur])
+		return path, recs[cur].Offset
+	}
+	// stored may be slices of mappings: decoding copies them out, and a
+	// file truncated under a mapping must give an error, not SIGBUS.
+	return segment.GuardFaults(func() error {
+		var touch byte
+		for _, b := range stored {
+			// Every cache line of the value (most span one or two).
+			for i := 0; i < len(b); i += 64 {
+				touch ^= b[i]
+			}
+			if len(b) > 0 {
+				touch ^= b[len(b)-1]
+			}
 		}
-		if v, err = decodeValue(raw); err != nil {
-			return &segment.CorruptError{File: path, Offset: r.Offset, Err: err}
+		runtime.KeepAlive(touch)
+		for cur = range recs {
+			r := recs[cur]
+			if r.Tombstone() {
+				out[cur] = Value{}
+				continue
+			}
+			raw, err := segment.DecodeValue(r.Codec(), stored[cur])
+			if err == nil {
+				out[cur], err = decodeValue(raw)
+			}
+			if err != nil {
+				path, off := at()
+				return &segment.CorruptError{File: path, Offset: off, Err: err}
+			}
 		}
 		return nil
-	})
-	return v, err
+	}, at)
 }
 
 func (t *segTable) read(r index.Record) ([]byte, string, error) {

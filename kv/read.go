@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -121,25 +122,30 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 		return nil, err
 	}
 	defer db.leave()
-	out := []Versioned{}
 	c, ok := db.ix.Find(string(run), key)
 	if !ok {
-		return out, nil
+		return []Versioned{}, nil
 	}
-	var err error
+	var recs []index.Record
 	c.Versions(db.visible.Load(), func(r index.Record) bool {
 		if before != 0 && r.Version >= uint64(before) {
 			return true
 		}
-		var v Versioned
-		if v, err = db.versioned(r); err != nil {
-			return false
-		}
-		out = append(out, v)
-		return limit <= 0 || len(out) < limit
+		recs = append(recs, r)
+		return limit <= 0 || len(recs) < limit
 	})
-	if err != nil {
+	vals := make([]Value, len(recs))
+	if err := db.readValues(recs, vals); err != nil {
 		return nil, keyErr("history", run, key, err)
+	}
+	out := make([]Versioned, len(recs))
+	for i, r := range recs {
+		out[i] = Versioned{
+			Value:     vals[i],
+			Version:   Version(r.Version),
+			Timestamp: time.UnixMicro(r.Timestamp).UTC(),
+			Deleted:   r.Tombstone(),
+		}
 	}
 	return out, nil
 }
@@ -245,25 +251,55 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 		return Page{}, err
 	}
 	defer db.leave()
-	page := Page{Entries: []Entry{}}
+	// Collect the page's keys first, then read their values together.
+	type hit struct {
+		key string
+		r   index.Record
+		p   *pendingWrite
+	}
+	hits := make([]hit, 0, min(limit, DefaultScanLimit))
 	more := false
 	db.walk(run, prefix, after, snap(), tx, func(key string, r index.Record, p *pendingWrite) bool {
-		if len(page.Entries) == limit {
+		if len(hits) == limit {
 			more = true
 			return false
 		}
-		var v Versioned
-		if p != nil {
-			v = Versioned{Value: p.value}
-		} else if v, err = db.versioned(r); err != nil {
-			err = keyErr("scan", run, key, err)
-			return false
-		}
-		page.Entries = append(page.Entries, Entry{Key: key, Versioned: v})
+		hits = append(hits, hit{key, r, p})
 		return true
 	})
-	if err != nil {
-		return Page{}, err
+	recs := make([]index.Record, len(hits))
+	for i, h := range hits {
+		if h.p == nil {
+			recs[i] = h.r
+		} else {
+			recs[i].Flags = index.FlagTombstone // nothing to read
+		}
+	}
+	vals := make([]Value, len(hits))
+	if err := db.readValues(recs, vals); err != nil {
+		var ce *CorruptError
+		key := ""
+		if errors.As(err, &ce) {
+			for _, h := range hits {
+				if h.p == nil && h.r.Offset == ce.Offset {
+					key = h.key
+					break
+				}
+			}
+		}
+		return Page{}, keyErr("scan", run, key, err)
+	}
+	page := Page{Entries: make([]Entry, len(hits))}
+	for i, h := range hits {
+		e := &page.Entries[i]
+		e.Key = h.key
+		if h.p != nil {
+			e.Value = h.p.value
+			continue
+		}
+		e.Value = vals[i]
+		e.Version = Version(h.r.Version)
+		e.Timestamp = time.UnixMicro(h.r.Timestamp).UTC()
 	}
 	if more {
 		page.Cursor = encodeCursor(run, prefix, page.Entries[len(page.Entries)-1].Key)

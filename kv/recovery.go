@@ -42,6 +42,11 @@ func (m RecoveryMode) String() string {
 type RecoveryReport struct {
 	TornFile  string // file whose torn tail Open cut (ignored, if ReadOnly); "" if none
 	TornBytes int64  // bytes cut from it
+	// UnusedBytes counts the zeros cut from the end of the newest segment
+	// after its last frame (and torn bytes): space a writer reserves
+	// ahead of its frames, which a crash leaves behind. They held no
+	// data; String does not mention them.
+	UnusedBytes int64
 	// SalvagedAt is, with RecoverSalvage, the version the database opened
 	// at because of damage; 0 if nothing was salvaged.
 	SalvagedAt Version

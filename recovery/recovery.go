@@ -79,6 +79,10 @@ type Result struct {
 	// ignored.
 	TornFile  string
 	TornBytes int64
+	// UnusedBytes counts the zeros after the torn bytes (or after the
+	// last frame), cut with them: space the writer had reserved for
+	// frames to come, or a torn write that left only zeros.
+	UnusedBytes int64
 	// Damage is the corruption that Salvage opened around (nil if none).
 	// SalvagedAt is then the version opened at, and Damaged lists the
 	// files holding the damage or later data: renamed aside (MovedAside
@@ -243,7 +247,21 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 			}
 			return &damaged{s: s, intact: end}, &segment.CorruptError{File: path, Offset: end, Err: bad}
 		}
-		res.TornFile, res.TornBytes = path, size-end
+		// Zeros at the very end are space the writer had reserved
+		// (segment.Writer.MapWrites) or a torn write that left nothing:
+		// cut, but not counted as torn bytes.
+		data := end
+		if err := segment.GuardFault(path, end, func() error {
+			data = segment.DataEnd(s.Bytes(), end)
+			return nil
+		}); err != nil {
+			s.Close()
+			return nil, err
+		}
+		res.TornBytes, res.UnusedBytes = data-end, size-data
+		if res.TornBytes > 0 {
+			res.TornFile = path
+		}
 	}
 	if !newest || r.opts.ReadOnly {
 		res.Sealed = append(res.Sealed, s)
@@ -264,7 +282,11 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 		r.opts.Logger.Warn("strata: cut a torn write at the end of the newest segment (the last writes before a crash, never synced)",
 			"file", path, "offset", end, "bytes", res.TornBytes, "last_version", res.LastVersion)
 	}
-	if err := truncate(r.fs, path, end, res.TornBytes > 0); err != nil {
+	if res.UnusedBytes > 0 {
+		r.opts.Logger.Info("strata: cut unused space at the end of the newest segment",
+			"file", path, "offset", end+res.TornBytes, "bytes", res.UnusedBytes)
+	}
+	if err := truncate(r.fs, path, end, end < size); err != nil {
 		return nil, err
 	}
 	if end == segment.HeaderSize {

@@ -137,8 +137,12 @@ func TestTornTailTruncated(t *testing.T) {
 			ix, res, err := runRecovery(t, fs, Options{})
 			require.NoError(t, err, "cut at %d", cut)
 			require.EqualValues(t, 5, res.LastVersion)
-			require.Equal(t, segPath(2), res.TornFile)
-			require.Equal(t, cut-prevEnd, res.TornBytes)
+			// Zeros that end the cut frame count as unused, not torn.
+			require.Equal(t, cut-prevEnd, res.TornBytes+res.UnusedBytes)
+			require.Equal(t, full[cut-1] == 0, res.UnusedBytes > 0)
+			if res.TornBytes > 0 {
+				require.Equal(t, segPath(2), res.TornFile)
+			}
 			require.EqualValues(t, 3, res.NextID)
 			require.Len(t, res.Sealed, 2)
 			require.Len(t, fileBytes(t, fs, segPath(2)), int(prevEnd))
@@ -153,7 +157,10 @@ func TestTornTailTruncated(t *testing.T) {
 	}
 }
 
-func TestZeroedTailIsTorn(t *testing.T) {
+// Zeros after the last frame are cut as unused space (what a writer that
+// reserves space ahead leaves at a crash), not counted as torn bytes;
+// torn bytes before them are.
+func TestZeroedTailIsCutAsUnused(t *testing.T) {
 	fs := vfs.NewMem()
 	ends := writeSegments(t, fs, 1, 3, strict)
 	full := fileBytes(t, fs, segPath(1))
@@ -162,7 +169,41 @@ func TestZeroedTailIsTorn(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 3, res.LastVersion)
 	require.Len(t, fileBytes(t, fs, segPath(1)), int(ends[0][2]))
-	require.EqualValues(t, 4096, res.TornBytes)
+	require.Zero(t, res.TornBytes)
+	require.Empty(t, res.TornFile)
+	require.EqualValues(t, 4096, res.UnusedBytes)
+
+	// Garbage then zeros: the garbage is torn, the zeros unused.
+	for _, junk := range [][]byte{{7}, {1, 2, 3, 4, 5, 6, 7, 8, 9}, make([]byte, 17)} {
+		junk[len(junk)-1] = 0xAB
+		fs := vfs.NewMem()
+		ends := writeSegments(t, fs, 1, 3, strict)
+		b := append(fileBytes(t, fs, segPath(1)), junk...)
+		b = append(b, make([]byte, 1000)...)
+		rewrite(t, fs, segPath(1), b)
+		_, res, err := runRecovery(t, fs, Options{})
+		require.NoError(t, err)
+		require.Len(t, fileBytes(t, fs, segPath(1)), int(ends[0][2]))
+		require.EqualValues(t, len(junk), res.TornBytes)
+		require.EqualValues(t, 1000, res.UnusedBytes)
+		require.Equal(t, segPath(1), res.TornFile)
+	}
+}
+
+func TestDataEnd(t *testing.T) {
+	dataEnd := segment.DataEnd
+	for n := 0; n < 40; n++ {
+		for last := -1; last < n; last++ {
+			for from := 0; from <= n; from++ {
+				b := make([]byte, n)
+				if last >= 0 {
+					b[last] = 1
+				}
+				want := int64(max(last+1, from))
+				require.Equal(t, want, dataEnd(b, int64(from)), "n %d last %d from %d", n, last, from)
+			}
+		}
+	}
 }
 
 // Damage with intact frames after it is a torn tail when nothing shows

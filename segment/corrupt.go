@@ -47,3 +47,20 @@ func GuardFault(path string, off int64, fn func() error) (err error) {
 	}()
 	return fn()
 }
+
+// GuardFaults is GuardFault for work over many values in many places: if
+// fn faults, at names the file and offset it was reading.
+func GuardFaults(fn func() error, at func() (path string, off int64)) (err error) {
+	old := debug.SetPanicOnFault(true)
+	defer func() {
+		debug.SetPanicOnFault(old)
+		if p := recover(); p != nil {
+			if _, fault := p.(interface{ Addr() uintptr }); !fault {
+				panic(p)
+			}
+			path, off := at()
+			err = &CorruptError{File: path, Offset: off, Err: errShrunk}
+		}
+	}()
+	return fn()
+}

@@ -1,6 +1,8 @@
 package segment
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -35,7 +37,9 @@ func ParseFileName(name string) (uint32, bool) {
 const maxKeptBuffer = 1 << 20
 
 // Writer appends frames to the active segment. Frames are collected in a
-// buffer by AppendCommit and written with one write(2) by Flush. One
+// buffer by AppendCommit and written with one write(2) by Flush, or, once
+// MapWrites is in effect, copied into a shared mapping of the file (no
+// system call; see MapWrites). One
 // goroutine at a time may call AppendCommit, AppendMarker, Flush, Abort,
 // ReadAt of buffered bytes and Close; Sync, Flushed and ReadAt of flushed
 // bytes may be called concurrently with them.
@@ -57,6 +61,50 @@ type Writer struct {
 	syncMu sync.Mutex // orders Sync against Abort and Close
 	closed bool
 	dead   bool // failed: Sync does nothing more
+
+	// With MapWrites in effect: m maps the file's first len(m) bytes,
+	// which are allocated; maps holds every mapping made (the newest
+	// last), kept until Close or Seal hands them on, so that what a
+	// reader took from one stays valid. view is m for readers (after
+	// Seal, the Sealed's bytes).
+	m    []byte
+	maps []vfs.Mapping
+	view atomic.Pointer[[]byte]
+}
+
+// mapChunk is what a mapping grows by, at least.
+const mapChunk = 1 << 20
+
+// MapWrites makes Flush copy frames into a shared read-write mapping of
+// the file instead of writing them, and ReadAt slice flushed bytes out of
+// it, when the file system can (vfs.SharedMapper); it reports whether it
+// did. The file is first made capacity bytes long with its blocks
+// allocated, so the copies cannot fail for want of space (a frame beyond
+// capacity grows the file and maps it again). Until Close or Seal cut it
+// back, the file ends in zeros past its frames: after a crash, recovery
+// finds them there and cuts them.
+func (w *Writer) MapWrites(capacity int64) bool {
+	sm, ok := w.f.(vfs.SharedMapper)
+	if !ok || w.m != nil || w.failed != nil {
+		return w.m != nil
+	}
+	if err := w.remap(sm, max(capacity, w.flushed.Load()+1)); err != nil {
+		return false
+	}
+	return true
+}
+
+func (w *Writer) remap(sm vfs.SharedMapper, size int64) error {
+	size = (size + mapChunk - 1) / mapChunk * mapChunk
+	m, err := sm.MapShared(size)
+	if err != nil {
+		return err
+	}
+	w.maps = append(w.maps, m)
+	w.m = m.Bytes()
+	view := w.m
+	w.view.Store(&view)
+	return nil
 }
 
 // Create creates segment id in dir atomically (temporary name, header,
@@ -142,7 +190,13 @@ func (w *Writer) Flush() error {
 	if len(w.buf) == 0 {
 		return nil
 	}
-	n, err := w.f.Write(w.buf)
+	var n int
+	var err error
+	if w.m != nil {
+		n, err = w.copyOut()
+	} else {
+		n, err = w.f.Write(w.buf)
+	}
 	if err != nil {
 		err = fmt.Errorf("write segment %s: %w", w.path, err)
 		if n > 0 {
@@ -158,6 +212,19 @@ func (w *Writer) Flush() error {
 		w.buf = w.buf[:0]
 	}
 	return nil
+}
+
+// copyOut copies the buffer into the mapping, mapping more of the file
+// first if it does not fit. It copies all or nothing.
+func (w *Writer) copyOut() (int, error) {
+	off := w.flushed.Load()
+	end := off + int64(len(w.buf))
+	if end > int64(len(w.m)) {
+		if err := w.remap(w.f.(vfs.SharedMapper), max(end, 2*int64(len(w.m)))); err != nil {
+			return 0, err
+		}
+	}
+	return copy(w.m[off:end], w.buf), nil
 }
 
 // Abort fails the writer with err after a failure outside it (an fsync
@@ -185,6 +252,14 @@ func (w *Writer) fail(err error) {
 // cutBack truncates the file to size, best effort: the writer is failing
 // anyway, and bytes it leaves are an unsynced tail that recovery cuts.
 func (w *Writer) cutBack(size int64) {
+	if w.m != nil {
+		// The bytes are in the page cache: zero them, so that the file
+		// holds none of them whatever the truncation does.
+		clear(w.m[size:w.flushed.Load()])
+		w.flushed.Store(size)
+		w.f.Truncate(size)
+		return
+	}
 	if err := w.f.Truncate(size); err == nil {
 		w.flushed.Store(size)
 	}
@@ -211,11 +286,18 @@ func (w *Writer) Sync() error {
 
 // ReadAt returns n bytes at off, which must lie within flushed frames
 // (those are the only ones readers can see) or, for the goroutine that
-// appends, within the buffered ones. The returned bytes are the caller's.
+// appends, within the buffered ones. The returned bytes must not be
+// modified; with MapWrites they may be a view of the mapping, valid until
+// Close or, after Seal, the Sealed's Close.
 func (w *Writer) ReadAt(off int64, n int) ([]byte, error) {
 	flushed := w.flushed.Load()
 	if off < 0 || n < 0 {
 		return nil, fmt.Errorf("%w: a read of %d bytes at a negative offset or length", ErrMalformed, n)
+	}
+	if v := w.view.Load(); v != nil && off >= HeaderSize && off+int64(n) <= min(flushed, int64(len(*v))) {
+		// A view of the mapping, which stays valid until Close (or, after
+		// Seal, until the Sealed's Close).
+		return (*v)[off : off+int64(n) : off+int64(n)], nil
 	}
 	p := make([]byte, n)
 	if off >= flushed {
@@ -241,6 +323,9 @@ func (w *Writer) ReadAt(off int64, n int) ([]byte, error) {
 // nothing and returns its failure.
 func (w *Writer) Close(sync bool) error {
 	err := w.failed
+	if err == errSealed {
+		return nil
+	}
 	if err == nil && sync {
 		err = w.Flush()
 		if err == nil {
@@ -254,14 +339,98 @@ func (w *Writer) Close(sync bool) error {
 			}
 		}
 	}
+	if err == nil && w.m != nil {
+		err = w.trim()
+	}
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
 	if w.closed {
 		return err
 	}
 	w.closed = true
+	if w.m != nil && w.failed != nil {
+		w.f.Truncate(w.flushed.Load()) // best effort: recovery cuts zeros anyway
+	}
+	for _, m := range w.maps {
+		if cerr := m.Close(); err == nil && cerr != nil {
+			err = cerr
+		}
+	}
+	w.maps, w.m = nil, nil
+	w.view.Store(nil)
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = cerr
+	}
+	return err
+}
+
+// trim cuts the file back to its frames (MapWrites made it longer) and
+// makes that size durable.
+func (w *Writer) trim() error {
+	if err := w.f.Truncate(w.flushed.Load()); err != nil {
+		return fmt.Errorf("truncate segment %s: %w", w.path, err)
+	}
+	if err := w.f.Sync(); err != nil {
+		return fmt.Errorf("sync segment %s: %w", w.path, err)
+	}
+	return nil
+}
+
+// Seal ends the segment: it flushes, fsyncs, cuts the file to its frames
+// and returns it as a Sealed, closing the Writer. With MapWrites the
+// Sealed reads through the Writer's mappings, so views ReadAt returned
+// stay valid until the Sealed's Close. On an error the Writer is as
+// before (the caller fails or closes it).
+func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
+	if err := w.Flush(); err != nil {
+		return nil, err
+	}
+	if err := w.Sync(); err != nil {
+		return nil, err
+	}
+	var s *Sealed
+	if w.m == nil {
+		var err error
+		if s, err = OpenSealed(fs, w.path); err != nil {
+			return nil, err
+		}
+	} else {
+		if err := w.trim(); err != nil {
+			return nil, err
+		}
+		size := w.flushed.Load()
+		s = &Sealed{hdr: w.enc.hdr, path: w.path, m: multiMapping(w.maps), data: w.m[:size:size]}
+		w.maps = nil // the Sealed's now
+	}
+	// Readers that still see this Writer read through the Sealed's
+	// mapping, valid until the Sealed's Close.
+	w.m = nil
+	data := s.data
+	w.view.Store(&data)
+	w.failed = errSealed
+	w.syncMu.Lock()
+	w.closed = true
+	w.syncMu.Unlock()
+	if err := w.f.Close(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("close segment %s: %w", w.path, err)
+	}
+	return s, nil
+}
+
+var errSealed = errors.New("segment: sealed")
+
+// multiMapping closes several mappings as one; Bytes is the newest's.
+type multiMapping []vfs.Mapping
+
+func (mm multiMapping) Bytes() []byte { return mm[len(mm)-1].Bytes() }
+
+func (mm multiMapping) Close() error {
+	var err error
+	for _, m := range mm {
+		if cerr := m.Close(); err == nil {
+			err = cerr
+		}
 	}
 	return err
 }
@@ -329,3 +498,23 @@ func (s *Sealed) Slice(off int64, n int) ([]byte, error) {
 
 // Close releases the mapping.
 func (s *Sealed) Close() error { return s.m.Close() }
+
+// DataEnd returns the offset after the last nonzero byte of b at or after
+// from (from if there is none): where the zeros that end a segment begin,
+// space MapWrites reserved that no frame used.
+func DataEnd(b []byte, from int64) int64 {
+	i := int64(len(b))
+	for i > from && i%8 != 0 {
+		if b[i-1] != 0 {
+			return i
+		}
+		i--
+	}
+	for i-8 >= from && binary.LittleEndian.Uint64(b[i-8:i]) == 0 {
+		i -= 8
+	}
+	for i > from && b[i-1] == 0 {
+		i--
+	}
+	return i
+}

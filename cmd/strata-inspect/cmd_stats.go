@@ -37,12 +37,15 @@ type statsReport struct {
 	// History and time travel (compaction may drop them under a
 	// Retention). DeadBytes: bytes no read can use (a torn tail, damaged
 	// regions).
-	LiveBytes    int64      `json:"live_bytes"`
-	HistoryBytes int64      `json:"history_bytes"`
-	DeadBytes    int64      `json:"dead_bytes"`
-	Runs         []runStats `json:"runs"`
-	Largest      []keyStats `json:"largest_keys"`
-	Problems     []problem  `json:"problems"`
+	LiveBytes    int64 `json:"live_bytes"`
+	HistoryBytes int64 `json:"history_bytes"`
+	DeadBytes    int64 `json:"dead_bytes"`
+	// UnusedBytes: zeros that end the newest segment, space reserved for
+	// writes to come (while a database has it open, or after a crash).
+	UnusedBytes int64      `json:"unused_bytes"`
+	Runs        []runStats `json:"runs"`
+	Largest     []keyStats `json:"largest_keys"`
+	Problems    []problem  `json:"problems"`
 }
 
 const largestN = 10
@@ -107,7 +110,10 @@ func init() {
 			rep.HistoryBytes = entryBytes - rep.LiveBytes
 			// Headers, frame overhead and sync markers are neither; what
 			// lies outside every valid frame is dead.
-			rep.DeadBytes = rep.Files - framed - int64(len(segs))*segment.HeaderSize
+			for _, sf := range segs {
+				rep.UnusedBytes += sf.Unused
+			}
+			rep.DeadBytes = rep.Files - framed - int64(len(segs))*segment.HeaderSize - rep.UnusedBytes
 			for _, r := range runs {
 				rep.Runs = append(rep.Runs, *r)
 			}
@@ -141,8 +147,8 @@ func printStats(e *env, dir string, rep statsReport) {
 	w := e.stdout
 	fmt.Fprintf(w, "%s: %d segments, %d bytes\n", dir, rep.Segments, rep.Files)
 	fmt.Fprintf(w, "keys %d (%d live), versions %d\n", rep.Keys, rep.LiveKeys, rep.Versions)
-	fmt.Fprintf(w, "bytes: live %d (newest versions of live keys), history %d (older versions, tombstones), dead %d (torn or damaged)\n\n",
-		rep.LiveBytes, rep.HistoryBytes, rep.DeadBytes)
+	fmt.Fprintf(w, "bytes: live %d (newest versions of live keys), history %d (older versions, tombstones), dead %d (torn or damaged), unused %d (reserved for writes)\n\n",
+		rep.LiveBytes, rep.HistoryBytes, rep.DeadBytes, rep.UnusedBytes)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tKEYS\tLIVE\tVERSIONS\tBYTES")
 	for _, r := range rep.Runs {

@@ -23,6 +23,9 @@ type segFile struct {
 	Newest bool
 	s      *segment.Sealed
 	err    error // the file could not be opened or its header is bad
+	// Unused counts the zeros that end the newest segment after its
+	// frames (and any torn bytes): space a writer reserved ahead.
+	Unused int64
 	// unreadable: permission denied; reported once, then skipped.
 	unreadable bool
 }
@@ -163,7 +166,19 @@ func scan(sf *segFile, onFrame func(off int64, f *segment.Frame) error, done fun
 				}
 				continue
 			}
-			problems = append(problems, damage(sf, sc, data, err))
+			p := damage(sf, sc, data, err)
+			if p.Torn {
+				// Zeros at the end are space the writer reserved, not
+				// a torn write: a problem only if bytes precede them.
+				end := segment.DataEnd(data, p.Offset)
+				sf.Unused = int64(len(data)) - end
+				if p.Bytes -= sf.Unused; p.Bytes == 0 {
+					return nil
+				}
+				p.data = data[p.Offset:end]
+				p.Message = tornMessage(err, p.Bytes, sf.Unused, sc.Survey())
+			}
+			problems = append(problems, p)
 			return nil
 		}
 	})
@@ -196,8 +211,7 @@ func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 	switch {
 	case torn:
 		p.Torn = true
-		p.Message = fmt.Sprintf("%v; %d bytes of an incomplete last write that was never synced (a writable Open cuts them)%s",
-			err, p.Bytes, after)
+		p.Message = tornMessage(err, p.Bytes, 0, sv)
 	case sf.Newest && proof >= 0:
 		p.Bytes = region
 		p.Message = fmt.Sprintf("%v; the frame at offset %d claims these bytes had been fsynced%s", err, proof, after)
@@ -209,6 +223,23 @@ func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 		p.Message = fmt.Sprintf("%v%s", err, after)
 	}
 	return p
+}
+
+// tornMessage describes a torn tail of n bytes followed by unused zeros.
+func tornMessage(err error, n, unused int64, sv segment.Survey) string {
+	after := ""
+	switch {
+	case sv.Frames > 0:
+		after = fmt.Sprintf("; %d intact frames follow (versions %d-%d, from offset %d) but cannot be read in order",
+			sv.Frames, sv.First, sv.Last, sv.NextVerified)
+	case sv.Incomplete:
+		after = "; the bytes after it hold many frame heads whose frames do not verify (the survey of them stopped early)"
+	}
+	zeros := ""
+	if unused > 0 {
+		zeros = fmt.Sprintf(", then %d bytes of unused space", unused)
+	}
+	return fmt.Sprintf("%v; %d bytes of an incomplete last write that was never synced%s (a writable Open cuts them)%s", err, n, zeros, after)
 }
 
 // decodeEntry returns an entry's value (Null for tombstones) and its

@@ -181,7 +181,7 @@ func TestRecoveryIsReported(t *testing.T) {
 	require.Len(t, segs, 1)
 	f, err := os.OpenFile(segs[0], os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
-	_, err = f.Write(make([]byte, 10)) // a torn write: zeros where a frame should start
+	_, err = f.Write([]byte("0123456789")) // a torn write: garbage where a frame should start
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
 

@@ -76,7 +76,21 @@ type File interface {
 	Map() (Mapping, error)
 }
 
-// Mapping is a read-only view of a file's bytes.
+// SharedMapper is implemented by files that can be written through a
+// shared mapping: the OS file system's, on Linux. Bytes copied into such
+// a mapping are in the kernel's page cache as soon as the copy is done, as
+// with write(2), so they survive the process; Sync makes them durable.
+type SharedMapper interface {
+	// MapShared makes the file at least size bytes long, with its blocks
+	// allocated (fallocate), so that writes through the mapping cannot
+	// fail for want of space, and returns a shared read-write mapping of
+	// its first size bytes. It may be called again with a larger size;
+	// earlier mappings stay valid until their Close.
+	MapShared(size int64) (Mapping, error)
+}
+
+// Mapping is a view of a file's bytes: read-only (File.Map), or writable
+// (SharedMapper.MapShared).
 type Mapping interface {
 	// Bytes returns the mapped bytes. They must not be modified, nor used
 	// after Close.
