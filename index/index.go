@@ -49,11 +49,25 @@
 // 2^40 (1 TiB), keys of at most 65535 bytes, 32 GiB of arena; Add refuses
 // a record beyond them with ErrRange or ErrFull and changes nothing.
 //
+// # Linking
+//
+// A new key is in the hash table, and so found by Get and Find, as soon
+// as Add returns; it joins the skiplist a little later. Linking a key into
+// a skiplist of millions costs a search through memory in arrival order:
+// a cache miss at most steps. So Add only queues the node, and a linker
+// goroutine (started when keys are queued, ending when none is left)
+// links queued nodes in batches, in key order, where neighbouring keys
+// share most of their search path and find it in the cache. Seek first
+// links whatever is still queued, so an iterator sees every key added
+// before it; and a writer that finds more than maxPending keys queued
+// links them itself, which bounds both the queue and the wait of a Seek.
+//
 // # Concurrency
 //
 // One writer at a time (the commit pipeline, or recovery) calls Add; any
 // number of readers call Get, Find, Seek and the Chain and Iterator methods
-// at the same time, without locks. Nodes and records are written in full
+// at the same time, without locks (but for a Seek that links queued keys,
+// see Linking). Nodes and records are written in full
 // before a ref to them is published with an atomic store (a tower link,
 // head, a hash slot, or the hash table itself), so a reader sees either the
 // old or the new state of every link and never a half-built node.
@@ -250,6 +264,18 @@ type Index struct {
 
 	loading  bool     // between BeginLoad and EndLoad
 	unlinked []uint32 // nodes added while loading, not in the skiplist
+
+	// New keys are linked into the skiplist off the writer's path (see
+	// "Linking" in the package doc): pending holds nodes in the hash
+	// table but not yet in the skiplist, and linkMu is held by whoever
+	// links them (the linker goroutine, a Seek catching up, or a writer
+	// that found too many pending).
+	pendMu   sync.Mutex
+	pending  []uint32
+	spare    []uint32
+	npending atomic.Int64
+	linker   bool // a linker goroutine runs; under pendMu
+	linkMu   sync.Mutex
 
 	keys     atomic.Int64 // nodes
 	live     atomic.Int64 // nodes whose newest version is not a tombstone
@@ -488,17 +514,92 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 	copy(ix.key(ref), key)
 	ix.first(ref).set(r)
 
-	if ix.loading {
-		ix.unlinked = append(ix.unlinked, ref)
-	} else {
-		var preds [maxHeight]uint32
-		ix.findGE(run, key, &preds)
-		ix.link(ref, h, &preds)
-	}
 	t.tags[free] = tagOf(hash)
 	atomic.StoreUint32(&t.slots[free], ref)
 	ix.keys.Add(1)
+	if ix.loading {
+		ix.unlinked = append(ix.unlinked, ref)
+		return nil
+	}
+	ix.pendMu.Lock()
+	ix.pending = append(ix.pending, ref)
+	np := ix.npending.Add(1)
+	start := !ix.linker
+	ix.linker = true
+	ix.pendMu.Unlock()
+	if start {
+		go ix.linkLoop()
+	}
+	if np > maxPending {
+		ix.linkPending() // the linker is behind: help it
+	}
 	return nil
+}
+
+// maxPending is how many new keys may wait for the linker before the
+// writer links them itself.
+const maxPending = 1 << 16
+
+// linkLoop links pending nodes until none is left.
+func (ix *Index) linkLoop() {
+	for {
+		ix.linkMu.Lock()
+		n := ix.linkBatch()
+		ix.linkMu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+}
+
+// linkPending links every node pending when it is called.
+func (ix *Index) linkPending() {
+	if ix.npending.Load() == 0 {
+		return
+	}
+	ix.linkMu.Lock()
+	defer ix.linkMu.Unlock()
+	for ix.npending.Load() > 0 && ix.linkBatch() > 0 {
+	}
+}
+
+// linkBatch takes the pending nodes and links them, in key order (nodes
+// close in key order share search paths, so that most of the nodes a
+// search visits are already in the cache). With linkMu held. It returns
+// how many it linked; with none pending, it ends the linker goroutine's
+// turn (the next new key starts another).
+func (ix *Index) linkBatch() int {
+	ix.pendMu.Lock()
+	batch := ix.pending
+	ix.pending = ix.spare[:0]
+	ix.spare = nil
+	if len(batch) == 0 {
+		ix.linker = false
+	}
+	ix.pendMu.Unlock()
+	if len(batch) == 0 {
+		ix.pendMu.Lock()
+		ix.spare = batch
+		ix.pendMu.Unlock()
+		return 0
+	}
+	if len(batch) > 1 {
+		ix.sortRefs(batch)
+	}
+	var preds [maxHeight]uint32
+	for _, ref := range batch {
+		n := ix.node(ref)
+		k := ix.key(ref)
+		ix.findGE(n.run, unsafe.String(unsafe.SliceData(k), len(k)), &preds)
+		ix.link(ref, int(n.h), &preds)
+	}
+	ix.npending.Add(-int64(len(batch)))
+	ix.pendMu.Lock()
+	if cap(batch) > cap(ix.spare) {
+		ix.spare = batch[:0]
+	}
+	ix.pendMu.Unlock()
+	return len(batch)
 }
 
 // put stores ref, whose key has the hash, in the first free slot of t
@@ -657,8 +758,11 @@ type Iterator struct {
 	run uint32
 }
 
-// Seek returns an iterator at the first key >= start in run.
+// Seek returns an iterator at the first key >= start in run. It first
+// links the keys still waiting for the linker, so the iterator sees every
+// key added before the call.
 func (ix *Index) Seek(run, start string) Iterator {
+	ix.linkPending()
 	rn, ok := ix.runNumber(run)
 	if !ok {
 		return Iterator{}

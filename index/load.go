@@ -21,6 +21,7 @@ import (
 // hash lookups (Find, Get) work as always, but Seek sees no key: no reader
 // may use the index before EndLoad.
 func (ix *Index) BeginLoad() {
+	ix.linkPending()
 	ix.loading = true
 	ix.unlinked = ix.unlinked[:0]
 }
@@ -45,18 +46,20 @@ func (ix *Index) EndLoad() {
 	if len(refs) == 0 {
 		return
 	}
-	if ix.keys.Load() != int64(len(refs)) {
-		// Keys linked before the load began: link the new ones one by one.
-		for _, ref := range refs {
-			n := ix.node(ref)
-			k := ix.key(ref)
-			var preds [maxHeight]uint32
-			ix.findGE(n.run, unsafe.String(unsafe.SliceData(k), len(k)), &preds)
-			ix.link(ref, int(n.h), &preds)
-		}
+	if ix.keys.Load() == int64(len(refs)) && ix.relay(ix.sortKeys(refs)) {
 		return
 	}
+	// Keys were linked before the load began, or the new layout did not
+	// fit (an arena near its 32 GiB): link the new keys where they are.
+	ix.pendMu.Lock()
+	ix.pending = append(ix.pending, refs...)
+	ix.npending.Add(int64(len(refs)))
+	ix.pendMu.Unlock()
+	ix.linkPending()
+}
 
+// sortKeys returns refs as sortKeys, in (run, key) order.
+func (ix *Index) sortKeys(refs []uint32) []sortKey {
 	sks := make([]sortKey, len(refs))
 	var pad [16]byte
 	for i, ref := range refs {
@@ -82,17 +85,13 @@ func (ix *Index) EndLoad() {
 		}
 		return bytes.Compare(ix.key(a.ref), ix.key(b.ref))
 	})
+	return sks
+}
 
-	if !ix.relay(sks) {
-		// The new layout did not fit (an arena near its 32 GiB): keep
-		// this one and link the keys in order.
-		var preds [maxHeight]uint32
-		for _, sk := range sks {
-			n := ix.node(sk.ref)
-			k := ix.key(sk.ref)
-			ix.findGE(n.run, unsafe.String(unsafe.SliceData(k), len(k)), &preds)
-			ix.link(sk.ref, int(n.h), &preds)
-		}
+// sortRefs puts refs in (run, key) order.
+func (ix *Index) sortRefs(refs []uint32) {
+	for i, sk := range ix.sortKeys(refs) {
+		refs[i] = sk.ref
 	}
 }
 
