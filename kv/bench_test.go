@@ -248,3 +248,25 @@ func BenchmarkScan100(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFillRandom is bench/'s W1 in small: one 100-byte put per
+// commit, keys in random order, Buffered.
+func BenchmarkFillRandom(b *testing.B) {
+	db := openT(b, nil)
+	keys := make([]string, 1<<18)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key:%012d", i)
+	}
+	perm := rand.New(rand.NewPCG(1, 2)).Perm(len(keys))
+	val := make([]byte, 100)
+	r := rand.New(rand.NewPCG(5, 6))
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for j := range val {
+			val[j] = byte(r.Uint32())
+		}
+		if _, err := db.Put(DefaultRun, keys[perm[i%len(perm)]], Bytes(val)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

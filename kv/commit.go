@@ -71,6 +71,25 @@ type commitReq struct {
 	wake    chan bool // followers only: true to lead the next group, false when done
 }
 
+// reqs recycles the requests of Put and MPut, whose buffers then serve
+// many commits.
+var reqs = sync.Pool{New: func() any { return new(commitReq) }}
+
+// maxPooledReq bounds the buffers a recycled request keeps.
+const maxPooledReq = 1 << 16
+
+func getReq() *commitReq { return reqs.Get().(*commitReq) }
+
+// putReq recycles r, which the pipeline is done with once commit returned.
+func putReq(r *commitReq) {
+	if cap(r.vals) > maxPooledReq || cap(r.ents) > maxPooledReq/16 {
+		return
+	}
+	clear(r.ents) // do not pin keys
+	*r = commitReq{vals: r.vals[:0], ents: r.ents[:0], wake: r.wake}
+	reqs.Put(r)
+}
+
 // add adds an entry; value holds the value's encoded bytes (nil for a
 // tombstone), compressed here when that pays.
 func (r *commitReq) add(kind uint8, run, key string, value []byte) {
@@ -109,7 +128,9 @@ func (db *DB) commit(r *commitReq) error {
 	p.mu.Lock()
 	p.queue = append(p.queue, r)
 	if p.leading {
-		r.wake = make(chan bool, 1) // only followers are woken
+		if r.wake == nil {
+			r.wake = make(chan bool, 1) // only followers are woken
+		}
 		p.mu.Unlock()
 		if lead := <-r.wake; !lead {
 			return r.err

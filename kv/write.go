@@ -37,7 +37,8 @@ func (db *DB) Put(run RunID, key string, v Value) (Version, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return 0, err
 	}
-	r := &commitReq{}
+	r := getReq()
+	defer putReq(r)
 	if err := db.addValue(r, run, key, v); err != nil {
 		return 0, keyErr("put", run, key, err)
 	}
@@ -174,7 +175,8 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 		}
 		last[e.Key] = i
 	}
-	r := &commitReq{}
+	r := getReq()
+	defer putReq(r)
 	for i, e := range entries {
 		if last[e.Key] != i {
 			continue
