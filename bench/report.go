@@ -39,6 +39,7 @@ var rows = []row{
 	{MetricBatchFill, "W1b fill, batches of 1000 (ops/s)", higherBetter, fmtCount, nil},
 	{MetricGet1, "W2 random Get, 1 goroutine (ops/s)", higherBetter, fmtCount, nil},
 	{MetricGet2, "W2 random Get, 2 goroutines (ops/s)", higherBetter, fmtCount, nil},
+	{MetricGCShare, "W2 GC share of CPU, 1 goroutine", noRatio, fmtPercent, nil},
 	{MetricHistory, "", higherBetter, fmtCount, []string{"pebble", "bbolt"}},
 	{MetricScan, "W4 prefix scan of 100 keys (scans/s)", higherBetter, fmtCount, nil},
 	{MetricSync, "W5 fsync per commit, 8 goroutines (commits/s)", higherBetter, fmtCount, nil},
@@ -165,10 +166,15 @@ func notes(rep *Report, byName map[string]*ChildResult) []string {
 		}
 		if v, ok := s.Metrics[MetricIndexBytes]; ok {
 			out = append(out, fmt.Sprintf("Strata index after W1: %.1f bytes per key (kv.Stats IndexBytes).", v))
+			if w3, ok := s.Metrics[MetricIndexW3]; ok && rep.HistoryKeys > 0 {
+				perVersion := (w3 - v*float64(rep.HistoryKeys)) / float64(rep.HistoryKeys*(HistoryVersions-1))
+				out = append(out, fmt.Sprintf("Strata index after the W3 load: %.1f MiB, %.1f bytes per version beyond a key's first (its IndexBytes less W1's bytes per key for each key).", w3/(1<<20), perVersion))
+			}
 		} else if s.Error == "" {
 			out = append(out, "Strata index bytes per key: not measured.")
 		}
 	}
+	out = append(out, "W2 GC share: the garbage collector's CPU over all CPU the child process used during W2 with 1 goroutine (runtime/metrics /cpu/classes; it counts the collector's own goroutines and the assists it takes from others).")
 	out = append(out, "Bytes on disk: apparent size of every file in the W1 directory after Close. W6: time for Open of that directory (Strata rebuilds its index, Pebble replays its WAL). Peak RSS: the engine's child process over all its workloads.")
 	for _, r := range rep.Engines {
 		if r.Error != "" {
@@ -216,3 +222,6 @@ func fmtSeconds(v float64) string {
 	}
 	return fmt.Sprintf("%.3f", v)
 }
+
+// fmtPercent formats a share as a percentage.
+func fmtPercent(v float64) string { return fmt.Sprintf("%.1f%%", 100*v) }

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ const (
 	MetricReopen     = "w6_reopen_s"
 	MetricRSS        = "peak_rss_bytes"
 	MetricIndexBytes = "strata_index_bytes_per_key"
+	MetricIndexW3    = "strata_index_bytes_w3"
+	MetricGCShare    = "w2_gc_cpu_share"
 	MetricPerFsync   = "strata_commits_per_fsync"
 )
 
@@ -287,11 +290,17 @@ func (c *child) reads(e Engine) error {
 		workers int
 		metric  string
 	}{{1, MetricGet1}, {2, MetricGet2}} {
+		gc0 := readGCShare()
 		ops, el, err := c.timed(g.workers, n, 64, c.cfg.ReadCap, get)
 		if err != nil {
 			return err
 		}
 		c.record(g.metric, fmt.Sprintf("W2 random Get, %d goroutine(s)", g.workers), "ops/s", ops, el)
+		if g.workers == 1 {
+			share := readGCShare().since(gc0)
+			c.res.Metrics[MetricGCShare] = share
+			c.logf("W2: the garbage collector took %.1f%% of the CPU the process used", 100*share)
+		}
 	}
 
 	scans := max(n/10, 100)
@@ -384,6 +393,11 @@ func (c *child) historyOn(e Engine) error {
 		}
 	}
 	c.logf("W3 load: %d keys x %d versions in %.2fs (untimed)", h, HistoryVersions, time.Since(start).Seconds())
+	if s, ok := e.(ExtraStatser); ok {
+		if ib, ok := s.ExtraStats()["IndexBytes"]; ok {
+			c.res.Metrics[MetricIndexW3] = float64(ib)
+		}
+	}
 	ops, el, err := c.timed(1, c.cfg.Keys, 64, c.cfg.ReadCap, func(w *worker) error {
 		putKey(w.key, w.rng.IntN(h))
 		got, bytes, err := e.History(w.key, HistoryVersions)
@@ -454,4 +468,27 @@ func dirBytes(dir string) (int64, error) {
 		return nil
 	})
 	return total, err
+}
+
+// gcSample is the process's CPU time so far, as runtime/metrics splits it.
+type gcSample struct{ gc, busy float64 }
+
+// readGCShare samples the CPU the garbage collector and the process as a
+// whole (all but idle) have used.
+func readGCShare() gcSample {
+	ms := []metrics.Sample{
+		{Name: "/cpu/classes/gc/total:cpu-seconds"},
+		{Name: "/cpu/classes/total:cpu-seconds"},
+		{Name: "/cpu/classes/idle:cpu-seconds"},
+	}
+	metrics.Read(ms)
+	return gcSample{gc: ms[0].Value.Float64(), busy: ms[1].Value.Float64() - ms[2].Value.Float64()}
+}
+
+// since returns the share of busy CPU the collector took since s0.
+func (s gcSample) since(s0 gcSample) float64 {
+	if busy := s.busy - s0.busy; busy > 0 {
+		return (s.gc - s0.gc) / busy
+	}
+	return 0
 }
