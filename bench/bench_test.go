@@ -57,7 +57,7 @@ func TestHarness(t *testing.T) {
 			continue
 		}
 		for _, c := range cells[1:3] {
-			c = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(c), "†"))
+			c = strings.TrimSuffix(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(c), "†")), "%")
 			v, err := strconv.ParseFloat(strings.ReplaceAll(c, ",", ""), 64)
 			zeroOK := rw.metric == MetricReopen || rw.metric == MetricGCShare // a tiny run may see no GC
 			if err != nil || v < 0 || (v == 0 && !zeroOK) {
