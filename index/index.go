@@ -87,6 +87,7 @@ package index
 
 import (
 	"bytes"
+	"runtime"
 	"errors"
 	"math/bits"
 	"math/rand/v2"
@@ -121,8 +122,11 @@ var (
 	ErrNotNewer = errors.New("index: version not above the key's newest")
 	// ErrRange: a field of the record is beyond the index's limits.
 	ErrRange = errors.New("index: record beyond the index's limits")
-	// ErrFull: the arena's 32 GiB are used up.
+	// ErrFull: the arena's 32 GiB are used up, or the system refused
+	// more memory.
 	ErrFull = errors.New("index: arena full")
+	// ErrClosed: the index was closed.
+	ErrClosed = errors.New("index: closed")
 )
 
 // Record describes one version of a key.
@@ -190,10 +194,26 @@ const (
 type chunk [chunkBytes]byte
 
 // arena hands out 8-byte aligned space in chunks. Only the writer
-// allocates; readers turn refs into pointers.
+// allocates; readers turn refs into pointers. On Unix the chunks are
+// mapped memory outside the Go heap (newChunk), so that the garbage
+// collector neither scans them nor counts them in the heap it lets grow
+// before a collection, and so that a chunk freed goes back to the system
+// at once; they are freed by Index.Close, or when the Index becomes
+// unreachable.
 type arena struct {
 	chunks atomic.Pointer[[]*chunk]
 	next   uint64 // the next free unit
+}
+
+// free releases every chunk; the arena is empty afterwards.
+func (a *arena) free() {
+	cs := a.chunks.Swap(nil)
+	if cs == nil {
+		return
+	}
+	for _, c := range *cs {
+		freeChunk(c)
+	}
 }
 
 // at returns a pointer to the memory at ref.
@@ -218,7 +238,11 @@ func (a *arena) alloc(size int) uint32 {
 		if cs != nil {
 			grown = append(grown, *cs...)
 		}
-		grown = append(grown, new(chunk))
+		c := newChunk()
+		if c == nil {
+			return 0
+		}
+		grown = append(grown, c)
 		a.chunks.Store(&grown)
 	}
 	ref := uint32(a.next)
@@ -252,7 +276,7 @@ func tagOf(hash uint64) uint8 { return uint8(hash >> 56) }
 
 // Index is the ordered, concurrent (run, key) -> versions map.
 type Index struct {
-	mem    arena
+	mem    *arena
 	head   uint32 // the skiplist's head node: run 0, empty key
 	height atomic.Int32
 	hash   atomic.Pointer[table]
@@ -275,6 +299,7 @@ type Index struct {
 	spare    []uint32
 	npending atomic.Int64
 	linker   bool // a linker goroutine runs; under pendMu
+	closed   bool // Close was called; under pendMu
 	linkMu   sync.Mutex
 
 	keys     atomic.Int64 // nodes
@@ -290,8 +315,8 @@ type runName struct {
 
 // New returns an empty index.
 func New() *Index {
-	ix := &Index{}
-	ix.mem.next = 1 // ref 0 is nil
+	ix := &Index{mem: &arena{next: 1}} // ref 0 is nil
+	runtime.AddCleanup(ix, (*arena).free, ix.mem)
 	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0))
 	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
@@ -522,6 +547,10 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 		return nil
 	}
 	ix.pendMu.Lock()
+	if ix.closed {
+		ix.pendMu.Unlock()
+		return ErrClosed
+	}
 	ix.pending = append(ix.pending, ref)
 	np := ix.npending.Add(1)
 	start := !ix.linker
@@ -628,6 +657,20 @@ func (ix *Index) grow(t *table) *table {
 	return nt
 }
 
+// Close frees the index's memory, after waiting for the linker. No other
+// method may be called during or after Close but Counts and Bytes (which
+// then reports 0). An Index that becomes unreachable is freed too.
+func (ix *Index) Close() {
+	ix.pendMu.Lock()
+	ix.closed = true
+	ix.pending = nil
+	ix.npending.Store(0)
+	ix.pendMu.Unlock()
+	ix.linkMu.Lock()
+	defer ix.linkMu.Unlock()
+	ix.mem.free()
+}
+
 // Find returns the versions of (run, key); ok is false if the index has
 // never held the key.
 func (ix *Index) Find(run, key string) (c Chain, ok bool) {
@@ -667,10 +710,15 @@ type Chain struct {
 	ref uint32
 }
 
-// Key returns the chain's key (without its run). The string is a view of
-// the index's memory, which never changes or goes away while the string
-// is reachable.
+// Key returns the chain's key (without its run), in memory of its own.
 func (c Chain) Key() string {
+	return strings.Clone(c.KeyView())
+}
+
+// KeyView returns the chain's key as a view of the index's memory: no
+// copy, but valid only until the Index is closed (or unreachable), so it
+// must not outlive the call that asked for it.
+func (c Chain) KeyView() string {
 	if c.ref == 0 {
 		return ""
 	}

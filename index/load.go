@@ -100,8 +100,7 @@ func (ix *Index) sortRefs(refs []uint32) {
 // rebuilds the hash table; it reports false, changing nothing, if the new
 // arena fills up.
 func (ix *Index) relay(sks []sortKey) bool {
-	nix := &Index{}
-	nix.mem.next = 1
+	nix := &Index{mem: &arena{next: 1}}
 	nix.head = nix.mem.alloc(nodeSize(maxHeight, 0))
 	nix.node(nix.head).h = maxHeight
 	var last [maxHeight]uint32
@@ -117,6 +116,7 @@ func (ix *Index) relay(sks []sortKey) bool {
 		height = max(height, h)
 		ref := nix.mem.alloc(nodeSize(h, len(k)))
 		if ref == 0 {
+			nix.mem.free()
 			return false
 		}
 		nn := nix.node(ref)
@@ -131,6 +131,7 @@ func (ix *Index) relay(sks []sortKey) bool {
 		for r := first.link; r != 0; r = ix.rec(r).link {
 			nr := nix.mem.alloc(recSize)
 			if nr == 0 {
+				nix.mem.free()
 				return false
 			}
 			dst := nix.rec(nr)
@@ -145,9 +146,13 @@ func (ix *Index) relay(sks []sortKey) bool {
 		}
 		put(t, hashOf(on.run, unsafe.String(unsafe.SliceData(k), len(k))), ref)
 	}
-	// No reader holds a ref into the old arena: swap the new one in.
-	ix.mem.chunks.Store(nix.mem.chunks.Load())
+	// No reader holds a ref into the old arena: swap the new one in and
+	// free the old.
+	old := ix.mem.chunks.Swap(nix.mem.chunks.Load())
 	ix.mem.next = nix.mem.next
+	for _, c := range *old {
+		freeChunk(c)
+	}
 	ix.head = nix.head
 	ix.height.Store(int32(height))
 	ix.hash.Store(t)

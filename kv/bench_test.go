@@ -270,3 +270,20 @@ func BenchmarkFillRandom(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkGetRandomSerial is BenchmarkGetRandom from one goroutine.
+func BenchmarkGetRandomSerial(b *testing.B) {
+	db, keys := fillRandom(b, 1<<20)
+	r := rand.New(rand.NewPCG(1, 7))
+	idx := make([]int, 1<<16)
+	for i := range idx {
+		idx[i] = r.IntN(len(keys))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; b.Loop(); i++ {
+		if _, ok, err := db.Get(DefaultRun, keys[idx[i&(len(idx)-1)]]); err != nil || !ok {
+			b.Fatalf("get: %v %v", ok, err)
+		}
+	}
+}

@@ -248,6 +248,7 @@ func (db *DB) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	db.ix.Close()
 	if err := db.lock.Close(); err != nil {
 		errs = append(errs, err)
 	}

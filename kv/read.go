@@ -326,7 +326,7 @@ func (db *DB) walk(run RunID, prefix, after string, snap uint64, tx *Txn, fn fun
 	for {
 		ik, iok := "", it.Valid()
 		if iok {
-			ik = it.Chain().Key()
+			ik = it.Chain().KeyView() // copied below if fn gets it
 			if !strings.HasPrefix(ik, prefix) {
 				iok = false
 			} else if after != "" && ik <= after {
@@ -351,7 +351,7 @@ func (db *DB) walk(run RunID, prefix, after string, snap uint64, tx *Txn, fn fun
 		}
 		r, found := it.Chain().At(snap)
 		it.Next()
-		if found && !r.Tombstone() && !fn(ik, r, nil) {
+		if found && !r.Tombstone() && !fn(strings.Clone(ik), r, nil) {
 			return
 		}
 	}

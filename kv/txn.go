@@ -273,7 +273,7 @@ func (tx *Txn) validate() error {
 	for _, pr := range tx.prefixes {
 		for it := tx.db.ix.Seek(string(pr.run), pr.prefix); it.Valid(); it.Next() {
 			c := it.Chain()
-			if !strings.HasPrefix(c.Key(), pr.prefix) {
+			if !strings.HasPrefix(c.KeyView(), pr.prefix) {
 				break
 			}
 			if n, _ := c.Newest(); n.Version > tx.snap {

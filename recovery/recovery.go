@@ -263,6 +263,9 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 			res.TornFile = path
 		}
 	}
+	// The scan read every page once; reads will map back the few they
+	// need.
+	s.Evict()
 	if !newest || r.opts.ReadOnly {
 		res.Sealed = append(res.Sealed, s)
 		if res.TornBytes > 0 {

@@ -401,6 +401,9 @@ func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 		size := w.flushed.Load()
 		s = &Sealed{hdr: w.enc.hdr, path: w.path, m: multiMapping(w.maps), data: w.m[:size:size]}
 		w.maps = nil // the Sealed's now
+		// Its pages were written once and are durable: let reads bring
+		// back the ones they need.
+		s.Evict()
 	}
 	// Readers that still see this Writer read through the Sealed's
 	// mapping, valid until the Sealed's Close.
@@ -494,6 +497,18 @@ func (s *Sealed) Slice(off int64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: a read of %d bytes outside the file's %d bytes", ErrMalformed, n, len(s.data))
 	}
 	return s.data[off : off+int64(n) : off+int64(n)], nil
+}
+
+// Evict drops the segment's pages from the process's memory (see
+// vfs.Evict); reads map them again from the page cache as needed.
+func (s *Sealed) Evict() {
+	if mm, ok := s.m.(multiMapping); ok {
+		for _, m := range mm {
+			vfs.Evict(m)
+		}
+		return
+	}
+	vfs.Evict(s.m)
 }
 
 // Close releases the mapping.

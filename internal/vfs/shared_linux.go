@@ -33,3 +33,5 @@ type sharedMapping []byte
 
 func (m sharedMapping) Bytes() []byte { return m }
 func (m sharedMapping) Close() error  { return unix.Munmap(m) }
+
+func (m sharedMapping) evict() { dontNeed(m) }

@@ -76,6 +76,17 @@ type File interface {
 	Map() (Mapping, error)
 }
 
+// Evict drops m's pages from the process's memory, if m is a mapping of
+// a file that can (on Unix): the file's data stays in the page cache and
+// the next read of a page maps it again. It lowers the process's resident
+// memory after a pass over a file (recovery's scan, a segment written to
+// its end) without losing anything.
+func Evict(m Mapping) {
+	if e, ok := m.(interface{ evict() }); ok {
+		e.evict()
+	}
+}
+
 // SharedMapper is implemented by files that can be written through a
 // shared mapping: the OS file system's, on Linux. Bytes copied into such
 // a mapping are in the kernel's page cache as soon as the copy is done, as
