@@ -87,10 +87,10 @@ package index
 
 import (
 	"bytes"
-	"runtime"
 	"errors"
 	"math/bits"
 	"math/rand/v2"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
