@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -142,6 +143,16 @@ func (db *DB) commit(r *commitReq) error {
 	batch := p.queue
 	p.queue = nil
 	p.mu.Unlock()
+	if db.opts.Durability == Strict {
+		// The writers the last group released are about to commit again:
+		// give them the processor for a moment, so they join this group
+		// and share its fsync instead of waiting for the next.
+		runtime.Gosched()
+		p.mu.Lock()
+		batch = append(batch, p.queue...)
+		p.queue = nil
+		p.mu.Unlock()
+	}
 
 	db.runGroup(batch)
 
