@@ -287,3 +287,67 @@ func BenchmarkGetRandomSerial(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkFillBatches is bench/'s W1b in small: MPut of 1000 100-byte
+// values, keys in random order.
+func BenchmarkFillBatches(b *testing.B) {
+	db := openT(b, nil)
+	keys := make([]string, 1<<20)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("key:%012d", i)
+	}
+	perm := rand.New(rand.NewPCG(1, 2)).Perm(len(keys))
+	r := rand.New(rand.NewPCG(5, 6))
+	batch := make([]KeyValue, 1000)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		for j := range batch {
+			val := make([]byte, 100)
+			for k := range val {
+				val[k] = byte(r.Uint32())
+			}
+			batch[j] = KeyValue{keys[perm[(i*len(batch)+j)%len(perm)]], Bytes(val)}
+		}
+		if _, err := db.MPut(DefaultRun, batch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*len(batch))/b.Elapsed().Seconds(), "puts/s")
+}
+
+// BenchmarkHistory10 is bench/'s W3 in small: History(10) of random keys
+// among 100k with 10 versions each, written a version of every key at a
+// time (so a key's versions lie far apart), not reopened.
+func BenchmarkHistory10(b *testing.B) {
+	db := openT(b, nil)
+	const keys = 100000
+	names := make([]string, keys)
+	for i := range names {
+		names[i] = fmt.Sprintf("key:%012d", i)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	batch := make([]KeyValue, 0, 1000)
+	for v := 0; v < 10; v++ {
+		for i := range names {
+			val := make([]byte, 100)
+			for k := range val {
+				val[k] = byte(r.Uint32())
+			}
+			batch = append(batch, KeyValue{names[i], Bytes(val)})
+			if len(batch) == cap(batch) {
+				if _, err := db.MPut(DefaultRun, batch); err != nil {
+					b.Fatal(err)
+				}
+				batch = batch[:0]
+			}
+		}
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		h, err := db.History(DefaultRun, names[r.IntN(keys)], 10, 0)
+		if err != nil || len(h) != 10 {
+			b.Fatal(err, len(h))
+		}
+	}
+}
