@@ -669,6 +669,7 @@ func (ix *Index) Close() {
 	ix.linkMu.Lock()
 	defer ix.linkMu.Unlock()
 	ix.mem.free()
+	ix.hash.Store(newTable(1)) // let the old table go
 }
 
 // Find returns the versions of (run, key); ok is false if the index has
@@ -701,7 +702,11 @@ func (ix *Index) Counts() (keys, live, versions, valueBytes int64) {
 // Bytes returns the memory the index holds: its arena chunks and its hash
 // table (the run names, a few bytes per run, are not counted).
 func (ix *Index) Bytes() int64 {
-	return ix.mem.held() + int64(len(ix.hash.Load().slots))*5
+	held := ix.mem.held()
+	if held == 0 {
+		return 0 // closed
+	}
+	return held + int64(len(ix.hash.Load().slots))*5
 }
 
 // Chain is the versions of one key. The zero Chain holds none.
@@ -766,6 +771,7 @@ func (c Chain) At(snap uint64) (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
 	}
+	defer runtime.KeepAlive(c.ix) // its arena holds r
 	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
 		if r.version() <= snap {
@@ -780,6 +786,7 @@ func (c Chain) Newest() (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
 	}
+	defer runtime.KeepAlive(c.ix)
 	r, _ := c.newest()
 	return r.record(), true
 }
@@ -790,6 +797,7 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 	if c.ref == 0 {
 		return
 	}
+	defer runtime.KeepAlive(c.ix)
 	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
 		if r.version() <= snap && !fn(r.record()) {

@@ -225,6 +225,7 @@ func TestMemoryPerKeyAndVersion(t *testing.T) {
 	}
 	ix.Close()
 	require.Zero(t, ix.mem.held(), "Close frees the arena")
+	require.Zero(t, ix.Bytes(), "and Bytes says so")
 }
 
 // AddBytes must not keep the caller's bytes: they are a mapping that goes

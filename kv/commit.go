@@ -245,10 +245,15 @@ func (db *DB) runGroup(group []*commitReq) {
 			if e.kind == segment.KindTombstone {
 				rec.Flags |= index.FlagTombstone
 			}
-			if err := db.ix.Add(e.run, e.key, rec); err != nil {
-				// Only a full index (32 GiB) gets here: nothing more can
-				// be committed. The version is not acknowledged.
-				db.fail(fmt.Errorf("strata: %w", err))
+			if err := db.addEntry(e.run, e.key, rec); err != nil {
+				// The index could not take the entry (the system refused
+				// it memory, or its 32 GiB are full): nothing more can be
+				// committed. Drop every frame of the group still
+				// buffered, this one's included, so that none reaches the
+				// file; the requests appended before fail in finishGroup.
+				err = fmt.Errorf("strata: index: %w", err)
+				w.Abort(err, w.Flushed())
+				db.fail(err)
 				r.err = db.failed()
 				break
 			}
@@ -261,6 +266,16 @@ func (db *DB) runGroup(group []*commitReq) {
 		pending = append(pending, r)
 	}
 	db.finishGroup(pending, ts)
+}
+
+// addEntry adds a committed entry to the index.
+func (db *DB) addEntry(run, key string, rec index.Record) error {
+	if db.failAdd != nil {
+		if err := db.failAdd(); err != nil {
+			return err
+		}
+	}
+	return db.ix.Add(run, key, rec)
 }
 
 // finishGroup writes the frames of rs (appended to the active segment's
@@ -327,21 +342,23 @@ func (db *DB) roll(ts int64) error {
 	// Seal the old segment (cut to its frames, durable) before the next
 	// exists: a segment with a newer one after it is always whole.
 	sealed, err := old.Seal(db.fs)
-	if err != nil {
+	if sealed == nil {
 		return fmt.Errorf("segment %s: %w", old.Path(), err)
+	}
+	if err != nil { // its frames are durable: only a close failed
+		db.log.Warn("strata: sealing a segment", "file", old.Path(), "err", err)
 	}
 	nt := &segTable{sealed: make(map[uint32]*segment.Sealed, len(t.sealed)+1)}
 	for id, s := range t.sealed {
 		nt.sealed[id] = s
 	}
 	nt.sealed[old.ID()] = sealed
-	w, err := createSegment(db.fs, db.dir, old.ID()+1, db.pipe.next, ts)
+	w, err := db.createSegment(old.ID()+1, db.pipe.next, ts)
 	if err != nil {
 		// The database fails with no active segment; reads go on.
 		db.segs.Store(nt)
 		return err
 	}
-	w.MapWrites(db.opts.SegmentSize + segment.MaxHead)
 	nt.active = w
 	db.segs.Store(nt)
 	// Readers still holding t may read old after Seal closed it: what

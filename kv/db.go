@@ -56,6 +56,12 @@ type DB struct {
 	recovery  RecoveryReport
 	syncStop  chan struct{}
 	syncDone  chan struct{}
+	// failAdd, if set (by tests), runs before each index Add of the
+	// commit pipeline; an error fails that Add.
+	failAdd func() error
+	// unmapped is set once a segment could not be written through a
+	// mapping (logged once).
+	unmapped atomic.Bool
 	// afterBackgroundSync, if set (by tests), runs after each background
 	// fsync attempt with its error.
 	afterBackgroundSync func(error)
@@ -144,13 +150,12 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		if res.LastVersion == 0 {
 			lastTS = max(lastTS, time.Now().UnixMicro())
 		}
-		w, err := createSegment(fsys, dir, res.NextID, res.LastVersion+1, lastTS)
+		w, err := db.createSegment(res.NextID, res.LastVersion+1, lastTS)
 		if err != nil {
 			res.Close()
 			lock.Close()
 			return nil, fmt.Errorf("strata: %w", err)
 		}
-		w.MapWrites(o.SegmentSize + segment.MaxHead)
 		t.active = w
 	}
 	db.segs.Store(t)
@@ -235,12 +240,8 @@ func (db *DB) Close() error {
 	t := db.segs.Load()
 	if t.active != nil {
 		sync := db.opts.Durability != InMemory && db.failed() == nil
-		start := time.Now()
 		if err := t.active.Close(sync); err != nil && db.failed() == nil {
 			errs = append(errs, err)
-		}
-		if sync {
-			db.stats.fsyncs.record(time.Since(start))
 		}
 	}
 	for _, s := range t.sealed {
@@ -318,7 +319,7 @@ func (db *DB) backgroundSync() {
 
 // fail stops all further writes after an I/O error.
 func (db *DB) fail(err error) {
-	err = fmt.Errorf("strata: writes stopped after an I/O error: %w", err)
+	err = fmt.Errorf("strata: writes stopped after a failure: %w", err)
 	if db.writeErr.CompareAndSwap(nil, &err) {
 		db.log.Error("strata: write failure; the database accepts no more writes", "err", err)
 	}
@@ -372,12 +373,14 @@ type Stats struct {
 	// hash table (see package index for the cost per key and version).
 	IndexBytes int64
 	Commits    int64 // commits acknowledged since Open
-	// Groups counts the commit groups written since Open, one write(2)
-	// each: Commits / Groups is how many commits share a write (and, in
-	// Strict mode, an fsync).
+	// Groups counts the commit groups written since Open, each handed
+	// to the OS at once (one copy into the segment's shared mapping, or
+	// one write(2)): Commits / Groups is how many commits share a write
+	// (and, in Strict mode, an fsync).
 	Groups int64
-	// Fsyncs counts fsyncs since Open: Strict groups, background syncs,
-	// Sync calls, segment rolls and Close.
+	// Fsyncs counts the fsyncs of segment files since Open: Strict
+	// groups, background syncs, Sync calls that found bytes not yet
+	// durable, and the sealing of segments (a roll, Close).
 	Fsyncs int64
 	// FsyncP99 is the 99th-percentile fsync latency since Open, as the
 	// upper bound of a histogram bucket (at most 25% above the true
@@ -434,13 +437,28 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 	return CompactStats{}, errNoCompaction
 }
 
-// createSegment is segment.Create for an id the index can address.
-func createSegment(fsys vfs.FS, dir string, id uint32, base uint64, ts int64) (*segment.Writer, error) {
+// createSegment creates the next active segment (an id the index can
+// address), written through a shared mapping where the file system
+// allows, its fsyncs counted in Stats.
+func (db *DB) createSegment(id uint32, base uint64, ts int64) (*segment.Writer, error) {
 	if id > index.MaxSegment {
 		return nil, fmt.Errorf("segment id %d beyond the index's limit of %d segments", id, index.MaxSegment)
 	}
-	return segment.Create(fsys, dir, id, base, ts)
+	w, err := segment.Create(db.fs, db.dir, id, base, ts)
+	if err != nil {
+		return nil, err
+	}
+	w.OnSync(db.stats.fsyncs.record)
+	// Reserve a segment's worth (up to maxReserve; more is mapped as
+	// frames come).
+	if !w.MapWrites(min(db.opts.SegmentSize+segment.MaxHead, maxReserve)) && !db.unmapped.Swap(true) && db.fs == vfs.Default {
+		db.log.Info("strata: segments are written with write(2): this file system cannot reserve and map them", "dir", db.dir)
+	}
+	return w, nil
 }
+
+// maxReserve bounds the space reserved ahead in an active segment.
+const maxReserve = 256 << 20
 
 // readValue returns the value a record points at, decoded into memory the
 // caller owns.

@@ -267,6 +267,7 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 	// need.
 	s.Evict()
 	if !newest || r.opts.ReadOnly {
+		s.Clip(end) // a read-only Open leaves a torn tail in the file
 		res.Sealed = append(res.Sealed, s)
 		if res.TornBytes > 0 {
 			r.opts.Logger.Warn("strata: ignoring a torn write at the end of the newest segment (read-only open)",

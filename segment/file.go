@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/strata-kv/strata/internal/vfs"
 )
@@ -70,6 +71,8 @@ type Writer struct {
 	m    []byte
 	maps []vfs.Mapping
 	view atomic.Pointer[[]byte]
+
+	onSync func(time.Duration) // see OnSync
 }
 
 // mapChunk is what a mapping grows by, at least.
@@ -224,7 +227,18 @@ func (w *Writer) copyOut() (int, error) {
 			return 0, err
 		}
 	}
-	return copy(w.m[off:end], w.buf), nil
+	// A file cut under the mapping (by another process), or a file system
+	// that did not really reserve the blocks, faults here: fail the
+	// write instead of the process.
+	var n int
+	err := GuardFault(w.path, off, func() error {
+		n = copy(w.m[off:end], w.buf)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	return n, nil
 }
 
 // Abort fails the writer with err after a failure outside it (an fsync
@@ -275,13 +289,29 @@ func (w *Writer) Sync() error {
 		return nil
 	}
 	size := w.flushed.Load()
-	if err := w.f.Sync(); err != nil {
+	if size == w.synced.Load() {
+		return nil // the last fsync covered every flushed byte
+	}
+	if err := w.fsync(); err != nil {
 		return fmt.Errorf("sync segment %s: %w", w.path, err)
 	}
 	if size > w.synced.Load() {
 		w.synced.Store(size)
 	}
 	return nil
+}
+
+// OnSync sets a function called with the duration of every fsync the
+// Writer makes (Sync, Seal, Close). Set it before the Writer is used.
+func (w *Writer) OnSync(fn func(time.Duration)) { w.onSync = fn }
+
+func (w *Writer) fsync() error {
+	start := time.Now()
+	err := w.f.Sync()
+	if w.onSync != nil {
+		w.onSync(time.Since(start))
+	}
+	return err
 }
 
 // ReadAt returns n bytes at off, which must lie within flushed frames
@@ -370,7 +400,7 @@ func (w *Writer) trim() error {
 	if err := w.f.Truncate(w.flushed.Load()); err != nil {
 		return fmt.Errorf("truncate segment %s: %w", w.path, err)
 	}
-	if err := w.f.Sync(); err != nil {
+	if err := w.fsync(); err != nil {
 		return fmt.Errorf("sync segment %s: %w", w.path, err)
 	}
 	return nil
@@ -379,8 +409,11 @@ func (w *Writer) trim() error {
 // Seal ends the segment: it flushes, fsyncs, cuts the file to its frames
 // and returns it as a Sealed, closing the Writer. With MapWrites the
 // Sealed reads through the Writer's mappings, so views ReadAt returned
-// stay valid until the Sealed's Close. On an error the Writer is as
-// before (the caller fails or closes it).
+// stay valid until the Sealed's Close; a Writer's ReadAt after Seal reads
+// the Sealed's bytes. If sealing fails, Seal returns a nil Sealed and the
+// Writer is as before (the caller fails or closes it). Once the frames
+// are durable the segment is sealed whatever else happens: if closing the
+// file's descriptor then fails, Seal returns the Sealed and that error.
 func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 	if err := w.Flush(); err != nil {
 		return nil, err
@@ -394,29 +427,26 @@ func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 		if s, err = OpenSealed(fs, w.path); err != nil {
 			return nil, err
 		}
-	} else {
-		if err := w.trim(); err != nil {
-			return nil, err
-		}
-		size := w.flushed.Load()
-		s = &Sealed{hdr: w.enc.hdr, path: w.path, m: multiMapping(w.maps), data: w.m[:size:size]}
-		w.maps = nil // the Sealed's now
-		// Its pages were written once and are durable: let reads bring
-		// back the ones they need.
-		s.Evict()
+	} else if err := w.trim(); err != nil {
+		return nil, err
 	}
-	// Readers that still see this Writer read through the Sealed's
-	// mapping, valid until the Sealed's Close.
-	w.m = nil
-	data := s.data
-	w.view.Store(&data)
 	w.failed = errSealed
 	w.syncMu.Lock()
 	w.closed = true
 	w.syncMu.Unlock()
-	if err := w.f.Close(); err != nil {
-		s.Close()
-		return nil, fmt.Errorf("close segment %s: %w", w.path, err)
+	cerr := w.f.Close()
+	if w.m != nil {
+		size := w.flushed.Load()
+		s = &Sealed{hdr: w.enc.hdr, path: w.path, m: multiMapping(w.maps), data: w.m[:size:size]}
+		w.maps, w.m = nil, nil // the Sealed's now
+		// Its pages were written once and are durable: let reads bring
+		// back the ones they need.
+		s.Evict()
+	}
+	data := s.data
+	w.view.Store(&data)
+	if cerr != nil {
+		return s, fmt.Errorf("close segment %s: %w", w.path, cerr)
 	}
 	return s, nil
 }
@@ -497,6 +527,15 @@ func (s *Sealed) Slice(off int64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: a read of %d bytes outside the file's %d bytes", ErrMalformed, n, len(s.data))
 	}
 	return s.data[off : off+int64(n) : off+int64(n)], nil
+}
+
+// Clip makes the segment end at size (at most its length): what follows
+// (a torn tail or reserved zeros, which a read-only Open leaves in the
+// file) is neither read nor counted.
+func (s *Sealed) Clip(size int64) {
+	if size >= HeaderSize && size < int64(len(s.data)) {
+		s.data = s.data[:size:size]
+	}
 }
 
 // Evict drops the segment's pages from the process's memory (see
