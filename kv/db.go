@@ -449,16 +449,16 @@ func (db *DB) createSegment(id uint32, base uint64, ts int64) (*segment.Writer, 
 		return nil, err
 	}
 	w.OnSync(db.stats.fsyncs.record)
-	// Reserve a segment's worth (up to maxReserve; more is mapped as
-	// frames come).
-	if !w.MapWrites(min(db.opts.SegmentSize+segment.MaxHead, maxReserve)) && !db.unmapped.Swap(true) && db.fs == vfs.Default {
+	// Reserve a little space ahead; the mapping doubles as frames come.
+	if !w.MapWrites(min(db.opts.SegmentSize+segment.MaxHead, initialReserve)) && !db.unmapped.Swap(true) && db.fs == vfs.Default {
 		db.log.Info("strata: segments are written with write(2): this file system cannot reserve and map them", "dir", db.dir)
 	}
 	return w, nil
 }
 
-// maxReserve bounds the space reserved ahead in an active segment.
-const maxReserve = 256 << 20
+// initialReserve is the space reserved ahead in a new active segment:
+// a database open but idle holds no more disk than this.
+const initialReserve = 4 << 20
 
 // readValue returns the value a record points at, decoded into memory the
 // caller owns.

@@ -103,6 +103,12 @@ func (w *Writer) remap(sm vfs.SharedMapper, size int64) error {
 	if err != nil {
 		return err
 	}
+	if n := len(w.maps); n > 0 {
+		// Writes go to the new mapping from now on: drop the old one's
+		// pages from memory (the page cache keeps them; a reader still
+		// holding a view of it maps them back).
+		vfs.Evict(w.maps[n-1])
+	}
 	w.maps = append(w.maps, m)
 	w.m = m.Bytes()
 	view := w.m
