@@ -34,18 +34,8 @@ var errShrunk = errors.New("the file shrank under its mapping (truncated by anot
 // turns a memory fault during it (SIGBUS: the file was truncated under the
 // mapping) into a *CorruptError at offset off instead of a crash of the
 // process. Other panics pass through.
-func GuardFault(path string, off int64, fn func() error) (err error) {
-	old := debug.SetPanicOnFault(true)
-	defer func() {
-		debug.SetPanicOnFault(old)
-		if p := recover(); p != nil {
-			if _, fault := p.(interface{ Addr() uintptr }); !fault {
-				panic(p)
-			}
-			err = &CorruptError{File: path, Offset: off, Err: errShrunk}
-		}
-	}()
-	return fn()
+func GuardFault(path string, off int64, fn func() error) error {
+	return GuardFaults(fn, func() (string, int64) { return path, off })
 }
 
 // GuardFaults is GuardFault for work over many values in many places: if

@@ -200,14 +200,7 @@ func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 		region = sv.NextVerified - bad
 	}
 	p.data = data[bad : bad+region]
-	after := ""
-	switch {
-	case sv.Frames > 0:
-		after = fmt.Sprintf("; %d intact frames follow (versions %d-%d, from offset %d) but cannot be read in order",
-			sv.Frames, sv.First, sv.Last, sv.NextVerified)
-	case sv.Incomplete:
-		after = "; the bytes after it hold many frame heads whose frames do not verify (the survey of them stopped early)"
-	}
+	after := surveyNote(sv)
 	switch {
 	case torn:
 		p.Torn = true
@@ -225,16 +218,22 @@ func damage(sf *segFile, sc *segment.Scanner, data []byte, err error) problem {
 	return p
 }
 
-// tornMessage describes a torn tail of n bytes followed by unused zeros.
-func tornMessage(err error, n, unused int64, sv segment.Survey) string {
-	after := ""
+// surveyNote says what the survey found after a bad frame ("" if
+// nothing).
+func surveyNote(sv segment.Survey) string {
 	switch {
 	case sv.Frames > 0:
-		after = fmt.Sprintf("; %d intact frames follow (versions %d-%d, from offset %d) but cannot be read in order",
+		return fmt.Sprintf("; %d intact frames follow (versions %d-%d, from offset %d) but cannot be read in order",
 			sv.Frames, sv.First, sv.Last, sv.NextVerified)
 	case sv.Incomplete:
-		after = "; the bytes after it hold many frame heads whose frames do not verify (the survey of them stopped early)"
+		return "; the bytes after it hold many frame heads whose frames do not verify (the survey of them stopped early)"
 	}
+	return ""
+}
+
+// tornMessage describes a torn tail of n bytes followed by unused zeros.
+func tornMessage(err error, n, unused int64, sv segment.Survey) string {
+	after := surveyNote(sv)
 	zeros := ""
 	if unused > 0 {
 		zeros = fmt.Sprintf(", then %d bytes of unused space", unused)

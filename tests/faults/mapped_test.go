@@ -12,20 +12,41 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// putUntilFailure puts k0000, k0001, ... until a Put fails, n at most,
+// and returns how many were acknowledged.
+func putUntilFailure(db *kv.DB, n int) int {
+	for i := 0; i < n; i++ {
+		if _, err := db.Put("r", fmt.Sprintf("k%04d", i), val(i)); err != nil {
+			return i
+		}
+	}
+	return n
+}
+
+// requireAcked checks that the first acked keys hold their values.
+func requireAcked(t *testing.T, db *kv.DB, acked int) {
+	t.Helper()
+	for i := 0; i < acked; i++ {
+		v, ok, err := db.Get("r", fmt.Sprintf("k%04d", i))
+		require.NoError(t, err, "k%04d", i)
+		require.True(t, ok, "k%04d", i)
+		require.True(t, val(i).Equal(v.Value), "k%04d", i)
+	}
+}
+
+// checkReopen reopens dir and checks it holds exactly the acked puts.
 func checkReopen(t *testing.T, dir string, acked int) {
 	t.Helper()
 	db, err := kv.Open(dir, nil)
 	require.NoError(t, err)
 	defer db.Close()
 	require.EqualValues(t, acked, db.LastVersion())
-	for i := 0; i < acked; i++ {
-		v, ok, err := db.Get("r", fmt.Sprintf("k%04d", i))
-		require.NoError(t, err)
-		require.True(t, ok, "k%04d", i)
-		require.True(t, val(i).Equal(v.Value))
-	}
+	requireAcked(t, db, acked)
 }
 
+// A Strict fsync that fails (at the 3rd, 10th, 25th segment fsync, some
+// in rolls): the database fails, acknowledged puts read back before and
+// after a reopen, nothing else is there.
 func TestMappedStrictFsyncFailure(t *testing.T) {
 	for _, failAt := range []int{3, 10, 25} {
 		fs := newFaultFS()
@@ -39,25 +60,16 @@ func TestMappedStrictFsyncFailure(t *testing.T) {
 			}
 			return nil
 		}
-		acked := 0
-		for i := 0; i < 300; i++ {
-			if _, err := db.Put("r", fmt.Sprintf("k%04d", i), val(i)); err != nil {
-				break
-			}
-			acked++
-		}
-		for i := 0; i < acked; i++ {
-			v, ok, err := db.Get("r", fmt.Sprintf("k%04d", i))
-			require.NoError(t, err)
-			require.True(t, ok)
-			require.True(t, val(i).Equal(v.Value))
-		}
+		acked := putUntilFailure(db, 300)
+		requireAcked(t, db, acked)
 		db.Close()
 		fs.onSync = nil
 		checkReopen(t, dir, acked)
 	}
 }
 
+// A roll whose new segment cannot be created: the database fails, reads
+// go on, and a reopen finds exactly what was acknowledged.
 func TestMappedRollCreateFails(t *testing.T) {
 	fs := newFaultFS()
 	dir := t.TempDir()
@@ -69,20 +81,9 @@ func TestMappedRollCreateFails(t *testing.T) {
 		}
 		return nil
 	}
-	acked := 0
-	for i := 0; i < 300; i++ {
-		if _, err := db.Put("r", fmt.Sprintf("k%04d", i), val(i)); err != nil {
-			break
-		}
-		acked++
-	}
+	acked := putUntilFailure(db, 300)
 	require.Less(t, acked, 300)
-	for i := 0; i < acked; i++ {
-		v, ok, err := db.Get("r", fmt.Sprintf("k%04d", i))
-		require.NoError(t, err)
-		require.True(t, ok)
-		require.True(t, val(i).Equal(v.Value))
-	}
+	requireAcked(t, db, acked)
 	_ = db.Stats()
 	require.Error(t, db.Sync())
 	db.Close()
@@ -90,6 +91,7 @@ func TestMappedRollCreateFails(t *testing.T) {
 	checkReopen(t, dir, acked)
 }
 
+// Sealing a segment whose cut to its frames fails: the same.
 func TestMappedSealTruncateFails(t *testing.T) {
 	fs := newFaultFS()
 	dir := t.TempDir()
@@ -101,19 +103,9 @@ func TestMappedSealTruncateFails(t *testing.T) {
 		}
 		return nil
 	}
-	acked := 0
-	for i := 0; i < 300; i++ {
-		if _, err := db.Put("r", fmt.Sprintf("k%04d", i), val(i)); err != nil {
-			break
-		}
-		acked++
-	}
+	acked := putUntilFailure(db, 300)
 	require.Less(t, acked, 300)
-	for i := 0; i < acked; i++ {
-		_, ok, err := db.Get("r", fmt.Sprintf("k%04d", i))
-		require.NoError(t, err)
-		require.True(t, ok)
-	}
+	requireAcked(t, db, acked)
 	db.Close()
 	fs.onTrunc = nil
 	checkReopen(t, dir, acked)

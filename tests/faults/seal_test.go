@@ -30,20 +30,8 @@ func TestMappedReadsAfterSealCloseFails(t *testing.T) {
 		}
 		return nil
 	}
-	acked := 0
-	for i := 0; i < 1000; i++ {
-		if _, err := db.Put("r", fmt.Sprintf("k%04d", i), val(i)); err != nil {
-			break
-		}
-		acked++
-	}
+	acked := putUntilFailure(db, 1000)
 	require.True(t, fired.Load(), "a roll happened")
-	t.Logf("acknowledged %d puts before the failure", acked)
-	for i := 0; i < acked; i++ {
-		v, ok, err := db.Get("r", fmt.Sprintf("k%04d", i))
-		require.NoError(t, err, "k%04d", i)
-		require.True(t, ok)
-		require.True(t, val(i).Equal(v.Value))
-	}
+	requireAcked(t, db, acked)
 	db.Close()
 }
