@@ -623,13 +623,7 @@ func (ix *Index) linkBatch() int {
 	if len(batch) > 1 {
 		ix.sortRefs(batch)
 	}
-	var preds [maxHeight]uint32
-	for _, ref := range batch {
-		n := ix.node(ref)
-		k := ix.key(ref)
-		ix.findGE(n.run, unsafe.String(unsafe.SliceData(k), len(k)), &preds)
-		ix.link(ref, int(n.h), &preds)
-	}
+	ix.linkSorted(batch)
 	ix.npending.Add(-int64(len(batch)))
 	ix.pendMu.Lock()
 	if cap(batch) > cap(ix.spare) {
@@ -637,6 +631,53 @@ func (ix *Index) linkBatch() int {
 	}
 	ix.pendMu.Unlock()
 	return len(batch)
+}
+
+// linkSorted links nodes given in key order. Each search starts where the
+// one before ended (a finger search): the levels whose successor already
+// lies beyond the new key keep their predecessors, and only the levels
+// below are searched, from the highest of them down. Neighbours in a
+// dense batch are a few steps apart, so most of a search's cache misses
+// are skipped.
+func (ix *Index) linkSorted(batch []uint32) {
+	var preds [maxHeight]uint32
+	for i, ref := range batch {
+		n := ix.node(ref)
+		k := ix.key(ref)
+		key := unsafe.String(unsafe.SliceData(k), len(k))
+		if i == 0 {
+			ix.findGE(n.run, key, &preds)
+		} else {
+			// preds holds, at each level, the last node before the
+			// previous key (or the previous key itself): all before key.
+			top := -1
+			for lvl := range int(ix.height.Load()) {
+				next := ix.next(preds[lvl], lvl)
+				if next == 0 || ix.compare(next, n.run, key) >= 0 {
+					break // this level and every one above are right
+				}
+				top = lvl
+			}
+			if top >= 0 {
+				x := preds[top]
+				for lvl := top; lvl >= 0; lvl-- {
+					for {
+						next := ix.next(x, lvl)
+						if next == 0 || ix.compare(next, n.run, key) >= 0 {
+							break
+						}
+						x = next
+					}
+					preds[lvl] = x
+				}
+			}
+		}
+		h := int(n.h)
+		ix.link(ref, h, &preds)
+		for lvl := range h {
+			preds[lvl] = ref
+		}
+	}
 }
 
 // put stores ref, whose key has the hash, in the first free slot of t
