@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -136,6 +137,13 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	if err != nil {
 		lock.Close()
 		return nil, err
+	}
+	if res.Entries >= bigRecovery {
+		// Loading the index left tens of megabytes of scratch (the sort,
+		// the queue of keys to order): give it back now rather than when
+		// the heap next grows, which a read-mostly database may not do
+		// for a long time.
+		debug.FreeOSMemory()
 	}
 	db.recovery = RecoveryReport{TornFile: res.TornFile, TornBytes: res.TornBytes, UnusedBytes: res.UnusedBytes,
 		SalvagedAt: Version(res.SalvagedAt), MovedAside: res.MovedAside, Damage: res.Damage, readOnly: o.ReadOnly}
@@ -436,6 +444,10 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 	}
 	return CompactStats{}, errNoCompaction
 }
+
+// bigRecovery is the number of recovered entries from which Open returns
+// recovery's scratch memory to the system at once.
+const bigRecovery = 1 << 18
 
 // createSegment creates the next active segment (an id the index can
 // address), written through a shared mapping where the file system
