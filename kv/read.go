@@ -127,6 +127,9 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 		return []Versioned{}, nil
 	}
 	var recs []index.Record
+	if limit > 0 {
+		recs = make([]index.Record, 0, min(limit, 64))
+	}
 	c.Versions(db.visible.Load(), func(r index.Record) bool {
 		if before != 0 && r.Version >= uint64(before) {
 			return true
