@@ -1,8 +1,8 @@
 // Package recovery rebuilds Strata's index from the segment files of a
 // data directory when it is opened.
 //
-// Rules (see DESIGN.md and the segment package doc): segments are read in
-// id order and every frame is verified. Versions run on
+// Rules (the byte layout is in the segment package doc): segments are
+// read in id order and every frame is verified. Versions run on
 // without a gap from frame to frame and from segment to segment (each
 // header names the version its first commit takes), so a commit or a
 // whole segment missing from the middle of the log is caught even when the
