@@ -59,6 +59,14 @@ type FS interface {
 }
 
 // File is an open file.
+//
+// Concurrency: Sync and ReadAt may run at the same time as each other and
+// as one Write, Truncate or Size (Strata's background fsync and readers
+// of the active segment run beside the commit leader, which alone writes
+// and truncates). Write, Truncate and Close are never called at the same
+// time as each other, and nothing is called during or after Close but
+// what the Mapping returned by Map still allows. Every implementation
+// here (the OS's, Mem, ErrorFS) allows that.
 type File interface {
 	io.ReaderAt
 	io.Writer
