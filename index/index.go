@@ -766,6 +766,7 @@ type Chain struct {
 
 // Key returns the chain's key (without its run), in memory of its own.
 func (c Chain) Key() string {
+	defer runtime.KeepAlive(c.ix) // its arena holds the view until cloned
 	return strings.Clone(c.KeyView())
 }
 
@@ -782,6 +783,7 @@ func (c Chain) KeyView() string {
 
 // HasPrefix reports whether the chain's key starts with prefix.
 func (c Chain) HasPrefix(prefix string) bool {
+	defer runtime.KeepAlive(c.ix)
 	return c.ref != 0 && bytes.HasPrefix(c.ix.key(c.ref), unsafe.Slice(unsafe.StringData(prefix), len(prefix)))
 }
 

@@ -306,6 +306,11 @@ func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 	err := w.Flush()
 	if err == nil && db.opts.Durability == Strict {
 		err = db.fsync(w)
+		if err == nil {
+			// An fsync of these bytes by someone else (Sync) that
+			// failed has failed the database: nothing proves them.
+			err = db.failed()
+		}
 		if err != nil {
 			// The group's bytes are in the file but not durable, and a
 			// second fsync would prove nothing: cut them off.

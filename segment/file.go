@@ -59,9 +59,10 @@ type Writer struct {
 	buf     []byte       // frames appended but not yet written
 	failed  error        // set by the first failure; owned by the appender
 
-	syncMu sync.Mutex // orders Sync against Abort and Close
-	closed bool
-	dead   bool // failed: Sync does nothing more
+	syncMu  sync.Mutex // orders Sync against Abort and Close
+	closed  bool
+	dead    bool  // failed: Sync does nothing more
+	syncErr error // the first failed fsync: every later Sync returns it
 
 	// With MapWrites in effect: m maps the file's first len(m) bytes,
 	// which are allocated; maps holds every mapping made (the newest
@@ -286,11 +287,18 @@ func (w *Writer) cutBack(size int64) {
 }
 
 // Sync makes the flushed frames durable and records how far the file is
-// synced, which later frames carry. After Seal, Close or a failure it
-// does nothing.
+// synced, which later frames carry. After Seal, Close or a failure of the
+// writer it does nothing; after a failed fsync, whoever called it, every
+// Sync returns that failure.
 func (w *Writer) Sync() error {
 	w.syncMu.Lock()
 	defer w.syncMu.Unlock()
+	if w.syncErr != nil {
+		// After a failed fsync the kernel may have dropped the dirty
+		// pages and marked them clean: a later fsync that succeeds
+		// proves nothing about them. Every later Sync fails.
+		return w.syncErr
+	}
 	if w.closed || w.dead {
 		return nil
 	}
@@ -299,7 +307,8 @@ func (w *Writer) Sync() error {
 		return nil // the last fsync covered every flushed byte
 	}
 	if err := w.fsync(); err != nil {
-		return fmt.Errorf("sync segment %s: %w", w.path, err)
+		w.syncErr = fmt.Errorf("sync segment %s: %w", w.path, err)
+		return w.syncErr
 	}
 	if size > w.synced.Load() {
 		w.synced.Store(size)
@@ -348,6 +357,11 @@ func (w *Writer) ReadAt(off int64, n int) ([]byte, error) {
 		return nil, fmt.Errorf("%w: a read of %d bytes past the end of the file", ErrMalformed, n)
 	}
 	if _, err := w.f.ReadAt(p, off); err != nil {
+		// Seal may have closed the file under this read: it set the
+		// view to the Sealed's bytes first.
+		if v := w.view.Load(); v != nil && off >= HeaderSize && off+int64(n) <= int64(len(*v)) {
+			return (*v)[off : off+int64(n) : off+int64(n)], nil
+		}
 		return nil, fmt.Errorf("read: %w", err)
 	}
 	return p, nil
@@ -436,11 +450,6 @@ func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 	} else if err := w.trim(); err != nil {
 		return nil, err
 	}
-	w.failed = errSealed
-	w.syncMu.Lock()
-	w.closed = true
-	w.syncMu.Unlock()
-	cerr := w.f.Close()
 	if w.m != nil {
 		size := w.flushed.Load()
 		s = &Sealed{hdr: w.enc.hdr, path: w.path, m: multiMapping(w.maps), data: w.m[:size:size]}
@@ -449,8 +458,16 @@ func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 		// back the ones they need.
 		s.Evict()
 	}
+	// Readers that still hold this Writer read through the Sealed from
+	// now on: set before the descriptor closes, so a read of the closed
+	// file finds it (see ReadAt).
 	data := s.data
 	w.view.Store(&data)
+	w.failed = errSealed
+	w.syncMu.Lock()
+	w.closed = true
+	w.syncMu.Unlock()
+	cerr := w.f.Close()
 	if cerr != nil {
 		return s, fmt.Errorf("close segment %s: %w", w.path, cerr)
 	}

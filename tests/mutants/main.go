@@ -26,7 +26,10 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/signal"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -46,15 +49,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "mutants:", err)
 		os.Exit(2)
 	}
+	// Ctrl-C stops the tests, restores the file and ends the run.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	survived, ran := 0, 0
 	for i, m := range ms {
 		if *only != 0 && *only != i+1 {
 			continue
 		}
 		ran++
-		caught, err := run(m, *timeout)
+		caught, err := run(ctx, m, *timeout)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "mutants: #%d %s: %v\n", i+1, m.file, err)
+			stop()
 			os.Exit(2)
 		}
 		verdict := "caught"
@@ -120,8 +127,9 @@ func parse(path string) ([]mutation, error) {
 }
 
 // run applies m, runs the tests and restores the file; caught reports
-// whether the tests failed.
-func run(m mutation, timeout time.Duration) (caught bool, err error) {
+// whether the tests failed. A mutation that does not compile is an error
+// (a broken list), not a catch.
+func run(ctx context.Context, m mutation, timeout time.Duration) (caught bool, err error) {
 	orig, err := os.ReadFile(m.file)
 	if err != nil {
 		return false, err
@@ -153,15 +161,25 @@ func run(m mutation, timeout time.Duration) (caught bool, err error) {
 		return false, err
 	}
 	defer os.WriteFile(m.file, orig, 0o644)
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if out, err := exec.CommandContext(ctx, "go", "vet", "./"+filepath.Dir(m.file)).CombinedOutput(); err != nil {
+		if ctx.Err() != nil {
+			return false, ctx.Err()
+		}
+		return false, fmt.Errorf("the mutated code does not compile or vet:\n%s", out)
+	}
+	tctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	args := m.test
 	if args == nil {
 		args = []string{"./..."}
 	}
-	cmd := exec.CommandContext(ctx, "go", append([]string{"test", "-count=1"}, args...)...)
+	cmd := exec.CommandContext(tctx, "go", append([]string{"test", "-count=1"}, args...)...)
+	killGroup(cmd) // a timeout or Ctrl-C ends the test binaries too, not only go
 	err = cmd.Run()
 	if ctx.Err() != nil {
+		return false, ctx.Err() // interrupted: the deferred write restores the file
+	}
+	if tctx.Err() != nil {
 		return true, nil // the tests hung on it: caught, by the timeout
 	}
 	var exit *exec.ExitError
