@@ -556,6 +556,26 @@ func TestWriterFailureIsFinal(t *testing.T) {
 	require.Equal(t, good, size, "nothing of the failed group, no marker")
 }
 
+// After a failed fsync every later Sync fails too, even when the next
+// fsync would succeed: the kernel may have dropped the dirty pages the
+// failed one covered and marked them clean, so a success proves nothing.
+func TestFailedSyncIsFinal(t *testing.T) {
+	mem := vfs.NewMem()
+	require.NoError(t, mem.MkdirAll("/d"))
+	efs := vfs.NewErrorFS(mem, -1, false)
+	w, err := Create(efs, "/d", 1, 1, 0)
+	require.NoError(t, err)
+	defer w.Close(false)
+	_, _, err = w.AppendCommit(1, 1, []EntrySpec{put("r", "a", "1")}, nil)
+	require.NoError(t, err)
+	require.NoError(t, w.Flush())
+	efs.FailFrom(efs.Ops()) // the fsync fails
+	require.Error(t, w.Sync())
+	efs.Disarm()
+	require.Error(t, w.Sync(), "a later fsync cannot prove the bytes the failed one covered")
+	require.Less(t, w.Synced(), w.Flushed(), "nothing recorded as synced")
+}
+
 // A stored value can hold thousands of copies of a real frame head (the
 // user can read them from the file). Copies of a head that claims nothing
 // about the damaged bytes cost nothing and prove nothing; copies of one
