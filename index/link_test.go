@@ -141,11 +141,11 @@ func TestLinkSortedRandom(t *testing.T) {
 				want = append(want, k)
 			}
 			sort.Strings(want)
-			require.Equal(t, want, keysOfAll(ix, run, ""), "seed %d run %q", seed, run)
+			require.Equal(t, want, keysOf(ix, run, ""), "seed %d run %q", seed, run)
 			for range 20 {
 				s := want[r.IntN(len(want))]
 				i := sort.SearchStrings(want, s)
-				require.Equal(t, want[i:], keysOfAll(ix, run, s), "seed %d run %q seek %q", seed, run, s)
+				require.Equal(t, want[i:], keysOf(ix, run, s), "seed %d run %q seek %q", seed, run, s)
 			}
 		}
 	}
@@ -160,14 +160,6 @@ func (ix *Index) takePending() []uint32 {
 	ix.pendMu.Unlock()
 	ix.sortRefs(b)
 	return b
-}
-
-func keysOfAll(ix *Index, run, start string) []string {
-	out := []string{}
-	for it := ix.Seek(run, start); it.Valid(); it.Next() {
-		out = append(out, it.Chain().Key())
-	}
-	return out
 }
 
 // Readers walking levels while the linker links batches.

@@ -479,8 +479,10 @@ var errSealed = errors.New("segment: sealed")
 // multiMapping closes several mappings as one; Bytes is the newest's.
 type multiMapping []vfs.Mapping
 
+// Bytes returns the newest mapping's bytes, which cover the whole file.
 func (mm multiMapping) Bytes() []byte { return mm[len(mm)-1].Bytes() }
 
+// Close releases every mapping and returns the first error.
 func (mm multiMapping) Close() error {
 	var err error
 	for _, m := range mm {

@@ -29,9 +29,13 @@ func (f *osFile) MapShared(size int64) (Mapping, error) {
 	return sharedMapping(b), nil
 }
 
+// sharedMapping is a shared read-write mapping of a file.
 type sharedMapping []byte
 
+// Bytes returns the mapped bytes; writes to them go to the file.
 func (m sharedMapping) Bytes() []byte { return m }
-func (m sharedMapping) Close() error  { return unix.Munmap(m) }
+
+// Close unmaps the bytes.
+func (m sharedMapping) Close() error { return unix.Munmap(m) }
 
 func (m sharedMapping) evict() { dontNeed(m) }
