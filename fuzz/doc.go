@@ -2,6 +2,9 @@
 //
 //   - FuzzFrameDecode: any bytes given to the frame decoder. It must not
 //     panic, and every frame it accepts must re-encode to the same bytes.
+//   - FuzzManifestDecode: any bytes given to the manifest decoder; what it
+//     accepts must re-encode to the same bytes and cover versions 1 on
+//     without a gap.
 //   - FuzzValueDecode: any bytes given to the value decoder; what it accepts
 //     must re-encode to the same bytes and decode to an equal value.
 //   - FuzzValueJSON: any text given to Value.UnmarshalJSON; what it accepts

@@ -22,12 +22,28 @@
 //	             commit takes (the previous segment's last version + 1)
 //	32     8     base timestamp, int64 LE, Unix microseconds UTC: no frame
 //	             of the segment has an earlier timestamp
-//	40     8     reserved, zero
+//	40     8     last version, uint64 LE: 0 in a log segment; in a compacted
+//	             segment the last version of the range it covers (at least
+//	             the base version)
 //	48     8     xxhash64 of bytes 0..48, uint64 LE
 //	56     ...   frames, back to back, to the end of the file
 //
 // The tag of a segment is one byte derived from its salt, in 0x80..0xFE
 // (so never zero and never 0xFF, the two commonest bytes of damage).
+//
+// # Log segments and compacted segments
+//
+// The commit pipeline writes log segments: their commits take every
+// version from the base version on, one after another, and their last
+// frame's version is the last they cover. Compaction (package
+// compaction) rewrites a run of sealed segments whose versions follow
+// one another into compacted segments: the header names the range of
+// versions covered, BaseVersion..Last, and the frames are the commits of
+// that range that compaction kept, whole or in part, in version order,
+// with their own versions and timestamps; versions may be skipped, never
+// repeated, and there are no sync markers (a compacted segment is
+// written and fsynced whole before anything points at it). The manifest
+// (see manifest.go) says which segments are live.
 //
 // # Frame (one per commit, whatever its number of entries)
 //

@@ -130,6 +130,24 @@ func Create(fs vfs.FS, dir string, id uint32, base uint64, baseTime int64) (*Wri
 	return open(fs, path, NewEncoder(h), HeaderSize)
 }
 
+// CreateCompacted creates compacted segment id in dir (see the package
+// doc), covering versions base through last, atomically as Create does,
+// and returns a Writer appending its commits: each version in the range at
+// most once, in order, none before baseTime. It writes with write(2); the
+// caller seals it (Seal fsyncs it) before anything points at it.
+func CreateCompacted(fs vfs.FS, dir string, id uint32, base, last uint64, baseTime int64) (*Writer, error) {
+	if last < base {
+		return nil, fmt.Errorf("segment: compacted segment %d covering versions %d to %d", id, base, last)
+	}
+	path := filepath.Join(dir, FileName(id))
+	h := NewHeader(id, base, baseTime)
+	h.Last = last
+	if err := vfs.WriteFileAtomic(fs, path, h.Encode()); err != nil {
+		return nil, fmt.Errorf("create segment %s: %w", path, err)
+	}
+	return open(fs, path, NewEncoder(h), HeaderSize)
+}
+
 func open(fs vfs.FS, path string, enc *Encoder, size int64) (*Writer, error) {
 	f, err := fs.OpenRW(path)
 	if err != nil {

@@ -86,7 +86,15 @@ type Header struct {
 	Salt        uint64 // keys every frame's checks (see the package doc)
 	BaseVersion uint64 // version of the segment's first commit
 	BaseTime    int64  // Unix microseconds; no frame is older
+	// Last is 0 for a log segment. A compacted segment (written by
+	// compaction, see the package doc) covers the versions BaseVersion
+	// through Last: it holds the commits of that range that compaction
+	// kept, in order, with gaps where it dropped some.
+	Last uint64
 }
+
+// Compacted reports whether the header is a compacted segment's.
+func (h Header) Compacted() bool { return h.Last != 0 }
 
 // NewHeader returns the header of a new segment id whose first commit
 // will take version base, with a fresh random salt.
@@ -112,6 +120,7 @@ func (h Header) Encode() []byte {
 	binary.LittleEndian.PutUint64(b[16:], h.Salt)
 	binary.LittleEndian.PutUint64(b[24:], h.BaseVersion)
 	binary.LittleEndian.PutUint64(b[32:], uint64(h.BaseTime))
+	binary.LittleEndian.PutUint64(b[40:], h.Last)
 	binary.LittleEndian.PutUint64(b[48:], xxhash.Sum64(b[:48]))
 	return b
 }
@@ -145,17 +154,15 @@ func DecodeHeader(b []byte) (Header, error) {
 	if binary.LittleEndian.Uint64(b[48:]) != xxhash.Sum64(b[:48]) {
 		return Header{}, fmt.Errorf("%w: checksum mismatch", ErrBadHeader)
 	}
-	if binary.LittleEndian.Uint64(b[40:]) != 0 {
-		return Header{}, fmt.Errorf("%w: reserved bytes not zero", ErrBadHeader)
-	}
 	h := Header{
 		ID:          binary.LittleEndian.Uint32(b[12:]),
 		Salt:        binary.LittleEndian.Uint64(b[16:]),
 		BaseVersion: binary.LittleEndian.Uint64(b[24:]),
 		BaseTime:    int64(binary.LittleEndian.Uint64(b[32:])),
+		Last:        binary.LittleEndian.Uint64(b[40:]),
 	}
-	if h.BaseVersion == 0 || h.BaseTime < 0 {
-		return Header{}, fmt.Errorf("%w: base version %d, base time %d", ErrBadHeader, h.BaseVersion, h.BaseTime)
+	if h.BaseVersion == 0 || h.BaseTime < 0 || (h.Last != 0 && h.Last < h.BaseVersion) {
+		return Header{}, fmt.Errorf("%w: base version %d, last version %d, base time %d", ErrBadHeader, h.BaseVersion, h.Last, h.BaseTime)
 	}
 	return h, nil
 }
@@ -496,7 +503,8 @@ func NewEncoder(h Header) *Encoder {
 		claimed: HeaderSize, commitEnd: HeaderSize}
 }
 
-// Next returns the version the next commit must take.
+// Next returns the version the next commit must take (in a compacted
+// segment, the lowest it may take).
 func (enc *Encoder) Next() uint64 { return enc.next }
 
 // AppendCommit appends to dst the frame of commit version (which must be
@@ -604,6 +612,9 @@ func (enc *Encoder) NeedsMarker(synced int64) bool {
 // synced bytes of the file are durable. It appends nothing, and returns
 // false, unless NeedsMarker(synced).
 func (enc *Encoder) AppendMarker(dst []byte, off, synced int64) ([]byte, bool, error) {
+	if enc.hdr.Compacted() {
+		return dst, false, nil // written whole and fsynced before anyone reads it
+	}
 	if err := enc.check(off, synced, enc.next, enc.ts); err != nil || !enc.NeedsMarker(synced) {
 		return dst, false, err
 	}
@@ -614,7 +625,9 @@ func (enc *Encoder) AppendMarker(dst []byte, off, synced int64) ([]byte, bool, e
 
 func (enc *Encoder) check(off, synced int64, version uint64, ts int64) error {
 	switch {
-	case version != enc.next:
+	case enc.hdr.Compacted() && (version < enc.next || version > enc.hdr.Last):
+		return fmt.Errorf("segment: commit of version %d in a compacted segment at version %d, covering up to %d", version, enc.next, enc.hdr.Last)
+	case !enc.hdr.Compacted() && version != enc.next:
 		return fmt.Errorf("segment: commit of version %d where %d comes next", version, enc.next)
 	case ts < enc.ts:
 		return fmt.Errorf("segment: timestamp %d before the previous one, %d", ts, enc.ts)

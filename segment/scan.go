@@ -52,7 +52,8 @@ func (s *Scanner) Header() Header { return s.hdr }
 // the bad frame starts.
 func (s *Scanner) Offset() int64 { return s.off }
 
-// NextVersion returns the version the next commit frame must carry.
+// NextVersion returns the version the next commit frame must carry (in a
+// compacted segment, the lowest it may carry).
 func (s *Scanner) NextVersion() uint64 { return s.next }
 
 // LastTime returns the timestamp of the last frame decoded (the header's
@@ -100,7 +101,7 @@ func (s *Scanner) Next() (Frame, error) {
 	s.off += hd.size
 	s.ts, s.synced = f.Timestamp, synced
 	if !f.Marker() {
-		s.next++
+		s.next = version + 1
 		s.commitEnd = s.off
 	}
 	return f, nil
@@ -109,7 +110,12 @@ func (s *Scanner) Next() (Frame, error) {
 // fits checks a verified frame against where it stands: its version, its
 // claim, its timestamp, and its entries against the segment's runs.
 func (s *Scanner) fits(hd *head, c *entryCursor) error {
-	if version := s.hdr.BaseVersion + hd.vdelta; version != s.next {
+	switch version := s.hdr.BaseVersion + hd.vdelta; {
+	case s.hdr.Compacted() && hd.count == 0:
+		return errors.New("a sync marker in a compacted segment")
+	case s.hdr.Compacted() && (version < s.next || version > s.hdr.Last):
+		return fmt.Errorf("version %d in a compacted segment at version %d, covering up to %d", version, s.next, s.hdr.Last)
+	case !s.hdr.Compacted() && version != s.next:
 		return fmt.Errorf("version %d where %d comes next", version, s.next)
 	}
 	if hd.synced != 0 && (hd.synced > uint64(s.off) || int64(hd.synced) <= s.synced) {

@@ -1,0 +1,72 @@
+package segment
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/strata-kv/strata/internal/vfs"
+	"github.com/stretchr/testify/require"
+)
+
+func sampleManifest() *Manifest {
+	return &Manifest{Generation: 9, Active: 12, Trimmed: 40, Segments: []SegmentInfo{
+		{ID: 11, Base: 1, Last: 30, Size: 4096},
+		{ID: 4, Base: 31, Last: 31, Size: HeaderSize + 20},
+		{ID: 10, Base: 32, Last: 90, Size: 1 << 20},
+	}}
+}
+
+func TestManifestRoundTrip(t *testing.T) {
+	m := sampleManifest()
+	b := m.Encode()
+	require.Len(t, b, 40+3*32+8)
+	got, err := DecodeManifest(b)
+	require.NoError(t, err)
+	require.Equal(t, m, got)
+	require.EqualValues(t, 90, got.Last())
+
+	for i := range b {
+		bad := bytes.Clone(b)
+		bad[i] ^= 0x10
+		_, err := DecodeManifest(bad)
+		require.ErrorIs(t, err, ErrBadManifest, "flipped byte %d", i)
+	}
+	for n := range len(b) {
+		_, err := DecodeManifest(b[:n])
+		require.ErrorIs(t, err, ErrBadManifest, "cut to %d bytes", n)
+	}
+	empty, err := DecodeManifest((&Manifest{Active: 1}).Encode())
+	require.NoError(t, err)
+	require.Empty(t, empty.Segments)
+}
+
+func TestManifestRefusesWhatCannotBe(t *testing.T) {
+	for name, edit := range map[string]func(m *Manifest){
+		"a gap":           func(m *Manifest) { m.Segments[1].Base = 32 },
+		"an overlap":      func(m *Manifest) { m.Segments[2].Base = 30 },
+		"not from 1":      func(m *Manifest) { m.Segments[0].Base = 2 },
+		"backwards range": func(m *Manifest) { m.Segments[1].Last = 30 },
+		"id twice":        func(m *Manifest) { m.Segments[2].ID = 11 },
+		"active listed":   func(m *Manifest) { m.Active = 4 },
+		"id zero":         func(m *Manifest) { m.Segments[0].ID = 0 },
+		"tiny file":       func(m *Manifest) { m.Segments[0].Size = 10 },
+		"trimmed beyond":  func(m *Manifest) { m.Trimmed = 92 },
+	} {
+		m := sampleManifest()
+		edit(m)
+		_, err := DecodeManifest(m.Encode())
+		require.ErrorIs(t, err, ErrBadManifest, name)
+	}
+}
+
+func TestReadWriteManifest(t *testing.T) {
+	fs := vfs.NewMem()
+	require.NoError(t, fs.MkdirAll("/d"))
+	m, err := ReadManifest(fs, "/d")
+	require.NoError(t, err)
+	require.Nil(t, m, "no manifest yet")
+	require.NoError(t, WriteManifest(fs, "/d", sampleManifest()))
+	m, err = ReadManifest(fs, "/d")
+	require.NoError(t, err)
+	require.Equal(t, sampleManifest(), m)
+}
