@@ -163,15 +163,18 @@ type rec struct {
 	link uint32 // in a node: head; in a record: prev
 }
 
-func (r *rec) version() uint64 { return r.vf >> 3 }
+// version returns the record's version; 0 means the record is gone
+// (Drop): it and every older record of the chain are no more.
+func (r *rec) version() uint64 { return atomic.LoadUint64(&r.vf) >> 3 }
 
 func (r *rec) record() Record {
+	vf, loc := atomic.LoadUint64(&r.vf), atomic.LoadUint64(&r.loc)
 	return Record{
-		Version:   r.vf >> 3,
-		Flags:     uint8(r.vf & 7),
+		Version:   vf >> 3,
+		Flags:     uint8(vf & 7),
 		Timestamp: r.ts,
-		Segment:   uint32(r.loc >> 40),
-		Offset:    int64(r.loc & MaxOffset),
+		Segment:   uint32(loc >> 40),
+		Offset:    int64(loc & MaxOffset),
 		Len:       r.n,
 	}
 }
@@ -509,7 +512,8 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 	if prev.version() >= r.Version {
 		return ErrNotNewer
 	}
-	wasLive := prev.vf&uint64(FlagTombstone) == 0
+	pvf := atomic.LoadUint64(&prev.vf)
+	wasLive := pvf != 0 && pvf&uint64(FlagTombstone) == 0
 	nr := ix.mem.alloc(recSize)
 	if nr == 0 {
 		return ErrFull
@@ -799,22 +803,30 @@ func (c Chain) Run() string {
 // newest returns the chain's newest version record and its first.
 func (c Chain) newest() (newest, first *rec) {
 	first = c.ix.first(c.ref)
+	newest = first
 	if head := atomic.LoadUint32(&first.link); head != 0 {
-		return c.ix.rec(head), first
+		newest = c.ix.rec(head)
 	}
-	return first, first
+	if newest.version() == 0 {
+		return nil, first // every version is gone
+	}
+	return newest, first
 }
 
 // older returns the record after r in the chain whose first version is
-// first, or nil.
+// first, or nil (at the end, or where the rest is gone).
 func (c Chain) older(r, first *rec) *rec {
 	if r == first {
 		return nil
 	}
-	if r.link == 0 {
-		return first
+	o := first
+	if r.link != 0 {
+		o = c.ix.rec(r.link)
 	}
-	return c.ix.rec(r.link)
+	if o.version() == 0 {
+		return nil
+	}
+	return o
 }
 
 // At returns the newest version at or below snap.
@@ -825,21 +837,30 @@ func (c Chain) At(snap uint64) (Record, bool) {
 	defer runtime.KeepAlive(c.ix) // its arena holds r
 	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
-		if r.version() <= snap {
-			return r.record(), true
+		x := r.record()
+		if x.Version == 0 {
+			break // dropped since older looked
+		}
+		if x.Version <= snap {
+			return x, true
 		}
 	}
 	return Record{}, false
 }
 
-// Newest returns the newest version, visible or not.
+// Newest returns the newest version, visible or not; ok is false when
+// the chain holds none (all dropped).
 func (c Chain) Newest() (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
 	}
 	defer runtime.KeepAlive(c.ix)
 	r, _ := c.newest()
-	return r.record(), true
+	if r == nil {
+		return Record{}, false
+	}
+	x := r.record()
+	return x, x.Version != 0
 }
 
 // Versions calls fn for each version at or below snap, newest first,
@@ -851,10 +872,76 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 	defer runtime.KeepAlive(c.ix)
 	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
-		if r.version() <= snap && !fn(r.record()) {
+		x := r.record()
+		if x.Version == 0 {
+			return // dropped since older looked
+		}
+		if x.Version <= snap && !fn(x) {
 			return
 		}
 	}
+}
+
+// Relocate records that version v of the chain is now stored in segment
+// seg at offset off (compaction copied it there, the same bytes). It
+// reports false if the chain does not hold v, or the place is beyond the
+// index's limits. Readers see the old place or the new one; the caller
+// keeps the old one readable until no reader can hold it. Relocate and
+// Drop may run beside Add and the readers, one such caller at a time.
+func (c Chain) Relocate(v uint64, seg uint32, off int64) bool {
+	if c.ref == 0 || seg > MaxSegment || off < 0 || off > MaxOffset {
+		return false
+	}
+	defer runtime.KeepAlive(c.ix)
+	r := c.find(v)
+	if r == nil {
+		return false
+	}
+	atomic.StoreUint64(&r.loc, uint64(seg)<<40|uint64(off))
+	return true
+}
+
+// Drop removes version v of the chain and every older one (compaction
+// dropped them under the retention policy) and reports how many versions
+// that removed, 0 if the chain does not hold v. Readers that already
+// passed over them may still return them.
+func (c Chain) Drop(v uint64) int {
+	if c.ref == 0 {
+		return 0
+	}
+	defer runtime.KeepAlive(c.ix)
+	r := c.find(v)
+	if r == nil {
+		return 0
+	}
+	newest, first := c.newest()
+	if newest == r && r.vf&uint64(FlagTombstone) == 0 {
+		c.ix.live.Add(-1)
+	}
+	n := 0
+	var bytes int64
+	for o := r; o != nil; o = c.older(o, first) {
+		n++
+		bytes += int64(o.n)
+	}
+	atomic.StoreUint64(&r.vf, 0)
+	c.ix.versions.Add(int64(-n))
+	c.ix.bytes.Add(-bytes)
+	return n
+}
+
+// find returns the record of version v, or nil.
+func (c Chain) find(v uint64) *rec {
+	r, first := c.newest()
+	for ; r != nil; r = c.older(r, first) {
+		switch rv := r.version(); {
+		case rv == v:
+			return r
+		case rv < v:
+			return nil
+		}
+	}
+	return nil
 }
 
 // Iterator walks the chains of one run in key order. It is a plain value;

@@ -426,3 +426,47 @@ func TestConcurrentPointReadsAndHistory(t *testing.T) {
 	require.EqualValues(t, 3*keys, n, "every (run, key) pair of the schedule")
 	require.EqualValues(t, total, versions)
 }
+
+func TestDropAndRelocate(t *testing.T) {
+	ix := New()
+	defer ix.Close()
+	for v := uint64(1); v <= 5; v++ {
+		require.NoError(t, ix.Add("r", "k", mkrec(v, false)))
+	}
+	require.NoError(t, ix.Add("r", "gone", mkrec(6, false)))
+	require.NoError(t, ix.Add("r", "gone", mkrec(7, true)))
+	c := find(t, ix, "r", "k")
+	require.True(t, c.Relocate(4, 99, 1234))
+	require.False(t, c.Relocate(42, 99, 1))
+	r, ok := c.At(4)
+	require.True(t, ok)
+	require.EqualValues(t, 99, r.Segment)
+	require.EqualValues(t, 1234, r.Offset)
+
+	require.Equal(t, 3, c.Drop(3), "versions 3, 2 and 1")
+	var got []uint64
+	c.Versions(100, func(r Record) bool { got = append(got, r.Version); return true })
+	require.Equal(t, []uint64{5, 4}, got)
+	_, ok = c.At(3)
+	require.False(t, ok, "dropped")
+	require.Equal(t, 0, c.Drop(3), "already gone")
+
+	g := find(t, ix, "r", "gone")
+	require.Equal(t, 2, g.Drop(7), "the tombstone and the put under it")
+	_, ok = g.Newest()
+	require.False(t, ok)
+	got = nil
+	g.Versions(100, func(r Record) bool { got = append(got, r.Version); return true })
+	require.Empty(t, got)
+	_, live, versions, _ := ix.Counts()
+	require.EqualValues(t, 1, live)
+	require.EqualValues(t, 2, versions)
+
+	// A key whose versions all went comes back with a new one.
+	require.NoError(t, ix.Add("r", "gone", mkrec(8, false)))
+	got = nil
+	g.Versions(100, func(r Record) bool { got = append(got, r.Version); return true })
+	require.Equal(t, []uint64{8}, got)
+	_, live, _, _ = ix.Counts()
+	require.EqualValues(t, 2, live)
+}

@@ -65,11 +65,21 @@ type Result struct {
 	// a newest one without frames when not ReadOnly. The caller owns and
 	// closes them.
 	Sealed []*segment.Sealed
+	// Segments describes each of Sealed, for the manifest the writer
+	// writes next: the versions it covers and its size.
+	Segments []segment.SegmentInfo
 	// NextID is the id of the segment new commits go to: a writer never
 	// appends to a segment recovery found (see Recover). It is the id of
-	// the newest segment when that one holds no frame (the new one
-	// replaces it), else one more.
+	// the newest log segment when that one holds no frame (the new one
+	// replaces it), else one more than the highest id in the directory.
 	NextID uint32
+	// MaxID is the highest segment id in the directory (0: none); ids
+	// above it are free.
+	MaxID uint32
+	// Trimmed and Generation are the manifest's (0 without one): reads
+	// at versions below Trimmed may need history compaction dropped.
+	Trimmed    uint64
+	Generation uint64
 	// LastVersion and LastTimestamp are those of the newest commit.
 	LastVersion   uint64
 	LastTimestamp int64
@@ -119,23 +129,39 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	for _, name := range names {
 		if id, ok := segment.ParseFileName(name); ok {
 			ids = append(ids, id)
-		} else if strings.HasSuffix(name, segment.Ext+".tmp") && !opts.ReadOnly {
-			// A segment creation that never reached its rename.
+		} else if (strings.HasSuffix(name, segment.Ext+".tmp") || name == segment.ManifestName+".tmp") && !opts.ReadOnly {
+			// A segment creation or manifest write that never reached
+			// its rename.
 			if err := fs.Remove(filepath.Join(dir, name)); err != nil {
 				return nil, fmt.Errorf("recovery: remove %s: %w", name, err)
 			}
-			opts.Logger.Info("strata: removed an unfinished segment file", "file", name)
+			opts.Logger.Info("strata: removed an unfinished file", "file", name)
 		}
 	}
 	slices.Sort(ids)
 
 	r := &recoverer{fs: fs, dir: dir, ix: ix, opts: opts, res: &Result{NextID: 1}, runs: map[string]string{}}
+	if len(ids) > 0 {
+		r.res.MaxID = ids[len(ids)-1]
+		r.res.NextID = r.res.MaxID + 1
+	}
+	m, err := segment.ReadManifest(fs, dir)
+	if err != nil {
+		if errors.Is(err, segment.ErrBadManifest) {
+			return nil, &segment.CorruptError{File: filepath.Join(dir, segment.ManifestName), Err: err}
+		}
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	steps, err := r.plan(ids, m)
+	if err != nil {
+		return nil, err
+	}
 	// Index every key first and order them once at the end: far cheaper
 	// than linking each into the skiplist as it comes.
 	ix.BeginLoad()
 	defer ix.EndLoad()
-	for i, id := range ids {
-		done, err := r.segment(id, i == len(ids)-1)
+	for i, st := range steps {
+		done, err := r.segment(st, i == len(steps)-1 && st.listed == nil)
 		if err == nil && done == nil {
 			continue
 		}
@@ -150,13 +176,99 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 			r.res.Close()
 			return nil, err
 		}
-		if err := r.salvage(ids[i:], ce, done); err != nil {
+		if err := r.salvage(steps[i:], ce, done, m != nil); err != nil {
 			r.res.Close()
 			return nil, err
 		}
 		break
 	}
 	return r.res, nil
+}
+
+// step is a segment recovery reads: listed in the manifest (listed says
+// what it must hold), or part of the log after what the manifest lists.
+type step struct {
+	id     uint32
+	listed *segment.SegmentInfo
+}
+
+// plan orders the segments to read: those the manifest lists, in its
+// order, then the log segments the writer started after it was written,
+// in id order. Files the manifest lists but the directory lacks are
+// corruption; segment files it does not list that are not part of the
+// log after it are left over from a compaction and are removed (left
+// alone if ReadOnly). Without a manifest every segment is part of the
+// log.
+func (r *recoverer) plan(ids []uint32, m *segment.Manifest) ([]step, error) {
+	var steps []step
+	present := make(map[uint32]bool, len(ids))
+	for _, id := range ids {
+		present[id] = true
+	}
+	listed := map[uint32]bool{}
+	if m != nil {
+		r.res.Trimmed, r.res.Generation = m.Trimmed, m.Generation
+		for i := range m.Segments {
+			info := &m.Segments[i]
+			if !present[info.ID] {
+				return nil, &segment.CorruptError{File: filepath.Join(r.dir, segment.FileName(info.ID)),
+					Err: fmt.Errorf("%w: the manifest lists this segment (versions %d to %d) but the file is missing", segment.ErrSequence, info.Base, info.Last)}
+			}
+			listed[info.ID] = true
+			steps = append(steps, step{id: info.ID, listed: info})
+		}
+		if m.Active != 0 && !present[m.Active] {
+			return nil, &segment.CorruptError{File: filepath.Join(r.dir, segment.FileName(m.Active)),
+				Err: fmt.Errorf("%w: the manifest names this segment as the one new commits went to, but the file is missing", segment.ErrSequence)}
+		}
+	}
+	for _, id := range ids {
+		if listed[id] {
+			continue
+		}
+		path := filepath.Join(r.dir, segment.FileName(id))
+		leftover := m != nil && id < m.Active
+		if !leftover {
+			compacted, err := isCompacted(r.fs, path)
+			if err != nil {
+				return nil, err
+			}
+			if compacted && m == nil {
+				return nil, &segment.CorruptError{File: path,
+					Err: fmt.Errorf("%w: a compacted segment, but the directory has no manifest to say whether it is live", segment.ErrSequence)}
+			}
+			leftover = compacted
+		}
+		if !leftover {
+			steps = append(steps, step{id: id})
+			continue
+		}
+		if r.opts.ReadOnly {
+			continue
+		}
+		if err := r.fs.Remove(path); err != nil {
+			return nil, fmt.Errorf("recovery: remove %s, left over from a compaction: %w", path, err)
+		}
+		r.opts.Logger.Info("strata: removed a segment left over from a compaction", "file", path)
+	}
+	return steps, nil
+}
+
+// isCompacted reports whether the segment at path has a compacted
+// segment's header; a header that does not decode says false (recovery
+// reports it when it reads the segment).
+func isCompacted(fs vfs.FS, path string) (bool, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return false, fmt.Errorf("recovery: open %s: %w", path, err)
+	}
+	defer f.Close()
+	b := make([]byte, segment.HeaderSize)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		return false, nil
+	}
+	h, err := segment.DecodeHeader(b)
+	return err == nil && h.Compacted(), nil
 }
 
 type recoverer struct {
@@ -185,13 +297,14 @@ type damaged struct {
 	intact int64
 }
 
-// segment recovers segment id. On corruption it returns a *CorruptError
-// and, when the header was readable, the damaged segment (still mapped)
-// for salvage.
-func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
+// segment recovers the segment of st; newest says it is the newest
+// segment of the log, whose end may be torn. On corruption it returns a
+// *CorruptError and, when the header was readable, the damaged segment
+// (still mapped) for salvage.
+func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
+	id := st.id
 	path := filepath.Join(r.dir, segment.FileName(id))
 	res := r.res
-	res.NextID = id + 1
 	s, err := segment.OpenSealed(r.fs, path)
 	switch {
 	case errors.Is(err, segment.ErrOldFormat):
@@ -201,10 +314,23 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 	case err != nil:
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
-	if h := s.Header(); h.BaseVersion != res.LastVersion+1 {
+	h := s.Header()
+	if h.BaseVersion != res.LastVersion+1 {
 		return &damaged{s: s}, &segment.CorruptError{File: path, Offset: 0,
 			Err: fmt.Errorf("%w: the segment starts at version %d but version %d comes next: commits or a segment are missing",
 				segment.ErrSequence, h.BaseVersion, res.LastVersion+1)}
+	}
+	if info := st.listed; info != nil {
+		var bad error
+		switch size := int64(len(s.Bytes())); {
+		case h.Compacted() && h.Last != info.Last:
+			bad = fmt.Errorf("the segment covers versions %d to %d, the manifest says to %d", h.BaseVersion, h.Last, info.Last)
+		case size != info.Size:
+			bad = fmt.Errorf("the file has %d bytes, the manifest says %d: it was cut or written after it was sealed", size, info.Size)
+		}
+		if bad != nil {
+			return &damaged{s: s}, &segment.CorruptError{File: path, Offset: 0, Err: fmt.Errorf("%w: %w", segment.ErrSequence, bad)}
+		}
 	}
 	sc := s.Scanner()
 	var bad error
@@ -263,12 +389,24 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 			res.TornFile = path
 		}
 	}
+	if st.listed != nil || h.Compacted() {
+		// A compacted segment covers its range whatever it kept of it.
+		last := h.Last
+		if st.listed != nil {
+			last = st.listed.Last
+		}
+		if !h.Compacted() && res.LastVersion != last {
+			return &damaged{s: s, intact: end}, &segment.CorruptError{File: path, Offset: end,
+				Err: fmt.Errorf("%w: the segment ends at version %d, the manifest says %d", segment.ErrSequence, res.LastVersion, last)}
+		}
+		res.LastVersion = last
+	}
 	// The scan read every page once; reads will map back the few they
 	// need.
 	s.Evict()
 	if !newest || r.opts.ReadOnly {
 		s.Clip(end) // a read-only Open leaves a torn tail in the file
-		res.Sealed = append(res.Sealed, s)
+		r.keep(s, end)
 		if res.TornBytes > 0 {
 			r.opts.Logger.Warn("strata: ignoring a torn write at the end of the newest segment (read-only open)",
 				"file", path, "offset", end, "bytes", res.TornBytes)
@@ -300,8 +438,17 @@ func (r *recoverer) segment(id uint32, newest bool) (*damaged, error) {
 	if s, err = segment.OpenSealed(r.fs, path); err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
-	res.Sealed = append(res.Sealed, s)
+	r.keep(s, end)
 	return nil, nil
+}
+
+// keep adds a recovered segment of size bytes to the result; the versions
+// recovered so far end with it.
+func (r *recoverer) keep(s *segment.Sealed, size int64) {
+	r.res.Sealed = append(r.res.Sealed, s)
+	if base := s.Header().BaseVersion; r.res.LastVersion >= base {
+		r.res.Segments = append(r.res.Segments, segment.SegmentInfo{ID: s.ID(), Base: base, Last: r.res.LastVersion, Size: size})
+	}
 }
 
 // add indexes the entries of a verified frame.
@@ -338,14 +485,18 @@ func (r *recoverer) add(seg uint32, f *segment.Frame) error {
 	return nil
 }
 
-// salvage opens around the corruption ce found in the first of ids (d
+// salvage opens around the corruption ce found in the first of steps (d
 // describes that segment): everything from the damage on is moved aside,
-// and the intact frames before it are kept under the segment's name.
-func (r *recoverer) salvage(ids []uint32, ce *segment.CorruptError, d *damaged) error {
+// and the intact frames before it are kept under the segment's name (of
+// a log segment; a compacted one goes aside whole). With a manifest, a
+// new one lists what is kept.
+func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, manifest bool) error {
 	res := r.res
 	res.Damage, res.SalvagedAt = ce, res.LastVersion
-	for _, id := range ids {
-		res.Damaged = append(res.Damaged, filepath.Join(r.dir, segment.FileName(id)))
+	ids := make([]uint32, len(steps))
+	for i, st := range steps {
+		ids[i] = st.id
+		res.Damaged = append(res.Damaged, filepath.Join(r.dir, segment.FileName(st.id)))
 	}
 	log := r.opts.Logger
 	if r.opts.ReadOnly {
@@ -375,7 +526,7 @@ func (r *recoverer) salvage(ids []uint32, ce *segment.CorruptError, d *damaged) 
 	}
 	first := res.Damaged[0]
 	res.NextID = ids[0]
-	if d.s != nil && d.intact > segment.HeaderSize {
+	if d.s != nil && d.intact > segment.HeaderSize && !d.s.Header().Compacted() {
 		a := aside(first)
 		err := segment.GuardFault(first, 0, func() error { return vfs.WriteFileAtomic(r.fs, a, d.s.Bytes()) })
 		prefix := append([]byte(nil), d.s.Bytes()[:d.intact]...)
@@ -391,7 +542,7 @@ func (r *recoverer) salvage(ids []uint32, ce *segment.CorruptError, d *damaged) 
 		if err != nil {
 			return fmt.Errorf("recovery: salvage: %w", err)
 		}
-		res.Sealed = append(res.Sealed, s)
+		r.keep(s, d.intact)
 		res.NextID = ids[0] + 1
 	} else {
 		if d.s != nil {
@@ -412,6 +563,15 @@ func (r *recoverer) salvage(ids []uint32, ce *segment.CorruptError, d *damaged) 
 	}
 	if err := r.fs.SyncDir(r.dir); err != nil {
 		return fmt.Errorf("recovery: salvage: sync %s: %w", r.dir, err)
+	}
+	if manifest {
+		// List exactly what is kept (no active segment: the writer's
+		// next manifest names one).
+		res.Generation++
+		m := &segment.Manifest{Generation: res.Generation, Trimmed: min(res.Trimmed, res.LastVersion+1), Segments: res.Segments}
+		if err := segment.WriteManifest(r.fs, r.dir, m); err != nil {
+			return fmt.Errorf("recovery: salvage: %w", err)
+		}
 	}
 	log.Warn("strata: salvage: opened at the last version before the damage; files holding the damage or later versions moved aside",
 		"damage", ce, "version", res.SalvagedAt, "moved", res.MovedAside)
