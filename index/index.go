@@ -725,6 +725,18 @@ func (ix *Index) Close() {
 	ix.hash.Store(newTable(1)) // let the old table go
 }
 
+// Chains calls fn for every key's chain, in no particular order, until fn
+// returns false. Keys added meanwhile may be missed. It may run beside Add
+// and the readers.
+func (ix *Index) Chains(fn func(Chain) bool) {
+	t := ix.hash.Load()
+	for i := range t.slots {
+		if ref := atomic.LoadUint32(&t.slots[i]); ref != 0 && !fn(Chain{ix: ix, ref: ref}) {
+			return
+		}
+	}
+}
+
 // Find returns the versions of (run, key); ok is false if the index has
 // never held the key.
 func (ix *Index) Find(run, key string) (c Chain, ok bool) {

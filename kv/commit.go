@@ -65,6 +65,10 @@ type commitReq struct {
 	// marker asks for a sync marker instead of a commit (see
 	// backgroundSync); it takes no version.
 	marker bool
+	// roll asks for the active segment to be sealed (if it holds a
+	// commit) and a new one started: Compact's, so that every commit is
+	// in a sealed segment it can rewrite.
+	roll bool
 
 	version uint64 // assigned version, 0 if nothing was written
 	n       int64  // result of decide, for the caller
@@ -194,6 +198,21 @@ func (db *DB) runGroup(group []*commitReq) {
 		if r.marker {
 			if w := db.segs.Load().active; w.Size() > segment.HeaderSize {
 				r.err = w.AppendMarker()
+			}
+			continue
+		}
+		if r.roll {
+			db.finishGroup(pending, ts)
+			pending = pending[:0]
+			if err := db.failed(); err != nil {
+				r.err = err
+				continue
+			}
+			if w := db.segs.Load().active; w.Size() > segment.HeaderSize {
+				if err := db.roll(ts); err != nil {
+					db.fail(err)
+					r.err = db.failed()
+				}
 			}
 			continue
 		}
@@ -334,9 +353,11 @@ func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 }
 
 // roll seals the active segment (its frames are all written: fsync, map)
-// and starts the next, whose first commit takes the next version. Only
-// the leader calls it.
+// and starts the next, whose first commit takes the next version, and
+// writes the manifest that lists the sealed one. Only the leader calls it.
 func (db *DB) roll(ts int64) error {
+	db.set.mu.Lock()
+	defer db.set.mu.Unlock()
 	t := db.segs.Load()
 	old := t.active
 	if db.opts.Durability != InMemory {
@@ -353,22 +374,50 @@ func (db *DB) roll(ts int64) error {
 	if err != nil { // its frames are durable: only a close failed
 		db.log.Warn("strata: sealing a segment", "file", old.Path(), "err", err)
 	}
-	nt := &segTable{sealed: make(map[uint32]*segment.Sealed, len(t.sealed)+1)}
-	for id, s := range t.sealed {
-		nt.sealed[id] = s
+	nt := t.with(sealed)
+	id, err := db.newID()
+	if err == nil {
+		nt.active, err = db.createSegment(id, db.pipe.next, ts)
 	}
-	nt.sealed[old.ID()] = sealed
-	w, err := db.createSegment(old.ID()+1, db.pipe.next, ts)
+	if err == nil {
+		m := db.set.man
+		m.Active = id
+		m.Segments = append(m.Segments[:len(m.Segments):len(m.Segments)], segment.SegmentInfo{
+			ID: old.ID(), Base: sealed.Header().BaseVersion, Last: db.pipe.next - 1, Size: int64(len(sealed.Bytes()))})
+		err = db.writeManifest(m)
+	}
 	if err != nil {
 		// The database fails with no active segment; reads go on.
+		if nt.active != nil {
+			nt.active.Close(false)
+			nt.active = nil
+		}
 		db.segs.Store(nt)
 		return err
 	}
-	nt.active = w
 	db.segs.Store(nt)
+	if db.compact.kick != nil {
+		select {
+		case db.compact.kick <- struct{}{}:
+		default:
+		}
+	}
 	// Readers still holding t may read old after Seal closed it: what
 	// they find mapped stays mapped (the Sealed holds it); a read of the
 	// file fails and is retried on the new table (see readValues).
-	db.log.Debug("strata: sealed segment", "file", old.Path(), "next", w.Path())
+	db.log.Debug("strata: sealed segment", "file", old.Path(), "next", nt.active.Path())
 	return nil
+}
+
+// with returns a copy of t with the sealed segments added (the active
+// segment unset).
+func (t *segTable) with(sealed ...*segment.Sealed) *segTable {
+	nt := &segTable{sealed: make(map[uint32]*segment.Sealed, len(t.sealed)+len(sealed))}
+	for id, s := range t.sealed {
+		nt.sealed[id] = s
+	}
+	for _, s := range sealed {
+		nt.sealed[s.ID()] = s
+	}
+	return nt
 }

@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -38,6 +37,13 @@ type DB struct {
 	// snapshot from it, and every version at or below it is complete.
 	visible atomic.Uint64
 	segs    atomic.Pointer[segTable]
+	set     segSet
+	// trimmed is the trim horizon (see segment.Manifest): a read at a
+	// version below it that finds no version of a key cannot tell an
+	// absent key from history compaction dropped.
+	trimmed atomic.Uint64
+	pins    pins
+	compact compactor
 
 	pipe  pipeline
 	stats counters
@@ -116,6 +122,7 @@ func Open(dir string, opts *Options) (*DB, error) {
 // it to install hooks).
 func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error) {
 	db := &DB{opts: o, fs: fsys, dir: dir, log: o.Logger, ix: index.New(), drained: make(chan struct{}), closeDone: make(chan struct{})}
+	db.compact.init()
 	if o.ReadOnly {
 		if _, err := fsys.List(dir); err != nil {
 			return nil, fmt.Errorf("strata: open %s read-only: %w", dir, err)
@@ -165,7 +172,17 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 			return nil, fmt.Errorf("strata: %w", err)
 		}
 		t.active = w
+		db.set.man.Generation = res.Generation
+		db.set.nextID = max(res.NextID, res.MaxID) + 1
+		err = db.writeManifest(segment.Manifest{Active: w.ID(), Trimmed: res.Trimmed, Segments: res.Segments})
+		if err != nil {
+			w.Close(false)
+			res.Close()
+			lock.Close()
+			return nil, fmt.Errorf("strata: %w", err)
+		}
 	}
+	db.trimmed.Store(res.Trimmed)
 	db.segs.Store(t)
 	db.visible.Store(res.LastVersion)
 	db.pipe.next = res.LastVersion + 1
@@ -179,6 +196,11 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	if o.Durability == Buffered && !o.ReadOnly {
 		db.syncStop, db.syncDone = make(chan struct{}), make(chan struct{})
 		go db.backgroundSync()
+	}
+	if !o.ReadOnly && o.CompactAt > 0 && !db.policy().KeepsAll() {
+		db.compact.stop, db.compact.done = make(chan struct{}), make(chan struct{})
+		db.compact.kick = make(chan struct{}, 1)
+		go db.background()
 	}
 	return db, nil
 }
@@ -235,6 +257,10 @@ func (db *DB) Close() error {
 	defer close(db.closeDone)
 	if db.inflight.Load() == 0 {
 		db.drainOnce.Do(func() { close(db.drained) })
+	}
+	if db.compact.stop != nil {
+		close(db.compact.stop)
+		<-db.compact.done
 	}
 	<-db.drained
 	if db.syncStop != nil {
@@ -367,11 +393,12 @@ func (db *DB) LastVersion() Version { return Version(db.visible.Load()) }
 // Stats describes the database's contents and files.
 type Stats struct {
 	Segments int // segment files in use
-	// LiveBytes counts the bytes of versions that reads or Retention
-	// still need. Until compaction exists every version is kept, so this
-	// is the size of all segment files.
+	// LiveBytes counts the bytes of the segment files but DeadBytes.
 	LiveBytes int64
-	// DeadBytes counts bytes compaction could reclaim (0 until it exists).
+	// DeadBytes estimates the bytes compaction could reclaim now: the
+	// entries of versions outside Retention (keys, values, framing).
+	// Computing it walks the index (a few tens of milliseconds a
+	// million keys) when Retention may drop anything; it is 0 otherwise.
 	DeadBytes   int64
 	Keys        int64 // live (non-absent) keys, all runs
 	Versions    int64 // versions held, tombstones included
@@ -407,6 +434,13 @@ func (db *DB) Stats() Stats {
 		st.Segments++
 		st.LiveBytes += t.active.Flushed()
 	}
+	if !db.closed.Load() {
+		for _, d := range db.deadBySegment(db.policy()) {
+			st.DeadBytes += d
+		}
+		st.DeadBytes = min(st.DeadBytes, st.LiveBytes)
+		st.LiveBytes -= st.DeadBytes
+	}
 	_, st.Keys, st.Versions, _ = db.ix.Counts()
 	st.IndexBytes = db.ix.Bytes()
 	st.Commits = db.stats.commits.Load()
@@ -422,27 +456,6 @@ type CompactStats struct {
 	SegmentsOut     int   // segments written
 	BytesReclaimed  int64 // disk bytes freed
 	VersionsDropped int64 // versions removed under Retention
-}
-
-// errNoCompaction is returned by Compact until compaction is built.
-var errNoCompaction = errors.New("strata: compaction is not implemented yet; every version is kept")
-
-// Compact is meant to rewrite every segment holding versions that
-// Retention lets it drop. It is NOT IMPLEMENTED yet: it returns an error
-// saying so and changes nothing (every version stays readable, which is
-// within the contract). A cancelled ctx returns ctx.Err() wrapped.
-func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
-	if err := db.enter(); err != nil {
-		return CompactStats{}, err
-	}
-	defer db.leave()
-	if err := ctx.Err(); err != nil {
-		return CompactStats{}, fmt.Errorf("strata: compact: %w", err)
-	}
-	if db.opts.ReadOnly {
-		return CompactStats{}, fmt.Errorf("%w: compact", ErrReadOnly)
-	}
-	return CompactStats{}, errNoCompaction
 }
 
 // bigRecovery is the number of recovered entries from which Open returns
@@ -473,10 +486,11 @@ func (db *DB) createSegment(id uint32, base uint64, ts int64) (*segment.Writer, 
 const initialReserve = 4 << 20
 
 // readValue returns the value a record points at, decoded into memory the
-// caller owns.
-func (db *DB) readValue(r index.Record) (Value, error) {
+// caller owns. t is the segment table loaded before the record was read
+// from the index (see readValues).
+func (db *DB) readValue(t *segTable, r index.Record) (Value, error) {
 	var v [1]Value
-	err := db.readValues([]index.Record{r}, v[:])
+	err := db.readValues(t, []index.Record{r}, v[:])
 	return v[0], err
 }
 
@@ -484,13 +498,19 @@ func (db *DB) readValue(r index.Record) (Value, error) {
 // Null). The stored bytes are located first and each touched once before
 // any is decoded: the cache misses of values scattered over the segments
 // then overlap instead of coming one after another.
-func (db *DB) readValues(recs []index.Record, out []Value) error {
+//
+// t must be the segment table loaded before recs were read from the
+// index: a compaction removes a segment from the table only after the
+// index points elsewhere, so t holds (and keeps mapped) every segment
+// recs may name but newer ones, for which readValues loads the table
+// again.
+func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
+	defer runtime.KeepAlive(t) // its segments hold the bytes read
 	var one [1][]byte
 	stored := one[:]
 	if len(recs) > 1 {
 		stored = make([][]byte, len(recs))
 	}
-	t := db.segs.Load()
 	for i, r := range recs {
 		if r.Tombstone() {
 			continue

@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"path/filepath"
@@ -661,16 +660,4 @@ func TestSegmentRolling(t *testing.T) {
 	// A value larger than a segment gets a segment of its own.
 	mustPut(t, db, "r", "huge", String(strings.Repeat("y", 5000)))
 	require.Equal(t, 5000, len(must2(mustGet(t, db, "r", "huge").Value.AsString())))
-}
-
-func TestCompactIsNotImplementedYet(t *testing.T) {
-	db := openT(t, &Options{Retention: Retention{KeepVersions: 1}})
-	mustPut(t, db, "r", "k", Int(1))
-	mustPut(t, db, "r", "k", Int(2))
-	_, err := db.Compact(t.Context())
-	require.Error(t, err)
-	require.False(t, errors.Is(err, ErrClosed))
-	h, err := db.History("r", "k", 0, 0)
-	require.NoError(t, err)
-	require.Len(t, h, 2, "nothing is dropped")
 }

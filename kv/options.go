@@ -41,6 +41,7 @@ const (
 	DefaultSyncInterval  = 100 * time.Millisecond
 	DefaultSegmentSize   = 64 << 20
 	DefaultMaxValueBytes = 16 << 20
+	DefaultCompactAt     = 0.5
 	// MaxMaxValueBytes is the largest MaxValueBytes accepted.
 	MaxMaxValueBytes = 1 << 30
 	// MaxSegmentSize is the largest SegmentSize accepted: the index
@@ -59,10 +60,13 @@ type Options struct {
 	SegmentSize   int64         // bytes per segment file before it is sealed. 0 = default (64 MiB)
 	MaxValueBytes int           // largest encoded value accepted. 0 = default (16 MiB), at most 1 GiB
 	// Retention says which old versions compaction may drop. The zero
-	// value keeps everything. Compaction is not implemented yet, so for
-	// now every version is kept whatever this says (which the contract
-	// allows: versions stay readable until compaction has run).
+	// value keeps everything. Versions outside it stay readable until
+	// compaction has run (in the background, or DB.Compact).
 	Retention Retention
+	// CompactAt: background compaction rewrites sealed segments once this
+	// fraction of their bytes is dead (outside Retention). 0 = default
+	// (0.5); negative = no background compaction; at most 1.
+	CompactAt float64
 	ReadOnly  bool // open without writing: writes return ErrReadOnly
 	// Logger receives what Open repairs (a torn tail cut, a salvage),
 	// write failures and debug detail. nil = slog.Default().
@@ -76,9 +80,12 @@ type Options struct {
 	LockTimeout time.Duration
 }
 
-// Retention says which old versions compaction may drop. The newest
-// version of a key is always kept. With both fields set, a version is kept
-// if either rule keeps it.
+// Retention says which old versions compaction may drop. A zero field
+// sets no rule; with both zero everything is kept, with both set a
+// version is kept if either rule keeps it. The newest version of a key
+// is always kept, but for a tombstone: once every older version of a
+// deleted key is dropped (and, with KeepFor, once the deletion is older
+// than the window) the key vanishes, its tombstone with it.
 type Retention struct {
 	// KeepVersions keeps at most this many newest versions per key
 	// (0 = unlimited).
@@ -109,6 +116,11 @@ func (o *Options) normalize() (Options, error) {
 		return n, fmt.Errorf("strata: unknown recovery mode %d", int(n.Recovery))
 	case n.LockTimeout < 0:
 		return n, fmt.Errorf("strata: negative LockTimeout %v", n.LockTimeout)
+	case n.CompactAt > 1 || n.CompactAt != n.CompactAt:
+		return n, fmt.Errorf("strata: CompactAt %v above 1", n.CompactAt)
+	}
+	if n.CompactAt == 0 {
+		n.CompactAt = DefaultCompactAt
 	}
 	if n.SyncInterval == 0 {
 		n.SyncInterval = DefaultSyncInterval

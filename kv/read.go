@@ -9,8 +9,8 @@ import (
 	"github.com/strata-kv/strata/index"
 )
 
-func (db *DB) versioned(r index.Record) (Versioned, error) {
-	v, err := db.readValue(r)
+func (db *DB) versioned(t *segTable, r index.Record) (Versioned, error) {
+	v, err := db.readValue(t, r)
 	if err != nil {
 		return Versioned{}, err
 	}
@@ -60,15 +60,24 @@ func (db *DB) Get(run RunID, key string) (Versioned, bool, error) {
 		return Versioned{}, false, err
 	}
 	defer db.leave()
-	return db.getAt(run, key, db.visible.Load())
+	for {
+		snap := db.visible.Load()
+		v, ok, err := db.getAt(run, key, snap)
+		if ok || err != nil || db.trimmedAt(snap) == nil {
+			return v, ok, err
+		}
+		// Compaction dropped the version that answered at snap (a newer
+		// one came since): read again at the newest.
+	}
 }
 
 func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error) {
+	t := db.segs.Load()
 	r, ok := db.live(run, key, snap)
 	if !ok {
 		return Versioned{}, false, nil
 	}
-	v, err := db.versioned(r)
+	v, err := db.versioned(t, r)
 	if err != nil {
 		return Versioned{}, false, keyErr("get", run, key, err)
 	}
@@ -86,11 +95,15 @@ func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 		return Versioned{}, err
 	}
 	defer db.leave()
-	v, ok, err := db.getAt(run, key, min(uint64(at), db.visible.Load()))
+	snap := min(uint64(at), db.visible.Load())
+	v, ok, err := db.getAt(run, key, snap)
 	if err != nil {
 		return Versioned{}, err
 	}
 	if !ok {
+		if err := db.trimmedAt(snap); err != nil {
+			return Versioned{}, keyErr("get", run, key, err)
+		}
 		return Versioned{}, keyErr("get", run, key, fmt.Errorf("%w at version %d", ErrNotFound, at))
 	}
 	return v, nil
@@ -122,6 +135,7 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 		return nil, err
 	}
 	defer db.leave()
+	t := db.segs.Load()
 	c, ok := db.ix.Find(string(run), key)
 	if !ok {
 		return []Versioned{}, nil
@@ -138,7 +152,7 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 		return limit <= 0 || len(recs) < limit
 	})
 	vals := make([]Value, len(recs))
-	if err := db.readValues(recs, vals); err != nil {
+	if err := db.readValues(t, recs, vals); err != nil {
 		return nil, keyErr("history", run, key, err)
 	}
 	out := make([]Versioned, len(recs))
@@ -229,10 +243,16 @@ func (db *DB) keys(run RunID, prefix string, limit int, snap func() uint64, tx *
 	}
 	defer db.leave()
 	out := []string{}
-	db.walk(run, prefix, "", snap(), tx, func(key string, _ index.Record, _ *pendingWrite) bool {
+	at := snap()
+	db.walk(run, prefix, "", at, tx, func(key string, _ index.Record, _ *pendingWrite) bool {
 		out = append(out, key)
 		return limit <= 0 || len(out) < limit
 	})
+	if tx != nil {
+		if err := db.trimmedAt(at); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
 }
 
@@ -262,7 +282,9 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 	}
 	hits := make([]hit, 0, min(limit, DefaultScanLimit))
 	more := false
-	db.walk(run, prefix, after, snap(), tx, func(key string, r index.Record, p *pendingWrite) bool {
+	t := db.segs.Load()
+	at := snap()
+	db.walk(run, prefix, after, at, tx, func(key string, r index.Record, p *pendingWrite) bool {
 		if len(hits) == limit {
 			more = true
 			return false
@@ -270,6 +292,11 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 		hits = append(hits, hit{key, r, p})
 		return true
 	})
+	if tx != nil {
+		if err := db.trimmedAt(at); err != nil {
+			return Page{}, err
+		}
+	}
 	recs := make([]index.Record, len(hits))
 	for i, h := range hits {
 		if h.p == nil {
@@ -279,7 +306,7 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 		}
 	}
 	vals := make([]Value, len(hits))
-	if err := db.readValues(recs, vals); err != nil {
+	if err := db.readValues(t, recs, vals); err != nil {
 		var ce *CorruptError
 		key := ""
 		if errors.As(err, &ce) {

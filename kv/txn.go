@@ -84,7 +84,11 @@ func (tx *Txn) Get(run RunID, key string) (Versioned, bool, error) {
 		return Versioned{Value: p.value}, true, nil
 	}
 	tx.noteRead(run, key)
-	return tx.db.getAt(run, key, tx.snap)
+	v, ok, err := tx.db.getAt(run, key, tx.snap)
+	if err == nil && !ok {
+		err = tx.db.trimmedAt(tx.snap)
+	}
+	return v, ok, err
 }
 
 // Exists reports whether the key is live in the transaction's view.
@@ -214,7 +218,9 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 	}
 	defer db.leave()
 	tx := &Txn{db: db, snap: db.visible.Load(), writable: true}
+	db.pins.add(tx.snap)
 	err := db.runTxn(fn, tx)
+	db.pins.remove(tx.snap)
 	if err != nil {
 		return 0, err
 	}
@@ -310,7 +316,23 @@ func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
 	if fn == nil {
 		return errNilFunc
 	}
+	// Pin the snapshot first: compaction then keeps what it needs, but
+	// what it dropped before shows in the horizon.
+	db.pins.add(snap)
+	defer db.pins.remove(snap)
+	if err := db.trimmedAt(snap); err != nil {
+		return err
+	}
 	return db.runTxn(fn, &Txn{db: db, snap: snap})
+}
+
+// trimmedAt returns ErrHistoryTrimmed if compaction may have dropped
+// history a read at snap needs.
+func (db *DB) trimmedAt(snap uint64) error {
+	if h := db.trimmed.Load(); snap < h {
+		return fmt.Errorf("%w: reads at version %d need history compaction dropped (retention keeps what reads from version %d on need)", ErrHistoryTrimmed, snap, h)
+	}
+	return nil
 }
 
 // runTxn runs a transaction function and ends the transaction.

@@ -74,8 +74,9 @@ func (db *DB) Incr(run RunID, key string, delta int64) (int64, error) {
 	r := &commitReq{}
 	r.decide = func(r *commitReq) error {
 		cur := int64(0)
+		t := db.segs.Load()
 		if rec, ok := db.newestLive(run, key); ok {
-			v, err := db.readValue(rec)
+			v, err := db.readValue(t, rec)
 			if err != nil {
 				return err
 			}
@@ -120,11 +121,12 @@ func (db *DB) CompareAndSwapVersion(run RunID, key string, expected Version, v V
 // concurrent writer. As Equal says, a NaN never matches.
 func (db *DB) CompareAndSwapValue(run RunID, key string, expected *Value, v Value) (bool, error) {
 	return db.cas(run, key, v, func() (bool, error) {
+		t := db.segs.Load()
 		rec, ok := db.newestLive(run, key)
 		if expected == nil || !ok {
 			return expected == nil && !ok, nil
 		}
-		cur, err := db.readValue(rec)
+		cur, err := db.readValue(t, rec)
 		if err != nil {
 			return false, err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -614,4 +615,11 @@ func DataEnd(b []byte, from int64) int64 {
 		i--
 	}
 	return i
+}
+
+// Retire is Close for a segment readers may still hold: the mapping is
+// released once nothing references s any more (compaction removed it
+// from the set, and the last reader holding it is done).
+func (s *Sealed) Retire() {
+	runtime.AddCleanup(s, func(m vfs.Mapping) { m.Close() }, s.m)
 }

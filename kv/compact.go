@@ -1,0 +1,331 @@
+package kv
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/strata-kv/strata/compaction"
+	"github.com/strata-kv/strata/index"
+	"github.com/strata-kv/strata/segment"
+)
+
+// pins counts the snapshot versions transactions read at, so compaction
+// keeps what they need.
+type pins struct {
+	mu sync.Mutex
+	n  map[uint64]int
+}
+
+func (p *pins) add(v uint64) {
+	p.mu.Lock()
+	if p.n == nil {
+		p.n = map[uint64]int{}
+	}
+	p.n[v]++
+	p.mu.Unlock()
+}
+
+func (p *pins) remove(v uint64) {
+	p.mu.Lock()
+	if p.n[v]--; p.n[v] <= 0 {
+		delete(p.n, v)
+	}
+	p.mu.Unlock()
+}
+
+// oldest returns the oldest pinned version (math.MaxUint64: none).
+func (p *pins) oldest() uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	low := uint64(math.MaxUint64)
+	for v := range p.n {
+		low = min(low, v)
+	}
+	return low
+}
+
+// compactor runs one compaction at a time, in the background or for
+// Compact.
+type compactor struct {
+	sem  chan struct{} // holds a token while a job runs
+	stop chan struct{}
+	done chan struct{}
+	kick chan struct{} // a roll happened: look for work
+}
+
+func (c *compactor) init() {
+	c.sem = make(chan struct{}, 1)
+}
+
+// policy returns the retention policy now.
+func (db *DB) policy() compaction.Policy {
+	return compaction.Policy{
+		KeepVersions: db.opts.Retention.KeepVersions,
+		KeepFor:      db.opts.Retention.KeepFor,
+		Now:          time.Now().UnixMicro(),
+		Pin:          db.pins.oldest(),
+	}
+}
+
+// Compact rewrites every segment holding versions Retention lets it drop,
+// so that when it returns nil every version outside Retention is trimmed
+// (reads of them return ErrHistoryTrimmed), and gives their space back.
+// It first seals the active segment, so that what was committed before
+// the call is covered. It waits for a background compaction in progress.
+// A cancelled ctx stops it promptly with an error wrapping ctx.Err(),
+// leaving the database as it was or compacted, never in between. Reads
+// and writes go on while it runs; versions a running View, ViewAt or
+// Update reads at are kept until it ends.
+func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
+	if err := db.enter(); err != nil {
+		return CompactStats{}, err
+	}
+	defer db.leave()
+	if err := ctx.Err(); err != nil {
+		return CompactStats{}, fmt.Errorf("strata: compact: %w", err)
+	}
+	if db.opts.ReadOnly {
+		return CompactStats{}, fmt.Errorf("%w: compact", ErrReadOnly)
+	}
+	if err := db.failed(); err != nil {
+		return CompactStats{}, err
+	}
+	select {
+	case db.compact.sem <- struct{}{}:
+	case <-ctx.Done():
+		return CompactStats{}, fmt.Errorf("strata: compact: %w", ctx.Err())
+	}
+	defer func() { <-db.compact.sem }()
+	if err := db.commit(&commitReq{roll: true}); err != nil {
+		return CompactStats{}, fmt.Errorf("strata: compact: %w", err)
+	}
+	pol := db.policy()
+	if pol.KeepsAll() {
+		return CompactStats{}, nil
+	}
+	dead := db.deadBySegment(pol)
+	var st CompactStats
+	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID] > 0 }) {
+		js, err := db.compactRun(ctx, run, pol, nil)
+		st.SegmentsIn += js.SegmentsIn
+		st.SegmentsOut += js.SegmentsOut
+		st.BytesReclaimed += js.BytesReclaimed
+		st.VersionsDropped += js.VersionsDropped
+		if err != nil {
+			return st, fmt.Errorf("strata: compact: %w", err)
+		}
+	}
+	return st, nil
+}
+
+// runsOf returns the sealed segments pick chooses, grouped into runs of
+// segments whose versions follow one another, oldest first.
+func (db *DB) runsOf(pick func(segment.SegmentInfo) bool) [][]compaction.Input {
+	db.set.mu.Lock()
+	infos := db.set.man.Segments
+	db.set.mu.Unlock()
+	t := db.segs.Load()
+	var runs [][]compaction.Input
+	var cur []compaction.Input
+	for _, info := range infos {
+		s := t.sealed[info.ID]
+		if s == nil || !pick(info) {
+			if len(cur) > 0 {
+				runs = append(runs, cur)
+				cur = nil
+			}
+			continue
+		}
+		cur = append(cur, compaction.Input{Seg: s, Info: info})
+	}
+	if len(cur) > 0 {
+		runs = append(runs, cur)
+	}
+	return runs
+}
+
+// compactRun rewrites one run of segments and switches the outputs in
+// (see package compaction, Protocol).
+func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol compaction.Policy, pace func(int)) (CompactStats, error) {
+	job := compaction.Job{FS: db.fs, Dir: db.dir, Index: db.ix, Inputs: inputs, Policy: pol,
+		MaxSize: db.opts.SegmentSize, Pace: pace,
+		NewID: func() (uint32, error) {
+			db.set.mu.Lock()
+			defer db.set.mu.Unlock()
+			return db.newID()
+		}}
+	res, err := compaction.Run(ctx, job)
+	if err != nil {
+		return CompactStats{}, err
+	}
+	drop := make(map[uint32]bool, len(inputs))
+	for _, in := range inputs {
+		drop[in.Info.ID] = true
+	}
+	outs := make([]segment.SegmentInfo, len(res.Outputs))
+	sealed := make([]*segment.Sealed, len(res.Outputs))
+	for i, o := range res.Outputs {
+		outs[i], sealed[i] = o.Info, o.Seg
+	}
+
+	// The switch: the manifest first (the commit point), then the
+	// horizon, the table with the outputs, the index, the table without
+	// the inputs, and last the inputs' files.
+	db.set.mu.Lock()
+	m := db.set.man
+	m.Segments = replaceSegments(m.Segments, drop, outs)
+	m.Trimmed = max(m.Trimmed, res.Trimmed)
+	if err := db.writeManifest(m); err != nil {
+		db.set.mu.Unlock()
+		// Whether the new manifest reached the disk is unknown: leave
+		// every file for the next Open to sort out, and stop writing.
+		db.fail(err)
+		return CompactStats{}, db.failed()
+	}
+	db.trimmed.Store(m.Trimmed)
+	t := db.segs.Load().with(sealed...)
+	t.active = db.segs.Load().active
+	db.segs.Store(t)
+	db.set.mu.Unlock()
+
+	if err := res.Apply(db.ix); err != nil {
+		db.fail(err)
+		return CompactStats{}, db.failed()
+	}
+
+	db.set.mu.Lock()
+	cur := db.segs.Load()
+	t = &segTable{sealed: make(map[uint32]*segment.Sealed, len(cur.sealed)), active: cur.active}
+	for id, s := range cur.sealed {
+		if !drop[id] {
+			t.sealed[id] = s
+		}
+	}
+	db.segs.Store(t)
+	db.set.mu.Unlock()
+
+	for _, in := range inputs {
+		// Readers that loaded an older table may still read it: its
+		// mapping goes when they are done.
+		in.Seg.Retire()
+		if err := db.fs.Remove(in.Seg.Path()); err != nil {
+			db.log.Warn("strata: compaction could not remove a segment it replaced; the next Open will", "file", in.Seg.Path(), "err", err)
+		}
+	}
+	if err := db.fs.SyncDir(db.dir); err != nil {
+		db.log.Warn("strata: compaction: sync the directory", "dir", db.dir, "err", err)
+	}
+	// Collect the tables that held the inputs, so their mappings, and the
+	// disk space of their removed files, go now rather than at some
+	// later collection. (The index is outside the heap: this is cheap.)
+	runtime.GC()
+	st := CompactStats{SegmentsIn: len(inputs), SegmentsOut: len(res.Outputs),
+		BytesReclaimed: res.BytesIn - res.BytesOut, VersionsDropped: res.VersionsDropped}
+	db.log.Debug("strata: compacted", "segments_in", st.SegmentsIn, "segments_out", st.SegmentsOut,
+		"bytes_reclaimed", st.BytesReclaimed, "versions_dropped", st.VersionsDropped)
+	return st, nil
+}
+
+// deadBySegment returns, for each segment, the bytes of versions the
+// policy lets compaction drop: a walk over every key of the index.
+func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]int64 {
+	dead := map[uint32]int64{}
+	if pol.KeepsAll() {
+		return dead
+	}
+	var recs []index.Record
+	db.ix.Chains(func(c index.Chain) bool {
+		recs = recs[:0]
+		c.Versions(math.MaxUint64, func(r index.Record) bool {
+			recs = append(recs, r)
+			return true
+		})
+		i, _ := pol.Horizon(recs, nil)
+		if i >= 0 {
+			klen := int64(len(c.KeyView()))
+			for _, r := range recs[i:] {
+				dead[r.Segment] += int64(r.Len) + klen + entryOverhead
+			}
+		}
+		return true
+	})
+	return dead
+}
+
+// entryOverhead estimates an entry's bytes in a frame beyond its key and
+// value (flags, lengths, its share of the frame's head).
+const entryOverhead = 8
+
+// background compacts while the database is open: after each roll, and
+// every few seconds (time moves KeepFor's window), it rewrites the runs
+// of sealed segments whose dead fraction reaches CompactAt, one job at a
+// time, paced to leave most of the machine to the writers.
+func (db *DB) background() {
+	defer close(db.compact.done)
+	tick := time.NewTicker(backgroundEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-db.compact.stop:
+			return
+		case <-tick.C:
+		case <-db.compact.kick:
+		}
+		pol := db.policy()
+		if pol.KeepsAll() || db.failed() != nil {
+			continue
+		}
+		select {
+		case db.compact.sem <- struct{}{}:
+		default:
+			continue // Compact is running
+		}
+		db.compactDead(pol)
+		<-db.compact.sem
+	}
+}
+
+// backgroundEvery is how often background compaction looks for work
+// without a roll to prompt it.
+const backgroundEvery = 5 * time.Second
+
+// compactDead runs a job for each run of segments dead enough.
+func (db *DB) compactDead(pol compaction.Policy) {
+	dead := db.deadBySegment(pol)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-db.compact.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool {
+		return float64(dead[s.ID]) >= db.opts.CompactAt*float64(s.Size)
+	}) {
+		if _, err := db.compactRun(ctx, run, pol, db.pace()); err != nil {
+			if ctx.Err() == nil {
+				db.log.Warn("strata: background compaction failed", "err", err)
+			}
+			return
+		}
+	}
+}
+
+// pace returns a Pace function that keeps background compaction to about
+// a quarter of one core: after each slice of work it sleeps three times
+// as long.
+func (db *DB) pace() func(int) {
+	start := time.Now()
+	return func(int) {
+		if worked := time.Since(start); worked >= 2*time.Millisecond {
+			time.Sleep(3 * worked)
+			start = time.Now()
+		}
+	}
+}

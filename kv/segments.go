@@ -1,0 +1,59 @@
+package kv
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/strata-kv/strata/index"
+	"github.com/strata-kv/strata/segment"
+)
+
+// segSet is the bookkeeping of the segment set: the manifest as last
+// written and the next free segment id. Its mutex orders every change of
+// the set (a roll, a compaction's switch) and every manifest write.
+type segSet struct {
+	mu     sync.Mutex
+	man    segment.Manifest
+	nextID uint32
+}
+
+// newID returns a segment id no file has had since Open. db.set.mu must
+// be held.
+func (db *DB) newID() (uint32, error) {
+	id := db.set.nextID
+	if id > index.MaxSegment {
+		return 0, fmt.Errorf("segment id %d beyond the index's limit of %d segments", id, index.MaxSegment)
+	}
+	db.set.nextID++
+	return id, nil
+}
+
+// writeManifest replaces the manifest with m (its generation set here).
+// db.set.mu must be held.
+func (db *DB) writeManifest(m segment.Manifest) error {
+	m.Generation = db.set.man.Generation + 1
+	if err := segment.WriteManifest(db.fs, db.dir, &m); err != nil {
+		return err
+	}
+	db.set.man = m
+	return nil
+}
+
+// withSegments returns a copy of the manifest's segments with s replaced
+// by what replaces it: the segments in out (nil: none) go where the
+// first of the ids in drop stood.
+func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segment.SegmentInfo) []segment.SegmentInfo {
+	res := make([]segment.SegmentInfo, 0, len(cur)+len(out))
+	placed := false
+	for _, s := range cur {
+		if !drop[s.ID] {
+			res = append(res, s)
+			continue
+		}
+		if !placed {
+			res = append(res, out...)
+			placed = true
+		}
+	}
+	return res
+}
