@@ -318,3 +318,24 @@ func TestUnreadableSegmentIsNotCorruption(t *testing.T) {
 	require.Contains(t, r.stderr, "permission denied")
 	require.Equal(t, exitUsage, r.code, "an unreadable file: status 2, not 1 (corruption)")
 }
+
+// A compacted directory verifies clean: segments are read in the
+// manifest's order, and a compacted segment covers its range with gaps.
+func TestVerifyCompactedDirectory(t *testing.T) {
+	dir := t.TempDir()
+	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512, Retention: kv.Retention{KeepVersions: 1}, CompactAt: -1})
+	require.NoError(t, err)
+	for i := 0; i < 60; i++ {
+		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.Int(int64(i)))
+		require.NoError(t, err)
+	}
+	st, err := db.Compact(t.Context())
+	require.NoError(t, err)
+	require.Positive(t, st.VersionsDropped)
+	_, err = db.Put("agent", "after", kv.Int(1))
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	r := inspect(t, "verify", dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "clean")
+}

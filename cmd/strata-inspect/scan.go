@@ -55,6 +55,11 @@ func (e *env) openSegments(path string) ([]*segFile, error) {
 		}
 	}
 	slices.Sort(paths)
+	if st.IsDir() {
+		if paths, err = e.manifestOrder(dir, paths); err != nil {
+			return nil, err
+		}
+	}
 	newest := ""
 	if len(paths) > 0 {
 		newest = paths[len(paths)-1]
@@ -87,6 +92,42 @@ func (e *env) openSegments(path string) ([]*segFile, error) {
 		segs = append(segs, sf)
 	}
 	return segs, nil
+}
+
+// manifestOrder orders the segment files in paths (sorted by id) as
+// recovery reads them: those dir's manifest lists, in its order, then the
+// others; a compacted segment the manifest does not list is left over
+// from a compaction (Open removes it) and is left out, with a note.
+func (e *env) manifestOrder(dir string, paths []string) ([]string, error) {
+	m, err := segment.ReadManifest(vfs.Default, dir)
+	if err != nil {
+		return nil, err
+	}
+	if m == nil {
+		return paths, nil
+	}
+	listed := map[string]bool{}
+	var out []string
+	for _, info := range m.Segments {
+		p := filepath.Join(dir, segment.FileName(info.ID))
+		listed[p] = true
+		out = append(out, p)
+	}
+	for _, p := range paths {
+		if listed[p] {
+			continue
+		}
+		if s, err := segment.OpenSealed(vfs.Default, p); err == nil {
+			compacted := s.Header().Compacted()
+			s.Close()
+			if compacted {
+				fmt.Fprintf(e.stderr, "strata-inspect: %s is left over from a compaction (the manifest does not list it; Open removes it). Left out of what follows.\n", p)
+				continue
+			}
+		}
+		out = append(out, p)
+	}
+	return out, nil
 }
 
 func closeSegments(segs []*segFile) {
@@ -316,6 +357,9 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 		}, func(off int64) { bar(base, off) })
 		if err != nil {
 			return nil, nil, false, err
+		}
+		if sf.s != nil && sf.s.Header().Compacted() {
+			last = sf.s.Header().Last // it covers its range whatever it kept
 		}
 		base += sf.Size
 		for _, p := range ps {
