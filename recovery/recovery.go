@@ -2,11 +2,17 @@
 // data directory when it is opened.
 //
 // Rules (the byte layout is in the segment package doc): segments are
-// read in id order and every frame is verified. Versions run on
-// without a gap from frame to frame and from segment to segment (each
-// header names the version its first commit takes), so a commit or a
-// whole segment missing from the middle of the log is caught even when the
-// frames around it are intact.
+// read in the order of the manifest (segment.Manifest), then the log
+// segments started after it was written, in id order (without a
+// manifest, every segment in id order), and every frame is verified. A
+// segment the manifest lists must be there, of the size it says, and
+// cover the versions it says; files it does not list that a compaction
+// left behind are removed. Versions run on without a gap from frame to
+// frame of a log segment and from segment to segment (each header names
+// the version its first commit takes; a compacted segment covers the
+// range its header names, with the gaps where compaction dropped
+// commits), so a commit or a whole segment missing from the middle of
+// the log is caught even when the frames around it are intact.
 //
 // When a frame of the newest segment does not verify, recovery asks the
 // frames after it whether its bytes had been fsynced (segment.Scanner's
