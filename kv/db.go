@@ -434,10 +434,11 @@ func (db *DB) Stats() Stats {
 		st.Segments++
 		st.LiveBytes += t.active.Flushed()
 	}
-	if !db.closed.Load() {
+	if db.enter() == nil { // the walk needs the index: not during or after Close
 		for _, d := range db.deadBySegment(db.policy()) {
 			st.DeadBytes += d
 		}
+		db.leave()
 		st.DeadBytes = min(st.DeadBytes, st.LiveBytes)
 		st.LiveBytes -= st.DeadBytes
 	}

@@ -86,7 +86,10 @@ func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error)
 
 // GetAt returns the newest version with Version <= at (an at above
 // LastVersion reads the latest). If the key is absent as of at (not yet
-// written, or deleted) it returns ErrNotFound.
+// written, or deleted) it returns ErrNotFound; if compaction dropped the
+// version that answered at (outside Retention), ErrHistoryTrimmed. Below
+// the trim horizon a key with no version at or below at cannot be told
+// from one whose versions were dropped: that too is ErrHistoryTrimmed.
 func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return Versioned{}, err

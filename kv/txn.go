@@ -304,6 +304,9 @@ func (db *DB) View(fn func(tx *Txn) error) error {
 // ViewAt runs fn in a read-only transaction that sees the whole database
 // as it was at version at: Get, Keys and Scan all read that point in time.
 // at == 0 is the empty database; an at above LastVersion reads the latest.
+// If compaction has dropped history reads at at need (see Retention), it
+// returns ErrHistoryTrimmed without calling fn; while fn runs, compaction
+// keeps what it reads.
 func (db *DB) ViewAt(at Version, fn func(tx *Txn) error) error {
 	if err := db.enter(); err != nil {
 		return err
