@@ -39,9 +39,8 @@ func (db *DB) writeManifest(m segment.Manifest) error {
 	return nil
 }
 
-// withSegments returns a copy of the manifest's segments with s replaced
-// by what replaces it: the segments in out (nil: none) go where the
-// first of the ids in drop stood.
+// replaceSegments returns a copy of cur without the segments whose ids
+// are in drop, with out (nil: none) where the first of them stood.
 func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segment.SegmentInfo) []segment.SegmentInfo {
 	res := make([]segment.SegmentInfo, 0, len(cur)+len(out))
 	placed := false
