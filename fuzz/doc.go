@@ -5,6 +5,9 @@
 //   - FuzzManifestDecode: any bytes given to the manifest decoder; what it
 //     accepts must re-encode to the same bytes and cover versions 1 on
 //     without a gap.
+//   - FuzzHintDecode: any bytes, checksum fixed up, given to the hint file
+//     reader: what it accepts must be in range and in order, and must
+//     encode to a hint that reads back the same.
 //   - FuzzValueDecode: any bytes given to the value decoder; what it accepts
 //     must re-encode to the same bytes and decode to an equal value.
 //   - FuzzValueJSON: any text given to Value.UnmarshalJSON; what it accepts

@@ -1,0 +1,454 @@
+package segment
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/cespare/xxhash/v2"
+)
+
+// # Hint file
+//
+// A hint file, "<id>.hint" beside segment "<id>.seg", lists every entry
+// of the sealed or compacted segment it describes without its value: what
+// recovery needs to index the segment without reading its value bytes.
+// Its entries are sorted by (run, key, version), bytewise, so recovery
+// can merge the hints of all segments into an index laid out in key
+// order in one pass. A hint is only an accelerator: one that is missing,
+// fails its checksum, or does not match its segment (id, salt, size) is
+// ignored and rebuilt from the segment. It is written with
+// vfs.WriteFileAtomic after its segment is durable.
+//
+//	offset size  field
+//	0      8     magic "STRATA\x00H"
+//	8      4     hint format version, uint32 LE (1)
+//	12     4     segment id, uint32 LE
+//	16     8     the segment's salt, uint64 LE
+//	24     8     the segment's size in bytes, uint64 LE: the hint describes
+//	             exactly that many bytes of it
+//	32     8     base version (the segment header's), uint64 LE
+//	40     8     last version: of the segment's last commit (a log
+//	             segment), or of the range it covers (a compacted one)
+//	48     8     largest frame timestamp, int64 LE, Unix microseconds
+//	56     8     frames holding entries, uint64 LE
+//	64     8     entries (E), uint64 LE
+//	72     8     distinct (run, key) pairs, uint64 LE
+//	80     ...   E records, sorted by (run, key, version), strictly increasing
+//	end-8  8     xxhash64 of every byte before it, uint64 LE
+//
+// A record:
+//
+//	1      flags: bits 0-1 kind (1 put, 2 tombstone); bits 2-3 codec (0 for
+//	       a tombstone); bit 4 set when a new run starts here (the first
+//	       record always); bit 5 set when the record has the key of the
+//	       record before (bits 4 and 5 are never both set); bits 6-7 zero
+//	       a new run: uvarint R (1..MaxRunLen) and R bytes, after the run
+//	       before
+//	       a new key: uvarint P, the bytes it shares with the key before
+//	       (0 after a new run), uvarint S and S more bytes (1 <= P+S <=
+//	       MaxKeyLen), after the key before
+//	1-10   uvarint version - base version; for the key before, version -
+//	       its version - 1
+//	1-10   uvarint zigzag(timestamp - the record before's timestamp; the
+//	       first record: - 0)
+//	1-10   uvarint offset of the stored value in the segment (a tombstone:
+//	       of where it would start), at least HeaderSize
+//	1-10   uvarint length of the stored value (0 for a tombstone); offset +
+//	       length at most the segment size
+//
+// Every version lies in base..last.
+
+// HintExt is the file name extension of hint files.
+const HintExt = ".hint"
+
+// HintHeaderSize is the size of a hint file's fixed header.
+const HintHeaderSize = 80
+
+const hintVersion = 1
+
+var hintMagic = [8]byte{'S', 'T', 'R', 'A', 'T', 'A', 0, 'H'}
+
+// ErrBadHint is returned for a hint file that does not decode or does not
+// describe the segment at hand; recovery then rebuilds it.
+var ErrBadHint = errors.New("segment: bad hint file")
+
+// HintName returns the hint file name of segment id.
+func HintName(id uint32) string { return fmt.Sprintf("%010d%s", id, HintExt) }
+
+// ParseHintName returns the segment id of a hint file name, and false for
+// any other name.
+func ParseHintName(name string) (uint32, bool) {
+	s, ok := strings.CutSuffix(name, HintExt)
+	if !ok || len(s) != 10 {
+		return 0, false
+	}
+	id, err := strconv.ParseUint(s, 10, 32)
+	if err != nil || id == 0 {
+		return 0, false
+	}
+	return uint32(id), true
+}
+
+// HintEntry is one version a segment holds, as its hint lists it.
+type HintEntry struct {
+	Run, Key  []byte
+	Version   uint64
+	Timestamp int64
+	Offset    int64 // of the stored value in the segment
+	Len       uint32
+	Kind      uint8 // KindPut or KindTombstone
+	Codec     uint8
+}
+
+// Compare orders entries by (run, key, version).
+func (e *HintEntry) Compare(o *HintEntry) int {
+	if c := bytes.Compare(e.Run, o.Run); c != 0 {
+		return c
+	}
+	if c := bytes.Compare(e.Key, o.Key); c != 0 {
+		return c
+	}
+	switch {
+	case e.Version < o.Version:
+		return -1
+	case e.Version > o.Version:
+		return 1
+	}
+	return 0
+}
+
+// HintHeader describes the segment a hint lists and what it holds.
+type HintHeader struct {
+	Segment  uint32
+	Salt     uint64
+	Size     int64
+	Base     uint64
+	Last     uint64
+	LastTime int64
+	Frames   uint64
+	Entries  uint64
+	Keys     uint64
+}
+
+// Matches reports whether the hint describes segment s as it is mapped:
+// same id, salt and base version, and exactly its size.
+func (h *HintHeader) Matches(s *Sealed) bool {
+	sh := s.Header()
+	return h.Segment == sh.ID && h.Salt == sh.Salt && h.Base == sh.BaseVersion &&
+		h.Size == int64(len(s.Bytes())) && (!sh.Compacted() || h.Last == sh.Last)
+}
+
+// EncodeHint returns the hint file of the entries, which must be sorted by
+// (run, key, version) without duplicates; hd's Entries and Keys are
+// filled in from them.
+func EncodeHint(hd HintHeader, entries []HintEntry) []byte {
+	hd.Entries = uint64(len(entries))
+	hd.Keys = 0
+	size := HintHeaderSize + 8
+	for i := range entries {
+		size += 6 + len(entries[i].Key) + 4*binary.MaxVarintLen64
+	}
+	b := make([]byte, HintHeaderSize, size)
+	var prev *HintEntry
+	var ts int64
+	for i := range entries {
+		e := &entries[i]
+		flags := e.Kind | e.Codec<<2
+		newRun := prev == nil || !bytes.Equal(prev.Run, e.Run)
+		sameKey := !newRun && bytes.Equal(prev.Key, e.Key)
+		switch {
+		case newRun:
+			flags |= 1 << 4
+		case sameKey:
+			flags |= 1 << 5
+		}
+		b = append(b, flags)
+		if newRun {
+			b = binary.AppendUvarint(b, uint64(len(e.Run)))
+			b = append(b, e.Run...)
+		}
+		if !sameKey {
+			hd.Keys++
+			p := 0
+			if !newRun {
+				for p < len(prev.Key) && p < len(e.Key) && prev.Key[p] == e.Key[p] {
+					p++
+				}
+			}
+			b = binary.AppendUvarint(b, uint64(p))
+			b = binary.AppendUvarint(b, uint64(len(e.Key)-p))
+			b = append(b, e.Key[p:]...)
+			b = binary.AppendUvarint(b, e.Version-hd.Base)
+		} else {
+			b = binary.AppendUvarint(b, e.Version-prev.Version-1)
+		}
+		d := e.Timestamp - ts
+		b = binary.AppendUvarint(b, uint64(d<<1^d>>63))
+		ts = e.Timestamp
+		b = binary.AppendUvarint(b, uint64(e.Offset))
+		b = binary.AppendUvarint(b, uint64(e.Len))
+		prev = e
+	}
+	copy(b, hintMagic[:])
+	le := binary.LittleEndian
+	le.PutUint32(b[8:], hintVersion)
+	le.PutUint32(b[12:], hd.Segment)
+	le.PutUint64(b[16:], hd.Salt)
+	le.PutUint64(b[24:], uint64(hd.Size))
+	le.PutUint64(b[32:], hd.Base)
+	le.PutUint64(b[40:], hd.Last)
+	le.PutUint64(b[48:], uint64(hd.LastTime))
+	le.PutUint64(b[56:], hd.Frames)
+	le.PutUint64(b[64:], hd.Entries)
+	le.PutUint64(b[72:], hd.Keys)
+	return le.AppendUint64(b, xxhash.Sum64(b))
+}
+
+// DecodeHintHeader checks a hint file's magic, version and checksum and
+// returns its header; HintReader checks its records as it reads them.
+func DecodeHintHeader(b []byte) (HintHeader, error) {
+	if len(b) < HintHeaderSize+8 {
+		return HintHeader{}, fmt.Errorf("%w: %d bytes, too short", ErrBadHint, len(b))
+	}
+	le := binary.LittleEndian
+	if !bytes.Equal(b[:8], hintMagic[:]) {
+		return HintHeader{}, fmt.Errorf("%w: bad magic", ErrBadHint)
+	}
+	if v := le.Uint32(b[8:]); v != hintVersion {
+		return HintHeader{}, fmt.Errorf("%w: format version %d, want %d", ErrBadHint, v, hintVersion)
+	}
+	end := len(b) - 8
+	if xxhash.Sum64(b[:end]) != le.Uint64(b[end:]) {
+		return HintHeader{}, fmt.Errorf("%w: checksum mismatch", ErrBadHint)
+	}
+	hd := HintHeader{
+		Segment:  le.Uint32(b[12:]),
+		Salt:     le.Uint64(b[16:]),
+		Size:     int64(le.Uint64(b[24:])),
+		Base:     le.Uint64(b[32:]),
+		Last:     le.Uint64(b[40:]),
+		LastTime: int64(le.Uint64(b[48:])),
+		Frames:   le.Uint64(b[56:]),
+		Entries:  le.Uint64(b[64:]),
+		Keys:     le.Uint64(b[72:]),
+	}
+	switch {
+	case hd.Size < HeaderSize:
+		return HintHeader{}, fmt.Errorf("%w: segment size %d", ErrBadHint, hd.Size)
+	case hd.Base == 0 || hd.Last < hd.Base-1:
+		return HintHeader{}, fmt.Errorf("%w: versions %d to %d", ErrBadHint, hd.Base, hd.Last)
+	case hd.Keys > hd.Entries || hd.Entries > uint64(end-HintHeaderSize)/5 || hd.Frames > hd.Entries:
+		return HintHeader{}, fmt.Errorf("%w: %d entries, %d keys, %d frames in %d bytes", ErrBadHint, hd.Entries, hd.Keys, hd.Frames, len(b))
+	}
+	return hd, nil
+}
+
+// HintReader reads the records of a hint file in order, checking each.
+type HintReader struct {
+	hd   HintHeader
+	b    []byte // records not yet read
+	n    uint64 // records read
+	keys uint64
+	cur  HintEntry
+	ts   int64
+	key  []byte // the current key: prefix-decoded keys are built here
+}
+
+// NewHintReader checks b's header and checksum and returns a reader of
+// its records, which stay valid only while b does.
+func NewHintReader(b []byte) (*HintReader, error) {
+	hd, err := DecodeHintHeader(b)
+	if err != nil {
+		return nil, err
+	}
+	return &HintReader{hd: hd, b: b[HintHeaderSize : len(b)-8]}, nil
+}
+
+// Header returns the hint's header.
+func (r *HintReader) Header() HintHeader { return r.hd }
+
+// Next returns the next record; ok is false after the last. The entry's
+// Run and Key are valid until the next call. A record that breaks a rule
+// of the format (order, ranges, counts) is ErrBadHint.
+func (r *HintReader) Next() (e *HintEntry, ok bool, err error) {
+	if r.n == r.hd.Entries {
+		if len(r.b) != 0 || r.keys != r.hd.Keys {
+			return nil, false, fmt.Errorf("%w: %d stray bytes or %d keys, header says %d", ErrBadHint, len(r.b), r.keys, r.hd.Keys)
+		}
+		return nil, false, nil
+	}
+	bad := func(what string) (*HintEntry, bool, error) {
+		return nil, false, fmt.Errorf("%w: record %d: %s", ErrBadHint, r.n, what)
+	}
+	if len(r.b) == 0 {
+		return bad("missing")
+	}
+	flags := r.b[0]
+	r.b = r.b[1:]
+	kind, codec := flags&3, flags>>2&3
+	newRun, sameKey := flags&(1<<4) != 0, flags&(1<<5) != 0
+	switch {
+	case flags>>6 != 0 || (newRun && sameKey):
+		return bad("bad flags")
+	case kind != KindPut && kind != KindTombstone, codec != CodecRaw && codec != CodecS2,
+		kind == KindTombstone && codec != CodecRaw:
+		return bad("bad kind or codec")
+	case r.n == 0 && !newRun:
+		return bad("the first record starts no run")
+	}
+	c := &r.cur
+	prevVersion := c.Version
+	c.Kind, c.Codec = kind, codec
+	if newRun {
+		n, ok := r.uvarint(1, MaxRunLen)
+		if !ok || uint64(len(r.b)) < n {
+			return bad("bad run length")
+		}
+		run := r.b[:n]
+		r.b = r.b[n:]
+		if r.n > 0 && bytes.Compare(run, c.Run) <= 0 {
+			return bad("runs out of order")
+		}
+		c.Run = run
+	}
+	if sameKey {
+		if prevVersion >= r.hd.Last {
+			return bad("bad version")
+		}
+		d, ok := r.uvarint(0, r.hd.Last-prevVersion-1)
+		if !ok {
+			return bad("bad version")
+		}
+		c.Version = prevVersion + 1 + d
+	} else {
+		p, ok := r.uvarint(0, uint64(len(r.key)))
+		if !ok || (newRun && p != 0) {
+			return bad("bad key prefix")
+		}
+		s, ok := r.uvarint(0, MaxKeyLen-p)
+		if !ok || p+s == 0 || uint64(len(r.b)) < s {
+			return bad("bad key length")
+		}
+		suffix := r.b[:s]
+		r.b = r.b[s:]
+		if !newRun && (s == 0 || bytes.Compare(suffix, r.key[p:]) <= 0) {
+			return bad("keys out of order")
+		}
+		r.key = append(r.key[:p], suffix...)
+		c.Key = r.key
+		if r.hd.Last < r.hd.Base {
+			return bad("bad version")
+		}
+		d, ok := r.uvarint(0, r.hd.Last-r.hd.Base)
+		if !ok {
+			return bad("bad version")
+		}
+		c.Version = r.hd.Base + d
+		r.keys++
+	}
+	zz, ok := r.uvarint(0, 1<<64-1)
+	if !ok {
+		return bad("bad timestamp")
+	}
+	r.ts += int64(zz>>1) ^ -int64(zz&1)
+	c.Timestamp = r.ts
+	off, ok := r.uvarint(HeaderSize, uint64(r.hd.Size))
+	if !ok {
+		return bad("bad value offset")
+	}
+	n, ok := r.uvarint(0, uint64(r.hd.Size)-off)
+	if !ok || n > 1<<32-1 || (kind == KindTombstone && n != 0) {
+		return bad("bad value length")
+	}
+	c.Offset, c.Len = int64(off), uint32(n)
+	r.n++
+	return c, true, nil
+}
+
+// uvarint reads a uvarint in lo..hi.
+func (r *HintReader) uvarint(lo, hi uint64) (uint64, bool) {
+	v, n := binary.Uvarint(r.b)
+	if n <= 0 || v < lo || v > hi {
+		return 0, false
+	}
+	r.b = r.b[n:]
+	return v, true
+}
+
+// HintBuilder collects the entries of a segment's frames, as they are
+// scanned, for its hint file.
+type HintBuilder struct {
+	entries  []HintEntry
+	frames   uint64
+	lastTime int64
+}
+
+// Add adds the entries of a verified frame. Their run and key bytes are
+// views into the frame: the segment must stay mapped until Encode.
+func (b *HintBuilder) Add(f *Frame) error {
+	if f.Marker() {
+		return nil
+	}
+	b.frames++
+	b.lastTime = max(b.lastTime, f.Timestamp)
+	return f.Entries(func(e Entry) error {
+		b.entries = append(b.entries, HintEntry{
+			Run: e.Run, Key: e.Key, Version: f.Version, Timestamp: f.Timestamp,
+			Offset: f.Offset + int64(e.ValueOffset), Len: uint32(len(e.Value)), Kind: e.Kind, Codec: e.Codec,
+		})
+		return nil
+	})
+}
+
+// Encode returns the hint file of the entries added so far, for the
+// first size bytes of the segment of header h, whose last version (of
+// its last commit, or of the range a compacted segment covers) is last.
+func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
+	slices.SortFunc(b.entries, func(x, y HintEntry) int { return x.Compare(&y) })
+	return EncodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
+		LastTime: b.lastTime, Frames: b.frames}, b.entries)
+}
+
+// BuildHint scans the whole of sealed segment s, verifying every frame,
+// and returns its hint file; a frame that does not verify is an error
+// (*CorruptError).
+func BuildHint(s *Sealed) ([]byte, error) {
+	var b HintBuilder
+	sc := s.Scanner()
+	last := s.Header().BaseVersion - 1
+	err := GuardFault(s.Path(), 0, func() error {
+		for {
+			f, err := sc.Next()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return &CorruptError{File: s.Path(), Offset: sc.Offset(), Err: err}
+			}
+			if !f.Marker() {
+				last = f.Version
+			}
+			if err := b.Add(&f); err != nil {
+				return err
+			}
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if h := s.Header(); h.Compacted() {
+		last = h.Last
+	}
+	var hint []byte
+	err = GuardFault(s.Path(), 0, func() error {
+		hint = b.Encode(s.Header(), int64(len(s.Bytes())), last)
+		return nil
+	})
+	return hint, err
+}

@@ -1,0 +1,173 @@
+package segment
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/strata-kv/strata/internal/vfs"
+	"github.com/stretchr/testify/require"
+)
+
+// readHint returns every record of a hint file, copied.
+func readHint(t testing.TB, b []byte) (HintHeader, []HintEntry, error) {
+	t.Helper()
+	r, err := NewHintReader(b)
+	if err != nil {
+		return HintHeader{}, nil, err
+	}
+	var out []HintEntry
+	for {
+		e, ok, err := r.Next()
+		if err != nil {
+			return r.Header(), out, err
+		}
+		if !ok {
+			return r.Header(), out, nil
+		}
+		c := *e
+		c.Run, c.Key = append([]byte(nil), e.Run...), append([]byte(nil), e.Key...)
+		out = append(out, c)
+	}
+}
+
+// writeSealed writes s's bytes as segment 1 in a new directory and maps it.
+func writeSealed(t *testing.T, s *seg) *Sealed {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, FileName(s.h.ID))
+	require.NoError(t, os.WriteFile(path, s.data, 0o644))
+	sealed, err := OpenSealed(vfs.Default, path)
+	require.NoError(t, err)
+	t.Cleanup(func() { sealed.Close() })
+	return sealed
+}
+
+func TestHintOfASegment(t *testing.T) {
+	s := newSeg(5)
+	s.commit(t, put("r2", "b", "1"), put("r1", "zz", "2")) // 5
+	s.commit(t, del("r2", "b"), put("r1", "a", "3"))       // 6
+	s.sync()
+	s.marker(t)
+	s.commit(t, put("r2", "b", "4"), put("r2", "ba", "5"), put("r1", "z", "6")) // 7
+	sealed := writeSealed(t, s)
+
+	hint, err := BuildHint(sealed)
+	require.NoError(t, err)
+	hd, got, err := readHint(t, hint)
+	require.NoError(t, err)
+	require.True(t, hd.Matches(sealed))
+	require.EqualValues(t, 5, hd.Base)
+	require.EqualValues(t, 7, hd.Last)
+	require.EqualValues(t, 3, hd.Frames)
+	require.EqualValues(t, 7, hd.Entries)
+	require.EqualValues(t, 5, hd.Keys)
+
+	var names []string
+	for _, e := range got {
+		names = append(names, fmt.Sprintf("%s/%s@%d:%d", e.Run, e.Key, e.Version, e.Kind))
+		if e.Kind == KindPut {
+			v, err := sealed.Slice(e.Offset, int(e.Len))
+			require.NoError(t, err)
+			require.NotEmpty(t, v)
+		}
+	}
+	require.Equal(t, []string{"r1/a@6:1", "r1/z@7:1", "r1/zz@5:1", "r2/b@5:1", "r2/b@6:2", "r2/b@7:1", "r2/ba@7:1"}, names)
+
+	// Another segment's hint, or a segment of another size, does not match.
+	other := newSeg(5)
+	other.commit(t, put("r", "k", "v"))
+	require.False(t, hd.Matches(writeSealed(t, other)))
+}
+
+// TestHintRoundTrip encodes random sorted entries and reads them back.
+func TestHintRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	for round := range 50 {
+		hd := HintHeader{Segment: 9, Salt: rng.Uint64(), Size: 1 << 20, Base: 100, Last: 100 + uint64(rng.IntN(1000))}
+		var entries []HintEntry
+		for range rng.IntN(300) {
+			e := HintEntry{
+				Run:       []byte(fmt.Sprintf("run%d", rng.IntN(3))),
+				Key:       []byte(fmt.Sprintf("k%0*d", rng.IntN(4), rng.IntN(50))),
+				Version:   hd.Base + uint64(rng.IntN(int(hd.Last-hd.Base+1))),
+				Timestamp: rng.Int64N(1<<50) - 1<<49,
+				Offset:    HeaderSize + rng.Int64N(1000),
+				Kind:      KindPut,
+				Codec:     uint8(rng.IntN(2)),
+			}
+			e.Len = uint32(rng.IntN(100))
+			if rng.IntN(5) == 0 {
+				e.Kind, e.Codec, e.Len = KindTombstone, CodecRaw, 0
+			}
+			entries = append(entries, e)
+		}
+		entries = sortedUnique(entries)
+		b := EncodeHint(hd, entries)
+		got, list, err := readHint(t, b)
+		require.NoError(t, err, "round %d", round)
+		require.Equal(t, len(entries), len(list))
+		for i := range entries {
+			require.Equal(t, entries[i], list[i], "round %d record %d", round, i)
+		}
+		require.EqualValues(t, len(entries), got.Entries)
+
+		// Every single-byte change is caught (the checksum covers all).
+		i := rng.IntN(len(b))
+		b[i] ^= 1 << rng.IntN(8)
+		_, _, err = readHint(t, b)
+		require.ErrorIs(t, err, ErrBadHint, "round %d: flipped byte %d", round, i)
+	}
+}
+
+func sortedUnique(es []HintEntry) []HintEntry {
+	var b HintBuilder
+	b.entries = es
+	b.Encode(Header{}, 0, 0) // sorts
+	out := es[:0]
+	for i := range es {
+		if len(out) > 0 && out[len(out)-1].Compare(&es[i]) == 0 {
+			continue
+		}
+		out = append(out, es[i])
+	}
+	return out
+}
+
+func TestHintRejects(t *testing.T) {
+	hd := HintHeader{Segment: 1, Size: 1000, Base: 10, Last: 20}
+	good := []HintEntry{
+		{Run: []byte("r"), Key: []byte("a"), Version: 10, Offset: 60, Len: 5, Kind: KindPut},
+		{Run: []byte("r"), Key: []byte("a"), Version: 12, Offset: 70, Kind: KindTombstone},
+		{Run: []byte("r"), Key: []byte("b"), Version: 11, Offset: 80, Len: 5, Kind: KindPut},
+	}
+	_, _, err := readHint(t, EncodeHint(hd, good))
+	require.NoError(t, err)
+	for name, mutate := range map[string]func([]HintEntry){
+		"keys out of order":     func(e []HintEntry) { e[0].Key, e[1].Key, e[2].Key = []byte("b"), []byte("b"), []byte("a") },
+		"versions out of order": func(e []HintEntry) { e[1].Version = 10 },
+		"version beyond last":   func(e []HintEntry) { e[2].Version = 21 },
+		"value beyond segment":  func(e []HintEntry) { e[2].Offset = 996 },
+		"value in the header":   func(e []HintEntry) { e[0].Offset = 10 },
+		"tombstone with value":  func(e []HintEntry) { e[1].Len = 3 },
+	} {
+		es := append([]HintEntry(nil), good...)
+		mutate(es)
+		_, _, err := readHint(t, EncodeHint(hd, es))
+		require.ErrorIs(t, err, ErrBadHint, name)
+	}
+	_, err = NewHintReader([]byte("STRATA\x00H"))
+	require.ErrorIs(t, err, ErrBadHint)
+}
+
+func TestHintNames(t *testing.T) {
+	id, ok := ParseHintName(HintName(42))
+	require.True(t, ok)
+	require.EqualValues(t, 42, id)
+	for _, bad := range []string{"0000000042.seg", "42.hint", "0000000000.hint", "0000000042.hint.tmp"} {
+		_, ok := ParseHintName(bad)
+		require.False(t, ok, bad)
+	}
+}
