@@ -38,7 +38,7 @@ type Builder struct {
 // Build starts laying out ix, which must be empty (no key was ever
 // added), from keys given in order; keys is a guess at their number.
 func (ix *Index) Build(keys int) (*Builder, error) {
-	if ix.keys.Load() != 0 || ix.nruns != 0 || ix.loading {
+	if ix.keys.Load() != 0 || ix.nruns != 0 {
 		return nil, errors.New("index: Build needs an empty index")
 	}
 	b := &Builder{ix: ix, height: 1, refs: make([]uint32, 0, keys), hashes: make([]uint64, 0, keys)}
@@ -166,4 +166,32 @@ func (b *Builder) Finish() error {
 	ix.height.Store(int32(b.height))
 	b.refs, b.hashes = nil, nil
 	return b.err
+}
+
+// tableSize returns the hash table size for n keys: a power of two, at
+// most three quarters full.
+func tableSize(n int) int {
+	size := 1024
+	for size*3 < n*4+4 {
+		size *= 2
+	}
+	return size
+}
+
+// link links node ref of height h after preds, bottom up.
+func (ix *Index) link(ref uint32, h int, preds *[maxHeight]uint32) {
+	if cur := int(ix.height.Load()); h > cur {
+		for lvl := cur; lvl < h; lvl++ {
+			preds[lvl] = ix.head
+		}
+		ix.height.Store(int32(h))
+	}
+	for lvl := 0; lvl < h; lvl++ {
+		ix.setNext(ref, lvl, ix.next(preds[lvl], lvl))
+	}
+	// Publish bottom up: a reader that finds the node at a level can go on
+	// from it.
+	for lvl := 0; lvl < h; lvl++ {
+		ix.setNext(preds[lvl], lvl, ref)
+	}
 }

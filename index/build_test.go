@@ -108,7 +108,7 @@ func TestBuildRefusesDisorder(t *testing.T) {
 }
 
 // BenchmarkBuild measures laying out 1M keys given in order, as recovery
-// does from hint files: compare with BenchmarkLoad.
+// does from hint files: compare with BenchmarkAdd.
 func BenchmarkBuild(b *testing.B) {
 	keys := benchKeys(1 << 20)
 	run := []byte("default")

@@ -11,8 +11,7 @@
 // collections: an index of millions of keys costs it nothing. A place in
 // the arena is a ref, a uint32 counting 8-byte units from the arena's
 // start (0 is nil), so the arena addresses 32 GiB. Chunks are neither
-// moved nor reused while the index lives (EndLoad replaces them all, with
-// no reader about; Close frees them); what is written there is immutable
+// moved nor reused while the index lives (Close frees them); what is written there is immutable
 // once published, except the atomic links named below. Keys handed out
 // are copies (Chain.Key); a view (Chain.KeyView) must not outlive the call.
 //
@@ -297,9 +296,6 @@ type Index struct {
 	nruns  uint32   // writer only
 	recent atomic.Pointer[runName]
 
-	loading  bool     // between BeginLoad and EndLoad
-	unlinked []uint32 // nodes added while loading, not in the skiplist
-
 	// New keys are linked into the skiplist off the writer's path (see
 	// "Linking" in the package doc): pending holds nodes in the hash
 	// table but not yet in the skiplist, and linkMu is held by whoever
@@ -554,10 +550,6 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 	t.tags[free] = tagOf(hash)
 	atomic.StoreUint32(&t.slots[free], ref)
 	ix.keys.Add(1)
-	if ix.loading {
-		ix.unlinked = append(ix.unlinked, ref)
-		return nil
-	}
 	ix.pendMu.Lock()
 	if ix.closed {
 		ix.pendMu.Unlock()

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"testing"
 )
@@ -348,6 +349,72 @@ func BenchmarkHistory10(b *testing.B) {
 		h, err := db.History(DefaultRun, names[r.IntN(keys)], 10, 0)
 		if err != nil || len(h) != 10 {
 			b.Fatal(err, len(h))
+		}
+	}
+}
+
+// BenchmarkOpenLarge measures Open of the directories issue 8 names: 1M
+// keys x 1 version and 100k keys x 10 versions, 16-byte keys and 100-byte
+// incompressible values, one Put per commit. "hints" is a reopen after a
+// Close (every segment has its hint file), "trust" the same with
+// TrustHints (no segment bytes read), "nohints" an Open that finds no
+// hint file and scans every segment (and writes the hints: removed again
+// before each round). Opens are read-only, so that every round finds the
+// same directory. It takes a minute to fill: run it alone.
+func BenchmarkOpenLarge(b *testing.B) {
+	for _, shape := range []struct {
+		name          string
+		keys, versions int
+	}{{"1Mx1", 1_000_000, 1}, {"100kx10", 100_000, 10}} {
+		dir := b.TempDir()
+		db, err := Open(dir, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		val := make([]byte, 100)
+		for range shape.versions {
+			for k := range shape.keys {
+				for i := range val {
+					val[i] = byte(rng.Uint32())
+				}
+				if _, err := db.Put("bench", fmt.Sprintf("key-%011d", k), Bytes(val)); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+		hints, err := filepath.Glob(filepath.Join(dir, "*.hint"))
+		if err != nil || len(hints) == 0 {
+			b.Fatalf("no hint files after Close: %v", err)
+		}
+		saved := map[string][]byte{}
+		for _, h := range hints {
+			saved[h], _ = os.ReadFile(h)
+		}
+		for _, mode := range []string{"hints", "trust", "nohints"} {
+			b.Run(shape.name+"/"+mode, func(b *testing.B) {
+				for b.Loop() {
+					b.StopTimer()
+					for h, data := range saved {
+						if mode == "nohints" {
+							os.Remove(h)
+						} else if err := os.WriteFile(h, data, 0o644); err != nil {
+							b.Fatal(err)
+						}
+					}
+					b.StartTimer()
+					db, err := Open(dir, &Options{TrustHints: mode == "trust", ReadOnly: true})
+					if err != nil {
+						b.Fatal(err)
+					}
+					b.StopTimer()
+					db.Close()
+					b.StartTimer()
+				}
+			})
 		}
 	}
 }

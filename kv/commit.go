@@ -396,6 +396,7 @@ func (db *DB) roll(ts int64) error {
 		return err
 	}
 	db.segs.Store(nt)
+	db.set.unhinted = append(db.set.unhinted, old.ID())
 	if db.compact.kick != nil {
 		select {
 		case db.compact.kick <- struct{}{}:

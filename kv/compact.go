@@ -162,6 +162,11 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	if err != nil {
 		return CompactStats{}, err
 	}
+	for _, o := range res.Outputs {
+		// Before the switch: an output the switch never lists is removed,
+		// hint and all, by the next Open.
+		db.writeHint(o.Seg)
+	}
 	drop := make(map[uint32]bool, len(inputs))
 	for _, in := range inputs {
 		drop[in.Info.ID] = true
@@ -215,6 +220,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 		if err := db.fs.Remove(in.Seg.Path()); err != nil {
 			db.log.Warn("strata: compaction could not remove a segment it replaced; the next Open will", "file", in.Seg.Path(), "err", err)
 		}
+		db.removeHint(in.Info.ID)
 	}
 	if err := db.fs.SyncDir(db.dir); err != nil {
 		db.log.Warn("strata: compaction: sync the directory", "dir", db.dir, "err", err)
@@ -260,10 +266,12 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]int64 {
 // value (flags, lengths, its share of the frame's head).
 const entryOverhead = 8
 
-// background compacts while the database is open: after each roll, and
-// every few seconds (time moves KeepFor's window), it rewrites the runs
-// of sealed segments whose dead fraction reaches CompactAt, one job at a
-// time, paced to leave most of the machine to the writers.
+// background runs while a writable database is open: after each roll,
+// and every few seconds (time moves KeepFor's window), it writes the hint
+// files of newly sealed segments and, when Retention and CompactAt call
+// for it, rewrites the runs of sealed segments whose dead fraction
+// reaches CompactAt, one job at a time, paced to leave most of the
+// machine to the writers.
 func (db *DB) background() {
 	defer close(db.compact.done)
 	tick := time.NewTicker(backgroundEvery)
@@ -275,16 +283,15 @@ func (db *DB) background() {
 		case <-tick.C:
 		case <-db.compact.kick:
 		}
-		pol := db.policy()
-		if pol.KeepsAll() || db.failed() != nil {
-			continue
-		}
 		select {
 		case db.compact.sem <- struct{}{}:
 		default:
 			continue // Compact is running
 		}
-		db.compactDead(pol)
+		db.writeHints()
+		if pol := db.policy(); db.opts.CompactAt > 0 && !pol.KeepsAll() && db.failed() == nil {
+			db.compactDead(pol)
+		}
 		<-db.compact.sem
 	}
 }

@@ -140,14 +140,14 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	db.lock = lock
 
 	res, err := recovery.Recover(fsys, dir, db.ix, recovery.Options{
-		ReadOnly: o.ReadOnly, Salvage: o.Recovery == RecoverSalvage, Logger: o.Logger})
+		ReadOnly: o.ReadOnly, Salvage: o.Recovery == RecoverSalvage, TrustHints: o.TrustHints, Logger: o.Logger})
 	if err != nil {
 		lock.Close()
 		return nil, err
 	}
 	if res.Entries >= bigRecovery {
-		// Loading the index left tens of megabytes of scratch (the sort,
-		// the queue of keys to order): give it back now rather than when
+		// Recovery left tens of megabytes of scratch (the hint files
+		// read, the key hashes of the build): give it back now rather than when
 		// the heap next grows, which a read-mostly database may not do
 		// for a long time.
 		debug.FreeOSMemory()
@@ -197,7 +197,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		db.syncStop, db.syncDone = make(chan struct{}), make(chan struct{})
 		go db.backgroundSync()
 	}
-	if !o.ReadOnly && o.CompactAt > 0 && !db.policy().KeepsAll() {
+	if !o.ReadOnly {
 		db.compact.stop, db.compact.done = make(chan struct{}), make(chan struct{})
 		db.compact.kick = make(chan struct{}, 1)
 		go db.background()
@@ -272,10 +272,22 @@ func (db *DB) Close() error {
 		errs = append(errs, err)
 	}
 	t := db.segs.Load()
+	if db.compact.stop != nil {
+		db.writeHints()
+	}
 	if t.active != nil {
 		sync := db.opts.Durability != InMemory && db.failed() == nil
-		if err := t.active.Close(sync); err != nil && db.failed() == nil {
+		err := t.active.Close(sync)
+		if err != nil && db.failed() == nil {
 			errs = append(errs, err)
+		}
+		if err == nil && sync && t.active.Size() > segment.HeaderSize {
+			// The segment is whole and durable, and the next Open starts
+			// a new one: its hint spares that Open a scan.
+			if s, err := segment.OpenSealed(db.fs, t.active.Path()); err == nil {
+				db.writeHint(s)
+				s.Close()
+			}
 		}
 	}
 	for _, s := range t.sealed {

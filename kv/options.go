@@ -75,6 +75,16 @@ type Options struct {
 	// fail (RecoverStrict, the default) or open the intact versions
 	// (RecoverSalvage).
 	Recovery RecoveryMode
+	// TrustHints makes Open index a sealed segment from its hint file (a
+	// checksummed list of its keys, versions and value offsets, written
+	// when the segment is sealed) without reading the segment at all.
+	// By default Open still verifies every frame of every segment against
+	// its checksum (in parallel with reading the hints), so damage to
+	// committed bytes fails Open with ErrCorrupt; with TrustHints, Open
+	// reads no value bytes, and damage to a hinted segment shows only
+	// when a read decodes a damaged value or `strata-inspect verify`
+	// checks the directory.
+	TrustHints bool
 	// LockTimeout is how long Open waits for a directory locked by another
 	// DB before it fails with ErrLocked. 0 = fail at once.
 	LockTimeout time.Duration

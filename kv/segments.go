@@ -1,7 +1,10 @@
 package kv
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"sync"
 
 	"github.com/strata-kv/strata/index"
@@ -15,6 +18,9 @@ type segSet struct {
 	mu     sync.Mutex
 	man    segment.Manifest
 	nextID uint32
+	// unhinted lists the segments sealed since Open whose hint file is
+	// not written yet (see writeHints).
+	unhinted []uint32
 }
 
 // newID returns a segment id no file has had since Open. db.set.mu must
@@ -55,4 +61,39 @@ func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segm
 		}
 	}
 	return res
+}
+
+// writeHints writes the hint file of every segment sealed since it last
+// ran (a hint lets the next Open index the segment without reading its
+// values). A failure is logged, not fatal: Open rebuilds a missing hint.
+func (db *DB) writeHints() {
+	db.set.mu.Lock()
+	ids := db.set.unhinted
+	db.set.unhinted = nil
+	db.set.mu.Unlock()
+	t := db.segs.Load()
+	for _, id := range ids {
+		if s := t.sealed[id]; s != nil { // else compacted away
+			db.writeHint(s)
+		}
+	}
+}
+
+// writeHint builds and writes the hint file of sealed segment s.
+func (db *DB) writeHint(s *segment.Sealed) {
+	hint, err := segment.BuildHint(s)
+	if err == nil {
+		err = segment.WriteHint(db.fs, db.dir, s.ID(), hint)
+	}
+	if err != nil {
+		db.log.Warn("strata: could not write a hint file; the next Open rebuilds it", "segment", s.Path(), "err", err)
+	}
+}
+
+// removeHint removes the hint file of segment id, if any.
+func (db *DB) removeHint(id uint32) {
+	path := filepath.Join(db.dir, segment.HintName(id))
+	if err := db.fs.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		db.log.Warn("strata: could not remove a hint file; the next Open will", "file", path, "err", err)
+	}
 }

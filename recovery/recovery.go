@@ -24,7 +24,18 @@
 // header, in any segment, is corruption: Recover fails with a
 // *segment.CorruptError (errors.Is(err, kv.ErrCorrupt)) naming the file
 // and offset, unless Options.Salvage is set (see there). Nothing is ever
-// skipped silently, and no file is ever deleted.
+// skipped silently, and no segment file is ever deleted but a compaction's
+// leftovers.
+//
+// Hint files (see the segment package doc) spare recovery the decoding:
+// a segment with a hint file that matches it (id, salt, size, versions)
+// and reads back whole is indexed from the hint; its frames are only
+// checked against their checksums, all segments in parallel, before the
+// index is built (or not read at all with Options.TrustHints). A segment
+// without a usable hint is scanned frame by frame as above and its hint
+// rebuilt and written (logged when a hint was there but of no use: never
+// fatal). The hints, each sorted by key, are merged into the index in
+// key order (index.Builder). Hints of segments that are gone are removed.
 //
 // Recovery is deterministic and idempotent: the same files give the same
 // index, and a second run finds nothing to cut. It reads each byte a
@@ -32,13 +43,17 @@
 package recovery
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strata-kv/strata/index"
@@ -48,6 +63,14 @@ import (
 
 // Options control a recovery.
 type Options struct {
+	// TrustHints recovers a segment that has a matching hint file from
+	// the hint alone, without reading the segment's frames. By default
+	// every frame of every segment is still verified against its
+	// checksum (in parallel, before the index is built from the hints),
+	// so damage to fsynced bytes fails Open whatever the hints say; with
+	// TrustHints, damage to a hinted segment goes unseen until a read
+	// decodes the damaged value or `strata-inspect verify` checks it.
+	TrustHints bool
 	// ReadOnly leaves the directory untouched: a torn tail is ignored
 	// rather than cut, temporary files are left alone and, with Salvage,
 	// nothing is moved. The newest segment is then returned mapped, like
@@ -132,10 +155,14 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 		return nil, fmt.Errorf("recovery: list %s: %w", dir, err)
 	}
 	var ids []uint32
+	hints := map[uint32]bool{}
 	for _, name := range names {
 		if id, ok := segment.ParseFileName(name); ok {
 			ids = append(ids, id)
-		} else if (strings.HasSuffix(name, segment.Ext+".tmp") || name == segment.ManifestName+".tmp") && !opts.ReadOnly {
+		} else if id, ok := segment.ParseHintName(name); ok {
+			hints[id] = true
+		} else if (strings.HasSuffix(name, segment.Ext+".tmp") || strings.HasSuffix(name, segment.HintExt+".tmp") ||
+			name == segment.ManifestName+".tmp") && !opts.ReadOnly {
 			// A segment creation or manifest write that never reached
 			// its rename.
 			if err := fs.Remove(filepath.Join(dir, name)); err != nil {
@@ -145,8 +172,19 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 		}
 	}
 	slices.Sort(ids)
+	for id := range hints {
+		if _, found := slices.BinarySearch(ids, id); found || opts.ReadOnly {
+			continue
+		}
+		// The hint of a segment that is gone (compacted away, or moved
+		// aside by a salvage).
+		if err := fs.Remove(filepath.Join(dir, segment.HintName(id))); err != nil {
+			return nil, fmt.Errorf("recovery: remove %s: %w", segment.HintName(id), err)
+		}
+		delete(hints, id)
+	}
 
-	r := &recoverer{fs: fs, dir: dir, ix: ix, opts: opts, res: &Result{NextID: 1}, runs: map[string]string{}}
+	r := &recoverer{fs: fs, dir: dir, ix: ix, opts: opts, res: &Result{NextID: 1}, hints: hints}
 	if len(ids) > 0 {
 		r.res.MaxID = ids[len(ids)-1]
 		r.res.NextID = r.res.MaxID + 1
@@ -162,10 +200,7 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	// Index every key first and order them once at the end: far cheaper
-	// than linking each into the skiplist as it comes.
-	ix.BeginLoad()
-	defer ix.EndLoad()
+	r.prepareHints(steps)
 	for i, st := range steps {
 		done, err := r.segment(st, i == len(steps)-1 && st.listed == nil)
 		if err == nil && done == nil {
@@ -187,6 +222,10 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 			return nil, err
 		}
 		break
+	}
+	if err := r.build(); err != nil {
+		r.res.Close()
+		return nil, err
 	}
 	return r.res, nil
 }
@@ -255,6 +294,12 @@ func (r *recoverer) plan(ids []uint32, m *segment.Manifest) ([]step, error) {
 		if err := r.fs.Remove(path); err != nil {
 			return nil, fmt.Errorf("recovery: remove %s, left over from a compaction: %w", path, err)
 		}
+		if r.hints[id] {
+			if err := r.fs.Remove(filepath.Join(r.dir, segment.HintName(id))); err != nil {
+				return nil, fmt.Errorf("recovery: remove the hint of %s: %w", path, err)
+			}
+			delete(r.hints, id)
+		}
 		r.opts.Logger.Info("strata: removed a segment left over from a compaction", "file", path)
 	}
 	return steps, nil
@@ -278,35 +323,49 @@ func isCompacted(fs vfs.FS, path string) (bool, error) {
 }
 
 type recoverer struct {
-	fs   vfs.FS
-	dir  string
-	ix   *index.Index
-	opts Options
-	res  *Result
-	runs map[string]string // interned run names: one string per run, not per entry
+	fs      vfs.FS
+	dir     string
+	ix      *index.Index
+	opts    Options
+	res     *Result
+	hints   map[uint32]bool // segments with a hint file
+	ready   map[uint32]*hinted
+	sources []source // the hints of the segments kept, in version order
 }
 
-func (r *recoverer) run(b []byte) string {
-	if s, ok := r.runs[string(b)]; ok { // no allocation for the lookup
-		return s
-	}
-	s := string(b)
-	r.runs[s] = s
-	return s
+// hinted is what prepareHints found for a segment with a hint file.
+type hinted struct {
+	hint []byte
+	hd   segment.HintHeader
+	// bad says why the hint is of no use (nil: it is); unverified why
+	// the segment's frames did not verify (recovery then scans it and
+	// reports the damage).
+	bad, unverified error
+}
+
+// source is the hint of a segment recovery keeps: its entries, checked,
+// go into the index.
+type source struct {
+	seg  uint32
+	hint []byte
 }
 
 // damaged is a segment where corruption was found, for salvage: its
-// mapping (nil when the header is bad) and how many bytes of it, header
-// included, hold intact frames before the damage (0: none to keep).
+// mapping (nil when the header is bad), how many bytes of it, header
+// included, hold intact frames before the damage (0: none to keep), and
+// the hint of those frames.
 type damaged struct {
 	s      *segment.Sealed
 	intact int64
+	hint   []byte
 }
 
 // segment recovers the segment of st; newest says it is the newest
-// segment of the log, whose end may be torn. On corruption it returns a
-// *CorruptError and, when the header was readable, the damaged segment
-// (still mapped) for salvage.
+// segment of the log, whose end may be torn. A segment with a hint file
+// that matches it is recovered from its hint without reading its frames;
+// any other is scanned, every frame verified, and its hint rebuilt. On
+// corruption it returns a *CorruptError and, when the header was
+// readable, the damaged segment (still mapped) for salvage.
 func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	id := st.id
 	path := filepath.Join(r.dir, segment.FileName(id))
@@ -338,6 +397,10 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 			return &damaged{s: s}, &segment.CorruptError{File: path, Offset: 0, Err: fmt.Errorf("%w: %w", segment.ErrSequence, bad)}
 		}
 	}
+	if r.ready[id] != nil && r.fromHint(st, s) {
+		return nil, nil
+	}
+	var hb segment.HintBuilder
 	sc := s.Scanner()
 	var bad error
 	scanErr := segment.GuardFault(path, 0, func() error {
@@ -350,14 +413,21 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 				bad = err
 				return nil
 			}
-			if err := r.add(s.ID(), &f); err != nil {
-				return err
-			}
+			r.add(&f, &hb)
 		}
 	})
 	if scanErr != nil {
 		s.Close()
 		return nil, scanErr
+	}
+	// encode returns the hint of the frames scanned, the first size bytes
+	// of the segment.
+	encode := func(size int64) (hint []byte, err error) {
+		err = segment.GuardFault(path, 0, func() error {
+			hint = hb.Encode(h, size, res.LastVersion)
+			return nil
+		})
+		return hint, err
 	}
 	end, size := sc.Offset(), int64(len(s.Bytes()))
 	if bad != nil {
@@ -377,7 +447,12 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 			case newest && !errors.Is(bad, segment.ErrSequence):
 				bad = fmt.Errorf("%w (frames after it claim these bytes had been fsynced, so this is not a torn write)", bad)
 			}
-			return &damaged{s: s, intact: end}, &segment.CorruptError{File: path, Offset: end, Err: bad}
+			hint, err := encode(end)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			return &damaged{s: s, intact: end, hint: hint}, &segment.CorruptError{File: path, Offset: end, Err: bad}
 		}
 		// Zeros at the very end are space the writer had reserved
 		// (segment.Writer.MapWrites) or a torn write that left nothing:
@@ -402,17 +477,27 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 			last = st.listed.Last
 		}
 		if !h.Compacted() && res.LastVersion != last {
-			return &damaged{s: s, intact: end}, &segment.CorruptError{File: path, Offset: end,
+			hint, err := encode(end)
+			if err != nil {
+				s.Close()
+				return nil, err
+			}
+			return &damaged{s: s, intact: end, hint: hint}, &segment.CorruptError{File: path, Offset: end,
 				Err: fmt.Errorf("%w: the segment ends at version %d, the manifest says %d", segment.ErrSequence, res.LastVersion, last)}
 		}
 		res.LastVersion = last
 	}
-	// The scan read every page once; reads will map back the few they
-	// need.
-	s.Evict()
+	hint, err := encode(end)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
 	if !newest || r.opts.ReadOnly {
+		// The scan read every page once; reads will map back the few
+		// they need.
+		s.Evict()
 		s.Clip(end) // a read-only Open leaves a torn tail in the file
-		r.keep(s, end)
+		r.keep(s, end, hint, end == size)
 		if res.TornBytes > 0 {
 			r.opts.Logger.Warn("strata: ignoring a torn write at the end of the newest segment (read-only open)",
 				"file", path, "offset", end, "bytes", res.TornBytes)
@@ -444,51 +529,171 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	if s, err = segment.OpenSealed(r.fs, path); err != nil {
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
-	r.keep(s, end)
+	r.keep(s, end, hint, true)
 	return nil, nil
 }
 
-// keep adds a recovered segment of size bytes to the result; the versions
-// recovered so far end with it.
-func (r *recoverer) keep(s *segment.Sealed, size int64) {
+// prepareHints reads the hint files of the segments of steps and checks
+// each against its segment and, unless TrustHints, verifies every frame
+// of the segment: in parallel, one segment per core at a time.
+func (r *recoverer) prepareHints(steps []step) {
+	r.ready = map[uint32]*hinted{}
+	var todo []int
+	for i, st := range steps {
+		if r.hints[st.id] {
+			r.ready[st.id] = &hinted{}
+			todo = append(todo, i)
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(todo)) {
+		wg.Go(func() {
+			for {
+				n := int(next.Add(1)) - 1
+				if n >= len(todo) {
+					return
+				}
+				i := todo[n]
+				r.prepare(steps[i], i == len(steps)-1 && steps[i].listed == nil, r.ready[steps[i].id])
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// prepare fills h for the segment of st (newest: the newest of the log).
+func (r *recoverer) prepare(st step, newest bool, h *hinted) {
+	h.hint, h.bad = segment.ReadHint(r.fs, r.dir, st.id)
+	if h.bad != nil {
+		return
+	}
+	s, err := segment.OpenSealed(r.fs, filepath.Join(r.dir, segment.FileName(st.id)))
+	if err != nil {
+		h.bad = err
+		return
+	}
+	defer s.Close()
+	if h.hd, h.bad = checkHint(h.hint, s); h.bad != nil {
+		return
+	}
+	switch {
+	case st.listed != nil && h.hd.Last != st.listed.Last:
+		h.bad = fmt.Errorf("%w: it ends at version %d, the manifest says %d", segment.ErrBadHint, h.hd.Last, st.listed.Last)
+		return
+	case newest && h.hd.Frames == 0:
+		h.bad = fmt.Errorf("%w: it lists no frame of the newest segment", segment.ErrBadHint)
+		return
+	}
+	if !r.opts.TrustHints {
+		h.unverified = verify(s, h.hd)
+	}
+}
+
+// verify checks the checksum of every frame of s, which must hold the
+// commits its hint says. (Their structure was checked when the hint was
+// built from them: a frame whose checksum holds is the frame it was.)
+func verify(s *segment.Sealed, hd segment.HintHeader) error {
+	sc := s.Scanner()
+	var frames uint64
+	last := s.Header().BaseVersion - 1
+	err := segment.GuardFault(s.Path(), 0, func() error {
+		for {
+			v, commit, err := sc.Skim()
+			if err == io.EOF {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			if commit {
+				frames++
+				last = v
+			}
+		}
+	})
+	switch {
+	case err != nil:
+		return err
+	case frames != hd.Frames:
+		return fmt.Errorf("%d frames, the hint says %d", frames, hd.Frames)
+	case !s.Header().Compacted() && last != hd.Last:
+		return fmt.Errorf("the last frame is of version %d, the hint says %d", last, hd.Last)
+	}
+	return nil
+}
+
+// fromHint recovers segment s of st from its hint file, if prepareHints
+// found that the hint matches the segment and (unless TrustHints) that
+// every frame verifies; else it reports false (the segment is then
+// scanned, and its hint rebuilt). The newest segment of the log is
+// recovered from its hint only when the hint lists frames: a Close wrote
+// it after the segment's last fsync, so there is no torn tail to look
+// for.
+func (r *recoverer) fromHint(st step, s *segment.Sealed) bool {
+	h := r.ready[st.id]
+	if h.bad != nil {
+		r.opts.Logger.Warn("strata: rebuilding a hint file from its segment", "file", filepath.Join(r.dir, segment.HintName(st.id)), "err", h.bad)
+		return false
+	}
+	if h.unverified != nil {
+		return false // the scan finds and reports the damage
+	}
+	res := r.res
+	res.LastVersion = h.hd.Last
+	res.LastTimestamp = max(res.LastTimestamp, h.hd.LastTime)
+	res.Frames += int(h.hd.Frames)
+	res.Entries += int(h.hd.Entries)
+	r.keep(s, h.hd.Size, h.hint, false)
+	return true
+}
+
+// checkHint returns the header of hint if it describes s and every one
+// of its records reads back.
+func checkHint(hint []byte, s *segment.Sealed) (segment.HintHeader, error) {
+	hr, err := segment.NewHintReader(hint)
+	if err != nil {
+		return segment.HintHeader{}, err
+	}
+	hd := hr.Header()
+	if !hd.Matches(s) {
+		return hd, fmt.Errorf("%w: it describes another segment, or this one at another size", segment.ErrBadHint)
+	}
+	for {
+		_, ok, err := hr.Next()
+		if err != nil || !ok {
+			return hd, err
+		}
+	}
+}
+
+// add takes note of the entries of a verified frame.
+func (r *recoverer) add(f *segment.Frame, hb *segment.HintBuilder) {
+	if f.Marker() {
+		return
+	}
+	hb.Add(f)
+	r.res.Entries += f.Count
+	r.res.LastVersion = f.Version
+	r.res.LastTimestamp = max(r.res.LastTimestamp, f.Timestamp)
+	r.res.Frames++
+}
+
+// keep adds a recovered segment of size bytes, whose hint is hint, to
+// the result; the versions recovered so far end with it. With write, the
+// hint file is written (unless ReadOnly): a failure to is logged, not
+// fatal, since the next Open rebuilds it.
+func (r *recoverer) keep(s *segment.Sealed, size int64, hint []byte, write bool) {
 	r.res.Sealed = append(r.res.Sealed, s)
 	if base := s.Header().BaseVersion; r.res.LastVersion >= base {
 		r.res.Segments = append(r.res.Segments, segment.SegmentInfo{ID: s.ID(), Base: base, Last: r.res.LastVersion, Size: size})
 	}
-}
-
-// add indexes the entries of a verified frame.
-func (r *recoverer) add(seg uint32, f *segment.Frame) error {
-	if f.Marker() {
-		return nil
+	r.sources = append(r.sources, source{seg: s.ID(), hint: hint})
+	if write && !r.opts.ReadOnly {
+		if err := segment.WriteHint(r.fs, r.dir, s.ID(), hint); err != nil {
+			r.opts.Logger.Warn("strata: could not write a hint file", "segment", s.Path(), "err", err)
+		}
 	}
-	err := f.Entries(func(e segment.Entry) error {
-		rec := index.Record{
-			Version:   f.Version,
-			Timestamp: f.Timestamp,
-			Segment:   seg,
-			Offset:    f.Offset + int64(e.ValueOffset),
-			Len:       uint32(len(e.Value)),
-			Flags:     e.Codec << index.FlagCodecShift,
-		}
-		if e.Kind == segment.KindTombstone {
-			rec.Flags |= index.FlagTombstone
-		}
-		if err := r.ix.AddBytes(r.run(e.Run), e.Key, rec); err != nil {
-			// The scanner checks versions and duplicate keys, so only a
-			// record beyond the index's limits gets here.
-			return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, f.Version, segment.FileName(seg), err)
-		}
-		r.res.Entries++
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	r.res.LastVersion = f.Version
-	r.res.LastTimestamp = max(r.res.LastTimestamp, f.Timestamp)
-	r.res.Frames++
-	return nil
 }
 
 // salvage opens around the corruption ce found in the first of steps (d
@@ -509,6 +714,9 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 		// Serve the intact prefix from the mapping; move nothing.
 		if d.s != nil {
 			res.Sealed = append(res.Sealed, d.s)
+			if d.hint != nil {
+				r.sources = append(r.sources, source{seg: d.s.ID(), hint: d.hint})
+			}
 		}
 		log.Warn("strata: salvage (read-only): serving the intact versions before the damage; nothing moved",
 			"damage", ce, "version", res.SalvagedAt, "damaged_files", res.Damaged)
@@ -548,7 +756,7 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 		if err != nil {
 			return fmt.Errorf("recovery: salvage: %w", err)
 		}
-		r.keep(s, d.intact)
+		r.keep(s, d.intact, d.hint, true)
 		res.NextID = ids[0] + 1
 	} else {
 		if d.s != nil {
@@ -567,6 +775,15 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 		}
 		res.MovedAside = append(res.MovedAside, a)
 	}
+	for _, id := range ids {
+		// A hint of a file moved aside would describe nothing (the kept
+		// prefix has just had its own written).
+		if kept := id == ids[0] && res.NextID > id; !kept && r.hints[id] {
+			if err := r.fs.Remove(filepath.Join(r.dir, segment.HintName(id))); err != nil {
+				return fmt.Errorf("recovery: salvage: %w", err)
+			}
+		}
+	}
 	if err := r.fs.SyncDir(r.dir); err != nil {
 		return fmt.Errorf("recovery: salvage: sync %s: %w", r.dir, err)
 	}
@@ -582,6 +799,115 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 	log.Warn("strata: salvage: opened at the last version before the damage; files holding the damage or later versions moved aside",
 		"damage", ce, "version", res.SalvagedAt, "moved", res.MovedAside)
 	return nil
+}
+
+// build merges the hints of the segments kept, in key order, into the
+// index: each key's versions come from the segments in version order.
+func (r *recoverer) build() error {
+	var keys uint64
+	h := make(cursors, 0, len(r.sources))
+	for i, src := range r.sources {
+		hr, err := segment.NewHintReader(src.hint)
+		if err != nil {
+			return fmt.Errorf("recovery: the hint of segment %s: %w", segment.FileName(src.seg), err)
+		}
+		keys += hr.Header().Keys
+		c := &cursor{r: hr, seg: src.seg, order: i}
+		if err := c.next(); err != nil {
+			return err
+		}
+		if c.e != nil {
+			h = append(h, c)
+		}
+	}
+	for i := len(h)/2 - 1; i >= 0; i-- {
+		h.down(i)
+	}
+	b, err := r.ix.Build(int(min(keys, 1<<26)))
+	if err != nil {
+		return fmt.Errorf("recovery: %w", err)
+	}
+	for len(h) > 0 {
+		c := h[0]
+		e := c.e
+		rec := index.Record{
+			Version:   e.Version,
+			Timestamp: e.Timestamp,
+			Segment:   c.seg,
+			Offset:    e.Offset,
+			Len:       e.Len,
+			Flags:     e.Codec << index.FlagCodecShift,
+		}
+		if e.Kind == segment.KindTombstone {
+			rec.Flags |= index.FlagTombstone
+		}
+		if err := b.Add(e.Run, e.Key, rec); err != nil {
+			b.Finish()
+			return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, e.Version, segment.FileName(c.seg), err)
+		}
+		if err := c.next(); err != nil {
+			b.Finish()
+			return err
+		}
+		if c.e == nil {
+			h[0] = h[len(h)-1]
+			h = h[:len(h)-1]
+		}
+		h.down(0)
+	}
+	return b.Finish()
+}
+
+// cursor reads one segment's hint for the merge.
+type cursor struct {
+	r     *segment.HintReader
+	e     *segment.HintEntry // the current entry; nil after the last
+	seg   uint32
+	order int // of the segment among those kept
+}
+
+func (c *cursor) next() error {
+	e, ok, err := c.r.Next()
+	if err != nil {
+		return fmt.Errorf("recovery: the hint of segment %s: %w", segment.FileName(c.seg), err)
+	}
+	c.e = nil
+	if ok {
+		c.e = e
+	}
+	return nil
+}
+
+// cursors is a min-heap of cursors by (run, key, segment order).
+type cursors []*cursor
+
+func (h cursors) less(i, j int) bool {
+	a, b := h[i].e, h[j].e
+	if c := bytes.Compare(a.Run, b.Run); c != 0 {
+		return c < 0
+	}
+	if c := bytes.Compare(a.Key, b.Key); c != 0 {
+		return c < 0
+	}
+	return h[i].order < h[j].order
+}
+
+func (h cursors) down(i int) {
+	for {
+		l := 2*i + 1
+		if l >= len(h) {
+			return
+		}
+		m := l
+		if r := l + 1; r < len(h) && h.less(r, l) {
+			m = r
+		}
+		if !h.less(m, i) {
+			return
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
 }
 
 // truncate cuts path to size (if cut) and fsyncs it.

@@ -373,8 +373,9 @@ func TestSalvage(t *testing.T) {
 		require.True(t, ok)
 		names, err := fs.List(dir)
 		require.NoError(t, err)
-		require.Equal(t, []string{segment.FileName(1), segment.FileName(2), segment.FileName(2) + ".damaged-1700000000",
-			segment.FileName(3) + ".damaged-1700000000"}, names)
+		require.Equal(t, []string{segment.HintName(1), segment.FileName(1), segment.HintName(2), segment.FileName(2),
+			segment.FileName(2) + ".damaged-1700000000", segment.FileName(3) + ".damaged-1700000000"}, names,
+			"the hints of what is kept were written; none of what went aside")
 		// The kept prefix is byte for byte the original's.
 		require.Equal(t, fileBytes(t, fs, segPath(2)+".damaged-1700000000")[:ends[1][1]], fileBytes(t, fs, segPath(2)))
 

@@ -43,7 +43,9 @@
 // with their own versions and timestamps; versions may be skipped, never
 // repeated, and there are no sync markers (a compacted segment is
 // written and fsynced whole before anything points at it). The manifest
-// (see manifest.go) says which segments are live.
+// (see manifest.go) says which segments are live. Each sealed or compacted
+// segment may have a hint file (see hint.go) listing its entries without
+// their values, so recovery can index it without decoding it.
 //
 // # Frame (one per commit, whatever its number of entries)
 //

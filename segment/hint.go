@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/strata-kv/strata/internal/vfs"
 )
 
 // # Hint file
@@ -451,4 +453,36 @@ func BuildHint(s *Sealed) ([]byte, error) {
 		return nil
 	})
 	return hint, err
+}
+
+// WriteHint writes hint file b of segment id into dir: to a temporary
+// file renamed into place, not synced (a hint a crash loses or tears is
+// rebuilt).
+func WriteHint(fs vfs.FS, dir string, id uint32, b []byte) error {
+	path := filepath.Join(dir, HintName(id))
+	tmp := path + ".tmp"
+	f, err := fs.Create(tmp)
+	if err != nil {
+		return fmt.Errorf("segment: write hint: %w", err)
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		fs.Remove(tmp)
+		return fmt.Errorf("segment: write hint %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		fs.Remove(tmp)
+		return fmt.Errorf("segment: write hint %s: %w", tmp, err)
+	}
+	if err := fs.Rename(tmp, path); err != nil {
+		fs.Remove(tmp)
+		return fmt.Errorf("segment: write hint: %w", err)
+	}
+	return nil
+}
+
+// ReadHint returns the hint file of segment id in dir, or nil and an
+// error (os.ErrNotExist when there is none).
+func ReadHint(fs vfs.FS, dir string, id uint32) ([]byte, error) {
+	return vfs.ReadFile(fs, filepath.Join(dir, HintName(id)))
 }

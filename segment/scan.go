@@ -107,6 +107,33 @@ func (s *Scanner) Next() (Frame, error) {
 	return f, nil
 }
 
+// Skim checks the head check and checksum of the frame at the scanner's
+// offset and moves past it, without decoding its entries or checking
+// that it fits where it stands: for a segment whose frames were fully
+// checked once (when its hint file was built) and only need proving
+// undamaged. It returns the frame's version and whether it is a commit
+// (not a sync marker); at the end of the data, io.EOF. A Scanner that
+// skims must not also Next.
+func (s *Scanner) Skim() (version uint64, commit bool, err error) {
+	if s.off >= int64(len(s.data)) {
+		return 0, false, io.EOF
+	}
+	hd, err := parseHead(&s.hdr, s.data, s.off)
+	if err != nil {
+		return 0, false, err
+	}
+	if hd.size > int64(len(s.data))-s.off {
+		return 0, false, fmt.Errorf("%w: frame of %d bytes, %d left", ErrTruncated, hd.size, int64(len(s.data))-s.off)
+	}
+	fb := s.data[s.off : s.off+hd.size : s.off+hd.size]
+	body := fb[:len(fb)-checksumSize]
+	if binary.LittleEndian.Uint32(fb[len(body):]) != frameChecksum(s.hdr.Salt, body) {
+		return 0, false, ErrChecksum
+	}
+	s.off += hd.size
+	return s.hdr.BaseVersion + hd.vdelta, hd.count != 0, nil
+}
+
 // fits checks a verified frame against where it stands: its version, its
 // claim, its timestamp, and its entries against the segment's runs.
 func (s *Scanner) fits(hd *head, c *entryCursor) error {

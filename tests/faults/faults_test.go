@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -185,10 +187,19 @@ func TestCrashAtEveryOperation(t *testing.T) {
 			mem := vfs.NewMem()
 			efs := vfs.NewErrorFS(mem, -1, false)
 			var commits []commit
-			acked, syncedAcked, checked, torn := 0, 0, 0, 0
+			syncedAcked, checked, torn := 0, 0, 0
 			points := map[string]int{}
 			opts := &kv.Options{Durability: mode, SegmentSize: 1500, SyncInterval: time.Hour}
+			// The hook runs on whichever goroutine did the operation: the
+			// workload's, or a background one (the Buffered fsyncs, hint
+			// files). acked is read before the image is taken: every
+			// commit acknowledged by then is in it.
+			var mu sync.Mutex
+			var ackedNow atomic.Int64
 			efs.SetAfter(func(op string) {
+				acked := int(ackedNow.Load())
+				mu.Lock()
+				defer mu.Unlock()
 				points[op]++
 				n := 0
 				for _, c := range points {
@@ -223,7 +234,11 @@ func TestCrashAtEveryOperation(t *testing.T) {
 			require.NoError(t, vfs.WriteFileAtomic(mem, filepath.Join(dir, segment.FileName(9)+".tmp"), []byte("junk")))
 			db, err := kvtest.OpenFS(efs, dir, opts)
 			require.NoError(t, err)
-			workload(t, db, 300, func(c commit) { commits = append(commits, c) }, func() { acked++ })
+			workload(t, db, 300, func(c commit) {
+				mu.Lock()
+				commits = append(commits, c)
+				mu.Unlock()
+			}, func() { ackedNow.Add(1) })
 			require.NoError(t, db.Close())
 			total := 0
 			for _, n := range points {
@@ -241,6 +256,7 @@ func TestCrashAtEveryOperation(t *testing.T) {
 // written: the write that crosses the limit writes what fits.
 type enospcFS struct {
 	vfs.FS
+	mu             sync.Mutex // writes come from the commit path and background work
 	written, limit int64
 }
 
@@ -266,6 +282,8 @@ func (e *enospcFS) OpenRW(name string) (vfs.File, error) {
 }
 
 func (f *enospcFile) Write(p []byte) (int, error) {
+	f.fs.mu.Lock()
+	defer f.fs.mu.Unlock()
 	room := f.fs.limit - f.fs.written
 	if room >= int64(len(p)) {
 		f.fs.written += int64(len(p))
@@ -301,7 +319,9 @@ func TestDiskFull(t *testing.T) {
 			require.Error(t, err, "no writes after a failed one")
 			db.Close()
 
+			full.mu.Lock()
 			full.limit = 1 << 40 // space freed
+			full.mu.Unlock()
 			db, err = kvtest.OpenFS(full, dir, &kv.Options{Durability: kv.Strict})
 			require.NoError(t, err)
 			defer db.Close()
@@ -397,7 +417,9 @@ func TestFailedWriteNeverReachesTheFile(t *testing.T) {
 			var failure error
 			for i := 0; i < 1000; i++ {
 				if tc.zeroRoom && i == 10 {
+					full.mu.Lock()
 					full.limit = full.written // the next write has no room at all
+					full.mu.Unlock()
 				}
 				if _, err := db.Put("r", fmt.Sprintf("k%d", i), kv.Int(int64(i))); err != nil {
 					failure = err
@@ -407,7 +429,9 @@ func TestFailedWriteNeverReachesTheFile(t *testing.T) {
 			}
 			require.Error(t, failure, "the disk must fill up")
 			require.ErrorIs(t, failure, syscall.ENOSPC)
+			full.mu.Lock()
 			full.limit = 1 << 40 // space freed before Close
+			full.mu.Unlock()
 			require.Error(t, db.Close(), "Close of a failed DB returns the failure")
 
 			db, err = kvtest.OpenFS(mem, dir, &kv.Options{Durability: kv.Strict})
