@@ -363,7 +363,7 @@ func BenchmarkHistory10(b *testing.B) {
 // same directory. It takes a minute to fill: run it alone.
 func BenchmarkOpenLarge(b *testing.B) {
 	for _, shape := range []struct {
-		name          string
+		name           string
 		keys, versions int
 	}{{"1Mx1", 1_000_000, 1}, {"100kx10", 100_000, 10}} {
 		dir := b.TempDir()
