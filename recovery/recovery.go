@@ -400,6 +400,9 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	if r.ready[id] != nil && r.fromHint(st, s) {
 		return nil, nil
 	}
+	if r.ready[id] == nil && !newest {
+		r.opts.Logger.Info("strata: a sealed segment has no hint file: scanning it, and writing its hint unless read-only", "file", path)
+	}
 	var hb segment.HintBuilder
 	sc := s.Scanner()
 	var bad error
