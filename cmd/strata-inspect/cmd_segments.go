@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/strata-kv/strata/internal/cli"
+	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -20,17 +22,18 @@ type segmentRow struct {
 	Raw        int64   `json:"value_bytes_raw"`
 	Ratio      float64 `json:"compression_ratio"`
 	State      string  `json:"state"`
-	Hint       bool    `json:"hint_file"`
+	Hint       string  `json:"hint_file"`
 	Problems   int     `json:"problems"`
 }
 
 func init() {
 	register(&command{
-		name: "segments", args: "DIR", help: "table of segment files: frames, entries, versions, compression, state",
+		name: "segments", args: "DIR", help: "table of segment files: frames, entries, versions, compression, state, hint file",
 		run: func(e *env, args []string) error {
 			if err := needArgs(args, 1, "DIR"); err != nil {
 				return err
 			}
+			e.checkHints = true
 			bySeg := map[*segFile]*segmentRow{}
 			segs, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
 				r := bySeg[sf]
@@ -64,9 +67,15 @@ func init() {
 				if bySeg[sf] != nil {
 					r = *bySeg[sf]
 				}
-				r.ID, r.File, r.Size, r.State = sf.ID, sf.Path, sf.Size, "sealed"
-				if sf.Newest {
+				r.ID, r.File, r.Size, r.State, r.Hint = sf.ID, sf.Path, sf.Size, "sealed", sf.Hint
+				switch {
+				case sf.s != nil && sf.s.Header().Compacted():
+					r.State = "compacted"
+				case sf.Newest && sf.listed == nil:
 					r.State = "active"
+				}
+				if r.Hint == "" {
+					r.Hint = "unchecked"
 				}
 				for _, p := range problems {
 					if p.Path == sf.Path {
@@ -90,13 +99,22 @@ func init() {
 					if r.Raw > 0 {
 						ratio = fmt.Sprintf("%.2f", r.Ratio)
 					}
+					hint, _, _ := strings.Cut(r.Hint, ":")
 					fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d-%d\t%s\t%s\t%s\t%d\t\n", r.ID, r.Size, r.Frames, r.Entries,
-						r.MinVersion, r.MaxVersion, ratio, r.State, "no", r.Problems)
+						r.MinVersion, r.MaxVersion, ratio, r.State, hint, r.Problems)
 				}
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				fmt.Fprintln(e.stdout, "RATIO is stored/raw value bytes; run verify for details of any problem.")
+				fmt.Fprintln(e.stdout, "RATIO is stored/raw value bytes; HINT is ok, none (Open builds it), unusable (Open rebuilds it) or WRONG; run verify for details of any problem.")
+				if m, err := segment.ReadManifest(vfs.Default, args[0]); err == nil && m != nil {
+					trimmed := "no history trimmed"
+					if m.Trimmed > 0 {
+						trimmed = fmt.Sprintf("history trimmed below version %d", m.Trimmed)
+					}
+					fmt.Fprintf(e.stdout, "MANIFEST: generation %d, %d sealed segments listed, new commits went to segment %d, %s\n",
+						m.Generation, len(m.Segments), m.Active, trimmed)
+				}
 			}
 			if bad {
 				return errCorruptFound

@@ -2,13 +2,24 @@ package main
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
+	"math"
 	"path/filepath"
 	"slices"
 	"text/tabwriter"
+	"time"
 
+	"github.com/strata-kv/strata/compaction"
+	"github.com/strata-kv/strata/index"
 	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/segment"
+)
+
+// The stats command's flags.
+var (
+	keepVersions int
+	keepFor      time.Duration
 )
 
 type runStats struct {
@@ -42,30 +53,58 @@ type statsReport struct {
 	DeadBytes    int64 `json:"dead_bytes"`
 	// UnusedBytes: zeros that end the newest segment, space reserved for
 	// writes to come (while a database has it open, or after a crash).
-	UnusedBytes int64      `json:"unused_bytes"`
+	UnusedBytes int64 `json:"unused_bytes"`
+	// PerSegment splits the bytes by segment file.
+	PerSegment []segmentStats `json:"per_segment"`
 	Runs        []runStats `json:"runs"`
 	Largest     []keyStats `json:"largest_keys"`
 	Problems    []problem  `json:"problems"`
+}
+
+// segmentStats is what one segment file holds (see statsReport for the
+// kinds of bytes). Droppable, with -keep-versions or -keep-for: the
+// bytes of versions that Retention would let compaction drop, the
+// database's Stats().DeadBytes.
+type segmentStats struct {
+	File         string `json:"file"`
+	Size         int64  `json:"size"`
+	LiveBytes    int64  `json:"live_bytes"`
+	HistoryBytes int64  `json:"history_bytes"`
+	DeadBytes    int64  `json:"dead_bytes"`
+	Droppable    int64  `json:"droppable_bytes"`
 }
 
 const largestN = 10
 
 func init() {
 	register(&command{
-		name: "stats", args: "DIR", help: "keys, versions, live/history/dead bytes, per-run counts, the largest keys",
+		name: "stats", args: "DIR", help: "keys, versions, live/history/dead bytes overall and per segment, per-run counts, the largest keys",
+		flags: func(fs *flag.FlagSet) {
+			fs.IntVar(&keepVersions, "keep-versions", 0, "count per segment the bytes a Retention{KeepVersions: N} lets compaction drop")
+			fs.DurationVar(&keepFor, "keep-for", 0, "the same for Retention{KeepFor: D} (with -keep-versions: a version is kept if either keeps it)")
+		},
 		run: func(e *env, args []string) error {
 			if err := needArgs(args, 1, "DIR"); err != nil {
 				return err
 			}
+			if keepVersions < 0 || keepFor < 0 {
+				return cli.Usagef("-keep-versions and -keep-for must not be negative")
+			}
+			pol := compaction.Policy{KeepVersions: keepVersions, KeepFor: keepFor, Now: time.Now().UnixMicro(), Pin: math.MaxUint64}
 			type keyState struct {
 				keyStats
 				newestBytes int64
+				newestSeg   *segFile
 				live        bool
+				recs        []index.Record // newest last; with a policy only
 			}
 			keys := map[[2]string]*keyState{}
-			var framed int64
+			framed := map[*segFile]int64{}
+			entries := map[*segFile]int64{}
+			segIDs := map[uint32]*segFile{}
 			segs, problems, bad, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
-				framed += int64(f.Size)
+				framed[sf] += int64(f.Size)
+				segIDs[sf.ID] = sf
 				return f.Entries(func(en segment.Entry) error {
 					id := [2]string{string(en.Run), string(en.Key)}
 					k := keys[id]
@@ -76,13 +115,40 @@ func init() {
 					size := int64(en.Size)
 					k.Versions++
 					k.Bytes += size
-					k.newestBytes = size
+					k.newestBytes, k.newestSeg = size, sf
 					k.live = en.Kind == segment.KindPut
+					entries[sf] += size
+					if !pol.KeepsAll() {
+						r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID, Len: uint32(size)}
+						if !k.live {
+							r.Flags = index.FlagTombstone
+						}
+						k.recs = append(k.recs, r)
+					}
 					return nil
 				})
 			})
 			if err != nil {
 				return err
+			}
+			per := map[*segFile]*segmentStats{}
+			for _, sf := range segs {
+				per[sf] = &segmentStats{File: shortName(sf.Path), Size: sf.Size, HistoryBytes: entries[sf],
+					DeadBytes: sf.Size - framed[sf] - segment.HeaderSize - sf.Unused}
+			}
+			for _, k := range keys {
+				if k.live {
+					per[k.newestSeg].LiveBytes += k.newestBytes
+					per[k.newestSeg].HistoryBytes -= k.newestBytes
+				}
+				if len(k.recs) > 0 {
+					slices.Reverse(k.recs)
+					if i, _ := pol.Horizon(k.recs, nil); i >= 0 {
+						for _, r := range k.recs[i:] {
+							per[segIDs[r.Segment]].Droppable += int64(r.Len)
+						}
+					}
+				}
 			}
 			rep := statsReport{Segments: len(segs), Files: totalSize(segs), Problems: append([]problem{}, problems...)}
 			runs := map[string]*runStats{}
@@ -113,7 +179,10 @@ func init() {
 			for _, sf := range segs {
 				rep.UnusedBytes += sf.Unused
 			}
-			rep.DeadBytes = rep.Files - framed - int64(len(segs))*segment.HeaderSize - rep.UnusedBytes
+			for _, sf := range segs {
+				rep.DeadBytes += per[sf].DeadBytes
+				rep.PerSegment = append(rep.PerSegment, *per[sf])
+			}
 			for _, r := range runs {
 				rep.Runs = append(rep.Runs, *r)
 			}
@@ -149,7 +218,15 @@ func printStats(e *env, dir string, rep statsReport) {
 	fmt.Fprintf(w, "keys %d (%d live), versions %d\n", rep.Keys, rep.LiveKeys, rep.Versions)
 	fmt.Fprintf(w, "bytes: live %d (newest versions of live keys), history %d (older versions, tombstones), dead %d (torn or damaged), unused %d (reserved for writes)\n\n",
 		rep.LiveBytes, rep.HistoryBytes, rep.DeadBytes, rep.UnusedBytes)
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "SEGMENT\tSIZE\tLIVE\tHISTORY\tDEAD\tDROPPABLE\t")
+	for _, p := range rep.PerSegment {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", p.File, p.Size, p.LiveBytes, p.HistoryBytes, p.DeadBytes, p.Droppable)
+	}
+	tw.Flush()
+	fmt.Fprintln(w, "DROPPABLE: bytes -keep-versions / -keep-for would let compaction drop (0 without them)")
+	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "RUN\tKEYS\tLIVE\tVERSIONS\tBYTES")
 	for _, r := range rep.Runs {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\n", r.Run, r.Keys, r.LiveKeys, r.Versions, r.Bytes)

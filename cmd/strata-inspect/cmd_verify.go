@@ -2,13 +2,19 @@ package main
 
 import (
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
 
 	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/segment"
 )
 
 type verifyReport struct {
-	Segments    int       `json:"segments"`
+	Segments int `json:"segments"`
+	// Hints counts the segments by the state of their hint file (see
+	// the segments command).
+	Hints       map[string]int `json:"hints"`
 	Frames      int       `json:"frames"`
 	Entries     int       `json:"entries"`
 	Bytes       int64     `json:"bytes"`
@@ -19,11 +25,12 @@ type verifyReport struct {
 
 func init() {
 	register(&command{
-		name: "verify", args: "DIR", help: "check every frame, value and version as Open does; warn of a torn tail; exit 1 on corruption",
+		name: "verify", args: "DIR", help: "check every frame, value and version as Open does, the manifest and the hint files; warn of a torn tail; exit 1 on corruption",
 		run: func(e *env, args []string) error {
 			if err := needArgs(args, 1, "DIR"); err != nil {
 				return err
 			}
+			e.checkHints = true
 			var rep verifyReport
 			segs, problems, _, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
 				if f.Marker() {
@@ -44,6 +51,12 @@ func init() {
 				return err
 			}
 			rep.Segments, rep.Bytes = len(segs), totalSize(segs)
+			rep.Hints = map[string]int{}
+			for _, sf := range segs {
+				if state, _, _ := strings.Cut(sf.Hint, ":"); state != "" {
+					rep.Hints[state]++
+				}
+			}
 			rep.Problems = append(append([]problem{}, problems...), rep.Problems...)
 			rep.Clean = true
 			for _, p := range rep.Problems {
@@ -66,8 +79,12 @@ func init() {
 				if !rep.Clean {
 					verdict = "CORRUPT"
 				}
-				fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, versions 1-%d: %s\n",
-					args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, rep.LastVersion, verdict)
+				var hints []string
+				for _, state := range slices.Sorted(maps.Keys(rep.Hints)) {
+					hints = append(hints, fmt.Sprintf("%d %s", rep.Hints[state], state))
+				}
+				fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, versions 1-%d (hint files: %s): %s\n",
+					args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, rep.LastVersion, strings.Join(hints, ", "), verdict)
 			}
 			if !rep.Clean {
 				return errCorruptFound

@@ -6,11 +6,11 @@
 // classified as Open classifies it: a torn tail (the last writes before a
 // crash, never synced) is a warning; anything else is corruption.
 //
-//	strata-inspect segments DIR          table of segment files
+//	strata-inspect segments DIR          table of segment files, their hint files, the manifest
 //	strata-inspect dump FILE|DIR         frames and entries, values decoded (-hex: bytes too)
-//	strata-inspect verify DIR            check every frame; exit 1 on corruption
+//	strata-inspect verify DIR            check every frame, the manifest, the hint files; exit 1 on corruption
 //	strata-inspect history DIR RUN KEY   every version of a key
-//	strata-inspect stats DIR             keys, versions, bytes, runs, largest keys
+//	strata-inspect stats DIR             keys, versions, bytes (per segment too), runs, largest keys
 //	strata-inspect salvage DIR           what RecoverSalvage would do (-apply: do it)
 //
 // Every command takes -json. Exit status: 0 fine, 1 corruption found, 2
@@ -43,6 +43,10 @@ type env struct {
 	progress func(total int64) func(done int64)
 	// unreadable counts segment files that could not be read.
 	unreadable int
+	// checkHints asks scanAll to check each segment's hint file.
+	checkHints bool
+	// manifestProblems: what is wrong with the manifest (openSegments).
+	manifestProblems []problem
 }
 
 type command struct {

@@ -339,3 +339,96 @@ func TestVerifyCompactedDirectory(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "clean")
 }
+
+// verify checks the manifest and the hint files: a hint that Open would
+// rebuild is reported, not corruption; a hint Open would trust that lists
+// other entries, and a segment the manifest lists but the directory
+// lacks, are corruption.
+func TestVerifyManifestAndHints(t *testing.T) {
+	dir := t.TempDir()
+	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512})
+	require.NoError(t, err)
+	for i := 0; i < 60; i++ {
+		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.Int(int64(i)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+	segs := segFiles(t, dir)
+	require.Greater(t, len(segs), 3)
+	r := inspect(t, "verify", "-json", dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	var rep verifyReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.Equal(t, map[string]int{"ok": len(segs)}, rep.Hints)
+
+	hint := func(i int) string { return strings.TrimSuffix(segs[i], segment.Ext) + segment.HintExt }
+	require.NoError(t, os.Remove(hint(0)))
+	require.NoError(t, os.WriteFile(hint(1), []byte("garbage"), 0o644))
+	r = inspect(t, "segments", dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "none")
+	require.Contains(t, r.stdout, "unusable")
+	r = inspect(t, "verify", dir)
+	require.Equal(t, 0, r.code, "Open rebuilds them: not corruption\n"+r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "1 none")
+	require.Contains(t, r.stdout, "1 unusable")
+
+	// A hint that matches its segment but moves a value: Open would
+	// believe it.
+	b, err := os.ReadFile(hint(2))
+	require.NoError(t, err)
+	hr, err := segment.NewHintReader(b)
+	require.NoError(t, err)
+	var entries []segment.HintEntry
+	for {
+		e, ok, err := hr.Next()
+		require.NoError(t, err)
+		if !ok {
+			break
+		}
+		c := *e
+		c.Run, c.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
+		entries = append(entries, c)
+	}
+	entries[0].Offset++
+	require.NoError(t, os.WriteFile(hint(2), segment.EncodeHint(hr.Header(), entries), 0o644))
+	r = inspect(t, "verify", dir)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "lists other entries")
+
+	require.NoError(t, os.Remove(segs[1]))
+	r = inspect(t, "verify", dir)
+	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Contains(t, r.stdout, "the manifest lists this segment")
+}
+
+func TestStatsPerSegment(t *testing.T) {
+	dir := t.TempDir()
+	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512})
+	require.NoError(t, err)
+	for i := 0; i < 60; i++ {
+		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.Int(int64(i)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+	r := inspect(t, "stats", "-json", "-keep-versions", "1", dir)
+	require.Equal(t, 0, r.code, r.stdout+r.stderr)
+	var rep statsReport
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
+	require.Len(t, rep.PerSegment, len(segFiles(t, dir)))
+	var live, history, droppable int64
+	for _, p := range rep.PerSegment {
+		live += p.LiveBytes
+		history += p.HistoryBytes
+		droppable += p.Droppable
+		require.Zero(t, p.DeadBytes)
+	}
+	require.Equal(t, rep.LiveBytes, live)
+	require.Equal(t, rep.HistoryBytes, history)
+	require.Equal(t, history, droppable, "with one version kept, all history may go (no tombstones here)")
+	require.Positive(t, rep.PerSegment[len(rep.PerSegment)-1].LiveBytes)
+	require.Zero(t, rep.PerSegment[0].LiveBytes, "every key was written again since")
+
+	r = inspect(t, "stats", "-keep-versions", "-1", dir)
+	require.Equal(t, 2, r.code)
+}

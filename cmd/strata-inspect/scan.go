@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
@@ -28,6 +29,11 @@ type segFile struct {
 	Unused int64
 	// unreadable: permission denied; reported once, then skipped.
 	unreadable bool
+	// listed is what the manifest says of the segment (nil: not listed).
+	listed *segment.SegmentInfo
+	// Hint says whether the segment's hint file matches it (see
+	// checkHint); set when env.checkHints is.
+	Hint string
 }
 
 // openSegments maps the segment files of dir (or the single file dir
@@ -55,8 +61,9 @@ func (e *env) openSegments(path string) ([]*segFile, error) {
 		}
 	}
 	slices.Sort(paths)
+	var listed map[string]*segment.SegmentInfo
 	if st.IsDir() {
-		if paths, err = e.manifestOrder(dir, paths); err != nil {
+		if paths, listed, err = e.manifestOrder(dir, paths); err != nil {
 			return nil, err
 		}
 	}
@@ -75,7 +82,7 @@ func (e *env) openSegments(path string) ([]*segFile, error) {
 	}
 	var segs []*segFile
 	for _, p := range paths {
-		sf := &segFile{Path: p, Newest: p == newest || filepath.Clean(p) == filepath.Clean(newest)}
+		sf := &segFile{Path: p, Newest: p == newest || filepath.Clean(p) == filepath.Clean(newest), listed: listed[p]}
 		sf.ID, _ = segment.ParseFileName(filepath.Base(p))
 		if st, err := os.Stat(p); err == nil {
 			sf.Size = st.Size()
@@ -97,24 +104,45 @@ func (e *env) openSegments(path string) ([]*segFile, error) {
 // manifestOrder orders the segment files in paths (sorted by id) as
 // recovery reads them: those dir's manifest lists, in its order, then the
 // others; a compacted segment the manifest does not list is left over
-// from a compaction (Open removes it) and is left out, with a note.
-func (e *env) manifestOrder(dir string, paths []string) ([]string, error) {
-	m, err := segment.ReadManifest(vfs.Default, dir)
+// from a compaction (Open removes it) and is left out, with a note. It
+// returns what the manifest says of each listed path; a listed file
+// missing, or a manifest that does not decode, is corruption (Open fails
+// on it), kept in e.manifestProblems. Hint files of no segment are noted.
+func (e *env) manifestOrder(dir string, paths []string) ([]string, map[string]*segment.SegmentInfo, error) {
+	names, err := vfs.Default.List(dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	for _, n := range names {
+		if id, ok := segment.ParseHintName(n); ok && !slices.Contains(paths, filepath.Join(dir, segment.FileName(id))) {
+			fmt.Fprintf(e.stderr, "strata-inspect: %s is the hint of a segment that is gone (Open removes it).\n", filepath.Join(dir, n))
+		}
+	}
+	m, err := segment.ReadManifest(vfs.Default, dir)
+	if errors.Is(err, segment.ErrBadManifest) {
+		e.manifestProblems = append(e.manifestProblems, problem{Path: filepath.Join(dir, segment.ManifestName), Message: err.Error()})
+		return paths, nil, nil
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	if m == nil {
-		return paths, nil
+		return paths, nil, nil
 	}
-	listed := map[string]bool{}
+	listed := map[string]*segment.SegmentInfo{}
 	var out []string
-	for _, info := range m.Segments {
+	for i, info := range m.Segments {
 		p := filepath.Join(dir, segment.FileName(info.ID))
-		listed[p] = true
+		if !slices.Contains(paths, p) {
+			e.manifestProblems = append(e.manifestProblems, problem{Path: p, Message: fmt.Sprintf(
+				"the manifest lists this segment (versions %d to %d) but the file is missing", info.Base, info.Last)})
+			continue
+		}
+		listed[p] = &m.Segments[i]
 		out = append(out, p)
 	}
 	for _, p := range paths {
-		if listed[p] {
+		if listed[p] != nil {
 			continue
 		}
 		if s, err := segment.OpenSealed(vfs.Default, p); err == nil {
@@ -127,7 +155,40 @@ func (e *env) manifestOrder(dir string, paths []string) ([]string, error) {
 		}
 		out = append(out, p)
 	}
-	return out, nil
+	return out, listed, nil
+}
+
+// checkHint says whether the hint file of sf (scanned without damage)
+// is the one Open would build from it: "ok"; "none" (Open builds it; the
+// newest segment of a database that did not close has none);
+// "unusable: why" (Open rebuilds it); or, for a hint Open would take as
+// it is but that lists other entries, "WRONG", with a problem.
+func checkHint(sf *segFile) (string, *problem) {
+	dir, id := filepath.Dir(sf.Path), sf.ID
+	hint, err := segment.ReadHint(vfs.Default, dir, id)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "none", nil
+	}
+	if err != nil {
+		return "unreadable: " + err.Error(), nil
+	}
+	hr, err := segment.NewHintReader(hint)
+	if err != nil {
+		return "unusable: " + err.Error(), nil
+	}
+	if hd := hr.Header(); !hd.Matches(sf.s) {
+		return "unusable: it describes another segment, or this one at another size", nil
+	}
+	want, err := segment.BuildHint(sf.s)
+	if err != nil {
+		return "unchecked: " + err.Error(), nil
+	}
+	if !bytes.Equal(hint, want) {
+		path := filepath.Join(dir, segment.HintName(id))
+		return "WRONG", &problem{Path: path, Message: fmt.Sprintf(
+			"the hint file matches %s (salt, size, versions) but lists other entries than the segment holds: Open would index them", filepath.Base(sf.Path))}
+	}
+	return "ok", nil
 }
 
 func closeSegments(segs []*segFile) {
@@ -334,6 +395,8 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 	if progress {
 		bar = e.progressFor(totalSize(segs))
 	}
+	problems = append(problems, e.manifestProblems...)
+	corrupt = len(e.manifestProblems) > 0
 	var base int64
 	var last uint64
 	gap := false // the previous segment could not be read
@@ -360,6 +423,22 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 		}
 		if sf.s != nil && sf.s.Header().Compacted() {
 			last = sf.s.Header().Last // it covers its range whatever it kept
+		}
+		if info := sf.listed; info != nil && sf.s != nil && len(ps) == 0 {
+			switch {
+			case sf.Size != info.Size:
+				ps = append(ps, problem{Path: sf.Path, Message: fmt.Sprintf(
+					"the file has %d bytes, the manifest says %d: it was cut or written after it was sealed", sf.Size, info.Size)})
+			case last != info.Last:
+				ps = append(ps, problem{Path: sf.Path, Message: fmt.Sprintf(
+					"the segment ends at version %d, the manifest says %d", last, info.Last)})
+			}
+		}
+		if e.checkHints && sf.s != nil && len(ps) == 0 {
+			var p *problem
+			if sf.Hint, p = checkHint(sf); p != nil {
+				ps = append(ps, *p)
+			}
 		}
 		base += sf.Size
 		for _, p := range ps {
