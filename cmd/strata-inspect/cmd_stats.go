@@ -56,9 +56,9 @@ type statsReport struct {
 	UnusedBytes int64 `json:"unused_bytes"`
 	// PerSegment splits the bytes by segment file.
 	PerSegment []segmentStats `json:"per_segment"`
-	Runs        []runStats `json:"runs"`
-	Largest     []keyStats `json:"largest_keys"`
-	Problems    []problem  `json:"problems"`
+	Runs       []runStats     `json:"runs"`
+	Largest    []keyStats     `json:"largest_keys"`
+	Problems   []problem      `json:"problems"`
 }
 
 // segmentStats is what one segment file holds (see statsReport for the

@@ -15,12 +15,12 @@ type verifyReport struct {
 	// Hints counts the segments by the state of their hint file (see
 	// the segments command).
 	Hints       map[string]int `json:"hints"`
-	Frames      int       `json:"frames"`
-	Entries     int       `json:"entries"`
-	Bytes       int64     `json:"bytes"`
-	LastVersion uint64    `json:"last_version"`
-	Problems    []problem `json:"problems"`
-	Clean       bool      `json:"clean"`
+	Frames      int            `json:"frames"`
+	Entries     int            `json:"entries"`
+	Bytes       int64          `json:"bytes"`
+	LastVersion uint64         `json:"last_version"`
+	Problems    []problem      `json:"problems"`
+	Clean       bool           `json:"clean"`
 }
 
 func init() {
