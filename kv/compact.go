@@ -165,7 +165,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	for _, o := range res.Outputs {
 		// Before the switch: an output the switch never lists is removed,
 		// hint and all, by the next Open.
-		db.writeHint(o.Seg)
+		db.writeHint(o.Seg, o.Info.Last)
 	}
 	drop := make(map[uint32]bool, len(inputs))
 	for _, in := range inputs {

@@ -285,7 +285,7 @@ func (db *DB) Close() error {
 			// The segment is whole and durable, and the next Open starts
 			// a new one: its hint spares that Open a scan.
 			if s, err := segment.OpenSealed(db.fs, t.active.Path()); err == nil {
-				db.writeHint(s)
+				db.writeHint(s, 0)
 				s.Close()
 			}
 		}

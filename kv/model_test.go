@@ -23,6 +23,40 @@ type modelVersion struct {
 type model struct {
 	hist map[string][]modelVersion // key (run-qualified) -> oldest first
 	last Version
+	// keep is Retention.KeepVersions (0: keep all); trimmed the version
+	// below which compaction may have dropped what reads need.
+	keep    int
+	trimmed Version
+}
+
+// compact applies what Compact does under Retention{KeepVersions:
+// m.keep}, written out independently of package compaction: each key
+// keeps its m.keep newest versions, and a tombstone left with nothing
+// older goes too; reads below the oldest version kept (or the dropped
+// tombstone) may need what is gone.
+func (m *model) compact() {
+	if m.keep <= 0 {
+		return
+	}
+	for k, h := range m.hist {
+		d := max(0, len(h)-m.keep)
+		if d == len(h)-1 && h[len(h)-1].deleted {
+			d = len(h)
+		}
+		if d == 0 {
+			continue
+		}
+		clear := h[len(h)-1].version
+		if d < len(h) {
+			clear = h[d].version
+		}
+		m.trimmed = max(m.trimmed, clear)
+		if d == len(h) {
+			delete(m.hist, k)
+		} else {
+			m.hist[k] = slices.Clone(h[d:])
+		}
+	}
 }
 
 func (m *model) commit(t *testing.T, v Version, writes map[string]*Value) {
@@ -43,6 +77,18 @@ func (m *model) at(k string, at Version) (modelVersion, bool) {
 	for i := len(h) - 1; i >= 0; i-- {
 		if h[i].version <= at {
 			return h[i], !h[i].deleted
+		}
+	}
+	return modelVersion{}, false
+}
+
+// atAny returns the newest version of k at or below at, tombstones
+// included.
+func (m *model) atAny(k string, at Version) (modelVersion, bool) {
+	h := m.hist[k]
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].version <= at {
+			return h[i], true
 		}
 	}
 	return modelVersion{}, false
@@ -124,14 +170,31 @@ func TestModelSoak(t *testing.T) {
 	t.Logf("%d seeds of 2000 steps passed", n)
 }
 
-func runModel(t *testing.T, seed uint64, steps int) {
+// TestModelWithRetention is the model test with Retention{KeepVersions:
+// 1..3} and explicit Compact calls among the operations (background
+// compaction off, so the model knows when versions go): every read must
+// answer from the versions retention keeps, or say ErrHistoryTrimmed.
+func TestModelWithRetention(t *testing.T) {
+	for seed := uint64(1); seed <= 9; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { runModelKeeping(t, seed, 400, 1+int(seed%3)) })
+	}
+}
+
+func runModel(t *testing.T, seed uint64, steps int) { runModelKeeping(t, seed, steps, 0) }
+
+// runModelKeeping runs the model test; with keep > 0, under
+// Retention{KeepVersions: keep}, with Compact among the operations.
+func runModelKeeping(t *testing.T, seed uint64, steps, keep int) {
 	r := rand.New(rand.NewPCG(seed, seed*7))
 	mem := vfs.NewMem()
 	opts := Options{Durability: Strict, SegmentSize: int64(300 + r.IntN(3000))}
+	if keep > 0 {
+		opts.Retention, opts.CompactAt = Retention{KeepVersions: keep}, -1
+	}
 	db, err := openMem(t, mem, opts)
 	require.NoError(t, err)
 	defer func() { db.Close() }()
-	m := &model{hist: map[string][]modelVersion{}}
+	m := &model{hist: map[string][]modelVersion{}, keep: keep}
 	runs := []RunID{"a", "b"}
 	key := func() (RunID, string) { return runs[r.IntN(2)], fmt.Sprintf("k%d", r.IntN(12)) }
 
@@ -268,6 +331,19 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			}
 			require.NoError(t, err)
 			require.Equal(t, m.last, db.LastVersion())
+		case op < 94 && keep > 0:
+			st, err := db.Compact(t.Context())
+			require.NoError(t, err)
+			before := 0
+			for _, h := range m.hist {
+				before += len(h)
+			}
+			m.compact()
+			after := 0
+			for _, h := range m.hist {
+				after += len(h)
+			}
+			require.EqualValues(t, before-after, st.VersionsDropped, "versions dropped")
 		default:
 			checkModel(t, db, m, r)
 		}
@@ -304,7 +380,31 @@ func checkModel(t *testing.T, db *DB, m *model, r *rand.Rand) {
 			}
 		}
 	}
+	// GetAt: from what is kept, or ErrHistoryTrimmed below the horizon
+	// when nothing kept answers.
+	for range 20 {
+		run, k := RunID([]string{"a", "b"}[r.IntN(2)]), fmt.Sprintf("k%d", r.IntN(12))
+		at := Version(r.IntN(int(m.last) + 2))
+		got, err := db.GetAt(run, k, at)
+		want, ok := m.at(modelKey(run, k), at)
+		_, any := m.atAny(modelKey(run, k), at)
+		switch {
+		case ok:
+			require.NoError(t, err, "GetAt %s/%s@%d", run, k, at)
+			require.Equal(t, want.version, got.Version)
+			require.True(t, sameish(want.value, got.Value))
+		case !any && at < m.trimmed:
+			require.ErrorIs(t, err, ErrHistoryTrimmed, "GetAt %s/%s@%d below the horizon %d", run, k, at, m.trimmed)
+		default: // deleted as of at, or never written
+			require.ErrorIs(t, err, ErrNotFound, "GetAt %s/%s@%d", run, k, at)
+		}
+	}
 	at := Version(r.IntN(int(m.last) + 2))
+	if at < m.trimmed {
+		err := db.ViewAt(at, func(*Txn) error { return nil })
+		require.ErrorIs(t, err, ErrHistoryTrimmed, "ViewAt %d below the horizon %d", at, m.trimmed)
+		at = m.trimmed
+	}
 	require.NoError(t, db.ViewAt(at, func(tx *Txn) error {
 		for _, run := range []string{"a", "b"} {
 			keys, err := tx.Keys(RunID(run), "", 0)

@@ -89,7 +89,8 @@ func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error)
 // written, or deleted) it returns ErrNotFound; if compaction dropped the
 // version that answered at (outside Retention), ErrHistoryTrimmed. Below
 // the trim horizon a key with no version at or below at cannot be told
-// from one whose versions were dropped: that too is ErrHistoryTrimmed.
+// from one whose versions were dropped: that too is ErrHistoryTrimmed
+// (a kept deletion at or below at is ErrNotFound).
 func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return Versioned{}, err
@@ -104,8 +105,13 @@ func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 		return Versioned{}, err
 	}
 	if !ok {
-		if err := db.trimmedAt(snap); err != nil {
-			return Versioned{}, keyErr("get", run, key, err)
+		// A tombstone answering at says the key was deleted, whatever
+		// compaction dropped before it; with no version at all, below
+		// the trim horizon, the answer may be gone.
+		if _, tomb := db.ix.Get(string(run), key, snap); !tomb {
+			if err := db.trimmedAt(snap); err != nil {
+				return Versioned{}, keyErr("get", run, key, err)
+			}
 		}
 		return Versioned{}, keyErr("get", run, key, fmt.Errorf("%w at version %d", ErrNotFound, at))
 	}

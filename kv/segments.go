@@ -74,14 +74,15 @@ func (db *DB) writeHints() {
 	t := db.segs.Load()
 	for _, id := range ids {
 		if s := t.sealed[id]; s != nil { // else compacted away
-			db.writeHint(s)
+			db.writeHint(s, 0)
 		}
 	}
 }
 
-// writeHint builds and writes the hint file of sealed segment s.
-func (db *DB) writeHint(s *segment.Sealed) {
-	hint, err := segment.BuildHint(s)
+// writeHint builds and writes the hint file of sealed segment s, which
+// covers versions up to last (0: as s says; see segment.BuildHint).
+func (db *DB) writeHint(s *segment.Sealed, last uint64) {
+	hint, err := segment.BuildHint(s, last)
 	if err == nil {
 		err = segment.WriteHint(db.fs, db.dir, s.ID(), hint)
 	}

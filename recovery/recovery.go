@@ -388,8 +388,8 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	if info := st.listed; info != nil {
 		var bad error
 		switch size := int64(len(s.Bytes())); {
-		case h.Compacted() && h.Last != info.Last:
-			bad = fmt.Errorf("the segment covers versions %d to %d, the manifest says to %d", h.BaseVersion, h.Last, info.Last)
+		case h.Compacted() && h.Last < info.Last:
+			bad = fmt.Errorf("the segment covers versions %d to at most %d, the manifest says to %d", h.BaseVersion, h.Last, info.Last)
 		case size != info.Size:
 			bad = fmt.Errorf("the file has %d bytes, the manifest says %d: it was cut or written after it was sealed", size, info.Size)
 		}
@@ -474,19 +474,21 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 		}
 	}
 	if st.listed != nil || h.Compacted() {
-		// A compacted segment covers its range whatever it kept of it.
+		// A compacted segment covers its range whatever it kept of it:
+		// the manifest's, which may end before its header's bound (a job
+		// that split its output at SegmentSize).
 		last := h.Last
 		if st.listed != nil {
 			last = st.listed.Last
 		}
-		if !h.Compacted() && res.LastVersion != last {
+		if (!h.Compacted() && res.LastVersion != last) || (h.Compacted() && res.LastVersion > last) {
 			hint, err := encode(end)
 			if err != nil {
 				s.Close()
 				return nil, err
 			}
 			return &damaged{s: s, intact: end, hint: hint}, &segment.CorruptError{File: path, Offset: end,
-				Err: fmt.Errorf("%w: the segment ends at version %d, the manifest says %d", segment.ErrSequence, res.LastVersion, last)}
+				Err: fmt.Errorf("%w: the segment's last commit is of version %d, the manifest says it ends at %d", segment.ErrSequence, res.LastVersion, last)}
 		}
 		res.LastVersion = last
 	}

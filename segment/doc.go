@@ -23,8 +23,11 @@
 //	32     8     base timestamp, int64 LE, Unix microseconds UTC: no frame
 //	             of the segment has an earlier timestamp
 //	40     8     last version, uint64 LE: 0 in a log segment; in a compacted
-//	             segment the last version of the range it covers (at least
-//	             the base version)
+//	             segment the last version of the range it may cover (at
+//	             least the base version): the range is Base..Last, or ends
+//	             earlier where the manifest says so (a compaction that
+//	             splits its output at the segment size starts each output
+//	             before it knows where the output will end)
 //	48     8     xxhash64 of bytes 0..48, uint64 LE
 //	56     ...   frames, back to back, to the end of the file
 //

@@ -88,8 +88,9 @@ type Header struct {
 	BaseTime    int64  // Unix microseconds; no frame is older
 	// Last is 0 for a log segment. A compacted segment (written by
 	// compaction, see the package doc) covers the versions BaseVersion
-	// through Last: it holds the commits of that range that compaction
-	// kept, in order, with gaps where it dropped some.
+	// through Last, or through the earlier version the manifest gives
+	// it: it holds the commits of that range that compaction kept, in
+	// order, with gaps where it dropped some.
 	Last uint64
 }
 

@@ -139,11 +139,12 @@ type HintHeader struct {
 }
 
 // Matches reports whether the hint describes segment s as it is mapped:
-// same id, salt and base version, and exactly its size.
+// same id, salt and base version, exactly its size, and (a compacted
+// segment) a range within its header's bound.
 func (h *HintHeader) Matches(s *Sealed) bool {
 	sh := s.Header()
 	return h.Segment == sh.ID && h.Salt == sh.Salt && h.Base == sh.BaseVersion &&
-		h.Size == int64(len(s.Bytes())) && (!sh.Compacted() || h.Last == sh.Last)
+		h.Size == int64(len(s.Bytes())) && (!sh.Compacted() || h.Last <= sh.Last)
 }
 
 // EncodeHint returns the hint file of the entries, which must be sorted by
@@ -419,11 +420,15 @@ func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 
 // BuildHint scans the whole of sealed segment s, verifying every frame,
 // and returns its hint file; a frame that does not verify is an error
-// (*CorruptError).
-func BuildHint(s *Sealed) ([]byte, error) {
+// (*CorruptError). last is the last version the segment covers, as the
+// manifest lists it; 0 takes it from the segment (its last commit, or a
+// compacted segment's header, which bounds the range the manifest gives
+// it).
+func BuildHint(s *Sealed, last uint64) ([]byte, error) {
+	covers := last
 	var b HintBuilder
 	sc := s.Scanner()
-	last := s.Header().BaseVersion - 1
+	last = s.Header().BaseVersion - 1
 	err := GuardFault(s.Path(), 0, func() error {
 		for {
 			f, err := sc.Next()
@@ -444,7 +449,12 @@ func BuildHint(s *Sealed) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if h := s.Header(); h.Compacted() {
+	switch h := s.Header(); {
+	case covers != 0 && covers < last:
+		return nil, &CorruptError{File: s.Path(), Err: fmt.Errorf("%w: a commit of version %d, beyond the %d the segment covers", ErrSequence, last, covers)}
+	case covers != 0:
+		last = covers
+	case h.Compacted():
 		last = h.Last
 	}
 	var hint []byte

@@ -54,7 +54,7 @@ func TestHintOfASegment(t *testing.T) {
 	s.commit(t, put("r2", "b", "4"), put("r2", "ba", "5"), put("r1", "z", "6")) // 7
 	sealed := writeSealed(t, s)
 
-	hint, err := BuildHint(sealed)
+	hint, err := BuildHint(sealed, 0)
 	require.NoError(t, err)
 	hd, got, err := readHint(t, hint)
 	require.NoError(t, err)

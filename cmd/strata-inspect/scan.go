@@ -179,7 +179,11 @@ func checkHint(sf *segFile) (string, *problem) {
 	if hd := hr.Header(); !hd.Matches(sf.s) {
 		return "unusable: it describes another segment, or this one at another size", nil
 	}
-	want, err := segment.BuildHint(sf.s)
+	var last uint64
+	if sf.listed != nil {
+		last = sf.listed.Last
+	}
+	want, err := segment.BuildHint(sf.s, last)
 	if err != nil {
 		return "unchecked: " + err.Error(), nil
 	}
@@ -422,7 +426,17 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 			return nil, nil, false, err
 		}
 		if sf.s != nil && sf.s.Header().Compacted() {
-			last = sf.s.Header().Last // it covers its range whatever it kept
+			// It covers its range whatever it kept: the manifest's, within
+			// its header's bound.
+			bound := sf.s.Header().Last
+			if sf.listed != nil {
+				bound = sf.listed.Last
+			}
+			if last > bound && len(ps) == 0 {
+				ps = append(ps, problem{Path: sf.Path, Message: fmt.Sprintf(
+					"a commit of version %d, beyond the %d the segment covers", last, bound)})
+			}
+			last = bound
 		}
 		if info := sf.listed; info != nil && sf.s != nil && len(ps) == 0 {
 			switch {
