@@ -149,8 +149,9 @@ func TestModelRandomOperations(t *testing.T) {
 
 // TestModelSoak runs the model test with fresh seeds for as long as
 // STRATA_SOAK says (a Go duration, e.g. STRATA_SOAK=30m); it is skipped
-// otherwise. A failure names its seed, which TestModelRandomOperations'
-// runModel can replay.
+// otherwise; a quarter of the seeds keep every version, the others keep
+// 1 to 3 under compaction. A failure names its seed, which
+// runModelKeeping(t, seed, 2000, seed%4) replays.
 func TestModelSoak(t *testing.T) {
 	d := os.Getenv("STRATA_SOAK")
 	if d == "" {
@@ -162,7 +163,7 @@ func TestModelSoak(t *testing.T) {
 	seed := uint64(time.Now().UnixNano())
 	n := 0
 	for ; time.Now().Before(deadline); seed++ {
-		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { runModel(t, seed, 2000) }) {
+		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { runModelKeeping(t, seed, 2000, int(seed%4)) }) {
 			t.Fatalf("seed %d failed", seed)
 		}
 		n++
@@ -379,6 +380,29 @@ func checkModel(t *testing.T, db *DB, m *model, r *rand.Rand) {
 				require.True(t, sameish(want.value, v.Value), "%s@%d: %v vs %v", mk, v.Version, want.value, v.Value)
 			}
 		}
+	}
+	// Scan, in pages: the live keys, newest values.
+	for _, run := range []string{"a", "b"} {
+		var keys []string
+		cursor := ""
+		for {
+			p, err := db.Scan(RunID(run), "", 1+r.IntN(5), cursor)
+			require.NoError(t, err)
+			for _, e := range p.Entries {
+				keys = append(keys, e.Key)
+				want, ok := m.at(modelKey(RunID(run), e.Key), m.last)
+				require.True(t, ok, "scan of %s: %s", run, e.Key)
+				require.Equal(t, want.version, e.Version)
+				require.True(t, sameish(want.value, e.Value))
+			}
+			if cursor = p.Cursor; cursor == "" {
+				break
+			}
+		}
+		if keys == nil {
+			keys = []string{}
+		}
+		require.Equal(t, m.liveKeys(run, m.last), keys, "scan of %s", run)
 	}
 	// GetAt: from what is kept, or ErrHistoryTrimmed below the horizon
 	// when nothing kept answers.
