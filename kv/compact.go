@@ -266,8 +266,8 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]int64 {
 // value (flags, lengths, its share of the frame's head).
 const entryOverhead = 8
 
-// background runs while a writable database is open: after each roll,
-// and every few seconds (time moves KeepFor's window), it writes the hint
+// background runs while a writable database is open: when it opens, after
+// each roll, and every few seconds (time moves KeepFor's window), it writes the hint
 // files of newly sealed segments and, when Retention and CompactAt call
 // for it, rewrites the runs of sealed segments whose dead fraction
 // reaches CompactAt, one job at a time, paced to leave most of the
