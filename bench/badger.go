@@ -33,6 +33,23 @@ func (e *badgerEngine) Open(dir string, o OpenOptions) error {
 // Close closes the store; see Engine.Close.
 func (e *badgerEngine) Close() error { return e.db.Close() }
 
+// Compact flattens the LSM tree into one level and collects the value
+// log until nothing more is rewritten; see Compacter.
+func (e *badgerEngine) Compact() error {
+	if err := e.db.Flatten(2); err != nil {
+		return err
+	}
+	for {
+		err := e.db.RunValueLogGC(0.5)
+		if errors.Is(err, badger.ErrNoRewrite) || errors.Is(err, badger.ErrRejected) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
 // Put writes one key in one commit without fsync; see Engine.Put.
 func (e *badgerEngine) Put(k, v []byte) error {
 	return e.db.Update(func(txn *badger.Txn) error { return txn.Set(k, v) })

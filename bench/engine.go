@@ -29,6 +29,16 @@ type OpenOptions struct {
 	// Versions asks the engine to keep old versions of a key (Badger's
 	// NumVersionsToKeep); engines that keep them anyway ignore it.
 	Versions bool
+	// KeepOne asks an engine that keeps every version (Strata) to let
+	// compaction drop all but the newest, as the others do by default.
+	KeepOne bool
+}
+
+// Compacter is implemented by engines that can compact their store on
+// demand: Compact returns when every overwritten version the engine may
+// drop is dropped and its space given back (W7).
+type Compacter interface {
+	Compact() error
 }
 
 // KV is one key and value of a batch.

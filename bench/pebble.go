@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -48,6 +50,11 @@ func (e *pebbleEngine) Open(dir string, o OpenOptions) error {
 
 // Close closes the store; see Engine.Close.
 func (e *pebbleEngine) Close() error { return e.db.Close() }
+
+// Compact compacts the whole key space; see Compacter.
+func (e *pebbleEngine) Compact() error {
+	return e.db.Compact(context.Background(), []byte{0}, bytes.Repeat([]byte{0xff}, KeyLen+1), true)
+}
 
 // Put writes one key in one commit without fsync; see Engine.Put.
 func (e *pebbleEngine) Put(k, v []byte) error { return e.db.Set(k, v, pebble.NoSync) }

@@ -27,8 +27,11 @@ type row struct {
 
 // title is the row's first cell (W3 names its key count).
 func (r row) title(rep *Report) string {
-	if r.metric == MetricHistory {
+	switch r.metric {
+	case MetricHistory:
 		return fmt.Sprintf("W3 History(10), %s keys x 10 versions (ops/s)", fmtShort(rep.HistoryKeys))
+	case MetricCompacted:
+		return fmt.Sprintf("W7 bytes after %s keys x 10 overwrites + compaction (MiB)", fmtShort(rep.HistoryKeys))
 	}
 	return r.label
 }
@@ -45,6 +48,8 @@ var rows = []row{
 	{MetricSync, "W5 fsync per commit, 8 goroutines (commits/s)", higherBetter, fmtCount, nil},
 	{MetricBytes, "W1 bytes on disk (MiB)", vsPebble, fmtMiB, nil},
 	{MetricReopen, "W6 reopen after W1 (s)", noRatio, fmtSeconds, nil},
+	{MetricCompacted, "", vsPebble, fmtMiB, nil},
+	{MetricCompactS, "W7 compaction time (s)", noRatio, fmtSeconds, nil},
 	{MetricRSS, "peak RSS (MiB)", vsPebble, fmtMiB, nil},
 }
 
@@ -174,6 +179,8 @@ func notes(rep *Report, byName map[string]*ChildResult) []string {
 			out = append(out, "Strata index bytes per key: not measured.")
 		}
 	}
+	out = append(out, fmt.Sprintf("W7: one version of every key is %.1f MiB of keys and values; Strata opened with Retention{KeepVersions: 1} and compacted with DB.Compact, Pebble with Compact over the whole key space, Badger with Flatten then RunValueLogGC(0.5) until it rewrites nothing; bbolt has no compaction call (left out).",
+		float64(rep.HistoryKeys*(KeyLen+ValueLen))/(1<<20)))
 	out = append(out, "W2 GC share: the garbage collector's CPU over all CPU the child process used during W2 with 1 goroutine (runtime/metrics /cpu/classes; it counts the collector's own goroutines and the assists it takes from others).")
 	out = append(out, "Bytes on disk: apparent size of every file in the W1 directory after Close. W6: time for Open of that directory (Strata rebuilds its index, Pebble replays its WAL). Peak RSS: the engine's child process over all its workloads.")
 	for _, r := range rep.Engines {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 
@@ -18,6 +19,9 @@ func (e *strataEngine) Open(dir string, o OpenOptions) error {
 	if o.Sync {
 		opts.Durability = kv.Strict
 	}
+	if o.KeepOne {
+		opts.Retention = kv.Retention{KeepVersions: 1}
+	}
 	db, err := kv.Open(dir, opts)
 	if err != nil {
 		return err
@@ -28,6 +32,12 @@ func (e *strataEngine) Open(dir string, o OpenOptions) error {
 
 // Close closes the store; see Engine.Close.
 func (e *strataEngine) Close() error { return e.db.Close() }
+
+// Compact drops what Retention lets go; see Compacter.
+func (e *strataEngine) Compact() error {
+	_, err := e.db.Compact(context.Background())
+	return err
+}
 
 // Put writes one key in one commit without fsync; see Engine.Put.
 func (e *strataEngine) Put(k, v []byte) error {

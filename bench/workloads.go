@@ -25,6 +25,8 @@ const (
 	MetricSync       = "w5_sync_commits_per_s"
 	MetricBytes      = "w1_bytes_on_disk"
 	MetricReopen     = "w6_reopen_s"
+	MetricCompacted  = "w7_bytes_after_compaction"
+	MetricCompactS   = "w7_compaction_s"
 	MetricRSS        = "peak_rss_bytes"
 	MetricIndexBytes = "strata_index_bytes_per_key"
 	MetricIndexW3    = "strata_index_bytes_w3"
@@ -88,7 +90,7 @@ func runChild(name, dir string, cfg Config, log io.Writer) *ChildResult {
 		Ops:     map[string]int64{},
 		Seconds: map[string]float64{},
 	}}
-	steps := []func() error{c.fillAndReads, c.batchFill, c.history, c.syncCommits}
+	steps := []func() error{c.fillAndReads, c.batchFill, c.history, c.compactSpace, c.syncCommits}
 	for _, step := range steps {
 		if err := step(); err != nil {
 			c.res.Error = err.Error()
@@ -414,6 +416,55 @@ func (c *child) historyOn(e Engine) error {
 	}
 	c.record(MetricHistory, "W3 History(10)", "ops/s", ops, el)
 	return nil
+}
+
+// compactSpace runs W7: HistoryKeys keys written HistoryVersions times
+// over (untimed, one commit per BatchLen keys), then the engine's own
+// compaction of everything (timed), Close, and the bytes left on disk.
+// Strata is opened with Retention{KeepVersions: 1}, the others keep one
+// version by default. An engine without a compaction call is left out.
+func (c *child) compactSpace() error {
+	e, err := c.open("w7", OpenOptions{KeepOne: true})
+	if err != nil {
+		return err
+	}
+	cp, ok := e.(Compacter)
+	if !ok {
+		c.logf("W7: no compaction call; skipped")
+		return e.Close()
+	}
+	h := c.cfg.HistoryKeys
+	w := c.newWorker(7)
+	ids := make([]int, h)
+	for i := range ids {
+		ids[i] = i
+	}
+	for range HistoryVersions {
+		for off := 0; off < h; off += BatchLen {
+			if err := e.Batch(c.batch(w, ids[off:min(off+BatchLen, h)])); err != nil {
+				e.Close()
+				return fmt.Errorf("W7 load: %w", err)
+			}
+		}
+	}
+	start := time.Now()
+	if err := cp.Compact(); err != nil {
+		e.Close()
+		return fmt.Errorf("W7 compact: %w", err)
+	}
+	el := time.Since(start)
+	if err := e.Close(); err != nil {
+		return fmt.Errorf("W7 close: %w", err)
+	}
+	dir := filepath.Join(c.dir, "w7")
+	size, err := dirBytes(dir)
+	if err != nil {
+		return err
+	}
+	c.res.Metrics[MetricCompacted] = float64(size)
+	c.res.Metrics[MetricCompactS] = el.Seconds()
+	c.logf("W7: compaction %.2fs, then %.1f MiB on disk", el.Seconds(), float64(size)/(1<<20))
+	return os.RemoveAll(dir)
 }
 
 // syncCommits runs W5: SyncWorkers goroutines each commit one random put
