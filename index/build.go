@@ -15,6 +15,28 @@ import (
 // second copy: memory is written in order, and only the hash table is
 // touched at random.
 
+// Reset empties the index, as New returns it, freeing its memory: for a
+// build that must start over. No other method may run during or after
+// it until it returns, nor may the linker have keys queued (a Builder
+// queues none).
+func (ix *Index) Reset() {
+	ix.linkPending()
+	ix.mem.free()
+	ix.mem.next = 1
+	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0))
+	ix.node(ix.head).h = maxHeight
+	ix.height.Store(1)
+	ix.hash.Store(newTable(1024))
+	ix.runs.Clear()
+	ix.names.Clear()
+	ix.nruns = 0
+	ix.recent.Store(nil)
+	ix.keys.Store(0)
+	ix.live.Store(0)
+	ix.versions.Store(0)
+	ix.bytes.Store(0)
+}
+
 // ErrOrder is returned by Builder.Add for a key that does not come after
 // the one before.
 var ErrOrder = errors.New("index: keys out of order")

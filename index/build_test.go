@@ -131,3 +131,24 @@ func BenchmarkBuild(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(keys)), "ns/key")
 }
+
+func TestResetThenBuild(t *testing.T) {
+	ix := New()
+	loadRandom(t, ix, 3, 2000)
+	ix.Reset()
+	keys, live, versions, bytes := ix.Counts()
+	require.Zero(t, keys+live+versions+bytes)
+	_, ok := ix.Find("run0", "k-shared-prefix-1")
+	require.False(t, ok)
+	it := ix.Seek("run0", "")
+	require.False(t, it.Valid())
+
+	b, err := ix.Build(0)
+	require.NoError(t, err, "empty again")
+	require.NoError(t, b.Add([]byte("run9"), []byte("k"), mkrec(1, false)))
+	require.NoError(t, b.Finish())
+	c, ok := ix.Find("run9", "k")
+	require.True(t, ok)
+	require.Equal(t, "k", c.Key())
+	ix.Close()
+}

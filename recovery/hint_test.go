@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -87,6 +88,23 @@ func TestBadHintsAreRebuilt(t *testing.T) {
 			rewrite(t, fs, dir+"/"+segment.HintName(2), fileBytes(t, fs, dir+"/"+segment.HintName(1)))
 		},
 		"missing": func(t *testing.T, fs vfs.FS) { require.NoError(t, fs.Remove(dir+"/"+segment.HintName(2))) },
+		"records out of order, checksum right": func(t *testing.T, fs vfs.FS) {
+			hr, err := segment.NewHintReader(fileBytes(t, fs, dir+"/"+segment.HintName(2)))
+			require.NoError(t, err)
+			var es []segment.HintEntry
+			for {
+				e, ok, err := hr.Next()
+				require.NoError(t, err)
+				if !ok {
+					break
+				}
+				c := *e
+				c.Run, c.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
+				es = append(es, c)
+			}
+			es[len(es)-2], es[len(es)-1] = es[len(es)-1], es[len(es)-2]
+			rewrite(t, fs, dir+"/"+segment.HintName(2), segment.EncodeHint(hr.Header(), es))
+		},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fs := vfs.NewMem()
@@ -139,4 +157,54 @@ func TestHintOfAGrownNewestSegment(t *testing.T) {
 	require.EqualValues(t, 6, res.LastVersion)
 	require.Len(t, dump(ix), 6)
 	require.Len(t, fileBytes(t, fs, segPath(2)), len(b), "the torn tail is cut")
+}
+
+// Damage in a segment recovered from its hint is found while the index
+// is built; it must be acted on as if the segment had been scanned first:
+// Open fails naming it, and nothing after it (a torn tail of the newest
+// segment) is cut meanwhile. With Salvage, the damage is the salvage
+// point.
+func TestDamageBehindAHintComesFirst(t *testing.T) {
+	for _, tc := range []struct{ salvage, torn bool }{{false, true}, {true, true}, {false, false}, {true, false}} {
+		salvage := tc.salvage
+		t.Run(fmt.Sprintf("salvage=%v/torn=%v", tc.salvage, tc.torn), func(t *testing.T) {
+			fs := vfs.NewMem()
+			writeSegments(t, fs, 3, 5, closed)
+			_, res, _ := recoverLogged(t, fs, Options{})
+			res.Close()
+			b := fileBytes(t, fs, segPath(1))
+			b[len(b)-10] ^= 1 // a value of version 5
+			rewrite(t, fs, segPath(1), b)
+			grown := fileBytes(t, fs, segPath(3))
+			if tc.torn {
+				grown = append(grown, 0x81, 0x02, 0x03) // a torn write
+				rewrite(t, fs, segPath(3), grown)
+			}
+
+			// Segment 1's verification waits until the pass has taken
+			// its hint, so that the damage shows only once the pass is on.
+			used := make(chan struct{})
+			testHookVerify = func(id uint32) {
+				if id == 1 {
+					<-used
+				}
+			}
+			testHookUsed = func(id uint32) {
+				if id == 1 {
+					close(used)
+				}
+			}
+			defer func() { testHookVerify, testHookUsed = nil, nil }()
+			_, res, err := runRecovery(t, fs, Options{Salvage: salvage, Now: func() time.Time { return time.Unix(1700000000, 0) }})
+			if !salvage {
+				require.ErrorIs(t, err, segment.ErrChecksum)
+				require.Contains(t, err.Error(), segPath(1))
+				require.Equal(t, grown, fileBytes(t, fs, segPath(3)), "the torn tail is left as it was")
+				return
+			}
+			require.NoError(t, err)
+			require.Equal(t, segPath(1), res.Damage.File)
+			require.EqualValues(t, 4, res.SalvagedAt)
+		})
+	}
 }

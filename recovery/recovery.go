@@ -28,14 +28,18 @@
 // leftovers.
 //
 // Hint files (see the segment package doc) spare recovery the decoding:
-// a segment with a hint file that matches it (id, salt, size, versions)
-// and reads back whole is indexed from the hint; its frames are only
-// checked against their checksums, all segments in parallel, before the
-// index is built (or not read at all with Options.TrustHints). A segment
-// without a usable hint is scanned frame by frame as above and its hint
-// rebuilt and written (logged when a hint was there but of no use: never
-// fatal). The hints, each sorted by key, are merged into the index in
-// key order (index.Builder). Hints of segments that are gone are removed.
+// a segment with a hint file that matches it (checksum, id, salt, size,
+// versions) is indexed from the hint; its frames are only checked against
+// their checksums, by other cores while the index is built (not read at
+// all with Options.TrustHints). A segment without a usable hint is
+// scanned frame by frame as above and its hint rebuilt and written
+// (logged when a hint was there but of no use: never fatal). The hints,
+// each sorted by key, are merged into the index in key order
+// (index.Builder). Should a hinted segment fail its checksums, or its
+// hint break a rule of the format, the index is emptied and recovery
+// starts over, scanning that segment: damage is acted on in log order,
+// and nothing is cut or moved before every earlier segment is known
+// good. Hints of segments that are gone are removed.
 //
 // Recovery is deterministic and idempotent: the same files give the same
 // index, and a second run finds nothing to cut. It reads each byte a
@@ -200,34 +204,79 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
+	first := *r.res // what the plan found, for a second pass
 	r.prepareHints(steps)
+	defer r.waitVerified() // no worker outlives Recover
+	for {
+		again, err := r.pass(steps, m != nil)
+		if err != nil || !again {
+			if err != nil {
+				r.res.Close()
+				return nil, err
+			}
+			return r.res, nil
+		}
+		// A segment recovered from its hint failed its checksums, or its
+		// hint a rule of the format: start over and scan it (damage is
+		// then reported as any damage is).
+		opts.Logger.Warn("strata: a segment recovered from its hint file does not verify, or the hint is malformed; recovering again without it")
+		r.res.Close()
+		ix.Reset()
+		res := first
+		// What the pass cut off the newest segment stays cut: report it.
+		res.TornFile, res.TornBytes, res.UnusedBytes = r.res.TornFile, r.res.TornBytes, r.res.UnusedBytes
+		r.res, r.sources = &res, nil
+		for _, h := range r.ready {
+			h.used = false
+		}
+	}
+}
+
+// pass recovers the segments of steps into the index. It reports again
+// when a segment it took from its hint turned out not to verify: nothing
+// it did then is kept, and the caller starts over. Before anything that
+// could change the directory or end the recovery (the newest segment
+// scanned and cut, a salvage, an error) it waits for the verification of
+// every hinted segment, so that the first damage is the one acted on
+// (segment asks before it cuts the newest segment's torn tail).
+func (r *recoverer) pass(steps []step, manifest bool) (again bool, err error) {
 	for i, st := range steps {
 		done, err := r.segment(st, i == len(steps)-1 && st.listed == nil)
 		if err == nil && done == nil {
 			continue
 		}
+		if errors.Is(err, errAgain) {
+			return true, nil
+		}
 		if done == nil {
 			done = &damaged{}
 		}
-		var ce *segment.CorruptError
-		if err != nil && !(opts.Salvage && errors.As(err, &ce)) {
+		if r.anyUnverified() {
 			if done.s != nil {
 				done.s.Close()
 			}
-			r.res.Close()
-			return nil, err
+			return true, nil
 		}
-		if err := r.salvage(steps[i:], ce, done, m != nil); err != nil {
-			r.res.Close()
-			return nil, err
+		var ce *segment.CorruptError
+		if err != nil && !(r.opts.Salvage && errors.As(err, &ce)) {
+			if done.s != nil {
+				done.s.Close()
+			}
+			return false, err
+		}
+		if err := r.salvage(steps[i:], ce, done, manifest); err != nil {
+			return false, err
 		}
 		break
 	}
 	if err := r.build(); err != nil {
-		r.res.Close()
-		return nil, err
+		if errors.Is(err, errAgain) {
+			r.waitVerified()
+			return true, nil
+		}
+		return false, err
 	}
-	return r.res, nil
+	return r.anyUnverified(), nil
 }
 
 // step is a segment recovery reads: listed in the manifest (listed says
@@ -330,17 +379,23 @@ type recoverer struct {
 	res     *Result
 	hints   map[uint32]bool // segments with a hint file
 	ready   map[uint32]*hinted
-	sources []source // the hints of the segments kept, in version order
+	workers sync.WaitGroup // of prepareHints
+	sources []source       // the hints of the segments kept, in version order
 }
 
-// hinted is what prepareHints found for a segment with a hint file.
+// hinted is what prepareHints finds for a segment with a hint file.
 type hinted struct {
 	hint []byte
 	hd   segment.HintHeader
-	// bad says why the hint is of no use (nil: it is); unverified why
-	// the segment's frames did not verify (recovery then scans it and
-	// reports the damage).
-	bad, unverified error
+	rd   *segment.HintReader
+	// bad says why the hint is of no use (nil: it is); set when checked
+	// is closed. unverified says why the segment's frames did not verify
+	// (recovery then scans it and reports the damage); set when verified
+	// is closed.
+	bad, unverified   error
+	checked, verified chan struct{}
+	s                 *segment.Sealed // the workers' own mapping, between the two
+	used              bool            // this pass recovered the segment from the hint
 }
 
 // source is the hint of a segment recovery keeps: its entries, checked,
@@ -348,6 +403,7 @@ type hinted struct {
 type source struct {
 	seg  uint32
 	hint []byte
+	rd   *segment.HintReader // a reader of hint not yet read from, or nil
 }
 
 // damaged is a segment where corruption was found, for salvage: its
@@ -524,6 +580,9 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 		r.opts.Logger.Info("strata: cut unused space at the end of the newest segment",
 			"file", path, "offset", end+res.TornBytes, "bytes", res.UnusedBytes)
 	}
+	if end < size && r.anyUnverified() {
+		return nil, errAgain // a hinted segment before this one is damaged
+	}
 	if err := truncate(r.fs, path, end, end < size); err != nil {
 		return nil, err
 	}
@@ -538,37 +597,66 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	return nil, nil
 }
 
-// prepareHints reads the hint files of the segments of steps and checks
-// each against its segment and, unless TrustHints, verifies every frame
-// of the segment: in parallel, one segment per core at a time.
+// prepareHints starts reading the hint files of the segments of steps,
+// checking each against its segment and then, unless TrustHints,
+// verifying every frame of the segment: on every core, first the checks
+// in step order, then the verifications, while recovery goes on (a
+// step's hint is used once its check is done; see pass for the
+// verifications).
 func (r *recoverer) prepareHints(steps []step) {
 	r.ready = map[uint32]*hinted{}
-	var todo []int
+	type job struct {
+		st     step
+		newest bool
+		h      *hinted
+	}
+	var jobs []job
 	for i, st := range steps {
 		if r.hints[st.id] {
-			r.ready[st.id] = &hinted{}
-			todo = append(todo, i)
+			h := &hinted{checked: make(chan struct{}), verified: make(chan struct{})}
+			r.ready[st.id] = h
+			jobs = append(jobs, job{st, i == len(steps)-1 && st.listed == nil, h})
 		}
 	}
+	// One core is left to recovery itself, which builds the index
+	// meanwhile.
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range min(runtime.GOMAXPROCS(0), len(todo)) {
-		wg.Go(func() {
+	for range min(max(runtime.GOMAXPROCS(0)-1, 1), len(jobs)) {
+		r.workers.Go(func() {
 			for {
 				n := int(next.Add(1)) - 1
-				if n >= len(todo) {
+				switch {
+				case n < len(jobs):
+					j := jobs[n]
+					r.check(j.st, j.newest, j.h)
+					close(j.h.checked)
+				case n < 2*len(jobs):
+					j := jobs[n-len(jobs)]
+					h := j.h
+					<-h.checked
+					if testHookVerify != nil {
+						testHookVerify(j.st.id)
+					}
+					if h.s != nil {
+						if !r.opts.TrustHints {
+							h.unverified = verify(h.s, h.hd)
+						}
+						h.s.Close()
+						h.s = nil
+					}
+					close(h.verified)
+				default:
 					return
 				}
-				i := todo[n]
-				r.prepare(steps[i], i == len(steps)-1 && steps[i].listed == nil, r.ready[steps[i].id])
 			}
 		})
 	}
-	wg.Wait()
 }
 
-// prepare fills h for the segment of st (newest: the newest of the log).
-func (r *recoverer) prepare(st step, newest bool, h *hinted) {
+// check reads and checks the hint of the segment of st (newest: the
+// newest of the log) into h, leaving the segment mapped in h.s for its
+// verification if the hint is of use.
+func (r *recoverer) check(st step, newest bool, h *hinted) {
 	h.hint, h.bad = segment.ReadHint(r.fs, r.dir, st.id)
 	if h.bad != nil {
 		return
@@ -578,22 +666,36 @@ func (r *recoverer) prepare(st step, newest bool, h *hinted) {
 		h.bad = err
 		return
 	}
-	defer s.Close()
-	if h.hd, h.bad = checkHint(h.hint, s); h.bad != nil {
+	if h.rd, h.bad = checkHint(h.hint, s); h.bad == nil {
+		h.hd = h.rd.Header()
+		switch {
+		case st.listed != nil && h.hd.Last != st.listed.Last:
+			h.bad = fmt.Errorf("%w: it ends at version %d, the manifest says %d", segment.ErrBadHint, h.hd.Last, st.listed.Last)
+		case newest && h.hd.Frames == 0:
+			h.bad = fmt.Errorf("%w: it lists no frame of the newest segment", segment.ErrBadHint)
+		}
+	}
+	if h.bad != nil {
+		s.Close()
 		return
 	}
-	switch {
-	case st.listed != nil && h.hd.Last != st.listed.Last:
-		h.bad = fmt.Errorf("%w: it ends at version %d, the manifest says %d", segment.ErrBadHint, h.hd.Last, st.listed.Last)
-		return
-	case newest && h.hd.Frames == 0:
-		h.bad = fmt.Errorf("%w: it lists no frame of the newest segment", segment.ErrBadHint)
-		return
-	}
-	if !r.opts.TrustHints {
-		h.unverified = verify(s, h.hd)
-	}
+	h.s = s
 }
+
+// anyUnverified waits for every verification and reports whether a
+// segment this pass recovered from its hint failed it.
+func (r *recoverer) anyUnverified() bool {
+	r.waitVerified()
+	for _, h := range r.ready {
+		if h.used && h.unverified != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// waitVerified waits for the workers of prepareHints to finish.
+func (r *recoverer) waitVerified() { r.workers.Wait() }
 
 // verify checks the checksum of every frame of s, which must hold the
 // commits its hint says. (Their structure was checked when the hint was
@@ -637,12 +739,21 @@ func verify(s *segment.Sealed, hd segment.HintHeader) error {
 // for.
 func (r *recoverer) fromHint(st step, s *segment.Sealed) bool {
 	h := r.ready[st.id]
+	<-h.checked
 	if h.bad != nil {
 		r.opts.Logger.Warn("strata: rebuilding a hint file from its segment", "file", filepath.Join(r.dir, segment.HintName(st.id)), "err", h.bad)
 		return false
 	}
-	if h.unverified != nil {
-		return false // the scan finds and reports the damage
+	select {
+	case <-h.verified:
+		if h.unverified != nil {
+			return false // the scan finds and reports the damage
+		}
+	default: // still being verified: pass checks before it acts
+	}
+	h.used = true
+	if testHookUsed != nil {
+		testHookUsed(st.id)
 	}
 	res := r.res
 	res.LastVersion = h.hd.Last
@@ -650,26 +761,23 @@ func (r *recoverer) fromHint(st step, s *segment.Sealed) bool {
 	res.Frames += int(h.hd.Frames)
 	res.Entries += int(h.hd.Entries)
 	r.keep(s, h.hd.Size, h.hint, false)
+	r.sources[len(r.sources)-1].rd = h.rd
+	h.rd = nil // a second pass reads it afresh
 	return true
 }
 
-// checkHint returns the header of hint if it describes s and every one
-// of its records reads back.
-func checkHint(hint []byte, s *segment.Sealed) (segment.HintHeader, error) {
+// checkHint returns a reader of hint if its checksum holds and it
+// describes s. (Its records are checked as the build reads them: one
+// that breaks a rule makes the pass start over without the hint.)
+func checkHint(hint []byte, s *segment.Sealed) (*segment.HintReader, error) {
 	hr, err := segment.NewHintReader(hint)
 	if err != nil {
-		return segment.HintHeader{}, err
+		return nil, err
 	}
-	hd := hr.Header()
-	if !hd.Matches(s) {
-		return hd, fmt.Errorf("%w: it describes another segment, or this one at another size", segment.ErrBadHint)
+	if hd := hr.Header(); !hd.Matches(s) {
+		return nil, fmt.Errorf("%w: it describes another segment, or this one at another size", segment.ErrBadHint)
 	}
-	for {
-		_, ok, err := hr.Next()
-		if err != nil || !ok {
-			return hd, err
-		}
-	}
+	return hr, nil
 }
 
 // add takes note of the entries of a verified frame.
@@ -806,19 +914,41 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 	return nil
 }
 
+// Test hooks: called before a segment's verification starts, and when a
+// segment is recovered from its hint.
+var testHookVerify, testHookUsed func(id uint32)
+
+// errAgain: a pass must start over (see pass).
+var errAgain = errors.New("recovery: start over")
+
+// next moves c on. A record that breaks the format's rules in a hint
+// file (its checksum held: a bug, or a forged file) marks the hint bad
+// and is errAgain: the next pass scans the segment and rebuilds its hint.
+func (r *recoverer) next(c *cursor) error {
+	err := c.next()
+	if h := r.ready[c.seg]; err != nil && h != nil && h.used {
+		h.bad = err
+		return errAgain
+	}
+	return err
+}
+
 // build merges the hints of the segments kept, in key order, into the
 // index: each key's versions come from the segments in version order.
 func (r *recoverer) build() error {
 	var keys uint64
 	h := make(cursors, 0, len(r.sources))
 	for i, src := range r.sources {
-		hr, err := segment.NewHintReader(src.hint)
-		if err != nil {
-			return fmt.Errorf("recovery: the hint of segment %s: %w", segment.FileName(src.seg), err)
+		hr := src.rd
+		if hr == nil {
+			var err error
+			if hr, err = segment.NewHintReader(src.hint); err != nil {
+				return fmt.Errorf("recovery: the hint of segment %s: %w", segment.FileName(src.seg), err)
+			}
 		}
 		keys += hr.Header().Keys
 		c := &cursor{r: hr, seg: src.seg, order: i}
-		if err := c.next(); err != nil {
+		if err := r.next(c); err != nil {
 			return err
 		}
 		if c.e != nil {
@@ -850,7 +980,7 @@ func (r *recoverer) build() error {
 			b.Finish()
 			return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, e.Version, segment.FileName(c.seg), err)
 		}
-		if err := c.next(); err != nil {
+		if err := r.next(c); err != nil {
 			b.Finish()
 			return err
 		}

@@ -252,7 +252,10 @@ func TestReadOnlyLeavesTornTail(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 2, res.LastVersion)
 	require.Len(t, res.Sealed, 1, "read-only maps the newest segment too")
-	require.Equal(t, int64(len(cut))-ends[0][1], res.TornBytes, "reported, though not cut")
+	// (Zeros that end the cut frame count as unused space, not torn
+	// bytes: the last byte left is zero once in 256 salts.)
+	require.Equal(t, int64(len(cut))-ends[0][1], res.TornBytes+res.UnusedBytes, "reported, though not cut")
+	require.Positive(t, res.TornBytes)
 	require.Equal(t, cut, fileBytes(t, fs, segPath(1)), "nothing cut")
 	names, err := fs.List(dir)
 	require.NoError(t, err)
