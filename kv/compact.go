@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/strata-kv/strata/compaction"
@@ -55,6 +56,9 @@ type compactor struct {
 	stop chan struct{}
 	done chan struct{}
 	kick chan struct{} // a roll happened: look for work
+	// hurry counts Compact calls waiting: a background job in progress
+	// then runs unpaced, so that they do not wait on its sleeps.
+	hurry atomic.Int32
 }
 
 func (c *compactor) init() {
@@ -94,6 +98,8 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 	if err := db.failed(); err != nil {
 		return CompactStats{}, err
 	}
+	db.compact.hurry.Add(1)
+	defer db.compact.hurry.Add(-1)
 	select {
 	case db.compact.sem <- struct{}{}:
 	case <-ctx.Done():
@@ -326,10 +332,13 @@ func (db *DB) compactDead(pol compaction.Policy) {
 
 // pace returns a Pace function that keeps background compaction to about
 // a quarter of one core: after each slice of work it sleeps three times
-// as long.
+// as long (not while a Compact call waits for the job).
 func (db *DB) pace() func(int) {
 	start := time.Now()
 	return func(int) {
+		if db.compact.hurry.Load() > 0 {
+			return // a Compact call waits for this job
+		}
 		if worked := time.Since(start); worked >= 2*time.Millisecond {
 			time.Sleep(3 * worked)
 			start = time.Now()
