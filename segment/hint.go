@@ -125,17 +125,18 @@ func (e *HintEntry) Compare(o *HintEntry) int {
 	return 0
 }
 
-// HintHeader describes the segment a hint lists and what it holds.
+// HintHeader describes the segment a hint lists and what it holds (see
+// the layout above).
 type HintHeader struct {
-	Segment  uint32
-	Salt     uint64
-	Size     int64
-	Base     uint64
-	Last     uint64
-	LastTime int64
-	Frames   uint64
-	Entries  uint64
-	Keys     uint64
+	Segment  uint32 // the segment's id
+	Salt     uint64 // and its salt
+	Size     int64  // bytes of the segment described: all of it
+	Base     uint64 // the segment's base version
+	Last     uint64 // the last version it covers
+	LastTime int64  // the largest frame timestamp, Unix microseconds
+	Frames   uint64 // frames holding entries (not sync markers)
+	Entries  uint64 // records in the hint
+	Keys     uint64 // distinct (run, key) pairs among them
 }
 
 // Matches reports whether the hint describes segment s as it is mapped:
