@@ -2,10 +2,12 @@ package segment
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -156,7 +158,7 @@ func EncodeHint(hd HintHeader, entries []HintEntry) []byte {
 	hd.Keys = 0
 	size := HintHeaderSize + 8
 	for i := range entries {
-		size += 6 + len(entries[i].Key) + 4*binary.MaxVarintLen64
+		size += 16 + len(entries[i].Key) // most records; append grows for the others
 	}
 	b := make([]byte, HintHeaderSize, size)
 	var prev *HintEntry
@@ -414,9 +416,73 @@ func (b *HintBuilder) Add(f *Frame) error {
 // first size bytes of the segment of header h, whose last version (of
 // its last commit, or of the range a compacted segment covers) is last.
 func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
-	slices.SortFunc(b.entries, func(x, y HintEntry) int { return x.Compare(&y) })
 	return EncodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
-		LastTime: b.lastTime, Frames: b.frames}, b.entries)
+		LastTime: b.lastTime, Frames: b.frames}, b.sorted())
+}
+
+// hintSortKey orders entries by (run, key, version) from their run's
+// rank and a copy of their key's first 16 bytes, so that sorting touches
+// the keys themselves (in the mapped segment) only to break ties beyond
+// those bytes; i, the entry's place in frame order, orders the versions
+// of a key.
+type hintSortKey struct {
+	k0, k1 uint64
+	run    uint32
+	i      uint32
+}
+
+// sorted returns the entries sorted by (run, key, version).
+func (b *HintBuilder) sorted() []HintEntry {
+	es := b.entries
+	ranks := map[string]uint32{}
+	var last []byte
+	for i := range es {
+		if i == 0 || !bytes.Equal(es[i].Run, last) { // runs change seldom
+			last = es[i].Run
+			ranks[string(last)] = 0 // no allocation for a run already met
+		}
+	}
+	names := slices.Sorted(maps.Keys(ranks))
+	for r, name := range names {
+		ranks[name] = uint32(r)
+	}
+	sks := make([]hintSortKey, len(es))
+	var pad [16]byte
+	var rank uint32
+	for i := range es {
+		if i == 0 || !bytes.Equal(es[i].Run, last) {
+			last = es[i].Run
+			rank = ranks[string(last)]
+		}
+		k := es[i].Key
+		p := pad[:]
+		if len(k) >= 16 {
+			p = k[:16]
+		} else {
+			copy(p, k)
+			clear(p[len(k):])
+		}
+		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: rank, i: uint32(i)}
+	}
+	slices.SortFunc(sks, func(x, y hintSortKey) int {
+		switch {
+		case x.run != y.run:
+			return cmp.Compare(x.run, y.run)
+		case x.k0 != y.k0:
+			return cmp.Compare(x.k0, y.k0)
+		case x.k1 != y.k1:
+			return cmp.Compare(x.k1, y.k1)
+		}
+		if c := bytes.Compare(es[x.i].Key, es[y.i].Key); c != 0 {
+			return c
+		}
+		return cmp.Compare(es[x.i].Version, es[y.i].Version)
+	})
+	out := make([]HintEntry, len(es))
+	for i, sk := range sks {
+		out[i] = es[sk.i]
+	}
+	return out
 }
 
 // BuildHint scans the whole of sealed segment s, verifying every frame,
@@ -427,7 +493,7 @@ func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 // it).
 func BuildHint(s *Sealed, last uint64) ([]byte, error) {
 	covers := last
-	var b HintBuilder
+	b := HintBuilder{entries: make([]HintEntry, 0, len(s.Bytes())/64)}
 	sc := s.Scanner()
 	last = s.Header().BaseVersion - 1
 	err := GuardFault(s.Path(), 0, func() error {
