@@ -91,17 +91,8 @@ func TestBadHintsAreRebuilt(t *testing.T) {
 		"records out of order, checksum right": func(t *testing.T, fs vfs.FS) {
 			hr, err := segment.NewHintReader(fileBytes(t, fs, dir+"/"+segment.HintName(2)))
 			require.NoError(t, err)
-			var es []segment.HintEntry
-			for {
-				e, ok, err := hr.Next()
-				require.NoError(t, err)
-				if !ok {
-					break
-				}
-				c := *e
-				c.Run, c.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
-				es = append(es, c)
-			}
+			es, err := hr.All()
+			require.NoError(t, err)
 			es[len(es)-2], es[len(es)-1] = es[len(es)-1], es[len(es)-2]
 			rewrite(t, fs, dir+"/"+segment.HintName(2), segment.EncodeHint(hr.Header(), es))
 		},

@@ -19,12 +19,19 @@ import (
 const Ext = ".seg"
 
 // FileName returns the file name of segment id.
-func FileName(id uint32) string { return fmt.Sprintf("%010d%s", id, Ext) }
+func FileName(id uint32) string { return idName(id, Ext) }
 
 // ParseFileName returns the id of a segment file name, and false for any
 // other name (temporary files included).
-func ParseFileName(name string) (uint32, bool) {
-	s, ok := strings.CutSuffix(name, Ext)
+func ParseFileName(name string) (uint32, bool) { return parseIDName(name, Ext) }
+
+// idName names the file of segment id with extension ext: the id in ten
+// decimal digits, so that names sort as ids do.
+func idName(id uint32, ext string) string { return fmt.Sprintf("%010d%s", id, ext) }
+
+// parseIDName returns the id of a file name idName(id, ext) gives.
+func parseIDName(name, ext string) (uint32, bool) {
+	s, ok := strings.CutSuffix(name, ext)
 	if !ok || len(s) != 10 {
 		return 0, false
 	}

@@ -10,8 +10,6 @@ import (
 	"maps"
 	"path/filepath"
 	"slices"
-	"strconv"
-	"strings"
 
 	"github.com/cespare/xxhash/v2"
 	"github.com/strata-kv/strata/internal/vfs"
@@ -83,21 +81,11 @@ var hintMagic = [8]byte{'S', 'T', 'R', 'A', 'T', 'A', 0, 'H'}
 var ErrBadHint = errors.New("segment: bad hint file")
 
 // HintName returns the hint file name of segment id.
-func HintName(id uint32) string { return fmt.Sprintf("%010d%s", id, HintExt) }
+func HintName(id uint32) string { return idName(id, HintExt) }
 
 // ParseHintName returns the segment id of a hint file name, and false for
 // any other name.
-func ParseHintName(name string) (uint32, bool) {
-	s, ok := strings.CutSuffix(name, HintExt)
-	if !ok || len(s) != 10 {
-		return 0, false
-	}
-	id, err := strconv.ParseUint(s, 10, 32)
-	if err != nil || id == 0 {
-		return 0, false
-	}
-	return uint32(id), true
-}
+func ParseHintName(name string) (uint32, bool) { return parseIDName(name, HintExt) }
 
 // HintEntry is one version a segment holds, as its hint lists it.
 type HintEntry struct {
@@ -375,6 +363,21 @@ func (r *HintReader) Next() (e *HintEntry, ok bool, err error) {
 	c.Offset, c.Len = int64(off), uint32(n)
 	r.n++
 	return c, true, nil
+}
+
+// All reads every record left, copied (run and key included): for tools
+// and tests; recovery reads one record at a time.
+func (r *HintReader) All() ([]HintEntry, error) {
+	var out []HintEntry
+	for {
+		e, ok, err := r.Next()
+		if err != nil || !ok {
+			return out, err
+		}
+		c := *e
+		c.Run, c.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
+		out = append(out, c)
+	}
 }
 
 // uvarint reads a uvarint in lo..hi.

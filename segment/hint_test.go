@@ -19,19 +19,8 @@ func readHint(t testing.TB, b []byte) (HintHeader, []HintEntry, error) {
 	if err != nil {
 		return HintHeader{}, nil, err
 	}
-	var out []HintEntry
-	for {
-		e, ok, err := r.Next()
-		if err != nil {
-			return r.Header(), out, err
-		}
-		if !ok {
-			return r.Header(), out, nil
-		}
-		c := *e
-		c.Run, c.Key = append([]byte(nil), e.Run...), append([]byte(nil), e.Key...)
-		out = append(out, c)
-	}
+	out, err := r.All()
+	return r.Header(), out, err
 }
 
 // writeSealed writes s's bytes as segment 1 in a new directory and maps it.

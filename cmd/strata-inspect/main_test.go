@@ -345,14 +345,7 @@ func TestVerifyCompactedDirectory(t *testing.T) {
 // other entries, and a segment the manifest lists but the directory
 // lacks, are corruption.
 func TestVerifyManifestAndHints(t *testing.T) {
-	dir := t.TempDir()
-	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512})
-	require.NoError(t, err)
-	for i := 0; i < 60; i++ {
-		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.Int(int64(i)))
-		require.NoError(t, err)
-	}
-	require.NoError(t, db.Close())
+	dir := smallClosedDB(t)
 	segs := segFiles(t, dir)
 	require.Greater(t, len(segs), 3)
 	r := inspect(t, "verify", "-json", dir)
@@ -379,17 +372,8 @@ func TestVerifyManifestAndHints(t *testing.T) {
 	require.NoError(t, err)
 	hr, err := segment.NewHintReader(b)
 	require.NoError(t, err)
-	var entries []segment.HintEntry
-	for {
-		e, ok, err := hr.Next()
-		require.NoError(t, err)
-		if !ok {
-			break
-		}
-		c := *e
-		c.Run, c.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
-		entries = append(entries, c)
-	}
+	entries, err := hr.All()
+	require.NoError(t, err)
 	entries[0].Offset++
 	require.NoError(t, os.WriteFile(hint(2), segment.EncodeHint(hr.Header(), entries), 0o644))
 	r = inspect(t, "verify", dir)
@@ -403,14 +387,7 @@ func TestVerifyManifestAndHints(t *testing.T) {
 }
 
 func TestStatsPerSegment(t *testing.T) {
-	dir := t.TempDir()
-	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512})
-	require.NoError(t, err)
-	for i := 0; i < 60; i++ {
-		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.Int(int64(i)))
-		require.NoError(t, err)
-	}
-	require.NoError(t, db.Close())
+	dir := smallClosedDB(t)
 	r := inspect(t, "stats", "-json", "-keep-versions", "1", dir)
 	require.Equal(t, 0, r.code, r.stdout+r.stderr)
 	var rep statsReport
@@ -431,4 +408,19 @@ func TestStatsPerSegment(t *testing.T) {
 
 	r = inspect(t, "stats", "-keep-versions", "-1", dir)
 	require.Equal(t, 2, r.code)
+}
+
+// smallClosedDB writes 60 versions of 5 keys into segments of 512 bytes
+// and closes the database.
+func smallClosedDB(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := kv.Open(dir, &kv.Options{SegmentSize: 512})
+	require.NoError(t, err)
+	for i := 0; i < 60; i++ {
+		_, err := db.Put("agent", fmt.Sprintf("step%d", i%5), kv.Int(int64(i)))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+	return dir
 }
