@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -42,6 +43,11 @@ func (p *pins) remove(v uint64) {
 func (p *pins) oldest() uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	return p.oldestLocked()
+}
+
+// oldestLocked is oldest with p.mu held.
+func (p *pins) oldestLocked() uint64 {
 	low := uint64(math.MaxUint64)
 	for v := range p.n {
 		low = min(low, v)
@@ -65,8 +71,33 @@ func (c *compactor) init() {
 	c.sem = make(chan struct{}, 1)
 }
 
-// policy returns the retention policy now.
-func (db *DB) policy() compaction.Policy {
+// policy returns the retention policy now, for a compaction.
+//
+// A version is dropped only for a successor that is durable: a crash
+// may take back commits not yet fsynced, and must then find the versions
+// they superseded. So the policy pins the newest version published when
+// it is made (in Buffered mode after an fsync of the active segment,
+// which makes every published version durable; in Strict they are so
+// when published; InMemory promises nothing across a crash).
+func (db *DB) policy() (compaction.Policy, error) {
+	durable := db.visible.Load()
+	if db.opts.Durability == Buffered && !db.opts.ReadOnly {
+		if err := db.fsync(db.segs.Load().active); err != nil {
+			db.fail(err)
+			return compaction.Policy{}, db.failed()
+		}
+	}
+	return compaction.Policy{
+		KeepVersions: db.opts.Retention.KeepVersions,
+		KeepFor:      db.opts.Retention.KeepFor,
+		Now:          time.Now().UnixMicro(),
+		Pin:          min(db.pins.oldest(), durable),
+	}, nil
+}
+
+// retention is the policy without the durability pin, for what does
+// not drop anything (Stats).
+func (db *DB) retention() compaction.Policy {
 	return compaction.Policy{
 		KeepVersions: db.opts.Retention.KeepVersions,
 		KeepFor:      db.opts.Retention.KeepFor,
@@ -109,24 +140,40 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 	if err := db.commit(&commitReq{roll: true}); err != nil {
 		return CompactStats{}, fmt.Errorf("strata: compact: %w", err)
 	}
-	pol := db.policy()
-	if pol.KeepsAll() {
+	if db.retention().KeepsAll() {
 		return CompactStats{}, nil
 	}
-	dead := db.deadBySegment(pol)
 	var st CompactStats
-	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID] > 0 }) {
-		js, err := db.compactRun(ctx, run, pol, nil)
-		st.SegmentsIn += js.SegmentsIn
-		st.SegmentsOut += js.SegmentsOut
-		st.BytesReclaimed += js.BytesReclaimed
-		st.VersionsDropped += js.VersionsDropped
+	for attempt := 1; ; attempt++ {
+		pol, err := db.policy()
 		if err != nil {
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
+		dead := db.deadBySegment(pol)
+		for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID] > 0 }) {
+			var js CompactStats
+			js, err = db.compactRun(ctx, run, pol, nil)
+			st.SegmentsIn += js.SegmentsIn
+			st.SegmentsOut += js.SegmentsOut
+			st.BytesReclaimed += js.BytesReclaimed
+			st.VersionsDropped += js.VersionsDropped
+			if err != nil {
+				break
+			}
+		}
+		switch {
+		case errors.Is(err, errPinned) && attempt < maxCompactAttempts:
+			continue // again, allowing for the snapshots now pinned
+		case err != nil:
+			return st, fmt.Errorf("strata: compact: %w", err)
+		}
+		return st, nil
 	}
-	return st, nil
 }
+
+// maxCompactAttempts bounds how often Compact starts over because older
+// snapshots were pinned while it ran.
+const maxCompactAttempts = 8
 
 // runsOf returns the sealed segments pick chooses, grouped into runs of
 // segments whose versions follow one another, oldest first.
@@ -153,6 +200,10 @@ func (db *DB) runsOf(pick func(segment.SegmentInfo) bool) [][]compaction.Input {
 	}
 	return runs
 }
+
+// errPinned: a compaction job was abandoned because a snapshot older than
+// its policy allowed for was pinned while it ran (see compactRun).
+var errPinned = errors.New("strata: compaction abandoned: a snapshot it did not allow for was taken meanwhile")
 
 // compactRun rewrites one run of segments and switches the outputs in
 // (see package compaction, Protocol).
@@ -185,12 +236,28 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 
 	// The switch: the manifest first (the commit point), then the
 	// horizon, the table with the outputs, the index, the table without
-	// the inputs, and last the inputs' files.
+	// the inputs, and last the inputs' files. A snapshot pinned since the
+	// job took its policy, below the policy's pin, may need what the job
+	// dropped: then the job is abandoned (its outputs removed) and
+	// errPinned returned. The check and the horizon's move are one step
+	// under the pins' lock, so a snapshot pinned later sees the new
+	// horizon (and says ErrHistoryTrimmed) instead.
 	db.set.mu.Lock()
+	db.pins.mu.Lock()
+	if db.pins.oldestLocked() < pol.Pin {
+		db.pins.mu.Unlock()
+		db.set.mu.Unlock()
+		for _, o := range res.Outputs {
+			db.removeHint(o.Info.ID)
+		}
+		res.Close(db.fs)
+		return CompactStats{}, errPinned
+	}
 	m := db.set.man
 	m.Segments = replaceSegments(m.Segments, drop, outs)
 	m.Trimmed = max(m.Trimmed, res.Trimmed)
 	if err := db.writeManifest(m); err != nil {
+		db.pins.mu.Unlock()
 		db.set.mu.Unlock()
 		// Whether the new manifest reached the disk is unknown: leave
 		// every file for the next Open to sort out, and stop writing.
@@ -198,6 +265,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 		return CompactStats{}, db.failed()
 	}
 	db.trimmed.Store(m.Trimmed)
+	db.pins.mu.Unlock()
 	t := db.segs.Load().with(sealed...)
 	t.active = db.segs.Load().active
 	db.segs.Store(t)
@@ -295,8 +363,10 @@ func (db *DB) background() {
 			continue // Compact is running
 		}
 		db.writeHints()
-		if pol := db.policy(); db.opts.CompactAt > 0 && !pol.KeepsAll() && db.failed() == nil {
-			db.compactDead(pol)
+		if db.opts.CompactAt > 0 && !db.retention().KeepsAll() && db.failed() == nil {
+			if pol, err := db.policy(); err == nil {
+				db.compactDead(pol)
+			}
 		}
 		<-db.compact.sem
 	}
@@ -322,7 +392,7 @@ func (db *DB) compactDead(pol compaction.Policy) {
 		return float64(dead[s.ID]) >= db.opts.CompactAt*float64(s.Size)
 	}) {
 		if _, err := db.compactRun(ctx, run, pol, db.pace()); err != nil {
-			if ctx.Err() == nil {
+			if ctx.Err() == nil && !errors.Is(err, errPinned) {
 				db.log.Warn("strata: background compaction failed", "err", err)
 			}
 			return

@@ -182,7 +182,10 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 			return nil, fmt.Errorf("strata: %w", err)
 		}
 	}
-	db.trimmed.Store(res.Trimmed)
+	// The horizon never passes a version that was durable when it was
+	// set (see policy); clamp it all the same, so that a read at the
+	// newest version is never below it.
+	db.trimmed.Store(min(res.Trimmed, res.LastVersion+1))
 	db.segs.Store(t)
 	db.visible.Store(res.LastVersion)
 	db.pipe.next = res.LastVersion + 1
@@ -448,7 +451,7 @@ func (db *DB) Stats() Stats {
 		st.LiveBytes += t.active.Flushed()
 	}
 	if db.enter() == nil { // the walk needs the index: not during or after Close
-		for _, d := range db.deadBySegment(db.policy()) {
+		for _, d := range db.deadBySegment(db.retention()) {
 			st.DeadBytes += d
 		}
 		db.leave()

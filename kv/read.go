@@ -63,11 +63,12 @@ func (db *DB) Get(run RunID, key string) (Versioned, bool, error) {
 	for {
 		snap := db.visible.Load()
 		v, ok, err := db.getAt(run, key, snap)
-		if ok || err != nil || db.trimmedAt(snap) == nil {
+		if ok || err != nil || db.trimmedAt(snap) == nil || db.visible.Load() == snap {
 			return v, ok, err
 		}
 		// Compaction dropped the version that answered at snap (a newer
-		// one came since): read again at the newest.
+		// one came since): read again at the newest. (Nothing newer has
+		// come: the key is absent.)
 	}
 }
 

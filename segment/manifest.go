@@ -34,7 +34,9 @@ import (
 //	28      4     reserved, zero
 //	32      8     trimmed, uint64 LE: compaction may have dropped versions
 //	              that reads at a version below this one need (0: it
-//	              dropped nothing)
+//	              dropped nothing); it may lie beyond the listed segments
+//	              (a version of the active segment superseded what was
+//	              dropped)
 //	40      32*N  the segments, in version order, each:
 //	              0  4  id, uint32 LE
 //	              4  4  reserved, zero
@@ -152,9 +154,6 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		ids[s.ID] = true
 		next = s.Last + 1
 		m.Segments[i] = s
-	}
-	if n > 0 && m.Trimmed > next {
-		return bad("trimmed version %d above the segments' last, %d", m.Trimmed, next-1)
 	}
 	return m, nil
 }
