@@ -195,3 +195,28 @@ func TestViewAtPinnedWhileAJobRunsKeepsItsVersions(t *testing.T) {
 	close(proceed)
 	require.NoError(t, <-errc, "ViewAt's fn was running while compaction ran")
 }
+
+// API.md: ViewAt "at == 0: the empty database". Reading the empty
+// database needs no history, whatever compaction dropped; GetAt at 0 has
+// no version that could have answered it, so the key is certainly
+// absent there (ErrNotFound), not trimmed.
+func TestReadsAtVersionZeroAfterCompaction(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 4 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: -1})
+	mustPut(t, db, "r", "k", String("k1"))
+	mustPut(t, db, "r", "k", String("k2"))
+	st, err := db.Compact(t.Context())
+	require.NoError(t, err)
+	require.EqualValues(t, 1, st.VersionsDropped)
+
+	_, err = db.GetAt("r", "k", 0)
+	require.ErrorIs(t, err, ErrNotFound, "no version <= 0 ever existed")
+	err = db.ViewAt(0, func(tx *Txn) error {
+		keys, err := tx.Keys("r", "", 0)
+		if err == nil && len(keys) != 0 {
+			err = fmt.Errorf("keys %v in the empty database", keys)
+		}
+		return err
+	})
+	require.NoError(t, err, "ViewAt(0) is the empty database")
+}
+

@@ -332,7 +332,8 @@ func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
 // trimmedAt returns ErrHistoryTrimmed if compaction may have dropped
 // history a read at snap needs.
 func (db *DB) trimmedAt(snap uint64) error {
-	if h := db.trimmed.Load(); snap < h {
+	// At 0, the empty database, no history is needed.
+	if h := db.trimmed.Load(); snap < h && snap > 0 {
 		return fmt.Errorf("%w: reads at version %d need history compaction dropped (retention keeps what reads from version %d on need)", ErrHistoryTrimmed, snap, h)
 	}
 	return nil
