@@ -219,4 +219,3 @@ func TestReadsAtVersionZeroAfterCompaction(t *testing.T) {
 	})
 	require.NoError(t, err, "ViewAt(0) is the empty database")
 }
-
