@@ -109,8 +109,8 @@ func (db *DB) retention() compaction.Policy {
 // Compact rewrites every segment holding versions Retention lets it drop,
 // so that when it returns nil every version outside Retention is trimmed
 // (reads of them return ErrHistoryTrimmed), and gives their space back.
-// It first seals the active segment, so that what was committed before
-// the call is covered. It waits for a background compaction in progress.
+// It first seals the active segment if that holds anything to drop, so
+// that what was committed before the call is covered. It waits for a background compaction in progress.
 // A cancelled ctx stops it promptly with an error wrapping ctx.Err(),
 // leaving the database as it was or compacted, never in between. Reads
 // and writes go on while it runs; versions a running View, ViewAt or
@@ -137,9 +137,6 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		return CompactStats{}, fmt.Errorf("strata: compact: %w", ctx.Err())
 	}
 	defer func() { <-db.compact.sem }()
-	if err := db.commit(&commitReq{roll: true}); err != nil {
-		return CompactStats{}, fmt.Errorf("strata: compact: %w", err)
-	}
 	if db.retention().KeepsAll() {
 		return CompactStats{}, nil
 	}
@@ -150,7 +147,14 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
 		dead := db.deadBySegment(pol)
-		for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID] > 0 }) {
+		if w := db.segs.Load().active; w != nil && dead[w.ID()].dead > 0 {
+			// Versions in the active segment may go: seal it, so that
+			// what was committed before the call is covered.
+			if err := db.commit(&commitReq{roll: true}); err != nil {
+				return st, fmt.Errorf("strata: compact: %w", err)
+			}
+		}
+		for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID].dead > 0 }) {
 			var js CompactStats
 			js, err = db.compactRun(ctx, run, pol, nil)
 			st.SegmentsIn += js.SegmentsIn
@@ -176,7 +180,10 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 const maxCompactAttempts = 8
 
 // runsOf returns the sealed segments pick chooses, grouped into runs of
-// segments whose versions follow one another, oldest first.
+// segments whose versions follow one another, oldest first. Empty
+// segments (a compaction that kept nothing of its range leaves one, to
+// cover the range) join the run they border, so that they are merged
+// away instead of piling up; a run of nothing but empty ones is left.
 func (db *DB) runsOf(pick func(segment.SegmentInfo) bool) [][]compaction.Input {
 	db.set.mu.Lock()
 	infos := db.set.man.Segments
@@ -184,20 +191,28 @@ func (db *DB) runsOf(pick func(segment.SegmentInfo) bool) [][]compaction.Input {
 	t := db.segs.Load()
 	var runs [][]compaction.Input
 	var cur []compaction.Input
+	picked := false // cur holds a segment pick chose
+	end := func() {
+		if picked {
+			runs = append(runs, cur)
+		}
+		cur, picked = nil, false
+	}
 	for _, info := range infos {
 		s := t.sealed[info.ID]
-		if s == nil || !pick(info) {
-			if len(cur) > 0 {
-				runs = append(runs, cur)
-				cur = nil
-			}
-			continue
+		empty := info.Size == segment.HeaderSize
+		switch {
+		case s == nil:
+			end()
+		case pick(info):
+			cur, picked = append(cur, compaction.Input{Seg: s, Info: info}), true
+		case empty:
+			cur = append(cur, compaction.Input{Seg: s, Info: info})
+		default:
+			end()
 		}
-		cur = append(cur, compaction.Input{Seg: s, Info: info})
 	}
-	if len(cur) > 0 {
-		runs = append(runs, cur)
-	}
+	end()
 	return runs
 }
 
@@ -310,12 +325,26 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	return st, nil
 }
 
-// deadBySegment returns, for each segment, the bytes of versions the
-// policy lets compaction drop: a walk over every key of the index.
-func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]int64 {
-	dead := map[uint32]int64{}
+// deadShare estimates what of a segment compaction may drop: the
+// estimated bytes of the versions it may drop, and of all the versions
+// the segment holds, each version's counted as its value, its key and an
+// estimate of its framing. Their ratio is the dead share of the file.
+type deadShare struct{ dead, all int64 }
+
+// of returns the dead share of size bytes.
+func (d deadShare) of(size int64) int64 {
+	if d.all == 0 {
+		return 0
+	}
+	return int64(float64(size) * float64(d.dead) / float64(d.all))
+}
+
+// deadBySegment returns, for each segment, the share of it the policy
+// lets compaction drop: a walk over every key of the index.
+func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
+	shares := map[uint32]deadShare{}
 	if pol.KeepsAll() {
-		return dead
+		return shares
 	}
 	var recs []index.Record
 	db.ix.Chains(func(c index.Chain) bool {
@@ -324,21 +353,26 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]int64 {
 			recs = append(recs, r)
 			return true
 		})
-		i, _ := pol.Horizon(recs, nil)
-		if i >= 0 {
-			klen := int64(len(c.KeyView()))
-			for _, r := range recs[i:] {
-				dead[r.Segment] += int64(r.Len) + klen + entryOverhead
+		drop, _ := pol.Horizon(recs, nil)
+		klen := int64(len(c.KeyView()))
+		for i, r := range recs {
+			sh := shares[r.Segment]
+			n := int64(r.Len) + klen + entryOverhead
+			sh.all += n
+			if drop >= 0 && i >= drop {
+				sh.dead += n
 			}
+			shares[r.Segment] = sh
 		}
 		return true
 	})
-	return dead
+	return shares
 }
 
 // entryOverhead estimates an entry's bytes in a frame beyond its key and
-// value (flags, lengths, its share of the frame's head).
-const entryOverhead = 8
+// value: flags and lengths, and its share of the frame's head and
+// checksum (a frame of one entry adds about 16 bytes).
+const entryOverhead = 16
 
 // background runs while a writable database is open: when it opens, after
 // each roll, and every few seconds (time moves KeepFor's window), it writes the hint
@@ -389,7 +423,8 @@ func (db *DB) compactDead(pol compaction.Policy) {
 		}
 	}()
 	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool {
-		return float64(dead[s.ID]) >= db.opts.CompactAt*float64(s.Size)
+		sh := dead[s.ID]
+		return sh.dead > 0 && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all)
 	}) {
 		if _, err := db.compactRun(ctx, run, pol, db.pace()); err != nil {
 			if ctx.Err() == nil && !errors.Is(err, errPinned) {

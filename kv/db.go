@@ -451,8 +451,12 @@ func (db *DB) Stats() Stats {
 		st.LiveBytes += t.active.Flushed()
 	}
 	if db.enter() == nil { // the walk needs the index: not during or after Close
-		for _, d := range db.deadBySegment(db.retention()) {
-			st.DeadBytes += d
+		for id, sh := range db.deadBySegment(db.retention()) {
+			if s := t.sealed[id]; s != nil {
+				st.DeadBytes += sh.of(int64(len(s.Bytes())))
+			} else if t.active != nil && t.active.ID() == id {
+				st.DeadBytes += sh.of(t.active.Flushed())
+			}
 		}
 		db.leave()
 		st.DeadBytes = min(st.DeadBytes, st.LiveBytes)
@@ -522,7 +526,24 @@ func (db *DB) readValue(t *segTable, r index.Record) (Value, error) {
 // recs may name but newer ones, for which readValues loads the table
 // again.
 func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
-	defer runtime.KeepAlive(t) // its segments hold the bytes read
+	// A record t cannot serve names a segment sealed or written since t
+	// was loaded: it is read from the newest table. Each record tries t
+	// first, since the newest table may no longer hold a segment that
+	// compaction replaced after recs were read. Both tables stay
+	// reachable until the values are decoded: their segments hold the
+	// bytes read.
+	var newer *segTable
+	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
+	read := func(r index.Record) ([]byte, string, error) {
+		b, path, err := t.read(r)
+		if err == nil {
+			return b, path, nil
+		}
+		if newer = db.segs.Load(); newer == t {
+			return nil, path, err
+		}
+		return newer.read(r)
+	}
 	var one [1][]byte
 	stored := one[:]
 	if len(recs) > 1 {
@@ -532,25 +553,15 @@ func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
 		if r.Tombstone() {
 			continue
 		}
-		b, _, err := t.read(r)
+		b, _, err := read(r)
 		if err != nil {
-			// The active segment may have been sealed (and its file
-			// closed) since t was loaded: read again from the current
-			// table.
-			t2 := db.segs.Load()
-			if t2 == t {
-				return err
-			}
-			t = t2
-			if b, _, err = t.read(r); err != nil {
-				return err
-			}
+			return err
 		}
 		stored[i] = b
 	}
 	cur := 0
 	at := func() (string, int64) {
-		_, path, _ := t.read(recs[cur])
+		_, path, _ := read(recs[cur])
 		return path, recs[cur].Offset
 	}
 	// stored may be slices of mappings: decoding copies them out, and a

@@ -697,21 +697,31 @@ func (r *recoverer) anyUnverified() bool {
 // waitVerified waits for the workers of prepareHints to finish.
 func (r *recoverer) waitVerified() { r.workers.Wait() }
 
-// verify checks the checksum of every frame of s, which must hold the
-// commits its hint says. (Their structure was checked when the hint was
-// built from them: a frame whose checksum holds is the frame it was.)
+// verify checks the checksum of every frame of s, and that the frames
+// are in their places: versions one after another (a log segment; a sync
+// marker names the next), or increasing within the range (a compacted
+// one), ending where the hint says. (Their entries were checked when the
+// hint was built from them: a frame whose checksum holds, where it was,
+// is the frame it was; one moved from another place breaks the order.)
 func verify(s *segment.Sealed, hd segment.HintHeader) error {
 	sc := s.Scanner()
+	h := s.Header()
 	var frames uint64
-	last := s.Header().BaseVersion - 1
+	last := h.BaseVersion - 1
 	err := segment.GuardFault(s.Path(), 0, func() error {
 		for {
+			off := sc.Offset()
 			v, commit, err := sc.Skim()
 			if err == io.EOF {
 				return nil
 			}
 			if err != nil {
 				return err
+			}
+			switch {
+			case !h.Compacted() && v != last+1,
+				h.Compacted() && (!commit || v <= last || v > h.Last):
+				return fmt.Errorf("%w: the frame at offset %d has version %d after %d", segment.ErrSequence, off, v, last)
 			}
 			if commit {
 				frames++

@@ -50,7 +50,6 @@ func TestManifestRefusesWhatCannotBe(t *testing.T) {
 		"active listed":   func(m *Manifest) { m.Active = 4 },
 		"id zero":         func(m *Manifest) { m.Segments[0].ID = 0 },
 		"tiny file":       func(m *Manifest) { m.Segments[0].Size = 10 },
-		"trimmed beyond":  func(m *Manifest) { m.Trimmed = 92 },
 	} {
 		m := sampleManifest()
 		edit(m)
