@@ -142,17 +142,22 @@ func (h *HintHeader) Matches(s *Sealed) bool {
 // (run, key, version) without duplicates; hd's Entries and Keys are
 // filled in from them.
 func EncodeHint(hd HintHeader, entries []HintEntry) []byte {
-	hd.Entries = uint64(len(entries))
+	return encodeHint(hd, len(entries), func(i int) *HintEntry { return &entries[i] })
+}
+
+// encodeHint is EncodeHint of the n entries at(0), at(1), ...
+func encodeHint(hd HintHeader, n int, at func(int) *HintEntry) []byte {
+	hd.Entries = uint64(n)
 	hd.Keys = 0
 	size := HintHeaderSize + 8
-	for i := range entries {
-		size += 16 + len(entries[i].Key) // most records; append grows for the others
+	for i := range n {
+		size += 16 + len(at(i).Key) // most records; append grows for the others
 	}
 	b := make([]byte, HintHeaderSize, size)
 	var prev *HintEntry
 	var ts int64
-	for i := range entries {
-		e := &entries[i]
+	for i := range n {
+		e := at(i)
 		flags := e.Kind | e.Codec<<2
 		newRun := prev == nil || !bytes.Equal(prev.Run, e.Run)
 		sameKey := !newRun && bytes.Equal(prev.Key, e.Key)
@@ -419,8 +424,9 @@ func (b *HintBuilder) Add(f *Frame) error {
 // first size bytes of the segment of header h, whose last version (of
 // its last commit, or of the range a compacted segment covers) is last.
 func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
-	return EncodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
-		LastTime: b.lastTime, Frames: b.frames}, b.sorted())
+	order := b.order()
+	return encodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
+		LastTime: b.lastTime, Frames: b.frames}, len(order), func(i int) *HintEntry { return &b.entries[order[i].i] })
 }
 
 // hintSortKey orders entries by (run, key, version) from their run's
@@ -434,8 +440,9 @@ type hintSortKey struct {
 	i      uint32
 }
 
-// sorted returns the entries sorted by (run, key, version).
-func (b *HintBuilder) sorted() []HintEntry {
+// order returns the entries' order by (run, key, version): the place of
+// the first in entries, of the second, ...
+func (b *HintBuilder) order() []hintSortKey {
 	es := b.entries
 	ranks := map[string]uint32{}
 	var last []byte
@@ -481,11 +488,7 @@ func (b *HintBuilder) sorted() []HintEntry {
 		}
 		return cmp.Compare(es[x.i].Version, es[y.i].Version)
 	})
-	out := make([]HintEntry, len(es))
-	for i, sk := range sks {
-		out[i] = es[sk.i]
-	}
-	return out
+	return sks
 }
 
 // BuildHint scans the whole of sealed segment s, verifying every frame,

@@ -184,3 +184,13 @@ func TestHintBuilderSorts(t *testing.T) {
 	slices.SortFunc(want, func(x, y HintEntry) int { return x.Compare(&y) })
 	require.Equal(t, want, got)
 }
+
+// sorted returns the builder's entries in the order it encodes them.
+func (b *HintBuilder) sorted() []HintEntry {
+	order := b.order()
+	out := make([]HintEntry, len(order))
+	for i, sk := range order {
+		out[i] = b.entries[sk.i]
+	}
+	return out
+}
