@@ -438,6 +438,7 @@ type hintSortKey struct {
 	k0, k1 uint64
 	run    uint32
 	i      uint32
+	klen   int // keys of at most 16 bytes with equal prefixes and lengths are equal
 }
 
 // order returns the entries' order by (run, key, version): the place of
@@ -472,7 +473,7 @@ func (b *HintBuilder) order() []hintSortKey {
 			copy(p, k)
 			clear(p[len(k):])
 		}
-		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: rank, i: uint32(i)}
+		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: rank, i: uint32(i), klen: len(k)}
 	}
 	slices.SortFunc(sks, func(x, y hintSortKey) int {
 		switch {
@@ -482,6 +483,10 @@ func (b *HintBuilder) order() []hintSortKey {
 			return cmp.Compare(x.k0, y.k0)
 		case x.k1 != y.k1:
 			return cmp.Compare(x.k1, y.k1)
+		case x.klen <= 16 && y.klen <= 16:
+			// The same key, or one a prefix of the other padded with
+			// zeros: the shorter first, then a key's versions in order.
+			return cmp.Or(cmp.Compare(x.klen, y.klen), cmp.Compare(es[x.i].Version, es[y.i].Version))
 		}
 		if c := bytes.Compare(es[x.i].Key, es[y.i].Key); c != 0 {
 			return c
