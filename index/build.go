@@ -3,6 +3,8 @@ package index
 import (
 	"bytes"
 	"errors"
+	"math/bits"
+	"math/rand/v2"
 	"unsafe"
 )
 
@@ -55,6 +57,10 @@ type Builder struct {
 	refs   []uint32 // every node written, with its hash
 	hashes []uint64
 	err    error
+
+	// Counts, published at Finish (no reader looks before).
+	live, versions, bytes int64
+	rng                   uint64 // state of the tower heights' generator
 }
 
 // Build starts laying out ix, which must be empty (no key was ever
@@ -63,7 +69,7 @@ func (ix *Index) Build(keys int) (*Builder, error) {
 	if ix.keys.Load() != 0 || ix.nruns != 0 {
 		return nil, errors.New("index: Build needs an empty index")
 	}
-	b := &Builder{ix: ix, height: 1, refs: make([]uint32, 0, keys), hashes: make([]uint64, 0, keys)}
+	b := &Builder{ix: ix, height: 1, refs: make([]uint32, 0, keys), hashes: make([]uint64, 0, keys), rng: rand.Uint64() | 1}
 	for i := range b.last {
 		b.last[i] = ix.head
 	}
@@ -127,7 +133,7 @@ func (b *Builder) flush() error {
 		return nil
 	}
 	ix := b.ix
-	h := randomHeight()
+	h := b.height1()
 	ref := ix.mem.alloc(nodeSize(h, len(b.key)))
 	if ref == 0 {
 		b.err = ErrFull
@@ -162,14 +168,24 @@ func (b *Builder) flush() error {
 	}
 	b.refs = append(b.refs, ref)
 	b.hashes = append(b.hashes, hashOf(b.rn, unsafe.String(unsafe.SliceData(b.key), len(b.key))))
-	ix.keys.Add(1)
 	if !b.recs[len(b.recs)-1].Tombstone() {
-		ix.live.Add(1)
+		b.live++
 	}
-	ix.versions.Add(int64(len(b.recs)))
-	ix.bytes.Add(size)
+	b.versions += int64(len(b.recs))
+	b.bytes += size
 	b.recs = b.recs[:0]
 	return nil
+}
+
+// height1 returns a random tower height, as randomHeight does (p = 1/4),
+// from the builder's own generator (xorshift64*): no shared state to
+// touch per key.
+func (b *Builder) height1() int {
+	b.rng ^= b.rng >> 12
+	b.rng ^= b.rng << 25
+	b.rng ^= b.rng >> 27
+	r := b.rng * 2685821657736338717
+	return min(1+bits.TrailingZeros64(r|1<<(2*maxHeight-2))/2, maxHeight)
 }
 
 // Finish writes the last key, fills the hash table and returns the index
@@ -184,6 +200,10 @@ func (b *Builder) Finish() error {
 	for i, ref := range b.refs {
 		put(t, b.hashes[i], ref)
 	}
+	ix.keys.Store(int64(len(b.refs)))
+	ix.live.Store(b.live)
+	ix.versions.Store(b.versions)
+	ix.bytes.Store(b.bytes)
 	ix.hash.Store(t)
 	ix.height.Store(int32(b.height))
 	b.refs, b.hashes = nil, nil
