@@ -1,6 +1,8 @@
 // Package index is Strata's in-memory index: an ordered skiplist keyed by
 // (run, key) whose nodes hold each key's versions, newest first, and a hash
-// table from (run, key) to node for point lookups.
+// table from (run, key) to node for point lookups. It is Strata's
+// implementation, with no compatibility promise: applications use
+// package kv.
 //
 // # Memory layout
 //

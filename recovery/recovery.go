@@ -1,5 +1,6 @@
 // Package recovery rebuilds Strata's index from the segment files of a
-// data directory when it is opened.
+// data directory when it is opened. It is Strata's implementation, with no
+// compatibility promise: applications use package kv, whose Open runs it.
 //
 // Rules (the byte layout is in the segment package doc): segments are
 // read in the order of the manifest (segment.Manifest), then the log

@@ -1,6 +1,8 @@
 // Package segment owns Strata's on-disk format: segment files, the frames
 // in them, their checksums and the compression of values. Nobody else
-// parses these bytes.
+// parses these bytes. It is Strata's implementation, with no
+// compatibility promise: applications use package kv (and tools read
+// directories with cmd/strata-inspect).
 //
 // A data directory holds segment files named by a decimal id,
 // "0000000001.seg", "0000000002.seg", ... Commits are appended to the
