@@ -110,6 +110,11 @@ func parse(path string) ([]mutation, error) {
 		case strings.HasPrefix(line, "why: "):
 			cur.why = strings.TrimPrefix(line, "why: ")
 		case strings.HasPrefix(line, "test: "):
+			if strings.ContainsAny(line, `'"`) {
+				// No shell: a quoted -run pattern would match nothing,
+				// and every mutation would survive unnoticed.
+				return nil, fmt.Errorf("%s: %q: test arguments are split on spaces, quotes are not removed", path, line)
+			}
 			cur.test = strings.Fields(strings.TrimPrefix(line, "test: "))
 		case strings.HasPrefix(line, "- "):
 			cur.old = append(cur.old, strings.TrimPrefix(line, "- "))
