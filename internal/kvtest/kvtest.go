@@ -3,6 +3,8 @@
 package kvtest
 
 import (
+	"errors"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -46,6 +48,9 @@ func CopyDir(t testing.TB, src string) string {
 	}
 	for _, e := range entries {
 		b, err := os.ReadFile(filepath.Join(src, e.Name()))
+		if errors.Is(err, fs.ErrNotExist) {
+			continue // renamed or removed since the listing (a hint file's temporary, say)
+		}
 		if err != nil {
 			t.Fatal(err)
 		}
