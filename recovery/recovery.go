@@ -709,9 +709,16 @@ func verify(s *segment.Sealed, hd segment.HintHeader) error {
 	h := s.Header()
 	var frames uint64
 	last := h.BaseVersion - 1
+	evicted := int64(0)
 	err := segment.GuardFault(s.Path(), 0, func() error {
 		for {
 			off := sc.Offset()
+			if off-evicted >= evictEvery {
+				// Give the pages read back as it goes: a verification
+				// holds a few megabytes of the segment, not all of it.
+				s.Evict()
+				evicted = off
+			}
 			v, commit, err := sc.Skim()
 			if err == io.EOF {
 				return nil
@@ -740,6 +747,10 @@ func verify(s *segment.Sealed, hd segment.HintHeader) error {
 	}
 	return nil
 }
+
+// evictEvery is how many bytes verify reads between two evictions of the
+// pages it read.
+const evictEvery = 8 << 20
 
 // fromHint recovers segment s of st from its hint file, if prepareHints
 // found that the hint matches the segment and (unless TrustHints) that

@@ -401,10 +401,23 @@ type HintBuilder struct {
 	entries  []HintEntry
 	frames   uint64
 	lastTime int64
+	// The entries' runs and keys are copies: runs interned, keys packed
+	// in chunks that never move, so the segment's pages may go as soon
+	// as they are read.
+	runs    map[string][]byte
+	lastRun []byte
+	chunk   []byte
 }
 
-// Add adds the entries of a verified frame. Their run and key bytes are
-// views into the frame: the segment must stay mapped until Encode.
+// evictEvery is how many bytes of a segment BuildHint reads between two
+// evictions of the pages it read.
+const evictEvery = 8 << 20
+
+// keyChunk is the size of the chunks keys are copied into.
+const keyChunk = 1 << 20
+
+// Add adds the entries of a verified frame (copying their runs and keys:
+// the frame's bytes may go once it returns).
 func (b *HintBuilder) Add(f *Frame) error {
 	if f.Marker() {
 		return nil
@@ -413,11 +426,38 @@ func (b *HintBuilder) Add(f *Frame) error {
 	b.lastTime = max(b.lastTime, f.Timestamp)
 	return f.Entries(func(e Entry) error {
 		b.entries = append(b.entries, HintEntry{
-			Run: e.Run, Key: e.Key, Version: f.Version, Timestamp: f.Timestamp,
+			Run: b.run(e.Run), Key: b.key(e.Key), Version: f.Version, Timestamp: f.Timestamp,
 			Offset: f.Offset + int64(e.ValueOffset), Len: uint32(len(e.Value)), Kind: e.Kind, Codec: e.Codec,
 		})
 		return nil
 	})
+}
+
+// run returns the builder's copy of run name r.
+func (b *HintBuilder) run(r []byte) []byte {
+	if b.lastRun != nil && bytes.Equal(r, b.lastRun) { // runs change seldom
+		return b.lastRun
+	}
+	c, ok := b.runs[string(r)]
+	if !ok {
+		if b.runs == nil {
+			b.runs = map[string][]byte{}
+		}
+		c = bytes.Clone(r)
+		b.runs[string(c)] = c
+	}
+	b.lastRun = c
+	return c
+}
+
+// key returns a copy of key k in the builder's chunks.
+func (b *HintBuilder) key(k []byte) []byte {
+	if len(b.chunk)+len(k) > cap(b.chunk) {
+		b.chunk = make([]byte, 0, max(keyChunk, len(k)))
+	}
+	at := len(b.chunk)
+	b.chunk = append(b.chunk, k...)
+	return b.chunk[at:len(b.chunk):len(b.chunk)]
 }
 
 // Encode returns the hint file of the entries added so far, for the
@@ -431,9 +471,8 @@ func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 
 // hintSortKey orders entries by (run, key, version) from their run's
 // rank and a copy of their key's first 16 bytes, so that sorting touches
-// the keys themselves (in the mapped segment) only to break ties beyond
-// those bytes; i, the entry's place in frame order, orders the versions
-// of a key.
+// the keys themselves only to break ties beyond those bytes; i is the
+// entry's place in the builder.
 type hintSortKey struct {
 	k0, k1 uint64
 	run    uint32
@@ -507,8 +546,15 @@ func BuildHint(s *Sealed, last uint64) ([]byte, error) {
 	b := HintBuilder{entries: make([]HintEntry, 0, len(s.Bytes())/64)}
 	sc := s.Scanner()
 	last = s.Header().BaseVersion - 1
+	evicted := int64(0)
 	err := GuardFault(s.Path(), 0, func() error {
 		for {
+			if off := sc.Offset(); off-evicted >= evictEvery {
+				// The builder holds copies: give back the pages read, so
+				// that a build holds a few megabytes of the segment.
+				s.Evict()
+				evicted = off
+			}
 			f, err := sc.Next()
 			if err == io.EOF {
 				return nil
