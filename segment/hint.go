@@ -543,7 +543,7 @@ func (b *HintBuilder) order() []hintSortKey {
 // it).
 func BuildHint(s *Sealed, last uint64) ([]byte, error) {
 	covers := last
-	b := HintBuilder{entries: make([]HintEntry, 0, len(s.Bytes())/64)}
+	b := HintBuilder{entries: make([]HintEntry, 0, len(s.Bytes())/128)} // a guess: append grows it
 	sc := s.Scanner()
 	last = s.Header().BaseVersion - 1
 	evicted := int64(0)
