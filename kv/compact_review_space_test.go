@@ -4,26 +4,10 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 )
-
-// allBytes sums the sizes of every file in dir (segments, hints,
-// manifest, lock).
-func allBytes(t *testing.T, dir string) int64 {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	require.NoError(t, err)
-	var n int64
-	for _, e := range ents {
-		info, err := os.Stat(filepath.Join(dir, e.Name()))
-		require.NoError(t, err)
-		n += info.Size()
-	}
-	return n
-}
 
 // Issue 8, item 6, with the whole directory counted (hint files and
 // manifest included), at a tenth of the size, the database's default
@@ -49,7 +33,7 @@ func TestReviewSpaceWholeDirectory(t *testing.T) {
 	_, err = db.Compact(t.Context())
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
-	total := allBytes(t, dir)
+	total := filesBytes(t, dir, func(string) bool { return true })
 	ents, _ := os.ReadDir(dir)
 	for _, e := range ents {
 		info, _ := e.Info()

@@ -47,12 +47,8 @@ func TestReviewTrimHorizonInActiveSegmentReopen(t *testing.T) {
 	db, err := openMem(t, mem, opts)
 	require.NoError(t, err)
 	holdBackground(db)
-	pad := strings.Repeat("x", 200)
 	mustPut(t, db, "r", "a", String("a1"))
-	// Fill sealed segments with overwrites of one key: mostly dead.
-	for i := 0; db.segs.Load().active.ID() < 3; i++ {
-		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
-	}
+	fillDeadSegments(t, db) // sealed segments of overwrites of one key: mostly dead
 	// The successor of a's old version lands in the active segment.
 	a2 := mustPut(t, db, "r", "a", String("a2"))
 	runBackgroundJob(db)
@@ -64,6 +60,16 @@ func TestReviewTrimHorizonInActiveSegmentReopen(t *testing.T) {
 	require.NoError(t, err, "reopen after a background compaction")
 	require.Equal(t, String("a2"), mustGet(t, db, "r", "a").Value)
 	require.NoError(t, db.Close())
+}
+
+// fillDeadSegments overwrites one key ("f") until two segments are
+// sealed: their bytes are almost all dead under KeepVersions 1.
+func fillDeadSegments(t *testing.T, db *DB) {
+	t.Helper()
+	pad := strings.Repeat("x", 200)
+	for i := 0; db.segs.Load().active.ID() < 3; i++ {
+		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
+	}
 }
 
 // rollNow seals the active segment, as Compact does first.
@@ -119,12 +125,9 @@ func TestReviewCompactionDropsDurableVersionForUnsyncedSuccessor(t *testing.T) {
 	db, err := openMem(t, mem, opts)
 	require.NoError(t, err)
 	holdBackground(db)
-	pad := strings.Repeat("x", 200)
 	mustPut(t, db, "r", "a", String("a1"))
-	for i := 0; db.segs.Load().active.ID() < 3; i++ {
-		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
-	}
-	rollNow(t, db) // every commit so far is sealed and fsynced
+	fillDeadSegments(t, db) // sealed segments of overwrites of one key: mostly dead
+	rollNow(t, db)          // every commit so far is sealed and fsynced
 	require.NoError(t, db.Sync())
 	mustPut(t, db, "r", "a", String("a2")) // written, not yet fsynced
 	runBackgroundJob(db)
@@ -173,11 +176,8 @@ func horizonAboveLastImage(t *testing.T) (*vfs.Mem, Options) {
 	db, err := openMem(t, mem, opts)
 	require.NoError(t, err)
 	holdBackground(db)
-	pad := strings.Repeat("x", 200)
 	mustPut(t, db, "r", "a", String("a1"))
-	for i := 0; db.segs.Load().active.ID() < 3; i++ {
-		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
-	}
+	fillDeadSegments(t, db) // sealed segments of overwrites of one key: mostly dead
 	rollNow(t, db)
 	mustPut(t, db, "r", "a", String("a2"))
 	runBackgroundJob(db)
@@ -199,11 +199,8 @@ func TestReviewViewAtPinnedWhileJobRunsLosesItsVersion(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	holdBackground(db)
-	pad := strings.Repeat("x", 200)
 	v1 := mustPut(t, db, "r", "k", String("k1"))
-	for i := 0; db.segs.Load().active.ID() < 3; i++ {
-		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
-	}
+	fillDeadSegments(t, db) // sealed segments of overwrites of one key: mostly dead
 	mustPut(t, db, "r", "k", String("k2"))
 	rollNow(t, db)
 
@@ -390,11 +387,8 @@ func strictInFlight(t *testing.T) (*DB, *gateFS, *vfs.Mem, Options, chan error) 
 	db, err := openMem(t, g, opts)
 	require.NoError(t, err)
 	holdBackground(db)
-	pad := strings.Repeat("x", 200)
 	mustPut(t, db, "r", "k", String("k1"))
-	for i := 0; db.segs.Load().active.ID() < 3; i++ {
-		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
-	}
+	fillDeadSegments(t, db) // sealed segments of overwrites of one key: mostly dead
 	// k2 will be the first commit of a new segment (so the trim horizon
 	// the job records stays within what the manifest allows).
 	rollNow(t, db)
@@ -559,11 +553,8 @@ func TestReviewScanReadAcrossRollAndCompaction(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	holdBackground(db)
-	pad := strings.Repeat("x", 200)
 	mustPut(t, db, "r", "b", String("b1"))
-	for i := 0; db.segs.Load().active.ID() < 3; i++ {
-		mustPut(t, db, "r", "f", String(fmt.Sprintf("%d%s", i, pad)))
-	}
+	fillDeadSegments(t, db) // sealed segments of overwrites of one key: mostly dead
 	mustPut(t, db, "r", "a", String("a1"))
 
 	// Scan: the table first...

@@ -18,12 +18,17 @@ import (
 
 // dirBytes sums the sizes of the segment files in dir.
 func dirBytes(t *testing.T, dir string) int64 {
+	return filesBytes(t, dir, func(name string) bool { _, ok := segment.ParseFileName(name); return ok })
+}
+
+// filesBytes sums the sizes of the files of dir whose names pick chooses.
+func filesBytes(t *testing.T, dir string, pick func(name string) bool) int64 {
 	t.Helper()
 	ents, err := os.ReadDir(dir)
 	require.NoError(t, err)
 	var n int64
 	for _, e := range ents {
-		if _, ok := segment.ParseFileName(e.Name()); ok {
+		if pick(e.Name()) {
 			info, err := e.Info()
 			require.NoError(t, err)
 			n += info.Size()
