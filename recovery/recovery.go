@@ -42,6 +42,12 @@
 // and nothing is cut or moved before every earlier segment is known
 // good. Hints of segments that are gone are removed.
 //
+// Verify applies the same rules (problem.go holds each once) to a
+// directory without changing it and without stopping at the first
+// problem, returning typed Problems (kind, file, offset, versions): it is
+// what `strata-inspect verify` runs. Recover's corruption errors wrap the
+// same *Problem, so no caller parses an error's text.
+//
 // Recovery is deterministic and idempotent: the same files give the same
 // index, and a second run finds nothing to cut. It reads each byte a
 // constant number of times, so it takes time linear in the bytes read.
@@ -52,6 +58,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	iofs "io/fs"
 	"log/slog"
 	"path/filepath"
 	"runtime"
@@ -197,13 +204,24 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	m, err := segment.ReadManifest(fs, dir)
 	if err != nil {
 		if errors.Is(err, segment.ErrBadManifest) {
-			return nil, &segment.CorruptError{File: filepath.Join(dir, segment.ManifestName), Err: err}
+			return nil, corrupt(&Problem{Kind: BadManifest, File: filepath.Join(dir, segment.ManifestName), Proof: -1, Err: err})
 		}
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
-	steps, err := r.plan(ids, m)
+	if m != nil {
+		r.res.Trimmed, r.res.Generation = m.Trimmed, m.Generation
+	}
+	steps, leftovers, problems, err := plan(fs, dir, ids, m)
 	if err != nil {
 		return nil, err
+	}
+	if len(problems) > 0 {
+		return nil, corrupt(problems[0])
+	}
+	if !opts.ReadOnly {
+		if err := r.removeLeftovers(leftovers); err != nil {
+			return nil, err
+		}
 	}
 	first := *r.res // what the plan found, for a second pass
 	r.prepareHints(steps)
@@ -287,79 +305,69 @@ type step struct {
 	listed *segment.SegmentInfo
 }
 
-// plan orders the segments to read: those the manifest lists, in its
-// order, then the log segments the writer started after it was written,
-// in id order. Files the manifest lists but the directory lacks are
-// corruption; segment files it does not list that are not part of the
-// log after it are left over from a compaction and are removed (left
-// alone if ReadOnly). Without a manifest every segment is part of the
-// log.
-func (r *recoverer) plan(ids []uint32, m *segment.Manifest) ([]step, error) {
-	var steps []step
+// plan orders the segments of dir (ids, sorted) to read: those the
+// manifest m lists, in its order, then the log segments the writer
+// started after it was written, in id order. Segment files it does not
+// list that are not part of the log after it are left over from a
+// compaction: returned in leftovers (Recover removes them). A file the
+// manifest names but the directory lacks, and a compacted segment with
+// no manifest, are problems (corruption). Without a manifest every
+// segment is part of the log.
+func plan(fs vfs.FS, dir string, ids []uint32, m *segment.Manifest) (steps []step, leftovers []uint32, problems []*Problem, err error) {
 	present := make(map[uint32]bool, len(ids))
 	for _, id := range ids {
 		present[id] = true
 	}
 	listed := map[uint32]bool{}
 	if m != nil {
-		r.res.Trimmed, r.res.Generation = m.Trimmed, m.Generation
 		for i := range m.Segments {
 			info := &m.Segments[i]
 			if !present[info.ID] {
-				return nil, &segment.CorruptError{File: filepath.Join(r.dir, segment.FileName(info.ID)),
-					Err: fmt.Errorf("%w: the manifest lists this segment (versions %d to %d) but the file is missing", segment.ErrSequence, info.Base, info.Last)}
+				problems = append(problems, missingRule(dir, info.ID, info))
+				continue
 			}
 			listed[info.ID] = true
 			steps = append(steps, step{id: info.ID, listed: info})
 		}
 		if m.Active != 0 && !present[m.Active] {
-			return nil, &segment.CorruptError{File: filepath.Join(r.dir, segment.FileName(m.Active)),
-				Err: fmt.Errorf("%w: the manifest names this segment as the one new commits went to, but the file is missing", segment.ErrSequence)}
+			problems = append(problems, missingRule(dir, m.Active, nil))
 		}
 	}
 	for _, id := range ids {
 		if listed[id] {
 			continue
 		}
-		path := filepath.Join(r.dir, segment.FileName(id))
+		path := filepath.Join(dir, segment.FileName(id))
 		leftover := m != nil && id < m.Active
 		if !leftover {
-			compacted, err := isCompacted(r.fs, path)
+			compacted, err := isCompacted(fs, path)
 			if err != nil {
-				return nil, err
+				return nil, nil, nil, err
 			}
 			if compacted && m == nil {
-				return nil, &segment.CorruptError{File: path,
-					Err: fmt.Errorf("%w: a compacted segment, but the directory has no manifest to say whether it is live", segment.ErrSequence)}
+				problems = append(problems, &Problem{Kind: StrayCompacted, File: path, Proof: -1,
+					Err: fmt.Errorf("%w: a compacted segment, but the directory has no manifest to say whether it is live", segment.ErrSequence)})
+				continue
 			}
 			leftover = compacted
 		}
-		if !leftover {
+		if leftover {
+			leftovers = append(leftovers, id)
+		} else {
 			steps = append(steps, step{id: id})
-			continue
 		}
-		if r.opts.ReadOnly {
-			continue
-		}
-		if err := r.fs.Remove(path); err != nil {
-			return nil, fmt.Errorf("recovery: remove %s, left over from a compaction: %w", path, err)
-		}
-		if r.hints[id] {
-			if err := r.fs.Remove(filepath.Join(r.dir, segment.HintName(id))); err != nil {
-				return nil, fmt.Errorf("recovery: remove the hint of %s: %w", path, err)
-			}
-			delete(r.hints, id)
-		}
-		r.opts.Logger.Info("strata: removed a segment left over from a compaction", "file", path)
 	}
-	return steps, nil
+	return steps, leftovers, problems, nil
 }
 
 // isCompacted reports whether the segment at path has a compacted
-// segment's header; a header that does not decode says false (recovery
-// reports it when it reads the segment).
+// segment's header; a header that does not decode, or a file it may not
+// read, says false (reading the segment reports it).
 func isCompacted(fs vfs.FS, path string) (bool, error) {
 	f, err := fs.Open(path)
+	if errors.Is(err, iofs.ErrPermission) {
+		return false, nil
+	}
 	if err != nil {
 		return false, fmt.Errorf("recovery: open %s: %w", path, err)
 	}
@@ -370,6 +378,25 @@ func isCompacted(fs vfs.FS, path string) (bool, error) {
 	}
 	h, err := segment.DecodeHeader(b)
 	return err == nil && h.Compacted(), nil
+}
+
+// removeLeftovers removes the segments a compaction left behind, and
+// their hints.
+func (r *recoverer) removeLeftovers(ids []uint32) error {
+	for _, id := range ids {
+		path := filepath.Join(r.dir, segment.FileName(id))
+		if err := r.fs.Remove(path); err != nil {
+			return fmt.Errorf("recovery: remove %s, left over from a compaction: %w", path, err)
+		}
+		if r.hints[id] {
+			if err := r.fs.Remove(filepath.Join(r.dir, segment.HintName(id))); err != nil {
+				return fmt.Errorf("recovery: remove the hint of %s: %w", path, err)
+			}
+			delete(r.hints, id)
+		}
+		r.opts.Logger.Info("strata: removed a segment left over from a compaction", "file", path)
+	}
+	return nil
 }
 
 type recoverer struct {
@@ -432,27 +459,16 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	case errors.Is(err, segment.ErrOldFormat):
 		return nil, fmt.Errorf("strata: %s: %w; open it with the Strata release that wrote it and copy the data out", path, err)
 	case errors.Is(err, segment.ErrBadHeader):
-		return &damaged{}, &segment.CorruptError{File: path, Offset: 0, Err: err}
+		return &damaged{}, corrupt(&Problem{Kind: BadHeader, File: path, Intact: res.LastVersion, Proof: -1, Err: err})
 	case err != nil:
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
 	h := s.Header()
-	if h.BaseVersion != res.LastVersion+1 {
-		return &damaged{s: s}, &segment.CorruptError{File: path, Offset: 0,
-			Err: fmt.Errorf("%w: the segment starts at version %d but version %d comes next: commits or a segment are missing",
-				segment.ErrSequence, h.BaseVersion, res.LastVersion+1)}
+	if p := startRule(path, h, res.LastVersion+1); p != nil {
+		return &damaged{s: s}, corrupt(p)
 	}
-	if info := st.listed; info != nil {
-		var bad error
-		switch size := int64(len(s.Bytes())); {
-		case h.Compacted() && h.Last < info.Last:
-			bad = fmt.Errorf("the segment covers versions %d to at most %d, the manifest says to %d", h.BaseVersion, h.Last, info.Last)
-		case size != info.Size:
-			bad = fmt.Errorf("the file has %d bytes, the manifest says %d: it was cut or written after it was sealed", size, info.Size)
-		}
-		if bad != nil {
-			return &damaged{s: s}, &segment.CorruptError{File: path, Offset: 0, Err: fmt.Errorf("%w: %w", segment.ErrSequence, bad)}
-		}
+	if p := listedRule(path, h, int64(len(s.Bytes())), st.listed, res.LastVersion); p != nil {
+		return &damaged{s: s}, corrupt(p)
 	}
 	if r.ready[id] != nil && r.fromHint(st, s) {
 		return nil, nil
@@ -490,65 +506,38 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 		return hint, err
 	}
 	end, size := sc.Offset(), int64(len(s.Bytes()))
+	// fail reports the corruption p, with the segment's intact frames
+	// before it for salvage.
+	fail := func(p *Problem) (*damaged, error) {
+		hint, err := encode(end)
+		if err != nil {
+			s.Close()
+			return nil, err
+		}
+		return &damaged{s: s, intact: end, hint: hint}, corrupt(p)
+	}
 	if bad != nil {
-		var torn bool
-		var proof int64
+		var p *Problem
 		if err := segment.GuardFault(path, end, func() error {
-			torn, proof = sc.Verdict(bad, newest)
+			p = frameRule(path, sc, s.Bytes(), bad, newest, res.LastVersion)
 			return nil
 		}); err != nil {
 			s.Close()
 			return nil, err
 		}
-		if !torn {
-			switch {
-			case newest && proof >= 0:
-				bad = fmt.Errorf("%w (the frame at offset %d claims these bytes had been fsynced, so this is not a torn write)", bad, proof)
-			case newest && !errors.Is(bad, segment.ErrSequence):
-				bad = fmt.Errorf("%w (frames after it claim these bytes had been fsynced, so this is not a torn write)", bad)
-			}
-			hint, err := encode(end)
-			if err != nil {
-				s.Close()
-				return nil, err
-			}
-			return &damaged{s: s, intact: end, hint: hint}, &segment.CorruptError{File: path, Offset: end, Err: bad}
+		if p.Kind != TornTail {
+			return fail(p)
 		}
-		// Zeros at the very end are space the writer had reserved
-		// (segment.Writer.MapWrites) or a torn write that left nothing:
-		// cut, but not counted as torn bytes.
-		data := end
-		if err := segment.GuardFault(path, end, func() error {
-			data = segment.DataEnd(s.Bytes(), end)
-			return nil
-		}); err != nil {
-			s.Close()
-			return nil, err
-		}
-		res.TornBytes, res.UnusedBytes = data-end, size-data
+		res.TornBytes, res.UnusedBytes = p.Bytes, p.Unused
 		if res.TornBytes > 0 {
 			res.TornFile = path
 		}
 	}
-	if st.listed != nil || h.Compacted() {
-		// A compacted segment covers its range whatever it kept of it:
-		// the manifest's, which may end before its header's bound (a job
-		// that split its output at SegmentSize).
-		last := h.Last
-		if st.listed != nil {
-			last = st.listed.Last
-		}
-		if (!h.Compacted() && res.LastVersion != last) || (h.Compacted() && res.LastVersion > last) {
-			hint, err := encode(end)
-			if err != nil {
-				s.Close()
-				return nil, err
-			}
-			return &damaged{s: s, intact: end, hint: hint}, &segment.CorruptError{File: path, Offset: end,
-				Err: fmt.Errorf("%w: the segment's last commit is of version %d, the manifest says it ends at %d", segment.ErrSequence, res.LastVersion, last)}
-		}
-		res.LastVersion = last
+	last, p := endRule(path, h, st.listed, res.LastVersion, end)
+	if p != nil {
+		return fail(p)
 	}
+	res.LastVersion = last
 	hint, err := encode(end)
 	if err != nil {
 		s.Close()
@@ -667,14 +656,8 @@ func (r *recoverer) check(st step, newest bool, h *hinted) {
 		h.bad = err
 		return
 	}
-	if h.rd, h.bad = checkHint(h.hint, s); h.bad == nil {
+	if h.rd, h.bad = hintRule(h.hint, s, st, newest); h.bad == nil {
 		h.hd = h.rd.Header()
-		switch {
-		case st.listed != nil && h.hd.Last != st.listed.Last:
-			h.bad = fmt.Errorf("%w: it ends at version %d, the manifest says %d", segment.ErrBadHint, h.hd.Last, st.listed.Last)
-		case newest && h.hd.Frames == 0:
-			h.bad = fmt.Errorf("%w: it lists no frame of the newest segment", segment.ErrBadHint)
-		}
 	}
 	if h.bad != nil {
 		s.Close()
@@ -786,20 +769,6 @@ func (r *recoverer) fromHint(st step, s *segment.Sealed) bool {
 	r.sources[len(r.sources)-1].rd = h.rd
 	h.rd = nil // a second pass reads it afresh
 	return true
-}
-
-// checkHint returns a reader of hint if its checksum holds and it
-// describes s. (Its records are checked as the build reads them: one
-// that breaks a rule makes the pass start over without the hint.)
-func checkHint(hint []byte, s *segment.Sealed) (*segment.HintReader, error) {
-	hr, err := segment.NewHintReader(hint)
-	if err != nil {
-		return nil, err
-	}
-	if hd := hr.Header(); !hd.Matches(s) {
-		return nil, fmt.Errorf("%w: it describes another segment, or this one at another size", segment.ErrBadHint)
-	}
-	return hr, nil
 }
 
 // add takes note of the entries of a verified frame.

@@ -59,84 +59,80 @@ func init() {
 			if limit < 0 {
 				return cli.Usagef("-limit must not be negative")
 			}
-			segs, err := e.openSegments(args[0])
-			if err != nil {
-				return err
-			}
-			defer closeSegments(segs)
 			var frames []frameJSON
 			printed := 0
-			bad := false
 			errLimit := fmt.Errorf("limit reached")
-		segments:
-			for _, sf := range segs {
-				problems, err := scan(sf, func(off int64, f *segment.Frame) error {
-					if f.Version < from {
-						return nil
-					}
-					fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp),
-						Marker: f.Marker(), Synced: f.Synced}
-					if hexOut {
-						fr.Hex = hex.Dump(f.Bytes())
-					}
-					if f.Marker() {
-						if run == "" && key == "" {
-							if e.json {
-								frames = append(frames, fr)
-							} else {
-								printFrame(e, fr)
-							}
-						}
-						return nil
-					}
-					err := f.Entries(func(en segment.Entry) error {
-						if (run != "" && string(en.Run) != run) || (key != "" && string(en.Key) != key) {
-							return nil
-						}
-						if limit > 0 && printed == limit {
-							return errLimit
-						}
-						printed++
-						ej := entryJSON{Kind: kindName(en.Kind), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
-							ValueOffset: off + int64(en.ValueOffset), Stored: len(en.Value)}
-						v, raw, err := decodeEntry(en)
-						ej.Raw = raw
-						if err != nil {
-							ej.Error = err.Error()
-						} else if en.Kind == segment.KindPut {
-							ej.Value = &v
-						}
-						fr.Entries = append(fr.Entries, ej)
-						return nil
-					})
-					if len(fr.Entries) > 0 {
+			_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
+				if f.Version < from {
+					return nil
+				}
+				fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp),
+					Marker: f.Marker(), Synced: f.Synced}
+				if hexOut {
+					fr.Hex = hex.Dump(f.Bytes())
+				}
+				if f.Marker() {
+					if run == "" && key == "" {
 						if e.json {
 							frames = append(frames, fr)
 						} else {
 							printFrame(e, fr)
 						}
 					}
-					return err
-				}, nil)
-				for _, p := range problems {
-					bad = bad || !p.Torn
-					if !e.json {
-						fmt.Fprintln(e.stdout, p)
-						if hexOut {
-							b := p.data[:min(len(p.data), maxHex)]
-							fmt.Fprintf(e.stdout, "  %d bytes from offset %d:\n", len(b), p.Offset)
-							fmt.Fprint(e.stdout, indent(hex.Dump(b)))
-							if len(b) < len(p.data) {
-								fmt.Fprintf(e.stdout, "  ... %d more bytes\n", len(p.data)-len(b))
-							}
-						}
+					return nil
+				}
+				err := f.Entries(func(en segment.Entry) error {
+					if (run != "" && string(en.Run) != run) || (key != "" && string(en.Key) != key) {
+						return nil
+					}
+					if limit > 0 && printed == limit {
+						return errLimit
+					}
+					printed++
+					ej := entryJSON{Kind: kindName(en.Kind), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
+						ValueOffset: off + int64(en.ValueOffset), Stored: len(en.Value)}
+					v, raw, err := decodeEntry(en)
+					ej.Raw = raw
+					if err != nil {
+						ej.Error = err.Error()
+					} else if en.Kind == segment.KindPut {
+						ej.Value = &v
+					}
+					fr.Entries = append(fr.Entries, ej)
+					return nil
+				})
+				if len(fr.Entries) > 0 {
+					if e.json {
+						frames = append(frames, fr)
+					} else {
+						printFrame(e, fr)
 					}
 				}
-				switch {
-				case err == errLimit:
-					break segments
-				case err != nil:
-					return err
+				return err
+			})
+			if err == errLimit {
+				// Stopped early: the problems of what was not read are
+				// not known.
+				problems, bad, err = nil, false, nil
+			}
+			if err != nil {
+				return err
+			}
+			for _, p := range problems {
+				if e.json {
+					continue
+				}
+				fmt.Fprintln(e.stdout, p)
+				if hexOut {
+					b, all, err := p.region(maxHex)
+					if err != nil {
+						return err
+					}
+					fmt.Fprintf(e.stdout, "  %d bytes from offset %d:\n", len(b), p.Offset)
+					fmt.Fprint(e.stdout, indent(hex.Dump(b)))
+					if int64(len(b)) < all {
+						fmt.Fprintf(e.stdout, "  ... %d more bytes\n", all-int64(len(b)))
+					}
 				}
 			}
 			if e.json {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/kv"
 	"github.com/strata-kv/strata/recovery"
+	"github.com/strata-kv/strata/segment"
 )
 
 type salvageReport struct {
@@ -40,11 +42,6 @@ func init() {
 				return err
 			}
 			dir := args[0]
-			segs, err := e.openSegments(dir)
-			if err != nil {
-				return err
-			}
-			closeSegments(segs)
 			rep := salvageReport{Dir: dir, Files: []string{}, MovedAside: []string{}}
 			res, err := recovery.Recover(vfs.Default, dir, index.New(), recovery.Options{ReadOnly: true, Salvage: true})
 			if err != nil {
@@ -53,7 +50,7 @@ func init() {
 			res.Close()
 			rep.TornFile, rep.TornBytes = res.TornFile, res.TornBytes
 			if res.Damage != nil {
-				rep.Damage = &problem{Path: res.Damage.File, Offset: res.Damage.Offset, Message: res.Damage.Err.Error()}
+				rep.Damage = damageOf(res.Damage)
 				rep.SalvagedAt = res.SalvagedAt
 				rep.Files = append(rep.Files, res.Damaged...)
 			}
@@ -111,4 +108,15 @@ func printSalvage(e *env, rep salvageReport) {
 		fmt.Fprintf(w, "  %s\n", filepath.Base(f))
 	}
 	fmt.Fprintln(w, "keeping the intact versions of the damaged segment under its name. Run again with -apply to do it.")
+}
+
+// damageOf describes the corruption recovery stopped at.
+func damageOf(ce *segment.CorruptError) *problem {
+	var p *recovery.Problem
+	if errors.As(ce, &p) {
+		d := fromProblem(p)
+		return &d
+	}
+	// A memory fault while reading a mapping.
+	return &problem{Kind: recovery.BadFrame.String(), Path: ce.File, Offset: ce.Offset, Message: ce.Err.Error()}
 }

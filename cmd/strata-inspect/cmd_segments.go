@@ -69,9 +69,9 @@ func init() {
 				}
 				r.ID, r.File, r.Size, r.State, r.Hint = sf.ID, sf.Path, sf.Size, "sealed", sf.Hint
 				switch {
-				case sf.s != nil && sf.s.Header().Compacted():
+				case sf.Header.Compacted():
 					r.State = "compacted"
-				case sf.Newest && sf.listed == nil:
+				case sf.Newest && sf.Listed == nil:
 					r.State = "active"
 				}
 				if r.Hint == "" {
@@ -106,7 +106,7 @@ func init() {
 				if err := tw.Flush(); err != nil {
 					return err
 				}
-				fmt.Fprintln(e.stdout, "RATIO is stored/raw value bytes; HINT is ok, none (Open builds it), unusable (Open rebuilds it) or WRONG; run verify for details of any problem.")
+				fmt.Fprintln(e.stdout, "RATIO is stored/raw value bytes; HINT is ok, none (Open builds it), unusable (Open rebuilds it) or wrong (corruption); run verify for details of any problem.")
 				if m, err := segment.ReadManifest(vfs.Default, args[0]); err == nil && m != nil {
 					trimmed := "no history trimmed"
 					if m.Trimmed > 0 {

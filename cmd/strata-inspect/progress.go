@@ -49,12 +49,18 @@ func newBar(w io.Writer, total int64) func(int64) {
 	}
 }
 
-// progressFor returns a function taking (segment base, offset) for a scan
-// of total bytes: a no-op unless e has a terminal.
-func (e *env) progressFor(total int64) func(base, off int64) {
+// progressBar returns a function taking (bytes done, total bytes) that
+// draws a bar on e's terminal, or nil when there is none (or the output
+// is JSON).
+func (e *env) progressBar() func(done, total int64) {
 	if e.progress == nil || e.json {
-		return func(int64, int64) {}
+		return nil
 	}
-	bar := e.progress(total)
-	return func(base, off int64) { bar(base + off) }
+	var bar func(int64)
+	return func(done, total int64) {
+		if bar == nil {
+			bar = e.progress(total)
+		}
+		bar(done)
+	}
 }
