@@ -119,6 +119,31 @@
 // The stored value bytes are opaque to this package (package kv encodes
 // values); this package only compresses them.
 //
+// # Worked example
+//
+// The first frame of segment 1 (salt 0x0123456789abcdef, so tag 0x81;
+// base version 1; base timestamp 1764000000000000), written 5 us after
+// the base timestamp with nothing fsynced since the header: one put of
+// run "r", key "k", raw value "hi". Its 21 bytes, field by field
+// (TestDocExample checks that the encoder writes exactly these):
+//
+//	hex          field
+//	81           tag: 0x80 | the salt's top byte (0x01)
+//	4b 4f 61     head check 0x614f4b (24 bits LE) of the five uvarints
+//	0c           L = 12: 8 bytes of entries + 4 of checksum
+//	00           version - base version = 0: version 1
+//	05           timestamp - base timestamp = 5 us
+//	00           S = 0: no new claim (the header's 56 bytes stand)
+//	01           N = 1 entry
+//	11           flags 0x11: kind 1 (put), codec 0 (raw), bit 4: run named here
+//	01 72        R = 1, run "r" (it takes run number 0 of the segment)
+//	01 6b        K = 1, key "k"
+//	02 68 69     V = 2, value "hi"
+//	79 52 f1 38  checksum 0x38f15279 (uint32 LE) of the 17 bytes before it
+//
+// A second put to the same run would carry flags 0x21 (kind 1, run
+// number 0 + 1 in bits 5-7) and no run name.
+//
 // # Checksums
 //
 // Both checks are keyed by the segment's salt: the checksum is the low 32

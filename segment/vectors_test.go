@@ -100,3 +100,44 @@ func TestFormatVectors(t *testing.T) {
 	require.EqualValues(t, 102, frames[2].Version)
 	require.EqualValues(t, 103, frames[3].Version, "a marker carries the version the next commit takes")
 }
+
+// TestDocExample checks the worked example of the package doc against
+// the encoder: the hex column of its table, read from doc.go, must be the
+// bytes the encoder writes for the commit it describes.
+func TestDocExample(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(src), "// # Worked example\n")
+	require.True(t, ok, "doc.go has a worked example")
+	section, _, _ = strings.Cut(section, "// #")
+	var doc []byte
+	inTable := false
+	for line := range strings.SplitSeq(section, "\n") {
+		row, ok := strings.CutPrefix(line, "//\t")
+		if !ok {
+			inTable = inTable && line == "//"
+			continue
+		}
+		if strings.HasPrefix(row, "hex ") {
+			inTable = true
+			continue
+		}
+		require.True(t, inTable)
+		col, _, _ := strings.Cut(row, "  ")
+		b, err := hex.DecodeString(strings.ReplaceAll(col, " ", ""))
+		require.NoError(t, err, "row %q", row)
+		doc = append(doc, b...)
+	}
+	h := Header{ID: 1, Salt: 0x0123456789abcdef, BaseVersion: 1, BaseTime: 1_764_000_000_000_000}
+	require.Equal(t, byte(0x81), h.tag())
+	data, _, err := NewEncoder(h).AppendCommit(h.Encode(), HeaderSize, HeaderSize, 1, h.BaseTime+5,
+		[]EntrySpec{{Kind: KindPut, Run: "r", Key: "k", Value: []byte("hi")}}, nil)
+	require.NoError(t, err)
+	require.Equal(t, hex.EncodeToString(data[HeaderSize:]), hex.EncodeToString(doc), "the worked example in doc.go")
+	sc, err := NewScanner(data)
+	require.NoError(t, err)
+	f, err := sc.Next()
+	require.NoError(t, err)
+	require.Equal(t, uint64(1), f.Version)
+	require.Equal(t, 21, f.Size)
+}
