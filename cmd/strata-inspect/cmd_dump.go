@@ -38,117 +38,121 @@ type frameJSON struct {
 // maxHex bounds the bytes of one damaged region that dump -hex prints.
 const maxHex = 4096
 
-func init() {
-	var run, key string
-	var from uint64
-	var limit int
-	var hexOut bool
-	register(&command{
-		name: "dump", args: "FILE|DIR", help: "print frames and entries with offsets, versions, codecs and decoded values",
-		flags: func(fs *flag.FlagSet) {
-			fs.StringVar(&run, "run", "", "only entries of this run")
-			fs.StringVar(&key, "key", "", "only entries of this key")
-			fs.Uint64Var(&from, "from-version", 0, "only frames at or above this version")
-			fs.IntVar(&limit, "limit", 0, "stop after this many entries (0: all)")
-			fs.BoolVar(&hexOut, "hex", false, "also print the bytes of each frame, and of each damaged region (up to 4 KiB)")
-		},
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 1, "FILE or DIR"); err != nil {
-				return err
+// dumpCmd is the dump command and its flags (its help is in commands, main.go).
+type dumpCmd struct {
+	*env
+	onlyRun string
+	key     string
+	from    uint64
+	limit   int
+	hexOut  bool
+}
+
+func (c *dumpCmd) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.onlyRun, "run", "", "only entries of this run")
+	fs.StringVar(&c.key, "key", "", "only entries of this key")
+	fs.Uint64Var(&c.from, "from-version", 0, "only frames at or above this version")
+	fs.IntVar(&c.limit, "limit", 0, "stop after this many entries (0: all)")
+	fs.BoolVar(&c.hexOut, "hex", false, "also print the bytes of each frame, and of each damaged region (up to 4 KiB)")
+}
+
+func (c *dumpCmd) run(args []string) error {
+	e := c.env
+	args, err := e.withDir(args, 0, "[FILE|DIR]")
+	if err != nil {
+		return err
+	}
+	if c.limit < 0 {
+		return cli.Usagef("-limit must not be negative")
+	}
+	var frames []frameJSON
+	printed := 0
+	errLimit := fmt.Errorf("limit reached")
+	_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
+		if f.Version < c.from {
+			return nil
+		}
+		fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp),
+			Marker: f.Marker(), Synced: f.Synced}
+		if c.hexOut {
+			fr.Hex = hex.Dump(f.Bytes())
+		}
+		if f.Marker() {
+			if c.onlyRun == "" && c.key == "" {
+				if e.json {
+					frames = append(frames, fr)
+				} else {
+					printFrame(e, fr)
+				}
 			}
-			if limit < 0 {
-				return cli.Usagef("-limit must not be negative")
+			return nil
+		}
+		err := f.Entries(func(en segment.Entry) error {
+			if (c.onlyRun != "" && string(en.Run) != c.onlyRun) || (c.key != "" && string(en.Key) != c.key) {
+				return nil
 			}
-			var frames []frameJSON
-			printed := 0
-			errLimit := fmt.Errorf("limit reached")
-			_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
-				if f.Version < from {
-					return nil
-				}
-				fr := frameJSON{File: sf.Path, Offset: off, Size: f.Size, Version: f.Version, Timestamp: formatTS(f.Timestamp),
-					Marker: f.Marker(), Synced: f.Synced}
-				if hexOut {
-					fr.Hex = hex.Dump(f.Bytes())
-				}
-				if f.Marker() {
-					if run == "" && key == "" {
-						if e.json {
-							frames = append(frames, fr)
-						} else {
-							printFrame(e, fr)
-						}
-					}
-					return nil
-				}
-				err := f.Entries(func(en segment.Entry) error {
-					if (run != "" && string(en.Run) != run) || (key != "" && string(en.Key) != key) {
-						return nil
-					}
-					if limit > 0 && printed == limit {
-						return errLimit
-					}
-					printed++
-					ej := entryJSON{Kind: kindName(en.Kind), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
-						ValueOffset: off + int64(en.ValueOffset), Stored: len(en.Value)}
-					v, raw, err := decodeEntry(en)
-					ej.Raw = raw
-					if err != nil {
-						ej.Error = err.Error()
-					} else if en.Kind == segment.KindPut {
-						ej.Value = &v
-					}
-					fr.Entries = append(fr.Entries, ej)
-					return nil
-				})
-				if len(fr.Entries) > 0 {
-					if e.json {
-						frames = append(frames, fr)
-					} else {
-						printFrame(e, fr)
-					}
-				}
-				return err
-			})
-			if err == errLimit {
-				// Stopped early: the problems of what was not read are
-				// not known.
-				problems, bad, err = nil, false, nil
+			if c.limit > 0 && printed == c.limit {
+				return errLimit
 			}
+			printed++
+			ej := entryJSON{Kind: kindName(en.Kind), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
+				ValueOffset: off + int64(en.ValueOffset), Stored: len(en.Value)}
+			v, raw, err := decodeEntry(en)
+			ej.Raw = raw
+			if err != nil {
+				ej.Error = err.Error()
+			} else if en.Kind == segment.KindPut {
+				ej.Value = &v
+			}
+			fr.Entries = append(fr.Entries, ej)
+			return nil
+		})
+		if len(fr.Entries) > 0 {
+			if e.json {
+				frames = append(frames, fr)
+			} else {
+				printFrame(e, fr)
+			}
+		}
+		return err
+	})
+	if err == errLimit {
+		// Stopped early: the problems of what was not read are
+		// not known.
+		problems, bad, err = nil, false, nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		if e.json {
+			continue
+		}
+		fmt.Fprintln(e.stdout, p)
+		if c.hexOut {
+			b, all, err := p.region(maxHex)
 			if err != nil {
 				return err
 			}
-			for _, p := range problems {
-				if e.json {
-					continue
-				}
-				fmt.Fprintln(e.stdout, p)
-				if hexOut {
-					b, all, err := p.region(maxHex)
-					if err != nil {
-						return err
-					}
-					fmt.Fprintf(e.stdout, "  %d bytes from offset %d:\n", len(b), p.Offset)
-					fmt.Fprint(e.stdout, indent(hex.Dump(b)))
-					if int64(len(b)) < all {
-						fmt.Fprintf(e.stdout, "  ... %d more bytes\n", all-int64(len(b)))
-					}
-				}
+			fmt.Fprintf(e.stdout, "  %d bytes from offset %d:\n", len(b), p.Offset)
+			fmt.Fprint(e.stdout, indent(hex.Dump(b)))
+			if int64(len(b)) < all {
+				fmt.Fprintf(e.stdout, "  ... %d more bytes\n", all-int64(len(b)))
 			}
-			if e.json {
-				if frames == nil {
-					frames = []frameJSON{}
-				}
-				if err := cli.WriteJSON(e.stdout, frames); err != nil {
-					return err
-				}
-			}
-			if bad {
-				return errCorruptFound
-			}
-			return nil
-		},
-	})
+		}
+	}
+	if e.json {
+		if frames == nil {
+			frames = []frameJSON{}
+		}
+		if err := cli.WriteJSON(e.stdout, frames); err != nil {
+			return err
+		}
+	}
+	if bad {
+		return cli.ErrCorruptFound
+	}
+	return nil
 }
 
 func printFrame(e *env, fr frameJSON) {

@@ -21,67 +21,69 @@ type historyRow struct {
 	Error     string    `json:"error,omitempty"`
 }
 
-func init() {
-	register(&command{
-		name: "history", args: "DIR RUN KEY", help: "every version of a key, newest first, read straight from the segments",
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 3, "DIR RUN KEY"); err != nil {
-				return err
+// historyCmd is the history command and its flags (its help is in commands, main.go).
+type historyCmd struct {
+	*env
+}
+
+func (c *historyCmd) run(args []string) error {
+	e := c.env
+	args, err := e.withDir(args, 2, "[DIR] RUN KEY")
+	if err != nil {
+		return err
+	}
+	run, key := args[1], args[2]
+	var rows []historyRow
+	_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
+		return f.Entries(func(en segment.Entry) error {
+			if string(en.Run) != run || string(en.Key) != key {
+				return nil
 			}
-			run, key := args[1], args[2]
-			var rows []historyRow
-			_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
-				return f.Entries(func(en segment.Entry) error {
-					if string(en.Run) != run || string(en.Key) != key {
-						return nil
-					}
-					r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Kind == segment.KindTombstone,
-						File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)}
-					if v, _, err := decodeEntry(en); err != nil {
-						r.Error = err.Error()
-					} else if !r.Deleted {
-						r.Value = &v
-					}
-					rows = append(rows, r)
-					return nil
-				})
-			})
-			if err != nil {
-				return err
+			r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Kind == segment.KindTombstone,
+				File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)}
+			if v, _, err := decodeEntry(en); err != nil {
+				r.Error = err.Error()
+			} else if !r.Deleted {
+				r.Value = &v
 			}
-			for _, p := range problems {
-				fmt.Fprintln(e.stderr, p)
-			}
-			slices.Reverse(rows)
-			if e.json {
-				if rows == nil {
-					rows = []historyRow{}
-				}
-				if err := cli.WriteJSON(e.stdout, rows); err != nil {
-					return err
-				}
-			} else if len(rows) == 0 {
-				fmt.Fprintf(e.stdout, "%s/%s has no versions in %s\n", run, key, args[0])
-			} else {
-				tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "VERSION\tTIME (UTC)\tWHERE\tVALUE")
-				for _, r := range rows {
-					val := "(deleted)"
-					if r.Error != "" {
-						val = "ERROR " + r.Error
-					} else if r.Value != nil {
-						val = r.Value.String()
-					}
-					fmt.Fprintf(tw, "%d\t%s\t%s@%d\t%s\n", r.Version, r.Timestamp, shortName(r.File), r.Offset, val)
-				}
-				if err := tw.Flush(); err != nil {
-					return err
-				}
-			}
-			if bad {
-				return errCorruptFound
-			}
+			rows = append(rows, r)
 			return nil
-		},
+		})
 	})
+	if err != nil {
+		return err
+	}
+	for _, p := range problems {
+		fmt.Fprintln(e.stderr, p)
+	}
+	slices.Reverse(rows)
+	if e.json {
+		if rows == nil {
+			rows = []historyRow{}
+		}
+		if err := cli.WriteJSON(e.stdout, rows); err != nil {
+			return err
+		}
+	} else if len(rows) == 0 {
+		fmt.Fprintf(e.stdout, "%s/%s has no versions in %s\n", run, key, args[0])
+	} else {
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "VERSION\tTIME (UTC)\tWHERE\tVALUE")
+		for _, r := range rows {
+			val := "(deleted)"
+			if r.Error != "" {
+				val = "ERROR " + r.Error
+			} else if r.Value != nil {
+				val = r.Value.String()
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s@%d\t%s\n", r.Version, r.Timestamp, shortName(r.File), r.Offset, val)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+	}
+	if bad {
+		return cli.ErrCorruptFound
+	}
+	return nil
 }

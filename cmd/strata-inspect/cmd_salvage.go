@@ -30,58 +30,61 @@ type salvageReport struct {
 	TornBytes  int64    `json:"torn_bytes,omitempty"`
 }
 
-func init() {
-	var apply bool
-	register(&command{
-		name: "salvage", args: "DIR", help: "say how Open with RecoverSalvage would repair damage (dry run); -apply does it",
-		flags: func(fs *flag.FlagSet) {
-			fs.BoolVar(&apply, "apply", false, "repair: move the damaged segment and every later one aside (nothing is deleted) and keep the intact versions; takes the directory's lock")
-		},
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 1, "DIR"); err != nil {
-				return err
-			}
-			dir := args[0]
-			rep := salvageReport{Dir: dir, Files: []string{}, MovedAside: []string{}}
-			res, err := recovery.Recover(vfs.Default, dir, index.New(), recovery.Options{ReadOnly: true, Salvage: true})
-			if err != nil {
-				return err // not damage: an I/O error or a segment of another format
-			}
-			res.Close()
-			rep.TornFile, rep.TornBytes = res.TornFile, res.TornBytes
-			if res.Damage != nil {
-				rep.Damage = damageOf(res.Damage)
-				rep.SalvagedAt = res.SalvagedAt
-				rep.Files = append(rep.Files, res.Damaged...)
-			}
-			if apply && rep.Damage != nil {
-				db, err := kv.Open(dir, &kv.Options{Recovery: kv.RecoverSalvage, Logger: slog.New(slog.DiscardHandler)})
-				if err != nil {
-					return err
-				}
-				r := db.Recovery()
-				if err := db.Close(); err != nil {
-					return err
-				}
-				rep.Applied, rep.SalvagedAt = true, uint64(r.SalvagedAt)
-				rep.MovedAside = append(rep.MovedAside, r.MovedAside...)
-				if r.Damage == nil {
-					rep.Damage = nil // repaired by someone else meanwhile
-				}
-			}
-			if e.json {
-				if err := cli.WriteJSON(e.stdout, rep); err != nil {
-					return err
-				}
-			} else {
-				printSalvage(e, rep)
-			}
-			if rep.Damage != nil && !rep.Applied {
-				return errCorruptFound
-			}
-			return nil
-		},
-	})
+// salvageCmd is the salvage command and its flags (its help is in commands, main.go).
+type salvageCmd struct {
+	*env
+	apply bool
+}
+
+func (c *salvageCmd) flags(fs *flag.FlagSet) {
+	fs.BoolVar(&c.apply, "apply", false, "repair: move the damaged segment and every later one aside (nothing is deleted) and keep the intact versions; takes the directory's lock")
+}
+
+func (c *salvageCmd) run(args []string) error {
+	e := c.env
+	args, err := e.withDir(args, 0, "[DIR]")
+	if err != nil {
+		return err
+	}
+	dir := args[0]
+	rep := salvageReport{Dir: dir, Files: []string{}, MovedAside: []string{}}
+	res, err := recovery.Recover(vfs.Default, dir, index.New(), recovery.Options{ReadOnly: true, Salvage: true})
+	if err != nil {
+		return err // not damage: an I/O error or a segment of another format
+	}
+	res.Close()
+	rep.TornFile, rep.TornBytes = res.TornFile, res.TornBytes
+	if res.Damage != nil {
+		rep.Damage = damageOf(res.Damage)
+		rep.SalvagedAt = res.SalvagedAt
+		rep.Files = append(rep.Files, res.Damaged...)
+	}
+	if c.apply && rep.Damage != nil {
+		db, err := kv.Open(dir, &kv.Options{Recovery: kv.RecoverSalvage, Logger: slog.New(slog.DiscardHandler)})
+		if err != nil {
+			return err
+		}
+		r := db.Recovery()
+		if err := db.Close(); err != nil {
+			return err
+		}
+		rep.Applied, rep.SalvagedAt = true, uint64(r.SalvagedAt)
+		rep.MovedAside = append(rep.MovedAside, r.MovedAside...)
+		if r.Damage == nil {
+			rep.Damage = nil // repaired by someone else meanwhile
+		}
+	}
+	if e.json {
+		if err := cli.WriteJSON(e.stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printSalvage(e, rep)
+	}
+	if rep.Damage != nil && !rep.Applied {
+		return cli.ErrCorruptFound
+	}
+	return nil
 }
 
 func printSalvage(e *env, rep salvageReport) {

@@ -16,12 +16,7 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
-// The stats command's flags.
-var (
-	keepVersions int
-	keepFor      time.Duration
-)
-
+// runStats counts a run's keys, versions and bytes.
 type runStats struct {
 	Run      string `json:"run"`
 	Keys     int    `json:"keys"`
@@ -76,140 +71,145 @@ type segmentStats struct {
 
 const largestN = 10
 
-func init() {
-	register(&command{
-		name: "stats", args: "DIR", help: "keys, versions, live/history/dead bytes overall and per segment, per-run counts, the largest keys",
-		flags: func(fs *flag.FlagSet) {
-			fs.IntVar(&keepVersions, "keep-versions", 0, "count per segment the bytes a Retention{KeepVersions: N} lets compaction drop")
-			fs.DurationVar(&keepFor, "keep-for", 0, "the same for Retention{KeepFor: D} (with -keep-versions: a version is kept if either keeps it)")
-		},
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 1, "DIR"); err != nil {
-				return err
+// statsCmd is the stats command and its flags (its help is in commands, main.go).
+type statsCmd struct {
+	*env
+	keepVersions int
+	keepFor      time.Duration
+}
+
+func (c *statsCmd) flags(fs *flag.FlagSet) {
+	fs.IntVar(&c.keepVersions, "keep-versions", 0, "count per segment the bytes a Retention{KeepVersions: N} lets compaction drop")
+	fs.DurationVar(&c.keepFor, "keep-for", 0, "the same for Retention{KeepFor: D} (with -keep-versions: a version is kept if either keeps it)")
+}
+
+func (c *statsCmd) run(args []string) error {
+	e := c.env
+	args, err := e.withDir(args, 0, "[DIR]")
+	if err != nil {
+		return err
+	}
+	if c.keepVersions < 0 || c.keepFor < 0 {
+		return cli.Usagef("-keep-versions and -keep-for must not be negative")
+	}
+	pol := compaction.Policy{KeepVersions: c.keepVersions, KeepFor: c.keepFor, Now: time.Now().UnixMicro(), Pin: math.MaxUint64}
+	type keyState struct {
+		keyStats
+		newestBytes int64
+		newestSeg   *segFile
+		live        bool
+		recs        []index.Record // newest last; with a policy only
+	}
+	keys := map[[2]string]*keyState{}
+	framed := map[*segFile]int64{}
+	entries := map[*segFile]int64{}
+	segIDs := map[uint32]*segFile{}
+	segs, problems, bad, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
+		framed[sf] += int64(f.Size)
+		segIDs[sf.ID] = sf
+		return f.Entries(func(en segment.Entry) error {
+			id := [2]string{string(en.Run), string(en.Key)}
+			k := keys[id]
+			if k == nil {
+				k = &keyState{keyStats: keyStats{Run: id[0], Key: id[1]}}
+				keys[id] = k
 			}
-			if keepVersions < 0 || keepFor < 0 {
-				return cli.Usagef("-keep-versions and -keep-for must not be negative")
-			}
-			pol := compaction.Policy{KeepVersions: keepVersions, KeepFor: keepFor, Now: time.Now().UnixMicro(), Pin: math.MaxUint64}
-			type keyState struct {
-				keyStats
-				newestBytes int64
-				newestSeg   *segFile
-				live        bool
-				recs        []index.Record // newest last; with a policy only
-			}
-			keys := map[[2]string]*keyState{}
-			framed := map[*segFile]int64{}
-			entries := map[*segFile]int64{}
-			segIDs := map[uint32]*segFile{}
-			segs, problems, bad, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
-				framed[sf] += int64(f.Size)
-				segIDs[sf.ID] = sf
-				return f.Entries(func(en segment.Entry) error {
-					id := [2]string{string(en.Run), string(en.Key)}
-					k := keys[id]
-					if k == nil {
-						k = &keyState{keyStats: keyStats{Run: id[0], Key: id[1]}}
-						keys[id] = k
-					}
-					size := int64(en.Size)
-					k.Versions++
-					k.Bytes += size
-					k.newestBytes, k.newestSeg = size, sf
-					k.live = en.Kind == segment.KindPut
-					entries[sf] += size
-					if !pol.KeepsAll() {
-						r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID, Len: uint32(size)}
-						if !k.live {
-							r.Flags = index.FlagTombstone
-						}
-						k.recs = append(k.recs, r)
-					}
-					return nil
-				})
-			})
-			if err != nil {
-				return err
-			}
-			per := map[*segFile]*segmentStats{}
-			for _, sf := range segs {
-				per[sf] = &segmentStats{File: shortName(sf.Path), Size: sf.Size, HistoryBytes: entries[sf],
-					DeadBytes: sf.Size - framed[sf] - segment.HeaderSize - sf.Unused}
-			}
-			for _, k := range keys {
-				if k.live {
-					per[k.newestSeg].LiveBytes += k.newestBytes
-					per[k.newestSeg].HistoryBytes -= k.newestBytes
+			size := int64(en.Size)
+			k.Versions++
+			k.Bytes += size
+			k.newestBytes, k.newestSeg = size, sf
+			k.live = en.Kind == segment.KindPut
+			entries[sf] += size
+			if !pol.KeepsAll() {
+				r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID, Len: uint32(size)}
+				if !k.live {
+					r.Flags = index.FlagTombstone
 				}
-				if len(k.recs) > 0 {
-					slices.Reverse(k.recs)
-					if i, _ := pol.Horizon(k.recs, nil); i >= 0 {
-						for _, r := range k.recs[i:] {
-							per[segIDs[r.Segment]].Droppable += int64(r.Len)
-						}
-					}
-				}
-			}
-			rep := statsReport{Segments: len(segs), Files: totalSize(segs), Problems: append([]problem{}, problems...)}
-			runs := map[string]*runStats{}
-			var all []keyStats
-			var entryBytes int64
-			for _, k := range keys {
-				r := runs[k.Run]
-				if r == nil {
-					r = &runStats{Run: k.Run}
-					runs[k.Run] = r
-				}
-				r.Keys++
-				r.Versions += k.Versions
-				r.Bytes += k.Bytes
-				rep.Keys++
-				rep.Versions += k.Versions
-				entryBytes += k.Bytes
-				if k.live {
-					r.LiveKeys++
-					rep.LiveKeys++
-					rep.LiveBytes += k.newestBytes
-				}
-				all = append(all, k.keyStats)
-			}
-			rep.HistoryBytes = entryBytes - rep.LiveBytes
-			// Headers, frame overhead and sync markers are neither; what
-			// lies outside every valid frame is dead.
-			for _, sf := range segs {
-				rep.UnusedBytes += sf.Unused
-			}
-			for _, sf := range segs {
-				rep.DeadBytes += per[sf].DeadBytes
-				rep.PerSegment = append(rep.PerSegment, *per[sf])
-			}
-			for _, r := range runs {
-				rep.Runs = append(rep.Runs, *r)
-			}
-			slices.SortFunc(rep.Runs, func(a, b runStats) int { return cmp.Compare(a.Run, b.Run) })
-			slices.SortFunc(all, func(a, b keyStats) int {
-				return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Run, b.Run), cmp.Compare(a.Key, b.Key))
-			})
-			rep.Largest = all[:min(largestN, len(all))]
-			if rep.Runs == nil {
-				rep.Runs = []runStats{}
-			}
-			if rep.Largest == nil {
-				rep.Largest = []keyStats{}
-			}
-			if e.json {
-				if err := cli.WriteJSON(e.stdout, rep); err != nil {
-					return err
-				}
-			} else {
-				printStats(e, args[0], rep)
-			}
-			if bad {
-				return errCorruptFound
+				k.recs = append(k.recs, r)
 			}
 			return nil
-		},
+		})
 	})
+	if err != nil {
+		return err
+	}
+	per := map[*segFile]*segmentStats{}
+	for _, sf := range segs {
+		per[sf] = &segmentStats{File: shortName(sf.Path), Size: sf.Size, HistoryBytes: entries[sf],
+			DeadBytes: sf.Size - framed[sf] - segment.HeaderSize - sf.Unused}
+	}
+	for _, k := range keys {
+		if k.live {
+			per[k.newestSeg].LiveBytes += k.newestBytes
+			per[k.newestSeg].HistoryBytes -= k.newestBytes
+		}
+		if len(k.recs) > 0 {
+			slices.Reverse(k.recs)
+			if i, _ := pol.Horizon(k.recs, nil); i >= 0 {
+				for _, r := range k.recs[i:] {
+					per[segIDs[r.Segment]].Droppable += int64(r.Len)
+				}
+			}
+		}
+	}
+	rep := statsReport{Segments: len(segs), Files: totalSize(segs), Problems: append([]problem{}, problems...)}
+	runs := map[string]*runStats{}
+	var all []keyStats
+	var entryBytes int64
+	for _, k := range keys {
+		r := runs[k.Run]
+		if r == nil {
+			r = &runStats{Run: k.Run}
+			runs[k.Run] = r
+		}
+		r.Keys++
+		r.Versions += k.Versions
+		r.Bytes += k.Bytes
+		rep.Keys++
+		rep.Versions += k.Versions
+		entryBytes += k.Bytes
+		if k.live {
+			r.LiveKeys++
+			rep.LiveKeys++
+			rep.LiveBytes += k.newestBytes
+		}
+		all = append(all, k.keyStats)
+	}
+	rep.HistoryBytes = entryBytes - rep.LiveBytes
+	// Headers, frame overhead and sync markers are neither; what
+	// lies outside every valid frame is dead.
+	for _, sf := range segs {
+		rep.UnusedBytes += sf.Unused
+	}
+	for _, sf := range segs {
+		rep.DeadBytes += per[sf].DeadBytes
+		rep.PerSegment = append(rep.PerSegment, *per[sf])
+	}
+	for _, r := range runs {
+		rep.Runs = append(rep.Runs, *r)
+	}
+	slices.SortFunc(rep.Runs, func(a, b runStats) int { return cmp.Compare(a.Run, b.Run) })
+	slices.SortFunc(all, func(a, b keyStats) int {
+		return cmp.Or(cmp.Compare(b.Bytes, a.Bytes), cmp.Compare(a.Run, b.Run), cmp.Compare(a.Key, b.Key))
+	})
+	rep.Largest = all[:min(largestN, len(all))]
+	if rep.Runs == nil {
+		rep.Runs = []runStats{}
+	}
+	if rep.Largest == nil {
+		rep.Largest = []keyStats{}
+	}
+	if e.json {
+		if err := cli.WriteJSON(e.stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		printStats(e, args[0], rep)
+	}
+	if bad {
+		return cli.ErrCorruptFound
+	}
+	return nil
 }
 
 func printStats(e *env, dir string, rep statsReport) {

@@ -23,73 +23,75 @@ type verifyReport struct {
 	Clean       bool           `json:"clean"`
 }
 
-func init() {
-	register(&command{
-		name: "verify", args: "DIR", help: "check every frame, value and version as Open does, the manifest and the hint files; warn of a torn tail; exit 1 on corruption",
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 1, "DIR"); err != nil {
-				return err
-			}
-			e.checkHints = true
-			var rep verifyReport
-			segs, problems, _, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
-				if f.Marker() {
-					return nil
-				}
-				rep.Frames++
-				rep.LastVersion = f.Version
-				return f.Entries(func(en segment.Entry) error {
-					rep.Entries++
-					if _, _, err := decodeEntry(en); err != nil {
-						rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off + int64(en.ValueOffset),
-							Message: fmt.Sprintf("value of %s/%s in version %d: %v", en.Run, en.Key, f.Version, err)})
-					}
-					return nil
-				})
-			})
-			if err != nil {
-				return err
-			}
-			rep.Segments, rep.Bytes = len(segs), totalSize(segs)
-			rep.Hints = map[string]int{}
-			for _, sf := range segs {
-				if state, _, _ := strings.Cut(sf.Hint, ":"); state != "" {
-					rep.Hints[state]++
-				}
-			}
-			rep.Problems = append(append([]problem{}, problems...), rep.Problems...)
-			rep.Clean = true
-			for _, p := range rep.Problems {
-				rep.Clean = rep.Clean && p.Torn
-			}
-			if e.json {
-				if err := cli.WriteJSON(e.stdout, rep); err != nil {
-					return err
-				}
-			} else {
-				for _, p := range rep.Problems {
-					fmt.Fprintln(e.stdout, p)
-				}
-				verdict := "clean"
-				for _, p := range rep.Problems {
-					if p.Torn {
-						verdict = fmt.Sprintf("clean but for a torn tail of %d bytes (Open cuts it)", p.Bytes)
-					}
-				}
-				if !rep.Clean {
-					verdict = "CORRUPT"
-				}
-				var hints []string
-				for _, state := range slices.Sorted(maps.Keys(rep.Hints)) {
-					hints = append(hints, fmt.Sprintf("%d %s", rep.Hints[state], state))
-				}
-				fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, versions 1-%d (hint files: %s): %s\n",
-					args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, rep.LastVersion, strings.Join(hints, ", "), verdict)
-			}
-			if !rep.Clean {
-				return errCorruptFound
+// verifyCmd is the verify command and its flags (its help is in commands, main.go).
+type verifyCmd struct {
+	*env
+}
+
+func (c *verifyCmd) run(args []string) error {
+	e := c.env
+	args, err := e.withDir(args, 0, "[DIR]")
+	if err != nil {
+		return err
+	}
+	e.checkHints = true
+	var rep verifyReport
+	segs, problems, _, err := e.scanAll(args[0], true, func(sf *segFile, off int64, f *segment.Frame) error {
+		if f.Marker() {
+			return nil
+		}
+		rep.Frames++
+		rep.LastVersion = f.Version
+		return f.Entries(func(en segment.Entry) error {
+			rep.Entries++
+			if _, _, err := decodeEntry(en); err != nil {
+				rep.Problems = append(rep.Problems, problem{Path: sf.Path, Offset: off + int64(en.ValueOffset),
+					Message: fmt.Sprintf("value of %s/%s in version %d: %v", en.Run, en.Key, f.Version, err)})
 			}
 			return nil
-		},
+		})
 	})
+	if err != nil {
+		return err
+	}
+	rep.Segments, rep.Bytes = len(segs), totalSize(segs)
+	rep.Hints = map[string]int{}
+	for _, sf := range segs {
+		if state, _, _ := strings.Cut(sf.Hint, ":"); state != "" {
+			rep.Hints[state]++
+		}
+	}
+	rep.Problems = append(append([]problem{}, problems...), rep.Problems...)
+	rep.Clean = true
+	for _, p := range rep.Problems {
+		rep.Clean = rep.Clean && p.Torn
+	}
+	if e.json {
+		if err := cli.WriteJSON(e.stdout, rep); err != nil {
+			return err
+		}
+	} else {
+		for _, p := range rep.Problems {
+			fmt.Fprintln(e.stdout, p)
+		}
+		verdict := "clean"
+		for _, p := range rep.Problems {
+			if p.Torn {
+				verdict = fmt.Sprintf("clean but for a torn tail of %d bytes (Open cuts it)", p.Bytes)
+			}
+		}
+		if !rep.Clean {
+			verdict = "CORRUPT"
+		}
+		var hints []string
+		for _, state := range slices.Sorted(maps.Keys(rep.Hints)) {
+			hints = append(hints, fmt.Sprintf("%d %s", rep.Hints[state], state))
+		}
+		fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, versions 1-%d (hint files: %s): %s\n",
+			args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, rep.LastVersion, strings.Join(hints, ", "), verdict)
+	}
+	if !rep.Clean {
+		return cli.ErrCorruptFound
+	}
+	return nil
 }

@@ -6,19 +6,20 @@
 // classified as Open classifies it: a torn tail (the last writes before a
 // crash, never synced) is a warning; anything else is corruption.
 //
-//	strata-inspect segments DIR          table of segment files, their hint files, the manifest
-//	strata-inspect dump FILE|DIR         frames and entries, values decoded (-hex: bytes too)
-//	strata-inspect verify DIR            check every frame, the manifest, the hint files; exit 1 on corruption
-//	strata-inspect history DIR RUN KEY   every version of a key
-//	strata-inspect stats DIR             keys, versions, bytes (per segment too), runs, largest keys
-//	strata-inspect salvage DIR           what RecoverSalvage would do (-apply: do it)
+//	strata-inspect verify [DIR]             check every frame, the manifest, the hint files; exit 4 on corruption
+//	strata-inspect segments [DIR]           table of segment files, their hint files, the manifest
+//	strata-inspect stats [DIR]              keys, versions, bytes (per segment too), runs, largest keys
+//	strata-inspect history [DIR] RUN KEY    every version of a key
+//	strata-inspect dump [FILE|DIR]          frames and entries, values decoded (-hex: bytes too)
+//	strata-inspect salvage [DIR]            what RecoverSalvage would do (-apply: do it)
 //
-// Every command takes -json. Exit status: 0 fine, 1 corruption found, 2
-// bad usage or an I/O error (a file it cannot read, say).
+// The directory is named as strata names it, with -dir (default
+// strata-data), or as the command's first argument. Every command takes
+// -json. Exit status (the same as strata's): 0 fine, 1 an error (I/O, a
+// file it cannot read), 2 bad usage, 4 corruption found.
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,140 +28,68 @@ import (
 	"github.com/strata-kv/strata/internal/cli"
 )
 
-const (
-	exitOK      = 0
-	exitCorrupt = 1
-	exitUsage   = 2
-)
-
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
 type env struct {
+	dir    string
 	json   bool
 	stdout io.Writer
 	stderr io.Writer
-	// progress, if set, receives a progress reporter for long scans.
-	progress func(total int64) func(done int64)
 	// unreadable counts segment files that could not be read.
 	unreadable int
 	// checkHints asks scanAll to check each segment's hint file.
 	checkHints bool
-	// manifestProblems: what is wrong with the manifest (openSegments).
-	manifestProblems []problem
 }
 
-type command struct {
-	name, args, help string
-	flags            func(fs *flag.FlagSet)
-	run              func(e *env, args []string) error
-}
-
-var commands []*command
-
-func register(c *command) { commands = append(commands, c) }
-
-// errCorruptFound: the command found (and printed) corruption.
-var errCorruptFound = errors.New("corruption found")
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: strata-inspect COMMAND [flags] ARGS")
-	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-9s %-16s %s\n", c.name, c.args, c.help)
-	}
-	fmt.Fprintln(w, "\nEvery command takes -json. Exit status: 0 fine, 1 corruption found, 2 bad usage or I/O error.")
-}
-
+// run runs the command line args and returns the exit status.
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
-		if len(args) == 0 {
-			usage(stderr)
-			return exitUsage
-		}
-		usage(stdout)
-		return exitOK
+	e := &env{dir: cli.DefaultDir, stdout: stdout, stderr: stderr}
+	p := &cli.Program{
+		Name:     "strata-inspect",
+		Synopsis: "[-dir DIR] [-json] COMMAND [flags] [ARGS]",
+		Commands: e.commands(),
+		Common:   e.commonFlags,
+		Notes:    "DIR may also be given as the command's first argument (verify DIR). Every command takes -json.",
+		Stdout:   stdout,
+		Stderr:   stderr,
 	}
-	var cmd *command
-	for _, c := range commands {
-		if c.name == args[0] {
-			cmd = c
-		}
-	}
-	if cmd == nil {
-		fmt.Fprintf(stderr, "strata-inspect: unknown command %q\n", args[0])
-		usage(stderr)
-		return exitUsage
-	}
-	e := &env{stdout: stdout, stderr: stderr, progress: terminalProgress(stderr)}
-	fs := flag.NewFlagSet("strata-inspect "+cmd.name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.BoolVar(&e.json, "json", false, "print JSON")
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: strata-inspect %s [flags] %s\n  %s\n\nflags:\n", cmd.name, cmd.args, cmd.help)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(interleave(args[1:], fs)); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	err := cmd.run(e, fs.Args())
-	switch {
-	case errors.Is(err, errCorruptFound):
-		return exitCorrupt
-	case err == nil && e.unreadable > 0:
+	code := p.Main(args)
+	if code == cli.ExitOK && e.unreadable > 0 {
 		fmt.Fprintf(stderr, "strata-inspect: %d segment file(s) could not be read: the result leaves them out\n", e.unreadable)
-		return exitUsage
-	case err == nil:
-		return exitOK
+		return cli.ExitError
 	}
-	fmt.Fprintln(stderr, "strata-inspect:", err)
-	var ue *cli.UsageError
-	if errors.As(err, &ue) {
-		return exitUsage
-	}
-	return exitUsage // I/O errors share status 2: the data could not be read
+	return code
 }
 
-// interleave moves flags given after positional arguments to the front,
-// so "dump DIR -json" works like "dump -json DIR".
-func interleave(args []string, fs *flag.FlagSet) []string {
-	var flags, pos []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if a == "--" {
-			pos = append(pos, args[i+1:]...)
-			break
-		}
-		if len(a) > 1 && a[0] == '-' {
-			flags = append(flags, a)
-			name := a[1:]
-			if len(name) > 0 && name[0] == '-' {
-				name = name[1:]
-			}
-			if f := fs.Lookup(name); f != nil && !isBool(f) && i+1 < len(args) {
-				flags = append(flags, args[i+1])
-				i++
-			}
-			continue
-		}
-		pos = append(pos, a)
+// commands lists the commands, in the order help shows them.
+func (e *env) commands() []*cli.Command {
+	verify, segments, stats := &verifyCmd{env: e}, &segmentsCmd{env: e}, &statsCmd{env: e}
+	history, dump, salvage := &historyCmd{env: e}, &dumpCmd{env: e}, &salvageCmd{env: e}
+	return []*cli.Command{
+		{Name: "verify", Args: "[DIR]", Help: "check every frame, value and version as Open does, the manifest and the hint files; warn of a torn tail; exit 4 on corruption", Run: verify.run},
+		{Name: "segments", Args: "[DIR]", Help: "table of segment files: frames, entries, versions, compression, state, hint file", Run: segments.run},
+		{Name: "stats", Args: "[DIR]", Help: "keys, versions, live/history/dead bytes overall and per segment, per-run counts, the largest keys", Flags: stats.flags, Run: stats.run},
+		{Name: "history", Args: "[DIR] RUN KEY", Help: "every version of a key, newest first, read straight from the segments", Run: history.run},
+		{Name: "dump", Args: "[FILE|DIR]", Help: "print frames and entries with offsets, versions, codecs and decoded values", Flags: dump.flags, Run: dump.run},
+		{Name: "salvage", Args: "[DIR]", Help: "say how Open with RecoverSalvage would repair damage (dry run); -apply does it", Flags: salvage.flags, Run: salvage.run},
 	}
-	return append(flags, pos...)
 }
 
-func isBool(f *flag.Flag) bool {
-	b, ok := f.Value.(interface{ IsBoolFlag() bool })
-	return ok && b.IsBoolFlag()
+// commonFlags adds the flags every command takes.
+func (e *env) commonFlags(fs *flag.FlagSet) {
+	fs.StringVar(&e.dir, "dir", e.dir, "data directory")
+	fs.BoolVar(&e.json, "json", e.json, "print JSON")
 }
 
-func needArgs(args []string, n int, what string) error {
-	if len(args) != n {
-		return cli.Usagef("expected %s, got %d argument(s)", what, len(args))
+// withDir returns args with the data directory first: the -dir flag's,
+// or the first argument when there is one more than the n the command
+// takes (the form "verify DIR").
+func (e *env) withDir(args []string, n int, what string) ([]string, error) {
+	switch len(args) {
+	case n:
+		return append([]string{e.dir}, args...), nil
+	case n + 1:
+		return args, nil
 	}
-	return nil
+	return nil, cli.Usagef("expected %s, got %d argument(s)", what, len(args))
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 	"github.com/strata-kv/strata/segment"
 )
@@ -178,25 +179,25 @@ func TestCorruptAndTornDirectories(t *testing.T) {
 	b[segment.HeaderSize+30] ^= 0xff
 	require.NoError(t, os.WriteFile(segs[0], b, 0o644))
 	r = inspect(t, "verify", dir)
-	require.Equal(t, exitCorrupt, r.code, r.stdout)
+	require.Equal(t, cli.ExitCorrupt, r.code, r.stdout)
 	require.Contains(t, r.stdout, fmt.Sprintf("CORRUPT: %s at offset %d", segs[0], segment.HeaderSize))
 	require.Contains(t, r.stdout, "intact frames follow", "what lies after the damage is reported")
 	require.NotContains(t, r.stdout, "commits or a segment are missing", "the intact frames after the damage account for the versions up to the next segment")
 	r = inspect(t, "verify", "-json", dir)
-	require.Equal(t, exitCorrupt, r.code)
+	require.Equal(t, cli.ExitCorrupt, r.code)
 	var rep verifyReport
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))
 	require.False(t, rep.Clean)
 	require.GreaterOrEqual(t, len(rep.Problems), 2)
 	for _, name := range []string{"segments", "stats", "dump"} {
-		require.Equal(t, exitCorrupt, inspect(t, name, dir).code, name)
+		require.Equal(t, cli.ExitCorrupt, inspect(t, name, dir).code, name)
 	}
 
 	// A bad header.
 	b[0] ^= 0xff
 	require.NoError(t, os.WriteFile(segs[0], b, 0o644))
 	r = inspect(t, "verify", dir)
-	require.Equal(t, exitCorrupt, r.code)
+	require.Equal(t, cli.ExitCorrupt, r.code)
 	require.Contains(t, r.stdout, "offset 0")
 
 	// Nothing was modified: Open still refuses the directory for the same reason.
@@ -206,35 +207,23 @@ func TestCorruptAndTornDirectories(t *testing.T) {
 
 func TestUsage(t *testing.T) {
 	dir := t.TempDir()
-	for _, args := range [][]string{{}, {"frob"}, {"verify"}, {"history", dir, "r"}, {"dump", dir, "-limit", "-1"}, {"verify", "-nosuch", dir}} {
+	for _, args := range [][]string{{}, {"frob"}, {"verify", dir, "extra"}, {"history", "r"}, {"dump", dir, "-limit", "-1"}, {"verify", "-nosuch", dir}} {
 		r := inspect(t, args...)
-		require.Equal(t, exitUsage, r.code, "%v", args)
+		require.Equal(t, cli.ExitUsage, r.code, "%v", args)
 	}
 	r := inspect(t, "verify", dir)
-	require.Equal(t, exitUsage, r.code, "no segments is an I/O-level error")
+	require.Equal(t, cli.ExitError, r.code, "no segments is an error, not bad usage")
 	require.Contains(t, r.stderr, "no segment files")
 	r = inspect(t, "verify", filepath.Join(dir, "missing"))
-	require.Equal(t, exitUsage, r.code)
-	require.Equal(t, exitOK, inspect(t, "-h").code)
+	require.Equal(t, cli.ExitError, r.code)
+	r = inspect(t, "-dir", filepath.Join(dir, "missing"), "verify")
+	require.Equal(t, cli.ExitError, r.code)
+	require.Contains(t, r.stderr, filepath.Join(dir, "missing"), "-dir names the directory")
+	require.Equal(t, cli.ExitOK, inspect(t, "-h").code)
+	require.Equal(t, cli.ExitOK, inspect(t, "help").code)
 }
 
-func TestProgressBar(t *testing.T) {
-	var b bytes.Buffer
-	bar := newBar(&b, 10<<20)
-	bar(0)
-	bar(5 << 20)
-	bar(10 << 20)
-	bar(10 << 20)
-	require.Contains(t, b.String(), "100% [")
-	require.Equal(t, 1, strings.Count(b.String(), "\n"), "one final newline")
-	b.Reset()
-	small := newBar(&b, 1<<20)
-	small(1 << 20)
-	require.Empty(t, b.String(), "no bar for small data")
-	require.Nil(t, terminalProgress(&b), "no bar when stderr is not a terminal")
-}
-
-// salvage is a dry run by default (exit 1, nothing moved); -apply moves
+// salvage is a dry run by default (exit 4, nothing moved); -apply moves
 // the damaged segment and every later one aside, keeps the intact
 // versions, and the directory then opens at the version it named.
 func TestSalvage(t *testing.T) {
@@ -242,7 +231,7 @@ func TestSalvage(t *testing.T) {
 	last := db.LastVersion()
 	require.NoError(t, db.Close())
 	r := inspect(t, "salvage", dir)
-	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	require.Equal(t, cli.ExitOK, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "nothing to salvage")
 
 	segs := segFiles(t, dir)
@@ -252,7 +241,7 @@ func TestSalvage(t *testing.T) {
 	b[len(b)/2] ^= 0x40
 	require.NoError(t, os.WriteFile(segs[1], b, 0o600))
 	r = inspect(t, "salvage", dir)
-	require.Equal(t, exitCorrupt, r.code, r.stdout+r.stderr)
+	require.Equal(t, cli.ExitCorrupt, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "CORRUPT: "+segs[1])
 	require.Contains(t, r.stdout, "-apply")
 	require.Equal(t, segs, segFiles(t, dir), "a dry run moves nothing")
@@ -265,7 +254,7 @@ func TestSalvage(t *testing.T) {
 	require.Positive(t, rep.SalvagedAt)
 
 	r = inspect(t, "salvage", "-apply", dir)
-	require.Equal(t, exitOK, r.code, r.stdout+r.stderr)
+	require.Equal(t, cli.ExitOK, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, fmt.Sprintf("now opens at version %d", rep.SalvagedAt))
 	moved, err := filepath.Glob(filepath.Join(dir, "*.damaged-*"))
 	require.NoError(t, err)
@@ -275,7 +264,7 @@ func TestSalvage(t *testing.T) {
 	require.EqualValues(t, rep.SalvagedAt, db.LastVersion())
 	require.NoError(t, db.Close())
 	r = inspect(t, "verify", dir)
-	require.Equal(t, exitOK, r.code, r.stdout)
+	require.Equal(t, cli.ExitOK, r.code, r.stdout)
 }
 
 // dump -hex shows the bytes of every frame and of a damaged region.
@@ -288,11 +277,11 @@ func TestDumpHex(t *testing.T) {
 	b[segment.HeaderSize+4] = 0xEE
 	require.NoError(t, os.WriteFile(segs[0], b, 0o600))
 	r := inspect(t, "dump", "-hex", segs[len(segs)-1])
-	require.Equal(t, exitOK, r.code, "the newest segment, given alone: %s", r.stdout)
+	require.Equal(t, cli.ExitOK, r.code, "the newest segment, given alone: %s", r.stdout)
 	r = inspect(t, "dump", "-hex", segs[0])
-	require.Equal(t, exitCorrupt, r.code, "a sealed segment, given alone: %s", r.stdout)
+	require.Equal(t, cli.ExitCorrupt, r.code, "a sealed segment, given alone: %s", r.stdout)
 	r = inspect(t, "dump", "-hex", dir)
-	require.Equal(t, exitCorrupt, r.code, r.stdout)
+	require.Equal(t, cli.ExitCorrupt, r.code, r.stdout)
 	require.Contains(t, r.stdout, fmt.Sprintf("CORRUPT: %s at offset %d", segs[0], segment.HeaderSize))
 	require.Contains(t, r.stdout, fmt.Sprintf("bytes from offset %d:", segment.HeaderSize))
 	require.Regexp(t, `00000000  [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} [0-9a-f]{2} ee`, r.stdout, "the damaged byte is shown")
@@ -316,7 +305,7 @@ func TestUnreadableSegmentIsNotCorruption(t *testing.T) {
 	r := inspect(t, "verify", dir)
 	require.NotContains(t, r.stdout, "CORRUPT", "nothing is damaged")
 	require.Contains(t, r.stderr, "permission denied")
-	require.Equal(t, exitUsage, r.code, "an unreadable file: status 2, not 1 (corruption)")
+	require.Equal(t, cli.ExitError, r.code, "an unreadable file: an error, not corruption")
 }
 
 // A compacted directory verifies clean: segments are read in the
@@ -377,12 +366,12 @@ func TestVerifyManifestAndHints(t *testing.T) {
 	entries[0].Offset++
 	require.NoError(t, os.WriteFile(hint(2), segment.EncodeHint(hr.Header(), entries), 0o644))
 	r = inspect(t, "verify", dir)
-	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Equal(t, cli.ExitCorrupt, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "lists other entries")
 
 	require.NoError(t, os.Remove(segs[1]))
 	r = inspect(t, "verify", dir)
-	require.Equal(t, 1, r.code, r.stdout+r.stderr)
+	require.Equal(t, cli.ExitCorrupt, r.code, r.stdout+r.stderr)
 	require.Contains(t, r.stdout, "the manifest lists this segment")
 }
 
@@ -407,7 +396,7 @@ func TestStatsPerSegment(t *testing.T) {
 	require.Zero(t, rep.PerSegment[0].LiveBytes, "every key was written again since")
 
 	r = inspect(t, "stats", "-keep-versions", "-1", dir)
-	require.Equal(t, 2, r.code)
+	require.Equal(t, cli.ExitUsage, r.code)
 }
 
 // smallClosedDB writes 60 versions of 5 keys into segments of 512 bytes

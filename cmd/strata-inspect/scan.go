@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/kv"
 	"github.com/strata-kv/strata/recovery"
@@ -123,8 +124,14 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 	if onFrame != nil {
 		opts.OnFrame = func(sf *segFile, f *segment.Frame) error { return onFrame(sf, f.Offset, f) }
 	}
-	if progress {
-		opts.Progress = e.progressBar()
+	if progress && !e.json {
+		var bar func(int64)
+		opts.Progress = func(done, total int64) {
+			if bar == nil {
+				bar = cli.Progress(e.stderr, total, "reading segments")
+			}
+			bar(done)
+		}
 	}
 	rep, err := recovery.Verify(vfs.Default, path, opts)
 	if err != nil {

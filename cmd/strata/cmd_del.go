@@ -7,24 +7,25 @@ import (
 	"github.com/strata-kv/strata/kv"
 )
 
-func init() {
-	register(&command{
-		name: "del", args: "KEY...", help: "delete keys (one version for all of them)",
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 1, -1, "at least one KEY"); err != nil {
-				return err
-			}
-			return e.withDB(false, func(db *kv.DB) error {
-				n, err := db.MDelete(e.run, args)
-				if err != nil {
-					return err
-				}
-				if e.json {
-					return cli.WriteJSON(e.stdout, map[string]any{"run": e.run, "deleted": n, "version": db.LastVersion()})
-				}
-				fmt.Fprintf(e.stdout, "deleted %d of %d key(s)\n", n, len(args))
-				return nil
-			})
-		},
+// delCmd is the del command and its flags (its help is in commands, main.go).
+type delCmd struct {
+	*env
+}
+
+func (c *delCmd) run(args []string) error {
+	e := c.env
+	if err := needArgs(args, 1, -1, "at least one KEY"); err != nil {
+		return err
+	}
+	return e.withDB(false, func(db *kv.DB) error {
+		n, err := db.MDelete(e.run, args)
+		if err != nil {
+			return err
+		}
+		if e.json {
+			return cli.WriteJSON(e.stdout, map[string]any{"run": e.run, "deleted": n, "version": db.LastVersion()})
+		}
+		fmt.Fprintf(e.stdout, "deleted %d of %d key(s)\n", n, len(args))
+		return nil
 	})
 }

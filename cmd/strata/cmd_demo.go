@@ -8,16 +8,17 @@ import (
 	"github.com/strata-kv/strata/kv"
 )
 
-func init() {
-	register(&command{
-		name: "demo", args: "", help: "write two sample agent runs to DIR, then show a history and a time-travel read",
-		run: func(e *env, args []string) error {
-			if err := needArgs(args, 0, 0, "no arguments"); err != nil {
-				return err
-			}
-			return e.withDB(false, func(db *kv.DB) error { return demo(e, db) })
-		},
-	})
+// demoCmd is the demo command and its flags (its help is in commands, main.go).
+type demoCmd struct {
+	*env
+}
+
+func (c *demoCmd) run(args []string) error {
+	e := c.env
+	if err := needArgs(args, 0, 0, "no arguments"); err != nil {
+		return err
+	}
+	return e.withDB(false, func(db *kv.DB) error { return demo(e, db) })
 }
 
 func demo(e *env, db *kv.DB) error {

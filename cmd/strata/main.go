@@ -23,8 +23,9 @@
 // unsynced writes); when it does, a line on stderr says what was cut.
 // -wait waits that long for a directory another process holds.
 //
-// Exit status: 0 success, 1 error (I/O, locked, corrupt), 2 bad usage or
-// input, 3 key not found.
+// Exit status (the same for strata-inspect): 0 success, 1 error (I/O, a
+// locked directory), 2 bad usage or input, 3 key not found, 4 the
+// directory is corrupt.
 package main
 
 import (
@@ -34,19 +35,10 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
-)
-
-// Exit statuses.
-const (
-	exitOK       = 0
-	exitError    = 1
-	exitUsage    = 2
-	exitNotFound = 3
 )
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
@@ -62,101 +54,46 @@ type env struct {
 	stderr io.Writer
 }
 
-type command struct {
-	name  string
-	args  string
-	help  string
-	flags func(fs *flag.FlagSet) // adds the command's own flags
-	run   func(e *env, args []string) error
+// run runs the command line args and returns the exit status.
+func run(args []string, stdout, stderr io.Writer) int {
+	e := &env{dir: cli.DefaultDir, run: kv.DefaultRun, stdout: stdout, stderr: stderr}
+	p := &cli.Program{
+		Name:     "strata",
+		Synopsis: "[-dir DIR] [-run RUN] [-json] [-strict] [-wait D] COMMAND [ARGS]",
+		Commands: e.commands(),
+		Common:   e.commonFlags,
+		Notes:    "Values are JSON; {\"$bytes\": \"<base64>\"} is bytes. Flags may also follow the command.",
+		Stdout:   stdout,
+		Stderr:   stderr,
+	}
+	return p.Main(args)
 }
 
-var commands []*command
+// commands lists the commands, in the order help shows them.
+func (e *env) commands() []*cli.Command {
+	put, get, del := &putCmd{env: e}, &getCmd{env: e}, &delCmd{env: e}
+	incr, history := &incrCmd{env: e}, &historyCmd{env: e}
+	scan, keys, stats, demo := &scanCmd{env: e}, &keysCmd{env: e}, &statsCmd{env: e}, &demoCmd{env: e}
+	return []*cli.Command{
+		{Name: "put", Args: "KEY VALUE", Help: "write VALUE (JSON, or base64 with -bytes) as a new version of KEY", Flags: put.flags, Run: put.run},
+		{Name: "get", Args: "KEY", Help: "print the newest version of KEY (with -at V, the one current at version V)", Flags: get.flags, Run: get.run},
+		{Name: "del", Args: "KEY...", Help: "delete keys (one version for all of them)", Run: del.run},
+		{Name: "incr", Args: "KEY [DELTA]", Help: "add DELTA (default 1) to an integer; an absent key counts as 0", Run: incr.run},
+		{Name: "history", Args: "KEY", Help: "print every version of KEY, newest first, deletions included", Flags: history.flags, Run: history.run},
+		{Name: "scan", Args: "[PREFIX]", Help: "list live keys with their newest values, a page at a time", Flags: scan.flags, Run: scan.run},
+		{Name: "keys", Args: "[PREFIX]", Help: "list live keys", Flags: keys.flags, Run: keys.run},
+		{Name: "stats", Help: "print the database's segments, bytes, keys, versions and last version", Run: stats.run},
+		{Name: "demo", Help: "write two sample agent runs to DIR, then show a history and a time-travel read", Run: demo.run},
+	}
+}
 
-func register(c *command) { commands = append(commands, c) }
-
-// notFoundError: exit status 3.
-type notFoundError struct{ msg string }
-
-func (e *notFoundError) Error() string { return e.msg }
-
-func (e *env) addCommon(fs *flag.FlagSet) {
+// commonFlags adds the flags every command takes.
+func (e *env) commonFlags(fs *flag.FlagSet) {
 	fs.StringVar(&e.dir, "dir", e.dir, "data directory")
 	fs.Func("run", "run ID (namespace) (default \"default\")", func(s string) error { e.run = kv.RunID(s); return nil })
 	fs.BoolVar(&e.json, "json", e.json, "print JSON for scripts")
 	fs.BoolVar(&e.strict, "strict", e.strict, "Strict durability: fsync before each write returns")
 	fs.DurationVar(&e.wait, "wait", e.wait, "wait up to this long for a data directory another process holds")
-}
-
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: strata [-dir DIR] [-run RUN] [-json] [-strict] [-wait D] COMMAND [ARGS]")
-	fmt.Fprintln(w, "\ncommands:")
-	for _, c := range commands {
-		fmt.Fprintf(w, "  %-8s %-16s %s\n", c.name, c.args, c.help)
-	}
-	fmt.Fprintln(w, "\nValues are JSON; {\"$bytes\": \"<base64>\"} is bytes. Flags may also follow the command.")
-	fmt.Fprintln(w, "Exit status: 0 ok, 1 error, 2 bad usage or input, 3 not found.")
-}
-
-func run(args []string, stdout, stderr io.Writer) int {
-	e := &env{dir: "strata-data", run: kv.DefaultRun, stdout: stdout, stderr: stderr}
-	global := flag.NewFlagSet("strata", flag.ContinueOnError)
-	global.SetOutput(io.Discard)
-	e.addCommon(global)
-	if err := global.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			usage(stdout)
-			return exitOK
-		}
-		fmt.Fprintln(stderr, "strata:", err)
-		usage(stderr)
-		return exitUsage
-	}
-	if global.NArg() == 0 {
-		usage(stderr)
-		return exitUsage
-	}
-	name := global.Arg(0)
-	var cmd *command
-	for _, c := range commands {
-		if c.name == name {
-			cmd = c
-		}
-	}
-	if cmd == nil {
-		fmt.Fprintf(stderr, "strata: unknown command %q\n", name)
-		usage(stderr)
-		return exitUsage
-	}
-	fs := flag.NewFlagSet("strata "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	e.addCommon(fs)
-	if cmd.flags != nil {
-		cmd.flags(fs)
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: strata %s [flags] %s\n  %s\n\nflags:\n", name, cmd.args, cmd.help)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(global.Args()[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return exitOK
-		}
-		return exitUsage
-	}
-	err := cmd.run(e, fs.Args())
-	if err == nil {
-		return exitOK
-	}
-	fmt.Fprintln(stderr, "strata:", strings.TrimPrefix(err.Error(), "strata: "))
-	var ue *cli.UsageError
-	var nf *notFoundError
-	switch {
-	case errors.As(err, &ue), errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrInvalidRun), errors.Is(err, kv.ErrInvalidValue):
-		return exitUsage
-	case errors.As(err, &nf), errors.Is(err, kv.ErrNotFound):
-		return exitNotFound
-	}
-	return exitError
 }
 
 // open opens the data directory for the command and prints to stderr

@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -56,10 +57,10 @@ func TestPutGetHistoryDelete(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "deleted 1 of 2")
 	r = strata(t, "-dir", dir, "get", "k")
-	require.Equal(t, exitNotFound, r.code)
+	require.Equal(t, cli.ExitNotFound, r.code)
 	require.Contains(t, r.stderr, "not found")
 	r = strata(t, "-dir", dir, "get", "-at", "3", "k")
-	require.Equal(t, exitNotFound, r.code)
+	require.Equal(t, cli.ExitNotFound, r.code)
 
 	r = strata(t, "-dir", dir, "-json", "history", "k")
 	require.Equal(t, 0, r.code, r.stderr)
@@ -124,7 +125,7 @@ func TestScanKeysIncr(t *testing.T) {
 	require.Equal(t, "5\n", strata(t, "-dir", dir, "incr", "n", "5").stdout)
 	require.Equal(t, "4\n", strata(t, "-dir", dir, "incr", "n", "-1").stdout)
 	r = strata(t, "-dir", dir, "-run", "r1", "incr", "a")
-	require.Equal(t, exitError, r.code)
+	require.Equal(t, cli.ExitError, r.code)
 	require.Contains(t, r.stderr, "wrong value type")
 }
 
@@ -145,11 +146,11 @@ func TestUsageErrors(t *testing.T) {
 		{"-nosuchflag"},
 	} {
 		r := strata(t, args...)
-		require.Equal(t, exitUsage, r.code, "%v: %s", args, r.stderr)
+		require.Equal(t, cli.ExitUsage, r.code, "%v: %s", args, r.stderr)
 		require.NotEmpty(t, r.stderr)
 	}
 	r := strata(t, "-dir", filepath.Join(dir, "nothing-here"), "get", "k")
-	require.Equal(t, exitError, r.code)
+	require.Equal(t, cli.ExitError, r.code)
 	require.Contains(t, r.stderr, "no data directory")
 	require.Equal(t, 0, strata(t, "-h").code)
 }
