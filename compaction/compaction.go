@@ -309,7 +309,7 @@ func (r *runner) frame(f *segment.Frame) error {
 			r.res.VersionsDropped++
 			return nil
 		}
-		r.specs = append(r.specs, segment.EntrySpec{Kind: e.Kind, Codec: e.Codec, Run: run, Key: key, Value: e.Value})
+		r.specs = append(r.specs, segment.EntrySpec{Op: e.Op, Codec: e.Codec, Run: run, Key: key, Value: e.Value})
 		return nil
 	})
 	if err != nil || len(r.specs) == 0 {

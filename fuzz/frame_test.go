@@ -23,11 +23,11 @@ func sampleFrames() []byte {
 		data, _, _ = enc.AppendCommit(data, int64(len(data)), synced, enc.Next(), ts, ents, nil)
 	}
 	big, codec := segment.Compress(nil, bytes.Repeat([]byte("compress me "), 20))
-	add(segment.HeaderSize, frameHeader.BaseTime+5, segment.EntrySpec{Kind: segment.KindPut, Run: "run", Key: "key", Value: []byte("value")})
+	add(segment.HeaderSize, frameHeader.BaseTime+5, segment.EntrySpec{Op: segment.OpPut, Run: "run", Key: "key", Value: []byte("value")})
 	add(int64(len(data)), frameHeader.BaseTime+9,
-		segment.EntrySpec{Kind: segment.KindPut, Codec: codec, Run: "r", Key: "a", Value: big},
-		segment.EntrySpec{Kind: segment.KindTombstone, Run: "run", Key: "b"})
-	add(int64(len(data)), frameHeader.BaseTime+9, segment.EntrySpec{Kind: segment.KindPut, Run: "r", Key: "c", Value: nil})
+		segment.EntrySpec{Op: segment.OpPut, Codec: codec, Run: "r", Key: "a", Value: big},
+		segment.EntrySpec{Op: segment.OpDelete, Run: "run", Key: "b"})
+	add(int64(len(data)), frameHeader.BaseTime+9, segment.EntrySpec{Op: segment.OpPut, Run: "r", Key: "c", Value: nil})
 	data, _, _ = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
 	return data[segment.HeaderSize:]
 }
@@ -85,7 +85,7 @@ func FuzzFrameDecode(f *testing.F) {
 					if e.ValueOffset+len(e.Value) > fr.Size {
 						t.Fatalf("value at %d+%d outside the frame of %d", e.ValueOffset, len(e.Value), fr.Size)
 					}
-					ents = append(ents, segment.EntrySpec{Kind: e.Kind, Codec: e.Codec, Run: string(e.Run), Key: string(e.Key), Value: e.Value})
+					ents = append(ents, segment.EntrySpec{Op: e.Op, Codec: e.Codec, Run: string(e.Run), Key: string(e.Key), Value: e.Value})
 					// Decoding the value must fail cleanly or work; never panic.
 					if raw, err := segment.DecodeValue(e.Codec, e.Value); err == nil {
 						var v kv.Value

@@ -17,10 +17,10 @@ func FuzzHintDecode(f *testing.F) {
 	hd := segment.HintHeader{Segment: 3, Salt: 99, Size: 4096, Base: 10, Last: 40}
 	f.Add(segment.EncodeHint(hd, nil))
 	f.Add(segment.EncodeHint(hd, []segment.HintEntry{
-		{Run: []byte("r"), Key: []byte("apple"), Version: 10, Timestamp: 5, Offset: 100, Len: 7, Kind: segment.KindPut},
-		{Run: []byte("r"), Key: []byte("apple"), Version: 30, Timestamp: 9, Offset: 200, Kind: segment.KindTombstone},
-		{Run: []byte("r"), Key: []byte("apply"), Version: 12, Timestamp: 6, Offset: 300, Len: 9, Kind: segment.KindPut, Codec: segment.CodecS2},
-		{Run: []byte("s"), Key: []byte("a"), Version: 40, Timestamp: 2, Offset: 400, Len: 1, Kind: segment.KindPut},
+		{Run: []byte("r"), Key: []byte("apple"), Version: 10, Timestamp: 5, Offset: 100, Len: 7, Op: segment.OpPut},
+		{Run: []byte("r"), Key: []byte("apple"), Version: 30, Timestamp: 9, Offset: 200, Op: segment.OpDelete},
+		{Run: []byte("r"), Key: []byte("apply"), Version: 12, Timestamp: 6, Offset: 300, Len: 9, Op: segment.OpPut, Codec: segment.CodecS2},
+		{Run: []byte("s"), Key: []byte("a"), Version: 40, Timestamp: 2, Offset: 400, Len: 1, Op: segment.OpPut},
 	}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if len(b) >= 8 {
@@ -58,7 +58,7 @@ func FuzzHintDecode(f *testing.F) {
 		for i := range got {
 			e, ok, err := r2.Next()
 			if err != nil || !ok || e.Compare(&got[i]) != 0 || e.Offset != got[i].Offset || e.Len != got[i].Len ||
-				e.Timestamp != got[i].Timestamp || e.Kind != got[i].Kind || e.Codec != got[i].Codec {
+				e.Timestamp != got[i].Timestamp || e.Op != got[i].Op || e.Codec != got[i].Codec {
 				t.Fatalf("record %d reads back as %+v (%v), want %+v", i, e, err, got[i])
 			}
 		}

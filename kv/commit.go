@@ -99,7 +99,7 @@ func putReq(r *commitReq) {
 // tombstone), compressed here when that pays.
 func (r *commitReq) add(kind uint8, run, key string, value []byte) {
 	voff, codec := len(r.vals), segment.CodecRaw
-	if kind == segment.KindPut {
+	if kind == segment.OpPut {
 		r.vals, codec = segment.Compress(r.vals, value)
 	}
 	vlen := len(r.vals) - voff
@@ -243,7 +243,7 @@ func (db *DB) runGroup(group []*commitReq) {
 		v := p.next
 		p.specs = p.specs[:0]
 		for _, e := range r.ents {
-			p.specs = append(p.specs, segment.EntrySpec{Kind: e.kind, Codec: e.codec, Run: e.run, Key: e.key, Value: r.vals[e.voff : e.voff+e.vlen]})
+			p.specs = append(p.specs, segment.EntrySpec{Op: e.kind, Codec: e.codec, Run: e.run, Key: e.key, Value: r.vals[e.voff : e.voff+e.vlen]})
 		}
 		_, offs, err := w.AppendCommit(v, ts, p.specs, p.offs[:0])
 		clear(p.specs) // do not pin the values
@@ -261,7 +261,7 @@ func (db *DB) runGroup(group []*commitReq) {
 				Len:       uint32(e.vlen),
 				Flags:     e.codec << index.FlagCodecShift,
 			}
-			if e.kind == segment.KindTombstone {
+			if e.kind == segment.OpDelete {
 				rec.Flags |= index.FlagTombstone
 			}
 			if err := db.addEntry(e.run, e.key, rec); err != nil {

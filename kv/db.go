@@ -20,8 +20,8 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
-// LockFile is the name of the lock file in a data directory.
-const LockFile = "LOCK"
+// lockFile is the name of the lock file in a data directory.
+const lockFile = "LOCK"
 
 // DB is an open Strata database. All its methods are safe for concurrent
 // use by many goroutines.
@@ -130,7 +130,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	} else if err := fsys.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("strata: create %s: %w", dir, err)
 	}
-	lock, err := fsys.Lock(filepath.Join(dir, LockFile), o.ReadOnly, o.LockTimeout)
+	lock, err := fsys.Lock(filepath.Join(dir, lockFile), o.ReadOnly, o.LockTimeout)
 	if err != nil {
 		if errors.Is(err, vfs.ErrLocked) {
 			return nil, fmt.Errorf("%w: %s is in use by another DB: %s", ErrLocked, dir, strings.TrimPrefix(err.Error(), vfs.ErrLocked.Error()+": "))

@@ -241,7 +241,7 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 			deletes = append(deletes, p)
 			continue
 		}
-		r.add(segment.KindPut, string(p.run), p.key, p.enc)
+		r.add(segment.OpPut, string(p.run), p.key, p.enc)
 	}
 	if err := checkSize(r); err != nil {
 		return 0, err
@@ -254,7 +254,7 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 		r.truncate(puts)
 		for _, p := range deletes {
 			if _, ok := db.newestLive(p.run, p.key); ok {
-				r.add(segment.KindTombstone, string(p.run), p.key, nil)
+				r.add(segment.OpDelete, string(p.run), p.key, nil)
 			}
 		}
 		return nil

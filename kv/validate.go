@@ -108,7 +108,7 @@ func (db *DB) addValue(r *commitReq, run RunID, key string, v Value) error {
 	buf := encodeScratch.Get().(*[]byte)
 	enc, err := db.encodeValue((*buf)[:0], v)
 	if err == nil {
-		r.add(segment.KindPut, string(run), key, enc)
+		r.add(segment.OpPut, string(run), key, enc)
 		*buf = enc[:0]
 	}
 	if cap(*buf) <= maxPooledScratch {

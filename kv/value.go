@@ -213,7 +213,7 @@ func (v Value) write(b *strings.Builder) {
 	case KindInt:
 		b.WriteString(strconv.FormatInt(int64(v.num), 10))
 	case KindFloat:
-		b.WriteString(FormatFloat(math.Float64frombits(v.num)))
+		b.WriteString(formatFloat(math.Float64frombits(v.num)))
 	case KindString:
 		b.WriteString(strconv.Quote(v.str))
 	case KindBytes:
@@ -243,9 +243,9 @@ func (v Value) write(b *strings.Builder) {
 	}
 }
 
-// FormatFloat renders f so that it reads back as a float: it always has a
+// formatFloat renders f so that it reads back as a float: it always has a
 // point or an exponent ("1.0", "1e+21"), and NaN, +Inf and -Inf by name.
-func FormatFloat(f float64) string {
+func formatFloat(f float64) string {
 	switch {
 	case math.IsNaN(f):
 		return "NaN"

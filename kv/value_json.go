@@ -50,7 +50,7 @@ func (v Value) jsonTree() any {
 			return map[string]string{"$float": fmt.Sprintf("NaN(0x%016x)", v.num)}
 		}
 		if math.IsNaN(f) || math.IsInf(f, 0) || (f == math.Trunc(f) && math.Abs(f) < 1e21) {
-			return map[string]string{"$float": FormatFloat(f)}
+			return map[string]string{"$float": formatFloat(f)}
 		}
 		return f
 	case KindString:

@@ -92,7 +92,7 @@ func (db *DB) Incr(run RunID, key string, delta int64) (int64, error) {
 		r.n = cur + delta
 		enc, _ := appendValue(nil, Int(r.n), 0)
 		r.reset()
-		r.add(segment.KindPut, string(run), key, enc)
+		r.add(segment.OpPut, string(run), key, enc)
 		return nil
 	}
 	if err := db.commit(r); err != nil {
@@ -224,7 +224,7 @@ func (db *DB) MDelete(run RunID, keys []string) (int, error) {
 			}
 			seen[k] = true
 			if _, ok := db.newestLive(run, k); ok {
-				r.add(segment.KindTombstone, string(run), k, nil)
+				r.add(segment.OpDelete, string(run), k, nil)
 			}
 		}
 		r.n = int64(len(r.ents))

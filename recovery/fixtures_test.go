@@ -60,7 +60,7 @@ func fixtureSegment(t *testing.T, id uint32, salt uint64, base, last uint64, syn
 		}
 		offs = append(offs, off)
 		data, _, err = enc.AppendCommit(data, off, claim, v, fixtureTime+int64(v), []segment.EntrySpec{
-			{Kind: segment.KindPut, Run: "r", Key: fmt.Sprintf("k%d", v), Value: val}}, nil)
+			{Op: segment.OpPut, Run: "r", Key: fmt.Sprintf("k%d", v), Value: val}}, nil)
 		require.NoError(t, err)
 	}
 	return data, offs

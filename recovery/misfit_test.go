@@ -17,9 +17,9 @@ import (
 func TestVerifiedFrameThatDoesNotFitIsCorruption(t *testing.T) {
 	for name, entry := range map[string][]byte{
 		// put, run named here ("r", already named by frame 1), key "k", value "x"
-		"run named twice": {segment.KindPut | 0x10, 1, 'r', 1, 'k', 1, 'x'},
+		"run named twice": {segment.OpPut | 0x10, 1, 'r', 1, 'k', 1, 'x'},
 		// put, run number 5 inline (only run 0 exists), key "k", value "x"
-		"unknown run number": {segment.KindPut | 6<<5, 1, 'k', 1, 'x'},
+		"unknown run number": {segment.OpPut | 6<<5, 1, 'k', 1, 'x'},
 	} {
 		t.Run(name, func(t *testing.T) {
 			fs := vfs.NewMem()
@@ -30,7 +30,7 @@ func TestVerifiedFrameThatDoesNotFitIsCorruption(t *testing.T) {
 			var err error
 			for v := uint64(1); v <= 2; v++ {
 				data, _, err = enc.AppendCommit(data, int64(len(data)), int64(len(data)), v, 1000,
-					[]segment.EntrySpec{{Kind: segment.KindPut, Run: "r", Key: "k", Value: []byte("v")}}, nil)
+					[]segment.EntrySpec{{Op: segment.OpPut, Run: "r", Key: "k", Value: []byte("v")}}, nil)
 				require.NoError(t, err)
 			}
 			at := int64(len(data))

@@ -964,7 +964,7 @@ func (r *recoverer) build() error {
 			Len:       e.Len,
 			Flags:     e.Codec << index.FlagCodecShift,
 		}
-		if e.Kind == segment.KindTombstone {
+		if e.Op == segment.OpDelete {
 			rec.Flags |= index.FlagTombstone
 		}
 		if err := b.Add(e.Run, e.Key, rec); err != nil {

@@ -43,7 +43,7 @@ func writeSegments(t *testing.T, fs vfs.FS, segments, framesPer int, end ending)
 		var segEnds []int64
 		for i := 0; i < framesPer; i++ {
 			v++
-			_, _, err := w.AppendCommit(v, int64(v)*1000, []segment.EntrySpec{{Kind: segment.KindPut, Run: "run",
+			_, _, err := w.AppendCommit(v, int64(v)*1000, []segment.EntrySpec{{Op: segment.OpPut, Run: "run",
 				Key: fmt.Sprintf("k%03d", v), Value: fmt.Appendf(nil, "value %d", v)}}, nil)
 			require.NoError(t, err)
 			require.NoError(t, w.Flush())

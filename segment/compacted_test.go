@@ -61,7 +61,7 @@ func TestCompactedSegmentRefusesOutOfRange(t *testing.T) {
 			s := compactedSeg()
 			require.NoError(t, s.commitAt(10, put("r", "a", "1")))
 			require.NoError(t, s.commitAt(13, put("r", "b", "2")))
-			ents := entryBytes(byte(KindPut|1<<flagRunShift), 1, "k", 1, "v")
+			ents := entryBytes(byte(OpPut|1<<flagRunShift), 1, "k", 1, "v")
 			if tc.count == 0 {
 				ents = nil
 			}

@@ -81,7 +81,7 @@
 // # Entry
 //
 //	size   field
-//	1      flags: bits 0-1 kind (1 put, 2 tombstone); bits 2-3 codec of the
+//	1      flags: bits 0-1 op (1 put, 2 delete: a tombstone); bits 2-3 codec of the
 //	       value (0 raw, 1 S2; 0 for a tombstone); bit 4 set when the run is
 //	       named here; bits 5-7 run number + 1 for the segment's runs 0..6
 //	       (0 when the run is named here or has a higher number)
@@ -135,13 +135,13 @@
 //	05           timestamp - base timestamp = 5 us
 //	00           S = 0: no new claim (the header's 56 bytes stand)
 //	01           N = 1 entry
-//	11           flags 0x11: kind 1 (put), codec 0 (raw), bit 4: run named here
+//	11           flags 0x11: op 1 (put), codec 0 (raw), bit 4: run named here
 //	01 72        R = 1, run "r" (it takes run number 0 of the segment)
 //	01 6b        K = 1, key "k"
 //	02 68 69     V = 2, value "hi"
 //	79 52 f1 38  checksum 0x38f15279 (uint32 LE) of the 17 bytes before it
 //
-// A second put to the same run would carry flags 0x21 (kind 1, run
+// A second put to the same run would carry flags 0x21 (op 1, run
 // number 0 + 1 in bits 5-7) and no run name.
 //
 // # Checksums

@@ -30,11 +30,11 @@ func TestDistinctKeysWithNULAreNotDuplicates(t *testing.T) {
 			h := NewHeader(1, 1, 0)
 			enc := NewEncoder(h)
 			ents := []EntrySpec{
-				{Kind: KindPut, Run: "a\x00b", Key: "c", Value: []byte("1")},
-				{Kind: KindPut, Run: "a", Key: "b\x00c", Value: []byte("2")},
+				{Op: OpPut, Run: "a\x00b", Key: "c", Value: []byte("1")},
+				{Op: OpPut, Run: "a", Key: "b\x00c", Value: []byte("2")},
 			}
 			for i := len(ents); i < n; i++ {
-				ents = append(ents, EntrySpec{Kind: KindPut, Run: "r", Key: fmt.Sprint("k", i), Value: []byte("v")})
+				ents = append(ents, EntrySpec{Op: OpPut, Run: "r", Key: fmt.Sprint("k", i), Value: []byte("v")})
 			}
 			data, _, err := enc.AppendCommit(h.Encode(), HeaderSize, HeaderSize, 1, 0, ents, nil)
 			require.NoError(t, err, "the Encoder accepts the commit")
@@ -50,8 +50,8 @@ func TestEncoderRefusesDuplicateKeys(t *testing.T) {
 	h := NewHeader(1, 1, 0)
 	enc := NewEncoder(h)
 	ents := []EntrySpec{
-		{Kind: KindPut, Run: "r", Key: "k", Value: []byte("1")},
-		{Kind: KindPut, Run: "r", Key: "k", Value: []byte("2")},
+		{Op: OpPut, Run: "r", Key: "k", Value: []byte("1")},
+		{Op: OpPut, Run: "r", Key: "k", Value: []byte("2")},
 	}
 	data, _, err := enc.AppendCommit(h.Encode(), HeaderSize, HeaderSize, 1, 0, ents, nil)
 	if err != nil {

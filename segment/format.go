@@ -37,10 +37,11 @@ const (
 	inlineRuns = 7
 )
 
-// Entry kinds.
+// Entry ops: what an entry does to its key (called "op", not "kind",
+// so as not to be mistaken for kv.Kind, the type of a value).
 const (
-	KindPut       uint8 = 1
-	KindTombstone uint8 = 2
+	OpPut    uint8 = 1 // a new value
+	OpDelete uint8 = 2 // a deletion: a tombstone, with no value
 )
 
 // Value codecs.
@@ -51,7 +52,7 @@ const (
 
 // Entry flag bits.
 const (
-	flagKindMask  = 0x03
+	flagOpMask    = 0x03
 	flagCodecMask = 0x0c
 	flagRunNamed  = 0x10
 	flagRunShift  = 5 // bits 5-7: run number + 1, or 0 (a uvarint follows)
@@ -267,7 +268,7 @@ func parseHead(h *Header, data []byte, off int64) (head, error) {
 // Entry is one decoded entry of a frame. Its slices point into the
 // segment's bytes (a mapping, usually): copy what must outlive them.
 type Entry struct {
-	Kind  uint8
+	Op    uint8 // OpPut or OpDelete
 	Codec uint8
 	Run   []byte
 	Key   []byte
@@ -385,16 +386,16 @@ func (c *entryCursor) next() (Entry, error) {
 	start := c.p
 	flags := c.b[c.p]
 	c.p++
-	e := Entry{Kind: flags & flagKindMask, Codec: (flags & flagCodecMask) >> 2, RunNamed: flags&flagRunNamed != 0}
+	e := Entry{Op: flags & flagOpMask, Codec: (flags & flagCodecMask) >> 2, RunNamed: flags&flagRunNamed != 0}
 	inline := flags >> flagRunShift
 	switch {
 	case e.RunNamed && inline != 0:
 		return Entry{}, fmt.Errorf("%w: entry flags 0x%02x name a run and number one", ErrMalformed, flags)
-	case e.Kind != KindPut && e.Kind != KindTombstone:
-		return Entry{}, fmt.Errorf("%w: entry kind %d", ErrMalformed, e.Kind)
+	case e.Op != OpPut && e.Op != OpDelete:
+		return Entry{}, fmt.Errorf("%w: entry op %d", ErrMalformed, e.Op)
 	case e.Codec != CodecRaw && e.Codec != CodecS2:
 		return Entry{}, fmt.Errorf("%w: codec %d", ErrMalformed, e.Codec)
-	case e.Kind == KindTombstone && e.Codec != CodecRaw:
+	case e.Op == OpDelete && e.Codec != CodecRaw:
 		return Entry{}, fmt.Errorf("%w: tombstone with a codec", ErrMalformed)
 	}
 	have := c.known + c.named
@@ -441,7 +442,7 @@ func (c *entryCursor) next() (Entry, error) {
 		return Entry{}, err
 	}
 	v := uint64(0)
-	if e.Kind == KindPut {
+	if e.Op == OpPut {
 		if v, err = c.uvarint("value length", 0, MaxFrameBody); err != nil {
 			return Entry{}, err
 		}
@@ -457,7 +458,7 @@ func (c *entryCursor) next() (Entry, error) {
 // EntrySpec is an entry to encode: its value is already in stored form
 // (see Compress).
 type EntrySpec struct {
-	Kind  uint8
+	Op    uint8
 	Codec uint8
 	Run   string
 	Key   string
@@ -523,10 +524,10 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 	bound := int64(checksumSize)
 	for _, e := range ents {
 		if len(e.Run) == 0 || len(e.Run) > MaxRunLen || len(e.Key) == 0 || len(e.Key) > MaxKeyLen ||
-			(e.Kind != KindPut && e.Kind != KindTombstone) || (e.Codec != CodecRaw && e.Codec != CodecS2) ||
-			(e.Kind == KindTombstone && (e.Codec != CodecRaw || len(e.Value) != 0)) {
-			return dst, offs, fmt.Errorf("segment: invalid entry (kind %d, codec %d, run of %d bytes, key of %d bytes, value of %d bytes)",
-				e.Kind, e.Codec, len(e.Run), len(e.Key), len(e.Value))
+			(e.Op != OpPut && e.Op != OpDelete) || (e.Codec != CodecRaw && e.Codec != CodecS2) ||
+			(e.Op == OpDelete && (e.Codec != CodecRaw || len(e.Value) != 0)) {
+			return dst, offs, fmt.Errorf("segment: invalid entry (op %d, codec %d, run of %d bytes, key of %d bytes, value of %d bytes)",
+				e.Op, e.Codec, len(e.Run), len(e.Key), len(e.Value))
 		}
 		bound += EntryBound(len(e.Run), len(e.Key), len(e.Value))
 	}
@@ -567,14 +568,14 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		}
 		rr = append(rr, runRef{num, !ok})
 		body += uvlen(uint64(len(e.Key))) + len(e.Key)
-		if e.Kind == KindPut {
+		if e.Op == OpPut {
 			body += uvlen(uint64(len(e.Value))) + len(e.Value)
 		}
 	}
 	start := len(dst)
 	dst = enc.appendHead(dst, synced, version, ts, uint64(body), uint64(len(ents)))
 	for i, e := range ents {
-		flags := e.Kind | e.Codec<<2
+		flags := e.Op | e.Codec<<2
 		switch num := rr[i].num; {
 		case rr[i].named:
 			dst = append(dst, flags|flagRunNamed)
@@ -588,7 +589,7 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		}
 		dst = binary.AppendUvarint(dst, uint64(len(e.Key)))
 		dst = append(dst, e.Key...)
-		if e.Kind == KindPut {
+		if e.Op == OpPut {
 			dst = binary.AppendUvarint(dst, uint64(len(e.Value)))
 			offs = append(offs, off+int64(len(dst)-start))
 			dst = append(dst, e.Value...)

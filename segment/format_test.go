@@ -55,10 +55,10 @@ func (s *seg) marker(t testing.TB) {
 func (s *seg) sync() { s.synced = int64(len(s.data)) }
 
 func put(run, key, value string) EntrySpec {
-	return EntrySpec{Kind: KindPut, Run: run, Key: key, Value: []byte(value)}
+	return EntrySpec{Op: OpPut, Run: run, Key: key, Value: []byte(value)}
 }
 
-func del(run, key string) EntrySpec { return EntrySpec{Kind: KindTombstone, Run: run, Key: key} }
+func del(run, key string) EntrySpec { return EntrySpec{Op: OpDelete, Run: run, Key: key} }
 
 // scanAll scans data and returns the frames and the error that stopped
 // the scan (nil at a clean end).
@@ -132,7 +132,7 @@ func TestFrameRoundTrip(t *testing.T) {
 				ents := make([]EntrySpec, len(tc.ents))
 				for i, e := range tc.ents {
 					ents[i] = e
-					if compress && e.Kind == KindPut {
+					if compress && e.Op == OpPut {
 						ents[i].Value, ents[i].Codec = Compress(nil, e.Value)
 					}
 				}
@@ -150,7 +150,7 @@ func TestFrameRoundTrip(t *testing.T) {
 					i := 0
 					require.NoError(t, f.Entries(func(e Entry) error {
 						want := tc.ents[i]
-						require.Equal(t, want.Kind, e.Kind)
+						require.Equal(t, want.Op, e.Op)
 						require.Equal(t, want.Run, string(e.Run))
 						require.Equal(t, want.Key, string(e.Key))
 						require.Equal(t, offs[fi][i], f.Offset+int64(e.ValueOffset))
@@ -241,8 +241,8 @@ func entryBytes(parts ...any) []byte {
 // their one canonical encoding are refused.
 func TestDecodeRejectsNonCanonical(t *testing.T) {
 	h := NewHeader(1, 10, 0)
-	good := entryBytes(byte(KindPut|flagRunNamed), 1, "r", 1, "k", 1, "v")
-	ref := entryBytes(byte(KindPut|1<<flagRunShift), 1, "j", 1, "w") // run number 0
+	good := entryBytes(byte(OpPut|flagRunNamed), 1, "r", 1, "k", 1, "v")
+	ref := entryBytes(byte(OpPut|1<<flagRunShift), 1, "j", 1, "w") // run number 0
 	frame := func(vdelta, synced, count uint64, entries ...[]byte) []byte {
 		return WrapEntries(h.Encode(), h, vdelta, 0, synced, count, bytes.Join(entries, nil))
 	}
@@ -251,29 +251,29 @@ func TestDecodeRejectsNonCanonical(t *testing.T) {
 		data []byte
 		want error
 	}{
-		"kind 0":                      {frame(0, 0, 1, entryBytes(byte(flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"kind 3":                      {frame(0, 0, 1, entryBytes(byte(3|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"codec 2":                     {frame(0, 0, 1, entryBytes(byte(KindPut|2<<2|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"tombstone with codec":        {frame(0, 0, 1, entryBytes(byte(KindTombstone|1<<2|flagRunNamed), 1, "r", 1, "k")), ErrMalformed},
-		"run named and numbered":      {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed|1<<flagRunShift), 1, "r", 1, "k", 1, "v")), ErrMalformed},
-		"run length 0":                {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 0, 1, "k", 1, "v")), ErrMalformed},
-		"key length 0":                {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", 0, 1, "v")), ErrMalformed},
+		"op 0":                        {frame(0, 0, 1, entryBytes(byte(flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"op 3":                        {frame(0, 0, 1, entryBytes(byte(3|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"codec 2":                     {frame(0, 0, 1, entryBytes(byte(OpPut|2<<2|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"tombstone with codec":        {frame(0, 0, 1, entryBytes(byte(OpDelete|1<<2|flagRunNamed), 1, "r", 1, "k")), ErrMalformed},
+		"run named and numbered":      {frame(0, 0, 1, entryBytes(byte(OpPut|flagRunNamed|1<<flagRunShift), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"run length 0":                {frame(0, 0, 1, entryBytes(byte(OpPut|flagRunNamed), 0, 1, "k", 1, "v")), ErrMalformed},
+		"key length 0":                {frame(0, 0, 1, entryBytes(byte(OpPut|flagRunNamed), 1, "r", 0, 1, "v")), ErrMalformed},
 		"run named twice":             {frame(0, 0, 2, good, good), ErrMalformed},
-		"run number unknown":          {frame(0, 0, 2, good, entryBytes(byte(KindPut|2<<flagRunShift), 1, "j", 1, "w")), ErrMalformed},
-		"small run number as uvarint": {frame(0, 0, 2, good, entryBytes(byte(KindPut), 0, 1, "j", 1, "w")), ErrMalformed},
+		"run number unknown":          {frame(0, 0, 2, good, entryBytes(byte(OpPut|2<<flagRunShift), 1, "j", 1, "w")), ErrMalformed},
+		"small run number as uvarint": {frame(0, 0, 2, good, entryBytes(byte(OpPut), 0, 1, "j", 1, "w")), ErrMalformed},
 		"run number first":            {frame(0, 0, 1, ref), ErrMalformed},
-		"non-minimal varint":          {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", byte(0x81), byte(0), "k", 1, "v")), ErrMalformed},
+		"non-minimal varint":          {frame(0, 0, 1, entryBytes(byte(OpPut|flagRunNamed), 1, "r", byte(0x81), byte(0), "k", 1, "v")), ErrMalformed},
 		"count 2 of 1":                {frame(0, 0, 2, good), ErrMalformed},
 		"bytes after entries":         {frame(0, 0, 1, good, []byte{0}), ErrMalformed},
 		"marker with a body":          {frame(0, HeaderSize+1, 0, good), ErrMalformed},
 		"marker without a claim":      {frame(0, 0, 0), ErrMalformed},
-		"key twice in a commit":       {frame(0, 0, 2, good, entryBytes(byte(KindTombstone|1<<flagRunShift), 1, "k")), ErrMalformed},
+		"key twice in a commit":       {frame(0, 0, 2, good, entryBytes(byte(OpDelete|1<<flagRunShift), 1, "k")), ErrMalformed},
 		"synced before header":        {frame(0, 1, 1, good), ErrMalformed},
 		"claim beyond its offset":     {frame(0, HeaderSize+1, 1, good), ErrSequence},
 		"claim not above the last":    {frame(0, HeaderSize, 1, good), ErrSequence},
 		"version skipped":             {frame(1, 0, 1, good), ErrSequence},
-		"value past the end":          {frame(0, 0, 1, entryBytes(byte(KindPut|flagRunNamed), 1, "r", 1, "k", 9, "v")), ErrMalformed},
-		"tombstone value field":       {frame(0, 0, 1, entryBytes(byte(KindTombstone|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
+		"value past the end":          {frame(0, 0, 1, entryBytes(byte(OpPut|flagRunNamed), 1, "r", 1, "k", 9, "v")), ErrMalformed},
+		"tombstone value field":       {frame(0, 0, 1, entryBytes(byte(OpDelete|flagRunNamed), 1, "r", 1, "k", 1, "v")), ErrMalformed},
 	}
 	for name, c := range cases {
 		_, _, err := scanAll(t, c.data)
@@ -412,7 +412,7 @@ func TestFramingBytes(t *testing.T) {
 		}
 		enc.ts, enc.next, enc.claimed = prevTS, version, claimed
 		b, _, err := enc.AppendCommit(nil, off, synced, version, ts,
-			[]EntrySpec{{Kind: KindPut, Run: fmt.Sprint("r", run), Key: strings.Repeat("k", key), Value: make([]byte, value)}}, nil)
+			[]EntrySpec{{Op: OpPut, Run: fmt.Sprint("r", run), Key: strings.Repeat("k", key), Value: make([]byte, value)}}, nil)
 		require.NoError(t, err)
 		return len(b) - key - value
 	}
@@ -433,7 +433,7 @@ func TestFramingBytes(t *testing.T) {
 	enc := NewEncoder(NewHeader(1, 1, 0))
 	enc.ts, enc.next, enc.claimed = 0, 1<<21-1, 1<<27
 	b, _, err := enc.AppendCommit(nil, 1<<28-1, 1<<28-1, 1<<21-1, 16_383,
-		[]EntrySpec{{Kind: KindPut, Run: "run", Key: strings.Repeat("k", 127), Value: make([]byte, 16_000-127-1)}}, nil)
+		[]EntrySpec{{Op: OpPut, Run: "run", Key: strings.Repeat("k", 127), Value: make([]byte, 16_000-127-1)}}, nil)
 	require.NoError(t, err)
 	require.Equal(t, 25, len(b)-len("run")-16_000+1, "the commit that names its run")
 }
@@ -599,12 +599,12 @@ func TestSyncProofLinearOnStoredHeads(t *testing.T) {
 		}
 		s.sync()
 		offA := int64(len(s.data))
-		s.commit(t, EntrySpec{Kind: KindPut, Run: "r", Key: "a", Value: noise(256 << 10)}) // 256 KiB
+		s.commit(t, EntrySpec{Op: OpPut, Run: "r", Key: "a", Value: noise(256 << 10)}) // 256 KiB
 		if claimsBad {
 			s.sync() // the next frame claims frame A synced
 		}
 		offB := int64(len(s.data))
-		s.commit(t, EntrySpec{Kind: KindPut, Run: "r", Key: "b", Value: noise(64 << 10)})
+		s.commit(t, EntrySpec{Op: OpPut, Run: "r", Key: "b", Value: noise(64 << 10)})
 		copied := offA
 		if claimsBad {
 			copied = offB
@@ -612,7 +612,7 @@ func TestSyncProofLinearOnStoredHeads(t *testing.T) {
 		hd, err := parseHead(&s.h, s.data, copied)
 		require.NoError(t, err)
 		head := bytes.Clone(s.data[copied : copied+int64(hd.len)])
-		s.commit(t, EntrySpec{Kind: KindPut, Run: "r", Key: "c", Value: append(bytes.Repeat(head, 4000), noise(300<<10)...)})
+		s.commit(t, EntrySpec{Op: OpPut, Run: "r", Key: "c", Value: append(bytes.Repeat(head, 4000), noise(300<<10)...)})
 
 		data := bytes.Clone(s.data)
 		clear(data[offA+1000 : offA+1064]) // damage inside frame A

@@ -46,7 +46,7 @@ import (
 //
 // A record:
 //
-//	1      flags: bits 0-1 kind (1 put, 2 tombstone); bits 2-3 codec (0 for
+//	1      flags: bits 0-1 op (1 put, 2 delete: a tombstone); bits 2-3 codec (0 for
 //	       a tombstone); bit 4 set when a new run starts here (the first
 //	       record always); bit 5 set when the record has the key of the
 //	       record before (bits 4 and 5 are never both set); bits 6-7 zero
@@ -94,7 +94,7 @@ type HintEntry struct {
 	Timestamp int64
 	Offset    int64 // of the stored value in the segment
 	Len       uint32
-	Kind      uint8 // KindPut or KindTombstone
+	Op        uint8 // OpPut or OpDelete
 	Codec     uint8
 }
 
@@ -158,7 +158,7 @@ func encodeHint(hd HintHeader, n int, at func(int) *HintEntry) []byte {
 	var ts int64
 	for i := range n {
 		e := at(i)
-		flags := e.Kind | e.Codec<<2
+		flags := e.Op | e.Codec<<2
 		newRun := prev == nil || !bytes.Equal(prev.Run, e.Run)
 		sameKey := !newRun && bytes.Equal(prev.Key, e.Key)
 		switch {
@@ -290,20 +290,20 @@ func (r *HintReader) Next() (e *HintEntry, ok bool, err error) {
 	}
 	flags := r.b[0]
 	r.b = r.b[1:]
-	kind, codec := flags&3, flags>>2&3
+	op, codec := flags&3, flags>>2&3
 	newRun, sameKey := flags&(1<<4) != 0, flags&(1<<5) != 0
 	switch {
 	case flags>>6 != 0 || (newRun && sameKey):
 		return bad("bad flags")
-	case kind != KindPut && kind != KindTombstone, codec != CodecRaw && codec != CodecS2,
-		kind == KindTombstone && codec != CodecRaw:
-		return bad("bad kind or codec")
+	case op != OpPut && op != OpDelete, codec != CodecRaw && codec != CodecS2,
+		op == OpDelete && codec != CodecRaw:
+		return bad("bad op or codec")
 	case r.n == 0 && !newRun:
 		return bad("the first record starts no run")
 	}
 	c := &r.cur
 	prevVersion := c.Version
-	c.Kind, c.Codec = kind, codec
+	c.Op, c.Codec = op, codec
 	if newRun {
 		n, ok := r.uvarint(1, MaxRunLen)
 		if !ok || uint64(len(r.b)) < n {
@@ -362,7 +362,7 @@ func (r *HintReader) Next() (e *HintEntry, ok bool, err error) {
 		return bad("bad value offset")
 	}
 	n, ok := r.uvarint(0, uint64(r.hd.Size)-off)
-	if !ok || n > 1<<32-1 || (kind == KindTombstone && n != 0) {
+	if !ok || n > 1<<32-1 || (op == OpDelete && n != 0) {
 		return bad("bad value length")
 	}
 	c.Offset, c.Len = int64(off), uint32(n)
@@ -427,7 +427,7 @@ func (b *HintBuilder) Add(f *Frame) error {
 	return f.Entries(func(e Entry) error {
 		b.entries = append(b.entries, HintEntry{
 			Run: b.run(e.Run), Key: b.key(e.Key), Version: f.Version, Timestamp: f.Timestamp,
-			Offset: f.Offset + int64(e.ValueOffset), Len: uint32(len(e.Value)), Kind: e.Kind, Codec: e.Codec,
+			Offset: f.Offset + int64(e.ValueOffset), Len: uint32(len(e.Value)), Op: e.Op, Codec: e.Codec,
 		})
 		return nil
 	})

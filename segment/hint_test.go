@@ -57,8 +57,8 @@ func TestHintOfASegment(t *testing.T) {
 
 	var names []string
 	for _, e := range got {
-		names = append(names, fmt.Sprintf("%s/%s@%d:%d", e.Run, e.Key, e.Version, e.Kind))
-		if e.Kind == KindPut {
+		names = append(names, fmt.Sprintf("%s/%s@%d:%d", e.Run, e.Key, e.Version, e.Op))
+		if e.Op == OpPut {
 			v, err := sealed.Slice(e.Offset, int(e.Len))
 			require.NoError(t, err)
 			require.NotEmpty(t, v)
@@ -85,12 +85,12 @@ func TestHintRoundTrip(t *testing.T) {
 				Version:   hd.Base + uint64(rng.IntN(int(hd.Last-hd.Base+1))),
 				Timestamp: rng.Int64N(1<<50) - 1<<49,
 				Offset:    HeaderSize + rng.Int64N(1000),
-				Kind:      KindPut,
+				Op:        OpPut,
 				Codec:     uint8(rng.IntN(2)),
 			}
 			e.Len = uint32(rng.IntN(100))
 			if rng.IntN(5) == 0 {
-				e.Kind, e.Codec, e.Len = KindTombstone, CodecRaw, 0
+				e.Op, e.Codec, e.Len = OpDelete, CodecRaw, 0
 			}
 			entries = append(entries, e)
 		}
@@ -128,9 +128,9 @@ func sortedUnique(es []HintEntry) []HintEntry {
 func TestHintRejects(t *testing.T) {
 	hd := HintHeader{Segment: 1, Size: 1000, Base: 10, Last: 20}
 	good := []HintEntry{
-		{Run: []byte("r"), Key: []byte("a"), Version: 10, Offset: 60, Len: 5, Kind: KindPut},
-		{Run: []byte("r"), Key: []byte("a"), Version: 12, Offset: 70, Kind: KindTombstone},
-		{Run: []byte("r"), Key: []byte("b"), Version: 11, Offset: 80, Len: 5, Kind: KindPut},
+		{Run: []byte("r"), Key: []byte("a"), Version: 10, Offset: 60, Len: 5, Op: OpPut},
+		{Run: []byte("r"), Key: []byte("a"), Version: 12, Offset: 70, Op: OpDelete},
+		{Run: []byte("r"), Key: []byte("b"), Version: 11, Offset: 80, Len: 5, Op: OpPut},
 	}
 	_, _, err := readHint(t, EncodeHint(hd, good))
 	require.NoError(t, err)

@@ -70,7 +70,7 @@ func TestMapWritesCloseCutsReservedSpace(t *testing.T) {
 	big := bytes.Repeat([]byte("0123456789abcdef"), 40000) // 640 KB: two of them pass 1 MiB
 	for v := uint64(1); v <= 4; v++ {
 		val := append([]byte{byte(v)}, big...)
-		_, offs, err := w.AppendCommit(v, 100+int64(v), []EntrySpec{{Kind: KindPut, Run: "r", Key: "k", Value: val}}, nil)
+		_, offs, err := w.AppendCommit(v, 100+int64(v), []EntrySpec{{Op: OpPut, Run: "r", Key: "k", Value: val}}, nil)
 		require.NoError(t, err)
 		require.NoError(t, w.Flush())
 		got, err := w.ReadAt(offs[0], len(val))

@@ -14,7 +14,7 @@ func buildManyRuns(t testing.TB, n int) []byte {
 	data := h.Encode()
 	var err error
 	for i := 0; i < n; i++ {
-		ents := []EntrySpec{{Kind: KindPut, Run: fmt.Sprintf("run-%09d", i), Key: "k", Value: []byte("v")}}
+		ents := []EntrySpec{{Op: OpPut, Run: fmt.Sprintf("run-%09d", i), Key: "k", Value: []byte("v")}}
 		data, _, err = enc.AppendCommit(data, int64(len(data)), HeaderSize, enc.Next(), h.BaseTime, ents, nil)
 		if err != nil {
 			t.Fatal(err)

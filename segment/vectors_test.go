@@ -28,11 +28,11 @@ func vectorSegment(t *testing.T) (Header, []byte) {
 	}
 	long, codec := Compress(nil, []byte(strings.Repeat("abcdefgh", 16)))
 	require.Equal(t, CodecS2, codec)
-	commit(HeaderSize, h.BaseTime+1, EntrySpec{Kind: KindPut, Run: "agent", Key: "plan", Value: []byte("draft")})
+	commit(HeaderSize, h.BaseTime+1, EntrySpec{Op: OpPut, Run: "agent", Key: "plan", Value: []byte("draft")})
 	commit(int64(len(data)), h.BaseTime+300,
-		EntrySpec{Kind: KindPut, Codec: CodecS2, Run: "job", Key: "log", Value: long},
-		EntrySpec{Kind: KindTombstone, Run: "agent", Key: "old"})
-	commit(int64(len(data)), h.BaseTime+300, EntrySpec{Kind: KindPut, Run: "agent", Key: "plan", Value: []byte("final")})
+		EntrySpec{Op: OpPut, Codec: CodecS2, Run: "job", Key: "log", Value: long},
+		EntrySpec{Op: OpDelete, Run: "agent", Key: "old"})
+	commit(int64(len(data)), h.BaseTime+300, EntrySpec{Op: OpPut, Run: "agent", Key: "plan", Value: []byte("final")})
 	var err error
 	data, _, err = enc.AppendMarker(data, int64(len(data)), int64(len(data)))
 	require.NoError(t, err)
@@ -131,7 +131,7 @@ func TestDocExample(t *testing.T) {
 	h := Header{ID: 1, Salt: 0x0123456789abcdef, BaseVersion: 1, BaseTime: 1_764_000_000_000_000}
 	require.Equal(t, byte(0x81), h.tag())
 	data, _, err := NewEncoder(h).AppendCommit(h.Encode(), HeaderSize, HeaderSize, 1, h.BaseTime+5,
-		[]EntrySpec{{Kind: KindPut, Run: "r", Key: "k", Value: []byte("hi")}}, nil)
+		[]EntrySpec{{Op: OpPut, Run: "r", Key: "k", Value: []byte("hi")}}, nil)
 	require.NoError(t, err)
 	require.Equal(t, hex.EncodeToString(data[HeaderSize:]), hex.EncodeToString(doc), "the worked example in doc.go")
 	sc, err := NewScanner(data)

@@ -95,13 +95,13 @@ func (c *dumpCmd) run(args []string) error {
 				return errLimit
 			}
 			printed++
-			ej := entryJSON{Kind: kindName(en.Kind), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
+			ej := entryJSON{Kind: opName(en.Op), Run: string(en.Run), Key: string(en.Key), Codec: codecName(en.Codec),
 				ValueOffset: off + int64(en.ValueOffset), Stored: len(en.Value)}
 			v, raw, err := decodeEntry(en)
 			ej.Raw = raw
 			if err != nil {
 				ej.Error = err.Error()
-			} else if en.Kind == segment.KindPut {
+			} else if en.Op == segment.OpPut {
 				ej.Value = &v
 			}
 			fr.Entries = append(fr.Entries, ej)

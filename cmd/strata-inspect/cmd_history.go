@@ -39,7 +39,7 @@ func (c *historyCmd) run(args []string) error {
 			if string(en.Run) != run || string(en.Key) != key {
 				return nil
 			}
-			r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Kind == segment.KindTombstone,
+			r := historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Deleted: en.Op == segment.OpDelete,
 				File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)}
 			if v, _, err := decodeEntry(en); err != nil {
 				r.Error = err.Error()

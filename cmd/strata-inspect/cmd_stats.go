@@ -118,7 +118,7 @@ func (c *statsCmd) run(args []string) error {
 			k.Versions++
 			k.Bytes += size
 			k.newestBytes, k.newestSeg = size, sf
-			k.live = en.Kind == segment.KindPut
+			k.live = en.Op == segment.OpPut
 			entries[sf] += size
 			if !pol.KeepsAll() {
 				r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID, Len: uint32(size)}

@@ -77,7 +77,7 @@ func (p problem) region(max int64) ([]byte, int64, error) {
 // decodeEntry returns an entry's value (Null for tombstones) and its
 // decoded length.
 func decodeEntry(e segment.Entry) (kv.Value, int, error) {
-	if e.Kind == segment.KindTombstone {
+	if e.Op == segment.OpDelete {
 		return kv.Null(), 0, nil
 	}
 	raw, err := segment.DecodeValue(e.Codec, e.Value)
@@ -105,8 +105,8 @@ func codecName(c uint8) string {
 	return fmt.Sprintf("codec%d", c)
 }
 
-func kindName(k uint8) string {
-	if k == segment.KindTombstone {
+func opName(op uint8) string {
+	if op == segment.OpDelete {
 		return "del"
 	}
 	return "put"
