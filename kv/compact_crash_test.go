@@ -43,8 +43,8 @@ func TestCompactionCrashPoints(t *testing.T) {
 
 	var mu sync.Mutex
 	var images []*vfs.Mem
-	var ops []string
-	efs.SetAfter(func(op string) {
+	var ops []vfs.Op
+	efs.SetAfter(func(op vfs.Op) {
 		img := mem.CrashClone(0)
 		mu.Lock()
 		images, ops = append(images, img), append(ops, op)
@@ -53,7 +53,7 @@ func TestCompactionCrashPoints(t *testing.T) {
 	st, err := db.Compact(t.Context())
 	require.NoError(t, err)
 	require.Positive(t, st.VersionsDropped)
-	efs.SetAfter(func(string) {})
+	efs.SetAfter(func(vfs.Op) {})
 	require.NoError(t, db.Close())
 	t.Logf("%d crash images over %d operations of the compaction", len(images), len(ops))
 	require.Greater(t, len(images), 10)

@@ -23,7 +23,7 @@ func TestReviewProbeCloseHintThenWriteThenCrash(t *testing.T) {
 	}
 	require.NoError(t, db.Close())
 	var images []*vfs.Mem
-	efs.SetAfter(func(string) { images = append(images, mem.CrashClone(0)) })
+	efs.SetAfter(func(vfs.Op) { images = append(images, mem.CrashClone(0)) })
 	db, err = openMem(t, efs, opts)
 	require.NoError(t, err)
 	acked := map[string]int64{}
@@ -37,7 +37,7 @@ func TestReviewProbeCloseHintThenWriteThenCrash(t *testing.T) {
 		}
 	}
 	require.NoError(t, db.Close())
-	efs.SetAfter(func(string) {})
+	efs.SetAfter(func(vfs.Op) {})
 	images = append(images, mem.CrashClone(0))
 	t.Logf("%d images", len(images))
 	for n, img := range images {

@@ -373,10 +373,10 @@ func faultWorkload(t *testing.T, fs *vfs.ErrorFS) (acked []modelCommit, failed *
 		if err != nil {
 			var ie *vfs.InjectedError
 			require.True(t, errors.As(err, &ie), "op %d failed with %v", i, err)
-			if ie.Op == "write" || ie.Op == "sync" {
+			if ie.Op.Kind == vfs.OpWrite || ie.Op.Kind == vfs.OpSync {
 				// The page cache may have dropped the data: no retries.
 				_, err2 := db.Put("r", "after-failure", Int(1))
-				require.Error(t, err2, "a write after a failed %s", ie.Op)
+				require.Error(t, err2, "a write after a failed %v", ie.Op)
 			}
 			return acked, &c
 		}

@@ -109,8 +109,8 @@ func TestCASSameExpectedVersionInOneGroup(t *testing.T) {
 	blocked, release := make(chan struct{}), make(chan struct{})
 	var armed atomic.Bool
 	armed.Store(true)
-	efs.SetAfter(func(op string) {
-		if op == "sync" && armed.CompareAndSwap(true, false) {
+	efs.SetAfter(func(op vfs.Op) {
+		if op.Kind == vfs.OpSync && armed.CompareAndSwap(true, false) {
 			close(blocked)
 			<-release
 		}

@@ -3,31 +3,93 @@ package vfs
 import (
 	"fmt"
 	"io"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
+// OpKind is the kind of a file-system operation ErrorFS counts.
+type OpKind uint8
+
+// The operations: one per method of FS and File (reading a Mapping's
+// bytes is none).
+const (
+	OpCreate OpKind = iota + 1
+	OpOpen
+	OpOpenRW
+	OpRename
+	OpRemove
+	OpList
+	OpMkdirAll
+	OpSyncDir
+	OpLock
+	OpRead
+	OpWrite
+	OpSync
+	OpTruncate
+	OpSize
+	OpMap
+	OpClose
+)
+
+var opNames = [...]string{OpCreate: "create", OpOpen: "open", OpOpenRW: "openrw", OpRename: "rename", OpRemove: "remove",
+	OpList: "list", OpMkdirAll: "mkdirall", OpSyncDir: "syncdir", OpLock: "lock", OpRead: "read", OpWrite: "write",
+	OpSync: "sync", OpTruncate: "truncate", OpSize: "size", OpMap: "map", OpClose: "close"}
+
+// String names the kind ("write", "sync").
+func (k OpKind) String() string {
+	if int(k) < len(opNames) && opNames[k] != "" {
+		return opNames[k]
+	}
+	return fmt.Sprintf("OpKind(%d)", uint8(k))
+}
+
+// Op is one operation ErrorFS counted: what it was, on which file and
+// where in it.
+type Op struct {
+	Kind OpKind
+	// Path is the file or directory operated on (for a rename, the old
+	// name).
+	Path string
+	// Offset is where a read or write starts in the file (a write
+	// appends: at the file's size), or the new size of a truncate; 0
+	// otherwise.
+	Offset int64
+	// Index is the operation's number, counting from 0.
+	Index int64
+}
+
+// String describes the operation ("write /d/0000000001.seg at 56 (#12)").
+func (o Op) String() string {
+	s := o.Kind.String() + " " + o.Path
+	if o.Kind == OpRead || o.Kind == OpWrite || o.Kind == OpTruncate {
+		s += fmt.Sprintf(" at %d", o.Offset)
+	}
+	return s + fmt.Sprintf(" (#%d)", o.Index)
+}
+
 // InjectedError is the error ErrorFS returns from a failed operation.
 type InjectedError struct {
-	Op    string // the operation that failed, e.g. "write" or "sync"
-	Index int64  // its number, counting from 0
+	Op Op // the operation that failed
 }
 
 // Error describes the injected failure.
 func (e *InjectedError) Error() string {
-	return fmt.Sprintf("vfs: injected failure of operation %d (%s)", e.Index, e.Op)
+	return fmt.Sprintf("vfs: injected failure of %v", e.Op)
 }
 
 // ErrorFS wraps an FS and fails chosen operations. Every call of an FS or
 // File method counts as one operation (reading a Mapping's bytes does not).
-// Operation number FailAt fails; with Sticky, every later one fails too.
-// A failed operation has no effect on the underlying FS.
+// Operation number FailAt fails; with Sticky, every later one fails too;
+// and so does every operation a matcher set by FailWhen picks (by kind,
+// path, offset). A failed operation has no effect on the underlying FS.
 type ErrorFS struct {
 	fs     FS
 	ops    atomic.Int64
 	failAt atomic.Int64
 	sticky atomic.Bool
-	after  atomic.Pointer[func(op string)]
+	match  atomic.Pointer[func(Op) bool]
+	after  atomic.Pointer[func(Op)]
 }
 
 // NewErrorFS returns an ErrorFS over fs that fails operation failAt (and
@@ -48,12 +110,24 @@ func (e *ErrorFS) FailFrom(i int64) {
 	e.failAt.Store(i)
 }
 
-// SetAfter installs fn to run after every operation that succeeded, with
-// its name ("create", "write", "sync", "rename", "remove", "syncdir",
-// "truncate", ...). Crash tests use it to snapshot the FS after each one.
-func (e *ErrorFS) SetAfter(fn func(op string)) { e.after.Store(&fn) }
+// FailWhen makes every operation for which match returns true fail
+// (nil: none), besides those chosen by number. It may be called at any
+// time, from any goroutine; match must be safe for concurrent use.
+func (e *ErrorFS) FailWhen(match func(Op) bool) {
+	if match == nil {
+		e.match.Store(nil)
+		return
+	}
+	e.match.Store(&match)
+}
 
-func (e *ErrorFS) done(op string, err error) {
+// SetAfter installs fn to run after every operation that changed the
+// file system and succeeded (create, write, sync, rename, remove,
+// syncdir, truncate). Crash tests use it to snapshot the FS after each
+// one.
+func (e *ErrorFS) SetAfter(fn func(Op)) { e.after.Store(&fn) }
+
+func (e *ErrorFS) done(op Op, err error) {
 	if err == nil {
 		if fn := e.after.Load(); fn != nil {
 			(*fn)(op)
@@ -62,73 +136,96 @@ func (e *ErrorFS) done(op string, err error) {
 }
 
 // Disarm stops all further injected failures.
-func (e *ErrorFS) Disarm() { e.failAt.Store(-1) }
-
-func (e *ErrorFS) step(op string) error {
-	i := e.ops.Add(1) - 1
-	at := e.failAt.Load()
-	if at >= 0 && (i == at || (e.sticky.Load() && i > at)) {
-		return &InjectedError{Op: op, Index: i}
-	}
-	return nil
+func (e *ErrorFS) Disarm() {
+	e.failAt.Store(-1)
+	e.match.Store(nil)
 }
 
-func (e *ErrorFS) wrap(f File, err error) (File, error) {
+// step counts an operation of kind on path at off and returns it, with
+// an *InjectedError if it is to fail.
+func (e *ErrorFS) step(kind OpKind, path string, off int64) (Op, error) {
+	op := Op{Kind: kind, Path: path, Offset: off, Index: e.ops.Add(1) - 1}
+	at := e.failAt.Load()
+	if at >= 0 && (op.Index == at || (e.sticky.Load() && op.Index > at)) {
+		return op, &InjectedError{Op: op}
+	}
+	if m := e.match.Load(); m != nil && (*m)(op) {
+		return op, &InjectedError{Op: op}
+	}
+	return op, nil
+}
+
+// wrap returns f, opened at path with its writes landing at off, as a
+// File whose calls count as operations.
+func (e *ErrorFS) wrap(path string, f File, err error, appendAt func(File) int64) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &errorFile{File: f, e: e}, nil
+	return &errorFile{File: f, e: e, path: path, off: appendAt(f)}, nil
+}
+
+func atStart(File) int64 { return 0 }
+
+func atEnd(f File) int64 {
+	n, _ := f.Size()
+	return n
 }
 
 // Create implements FS.
 func (e *ErrorFS) Create(name string) (File, error) {
-	if err := e.step("create"); err != nil {
+	op, err := e.step(OpCreate, name, 0)
+	if err != nil {
 		return nil, err
 	}
-	f, err := e.wrap(e.fs.Create(name))
-	e.done("create", err)
+	f, err := e.fs.Create(name)
+	f, err = e.wrap(name, f, err, atStart)
+	e.done(op, err)
 	return f, err
 }
 
 // Open implements FS.
 func (e *ErrorFS) Open(name string) (File, error) {
-	if err := e.step("open"); err != nil {
+	if _, err := e.step(OpOpen, name, 0); err != nil {
 		return nil, err
 	}
-	return e.wrap(e.fs.Open(name))
+	f, err := e.fs.Open(name)
+	return e.wrap(name, f, err, atStart)
 }
 
 // OpenRW implements FS.
 func (e *ErrorFS) OpenRW(name string) (File, error) {
-	if err := e.step("openrw"); err != nil {
+	if _, err := e.step(OpOpenRW, name, 0); err != nil {
 		return nil, err
 	}
-	return e.wrap(e.fs.OpenRW(name))
+	f, err := e.fs.OpenRW(name)
+	return e.wrap(name, f, err, atEnd)
 }
 
 // Rename implements FS.
 func (e *ErrorFS) Rename(oldname, newname string) error {
-	if err := e.step("rename"); err != nil {
+	op, err := e.step(OpRename, oldname, 0)
+	if err != nil {
 		return err
 	}
-	err := e.fs.Rename(oldname, newname)
-	e.done("rename", err)
+	err = e.fs.Rename(oldname, newname)
+	e.done(op, err)
 	return err
 }
 
 // Remove implements FS.
 func (e *ErrorFS) Remove(name string) error {
-	if err := e.step("remove"); err != nil {
+	op, err := e.step(OpRemove, name, 0)
+	if err != nil {
 		return err
 	}
-	err := e.fs.Remove(name)
-	e.done("remove", err)
+	err = e.fs.Remove(name)
+	e.done(op, err)
 	return err
 }
 
 // List implements FS.
 func (e *ErrorFS) List(dir string) ([]string, error) {
-	if err := e.step("list"); err != nil {
+	if _, err := e.step(OpList, dir, 0); err != nil {
 		return nil, err
 	}
 	return e.fs.List(dir)
@@ -136,7 +233,7 @@ func (e *ErrorFS) List(dir string) ([]string, error) {
 
 // MkdirAll implements FS.
 func (e *ErrorFS) MkdirAll(dir string) error {
-	if err := e.step("mkdir"); err != nil {
+	if _, err := e.step(OpMkdirAll, dir, 0); err != nil {
 		return err
 	}
 	return e.fs.MkdirAll(dir)
@@ -144,70 +241,86 @@ func (e *ErrorFS) MkdirAll(dir string) error {
 
 // SyncDir implements FS.
 func (e *ErrorFS) SyncDir(dir string) error {
-	if err := e.step("syncdir"); err != nil {
+	op, err := e.step(OpSyncDir, dir, 0)
+	if err != nil {
 		return err
 	}
-	err := e.fs.SyncDir(dir)
-	e.done("syncdir", err)
+	err = e.fs.SyncDir(dir)
+	e.done(op, err)
 	return err
 }
 
 // Lock implements FS.
 func (e *ErrorFS) Lock(name string, shared bool, timeout time.Duration) (io.Closer, error) {
-	if err := e.step("lock"); err != nil {
+	if _, err := e.step(OpLock, name, 0); err != nil {
 		return nil, err
 	}
 	return e.fs.Lock(name, shared, timeout)
 }
 
+// errorFile is a File of an ErrorFS. Its writes append (see FS.OpenRW):
+// off is where the next one lands, for Op.Offset.
 type errorFile struct {
 	File
-	e *ErrorFS
+	e    *ErrorFS
+	path string
+	mu   sync.Mutex
+	off  int64
 }
 
 func (f *errorFile) ReadAt(p []byte, off int64) (int, error) {
-	if err := f.e.step("read"); err != nil {
+	if _, err := f.e.step(OpRead, f.path, off); err != nil {
 		return 0, err
 	}
 	return f.File.ReadAt(p, off)
 }
 
 func (f *errorFile) Write(p []byte) (int, error) {
-	if err := f.e.step("write"); err != nil {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	op, err := f.e.step(OpWrite, f.path, f.off)
+	if err != nil {
 		return 0, err
 	}
 	n, err := f.File.Write(p)
-	f.e.done("write", err)
+	f.off += int64(n)
+	f.e.done(op, err)
 	return n, err
 }
 
 func (f *errorFile) Sync() error {
-	if err := f.e.step("sync"); err != nil {
+	op, err := f.e.step(OpSync, f.path, 0)
+	if err != nil {
 		return err
 	}
-	err := f.File.Sync()
-	f.e.done("sync", err)
+	err = f.File.Sync()
+	f.e.done(op, err)
 	return err
 }
 
 func (f *errorFile) Truncate(size int64) error {
-	if err := f.e.step("truncate"); err != nil {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	op, err := f.e.step(OpTruncate, f.path, size)
+	if err != nil {
 		return err
 	}
-	err := f.File.Truncate(size)
-	f.e.done("truncate", err)
+	if err = f.File.Truncate(size); err == nil {
+		f.off = size
+	}
+	f.e.done(op, err)
 	return err
 }
 
 func (f *errorFile) Size() (int64, error) {
-	if err := f.e.step("size"); err != nil {
+	if _, err := f.e.step(OpSize, f.path, 0); err != nil {
 		return 0, err
 	}
 	return f.File.Size()
 }
 
 func (f *errorFile) Map() (Mapping, error) {
-	if err := f.e.step("map"); err != nil {
+	if _, err := f.e.step(OpMap, f.path, 0); err != nil {
 		return nil, err
 	}
 	return f.File.Map()
@@ -216,7 +329,7 @@ func (f *errorFile) Map() (Mapping, error) {
 // Close always closes the underlying file, so an injected failure cannot
 // leak a descriptor; the error is still reported.
 func (f *errorFile) Close() error {
-	err := f.e.step("close")
+	_, err := f.e.step(OpClose, f.path, 0)
 	if cerr := f.File.Close(); err == nil {
 		err = cerr
 	}

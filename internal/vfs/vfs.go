@@ -11,8 +11,9 @@
 //     File.Sync, directory entries by SyncDir), plus optionally part of
 //     what was not.
 //   - ErrorFS: a wrapper that fails the i-th operation (or every operation
-//     from the i-th on) with an injected error, so a test can walk a
-//     workload through every failure point.
+//     from the i-th on), or the operations a matcher picks by their typed
+//     description (Op: kind, path, offset), with an injected error, so a
+//     test can walk a workload through every failure point.
 //
 // The package must never know about segments, frames or keys: it moves
 // bytes and names, nothing else.

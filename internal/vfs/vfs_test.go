@@ -215,10 +215,42 @@ func TestErrorFSFailsChosenOperation(t *testing.T) {
 	err = f.Sync()
 	var inj *InjectedError
 	require.True(t, errors.As(err, &inj))
-	require.Equal(t, "sync", inj.Op)
-	require.EqualValues(t, 2, inj.Index)
+	require.Equal(t, Op{Kind: OpSync, Path: "/d/a", Index: 2}, inj.Op)
 	require.NoError(t, f.Sync(), "not sticky: operation 3 succeeds")
 	require.EqualValues(t, 4, e.Ops())
+
+	// Operations picked by kind, path and offset: the second write to
+	// /d/a (at offset 1), and nothing else.
+	var after []Op
+	e.SetAfter(func(op Op) { after = append(after, op) })
+	e.FailWhen(func(op Op) bool { return op.Kind == OpWrite && op.Path == "/d/a" && op.Offset == 1 })
+	_, err = f.Write([]byte("y"))
+	require.True(t, errors.As(err, &inj))
+	require.Equal(t, OpWrite, inj.Op.Kind)
+	require.EqualValues(t, 1, inj.Op.Offset)
+	require.Contains(t, err.Error(), "write /d/a at 1")
+	g, err := e.Create("/d/b")
+	require.NoError(t, err)
+	_, err = g.Write([]byte("zz"))
+	require.NoError(t, err, "another file")
+	_, err = g.Write([]byte("z"))
+	require.NoError(t, err, "offset 2 of another file")
+	e.FailWhen(nil)
+	_, err = f.Write([]byte("y"))
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(0))
+	require.Equal(t, []Op{
+		{Kind: OpCreate, Path: "/d/b", Index: 5}, {Kind: OpWrite, Path: "/d/b", Index: 6}, {Kind: OpWrite, Path: "/d/b", Offset: 2, Index: 7},
+		{Kind: OpWrite, Path: "/d/a", Offset: 1, Index: 8}, {Kind: OpTruncate, Path: "/d/a", Index: 9},
+	}, after, "SetAfter sees each change that succeeded, typed")
+	g2, err := e.OpenRW("/d/b")
+	require.NoError(t, err)
+	e.FailWhen(func(op Op) bool { return op.Kind == OpWrite && op.Offset == 3 })
+	_, err = g2.Write([]byte("w"))
+	require.Error(t, err, "a file opened for appending writes at its end")
+	e.Disarm()
+	require.NoError(t, g.Close())
+	require.NoError(t, g2.Close())
 
 	s := NewErrorFS(m, 1, true)
 	_, err = s.List("/d")

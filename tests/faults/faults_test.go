@@ -196,7 +196,8 @@ func TestCrashAtEveryOperation(t *testing.T) {
 			// commit acknowledged by then is in it.
 			var mu sync.Mutex
 			var ackedNow atomic.Int64
-			efs.SetAfter(func(op string) {
+			efs.SetAfter(func(o vfs.Op) {
+				op := o.Kind.String()
 				acked := int(ackedNow.Load())
 				mu.Lock()
 				defer mu.Unlock()
@@ -205,7 +206,7 @@ func TestCrashAtEveryOperation(t *testing.T) {
 				for _, c := range points {
 					n += c
 				}
-				if op == "sync" {
+				if o.Kind == vfs.OpSync {
 					syncedAcked = acked // every commit acknowledged before this fsync is durable
 				}
 				for _, im := range images {
