@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/strata-kv/strata/internal/kvtest"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -41,33 +42,28 @@ func buildWriter(t *testing.T) string {
 
 const workers = 4
 
-// expected replays worker w's operations 0..n-1 and returns, per key, the
-// sequence of values it wrote (nil for a delete that found the key live).
+// expected replays worker w's operations 0..n-1 (kvtest.WorkerOp) on
+// kvtest's model and returns, per key, the values written, oldest first
+// (nil for a deletion). The model numbers the worker's commits 1, 2, ...
+// on its own: only the values are compared.
 func expected(w, n int) map[string][]*int64 {
-	hist := map[string][]*int64{}
-	live := map[string]bool{}
-	counter := int64(0)
-	put := func(k string, v int64) {
-		hist[k] = append(hist[k], &v)
-		live[k] = true
+	m := kvtest.NewModel()
+	for j := range n {
+		if e := m.Predict(kvtest.WorkerOp(w, j)); e.Writes != nil {
+			if err := m.Commit(m.Last()+1, e.Writes); err != nil {
+				panic(err)
+			}
+		}
 	}
-	for j := 0; j < n; j++ {
-		p := func(i int) string { return fmt.Sprintf("w%d/p%d", w, i) }
-		switch j % 4 {
-		case 0:
-			put(p((j/4)%5), int64(j))
-		case 1:
-			for i := 0; i < 3; i++ {
-				put(fmt.Sprintf("w%d/b%d", w, i), int64(j))
+	hist := map[string][]*int64{}
+	for _, k := range m.Keys() {
+		for _, v := range slices.Backward(m.History(k)) {
+			if v.Deleted {
+				hist[k.Key] = append(hist[k.Key], nil)
+				continue
 			}
-		case 2:
-			if k := p((j/4 + 2) % 5); live[k] {
-				hist[k] = append(hist[k], nil)
-				live[k] = false
-			}
-		case 3:
-			counter++
-			put(fmt.Sprintf("w%d/c", w), counter)
+			x, _ := v.Value.AsInt()
+			hist[k.Key] = append(hist[k.Key], &x)
 		}
 	}
 	return hist

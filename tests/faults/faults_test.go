@@ -27,90 +27,24 @@ import (
 
 const dir = "/db"
 
-// commit is the model of one commit: key -> value, nil for a delete.
-type commit map[string]*int64
-
-func stateAt(commits []commit, n int) map[string]int64 {
-	s := map[string]int64{}
-	for _, c := range commits[:n] {
-		for k, v := range c {
-			if v == nil {
-				delete(s, k)
-			} else {
-				s[k] = *v
-			}
-		}
-	}
-	return s
-}
-
-func dbState(t *testing.T, db *kv.DB) map[string]int64 {
+// workload runs n operations of kvtest.Workload through db. Each
+// commit is recorded in m (under mu) just before it is attempted, at the
+// next version (the workload's commits are serial), so that a crash
+// image taken while it is in flight can hold it; after() is called once
+// it is acknowledged.
+func workload(t *testing.T, db *kv.DB, n int, m *kvtest.Model, mu *sync.Mutex, after func()) {
 	t.Helper()
-	s := map[string]int64{}
-	cursor := ""
-	for {
-		p, err := db.Scan("r", "", 0, cursor)
-		require.NoError(t, err)
-		for _, e := range p.Entries {
-			n, ok := e.Value.AsInt()
-			require.True(t, ok, "%s = %v", e.Key, e.Value)
-			s[e.Key] = n
-		}
-		if p.Cursor == "" {
-			return s
-		}
-		cursor = p.Cursor
-	}
-}
-
-func ptr(n int64) *int64 { return &n }
-
-// workload runs ops commits (puts, batches, transactions with deletes,
-// increments) through db, calling before(c) with each commit's model just
-// before it is attempted and after() once it is acknowledged.
-func workload(t *testing.T, db *kv.DB, ops int, before func(commit), after func()) {
-	t.Helper()
-	live := map[string]int64{}
-	for i := 0; i < ops; i++ {
-		k := fmt.Sprintf("k%02d", i%23)
-		var c commit
-		var err error
-		switch i % 5 {
-		case 0, 1:
-			c = commit{k: ptr(int64(i))}
-			before(c)
-			_, err = db.Put("r", k, kv.Int(int64(i)))
-		case 2:
-			k2 := fmt.Sprintf("k%02d", (i*7)%23)
-			c = commit{k: ptr(int64(i)), k2: ptr(int64(-i))}
-			before(c)
-			_, err = db.MPut("r", []kv.KeyValue{{Key: k, Value: kv.Int(int64(i))}, {Key: k2, Value: kv.Int(int64(-i))}})
-		case 3:
-			victim := fmt.Sprintf("k%02d", (i*3)%23)
-			c = commit{"t": ptr(int64(i))}
-			if _, ok := live[victim]; ok && victim != "t" {
-				c[victim] = nil
-			}
-			before(c)
-			_, err = db.Update(func(tx *kv.Txn) error {
-				if _, err := tx.Delete("r", victim); err != nil {
-					return err
-				}
-				return tx.Put("r", "t", kv.Int(int64(i)))
-			})
-		case 4:
-			c = commit{"n": ptr(live["n"] + 1)}
-			before(c)
-			_, err = db.Incr("r", "n", 1)
-		}
+	for i := range n {
+		op := kvtest.Workload(i)
+		mu.Lock()
+		want := m.Predict(op)
+		require.NoError(t, m.Commit(m.Last()+1, want.Writes))
+		next := m.Last()
+		mu.Unlock()
+		res, err := kvtest.Exec(db, op)
 		require.NoError(t, err, "op %d", i)
-		for key, v := range c {
-			if v == nil {
-				delete(live, key)
-			} else {
-				live[key] = *v
-			}
-		}
+		require.Equal(t, next, res.Version, "op %d", i)
+		require.Equal(t, want.N, res.N, "op %d", i)
 		after()
 	}
 }
@@ -186,7 +120,7 @@ func TestCrashAtEveryOperation(t *testing.T) {
 		t.Run(mode.String(), func(t *testing.T) {
 			mem := vfs.NewMem()
 			efs := vfs.NewErrorFS(mem, -1, false)
-			var commits []commit
+			m := kvtest.NewModel()
 			syncedAcked, checked, torn := 0, 0, 0
 			points := map[string]int{}
 			opts := &kv.Options{Durability: mode, SegmentSize: 1500, SyncInterval: time.Hour}
@@ -220,8 +154,10 @@ func TestCrashAtEveryOperation(t *testing.T) {
 						least = syncedAcked
 					}
 					require.GreaterOrEqual(t, got, least, "%s: acknowledged commits lost", at)
-					require.LessOrEqual(t, got, len(commits), "%s: commits invented", at)
-					require.Equal(t, stateAt(commits, got), dbState(t, db), at)
+					require.LessOrEqual(t, got, int(m.Last()), "%s: commits invented", at)
+					prefix := m.Clone()
+					prefix.Truncate(kv.Version(got))
+					require.NoError(t, kvtest.Matches(db, prefix, kvtest.WorkloadKeys(), 100), at)
 					if db.Recovery().TornBytes > 0 {
 						torn++
 					}
@@ -235,11 +171,7 @@ func TestCrashAtEveryOperation(t *testing.T) {
 			require.NoError(t, vfs.WriteFileAtomic(mem, filepath.Join(dir, segment.FileName(9)+".tmp"), []byte("junk")))
 			db, err := kvtest.OpenFS(efs, dir, opts)
 			require.NoError(t, err)
-			workload(t, db, 300, func(c commit) {
-				mu.Lock()
-				commits = append(commits, c)
-				mu.Unlock()
-			}, func() { ackedNow.Add(1) })
+			workload(t, db, 300, m, &mu, func() { ackedNow.Add(1) })
 			require.NoError(t, db.Close())
 			total := 0
 			for _, n := range points {

@@ -2,16 +2,10 @@
 // directory from several goroutines and prints each operation once it is
 // acknowledged, until it is killed.
 //
-// Worker w runs operations j = 0, 1, 2, ... on its own keys, chosen by j
-// alone so the harness can replay them:
-//
-//	j%4 == 0  Put    w<w>/p<(j/4)%5>          = Int(j)
-//	j%4 == 1  MPut   w<w>/b0, w<w>/b1, w<w>/b2 = Int(j)
-//	j%4 == 2  Delete w<w>/p<(j/4+2)%5>
-//	j%4 == 3  Incr   w<w>/c by 1
-//
-// and prints "ack <w> <j> <version>" (version 0 where the call returns
-// none) after the call returns without error.
+// Worker w runs operations j = 0, 1, 2, ... of kvtest.WorkerOp(w, j) (on
+// its own keys, chosen by j alone so the harness can replay them) and
+// prints "ack <w> <j> <version>" (version 0 where the call returns none)
+// after the call returns without error.
 package main
 
 import (
@@ -20,6 +14,7 @@ import (
 	"os"
 	"sync"
 
+	"github.com/strata-kv/strata/internal/kvtest"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -64,21 +59,13 @@ func main() {
 	wg.Wait()
 }
 
-// Op runs operation j of worker w.
+// Op runs operation j of worker w and returns the version the call
+// returned (0 for the calls that return none).
 func Op(db *kv.DB, w, j int) (kv.Version, error) {
-	run := kv.RunID("crash")
-	p := func(i int) string { return fmt.Sprintf("w%d/p%d", w, i) }
-	switch j % 4 {
-	case 0:
-		return db.Put(run, p((j/4)%5), kv.Int(int64(j)))
-	case 1:
-		b := func(i int) string { return fmt.Sprintf("w%d/b%d", w, i) }
-		return db.MPut(run, []kv.KeyValue{{Key: b(0), Value: kv.Int(int64(j))}, {Key: b(1), Value: kv.Int(int64(j))}, {Key: b(2), Value: kv.Int(int64(j))}})
-	case 2:
-		_, err := db.Delete(run, p((j/4+2)%5))
-		return 0, err
-	default:
-		_, err := db.Incr(run, fmt.Sprintf("w%d/c", w), 1)
-		return 0, err
+	op := kvtest.WorkerOp(w, j)
+	res, err := kvtest.Exec(db, op)
+	if op.Kind != kvtest.OpPut && op.Kind != kvtest.OpMPut {
+		res.Version = 0 // Exec's is LastVersion, maybe another worker's
 	}
+	return res.Version, err
 }

@@ -1,0 +1,293 @@
+package kvtest
+
+import (
+	"cmp"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/strata-kv/strata/kv"
+)
+
+// Key is a key of a run.
+type Key struct {
+	Run kv.RunID
+	Key string
+}
+
+// String returns "run/key".
+func (k Key) String() string { return string(k.Run) + "/" + k.Key }
+
+// Version is one version of a key in a Model.
+type Version struct {
+	Version kv.Version
+	Value   kv.Value // Null for a deletion
+	Deleted bool
+}
+
+// Model is the one reference model every randomized test of Strata
+// checks the database against (the kv model tests, the ops fuzz target,
+// the fault-injection and crash tests): every version of every key, as
+// the API promises them, written without any of the engine's code.
+// Predict says what an operation must answer and write; Commit records
+// what was written at a version.
+type Model struct {
+	hist map[Key][]Version // oldest first
+	last kv.Version
+	// trimmed is the version below which reads may need history that
+	// compaction dropped (see Compact).
+	trimmed kv.Version
+}
+
+// NewModel returns an empty model: the empty database.
+func NewModel() *Model { return &Model{hist: map[Key][]Version{}} }
+
+// Clone returns a copy of m, to change apart from it.
+func (m *Model) Clone() *Model {
+	c := &Model{hist: make(map[Key][]Version, len(m.hist)), last: m.last, trimmed: m.trimmed}
+	for k, h := range m.hist {
+		c.hist[k] = slices.Clone(h)
+	}
+	return c
+}
+
+// Last returns the version of the newest commit.
+func (m *Model) Last() kv.Version { return m.last }
+
+// Trimmed returns the version below which reads may need versions that
+// Compact dropped (0: none dropped).
+func (m *Model) Trimmed() kv.Version { return m.trimmed }
+
+// Commit records a commit of version v: each key of writes takes the
+// value given, or is deleted (nil). v must be above every version before.
+func (m *Model) Commit(v kv.Version, writes map[Key]*kv.Value) error {
+	if v <= m.last {
+		return fmt.Errorf("kvtest: commit of version %d after %d: versions must increase", v, m.last)
+	}
+	m.last = v
+	for k, val := range writes {
+		if val == nil {
+			m.hist[k] = append(m.hist[k], Version{Version: v, Value: kv.Null(), Deleted: true})
+		} else {
+			m.hist[k] = append(m.hist[k], Version{Version: v, Value: *val})
+		}
+	}
+	return nil
+}
+
+// History returns every version of k, newest first, as DB.History does.
+func (m *Model) History(k Key) []Version {
+	h := slices.Clone(m.hist[k])
+	slices.Reverse(h)
+	return h
+}
+
+// AtAny returns the newest version of k at or below at, deletions
+// included.
+func (m *Model) AtAny(k Key, at kv.Version) (Version, bool) {
+	h := m.hist[k]
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Version <= at {
+			return h[i], true
+		}
+	}
+	return Version{}, false
+}
+
+// At returns the value of k as of version at, if k was live then.
+func (m *Model) At(k Key, at kv.Version) (Version, bool) {
+	v, ok := m.AtAny(k, at)
+	if !ok || v.Deleted {
+		return Version{}, false
+	}
+	return v, true
+}
+
+// Live returns the newest value of k, if k is live.
+func (m *Model) Live(k Key) (Version, bool) { return m.At(k, m.last) }
+
+// LiveKeys returns the keys of run live as of version at that start
+// with prefix, sorted (never nil).
+func (m *Model) LiveKeys(run kv.RunID, prefix string, at kv.Version) []string {
+	keys := []string{}
+	for k := range m.hist {
+		if k.Run == run && strings.HasPrefix(k.Key, prefix) {
+			if _, ok := m.At(k, at); ok {
+				keys = append(keys, k.Key)
+			}
+		}
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// Keys returns every key with a version, sorted by run, then key.
+func (m *Model) Keys() []Key {
+	keys := make([]Key, 0, len(m.hist))
+	for k := range m.hist {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compareKeys)
+	return keys
+}
+
+// compareKeys orders keys by run, then key.
+func compareKeys(a, b Key) int { return cmp.Or(cmp.Compare(a.Run, b.Run), cmp.Compare(a.Key, b.Key)) }
+
+// Versions returns how many versions the model holds.
+func (m *Model) Versions() int {
+	n := 0
+	for _, h := range m.hist {
+		n += len(h)
+	}
+	return n
+}
+
+// Truncate drops every version above v: what a power loss took back of
+// commits never made durable.
+func (m *Model) Truncate(v kv.Version) {
+	for k, h := range m.hist {
+		i := len(h)
+		for i > 0 && h[i-1].Version > v {
+			i--
+		}
+		if i == 0 {
+			delete(m.hist, k)
+		} else {
+			m.hist[k] = h[:i]
+		}
+	}
+	m.last = min(m.last, v)
+}
+
+// Compact applies what DB.Compact does under Retention{KeepVersions:
+// keep}, written out independently of package compaction, and returns
+// how many versions it dropped: each key keeps its keep newest versions,
+// and a deletion left with nothing older goes too. Reads below the
+// oldest version kept (or below the dropped deletion) may then need
+// what is gone (Trimmed). keep <= 0 keeps everything.
+func (m *Model) Compact(keep int) int {
+	if keep <= 0 {
+		return 0
+	}
+	dropped := 0
+	for k, h := range m.hist {
+		d := max(0, len(h)-keep)
+		if d == len(h)-1 && h[len(h)-1].Deleted {
+			d = len(h)
+		}
+		if d == 0 {
+			continue
+		}
+		clear := h[len(h)-1].Version
+		if d < len(h) {
+			clear = h[d].Version
+		}
+		m.trimmed = max(m.trimmed, clear)
+		dropped += d
+		if d == len(h) {
+			delete(m.hist, k)
+		} else {
+			m.hist[k] = slices.Clone(h[d:])
+		}
+	}
+	return dropped
+}
+
+// Expect is what the model says an operation must do.
+type Expect struct {
+	// Writes are the commit's writes (nil value: a deletion); none: the
+	// operation commits nothing.
+	Writes map[Key]*kv.Value
+	// OK is Delete's and the CAS calls' answer; N is MDelete's count and
+	// Incr's new value.
+	OK bool
+	N  int64
+	// Err is the error the operation must return (nil: none).
+	Err error
+	// Listed and Read are what an Update's transaction must see: the live
+	// keys under its prefix, and Keys[0]'s value (Found: it is live).
+	Listed []string
+	Read   Version
+	Found  bool
+}
+
+// Predict returns what op must answer and write when it runs on the
+// database the model describes. It is pure: the model changes only by
+// Commit. Operations that are not calls of the kv API (Reopen, Crash,
+// Sync, Compact, Check, GetAt) write nothing.
+func (m *Model) Predict(op Op) Expect {
+	var e Expect
+	key := func(i int) Key { return Key{op.Run, op.Keys[i]} }
+	switch op.Kind {
+	case OpPut:
+		e.Writes = map[Key]*kv.Value{key(0): &op.Values[0]}
+	case OpDelete:
+		if _, e.OK = m.Live(key(0)); e.OK {
+			e.Writes = map[Key]*kv.Value{key(0): nil}
+		}
+	case OpMPut:
+		e.Writes = map[Key]*kv.Value{}
+		for i := range op.Keys {
+			e.Writes[key(i)] = &op.Values[i] // the last value of a repeated key wins
+		}
+	case OpMDelete:
+		e.Writes = map[Key]*kv.Value{}
+		for i := range op.Keys {
+			if _, live := m.Live(key(i)); live {
+				e.Writes[key(i)] = nil
+			}
+		}
+		e.N = int64(len(e.Writes))
+	case OpIncr:
+		cur, live := m.Live(key(0))
+		n, isInt := cur.Value.AsInt()
+		if live && !isInt {
+			e.Err = kv.ErrWrongType
+			break
+		}
+		e.N = n + op.Delta
+		v := kv.Int(e.N)
+		e.Writes = map[Key]*kv.Value{key(0): &v}
+	case OpCAS:
+		cur, live := m.Live(key(0))
+		expected := m.casExpected(op)
+		if e.OK = (expected == 0 && !live) || (live && expected == cur.Version); e.OK {
+			e.Writes = map[Key]*kv.Value{key(0): &op.Values[0]}
+		}
+	case OpUpdate:
+		e.Listed = m.LiveKeys(op.Run, UpdatePrefix, m.last)
+		e.Read, e.Found = m.Live(key(0))
+		v := kv.Int(int64(len(e.Listed)))
+		if e.Found {
+			v = e.Read.Value
+		}
+		e.Writes = map[Key]*kv.Value{key(1): &v}
+		if op.Drop {
+			switch {
+			case key(0) != key(1) && e.Found:
+				e.Writes[key(0)] = nil
+			case key(0) == key(1) && e.Found:
+				e.Writes[key(0)] = nil // put, then delete: absent after
+			case key(0) == key(1):
+				delete(e.Writes, key(0)) // put, then delete of a key absent before: nothing written
+			}
+		}
+	}
+	if len(e.Writes) == 0 {
+		e.Writes = nil
+	}
+	return e
+}
+
+// casExpected is the version a CAS operation expects.
+func (m *Model) casExpected(op Op) kv.Version {
+	switch op.Expect {
+	case ExpectCurrent:
+		cur, _ := m.Live(Key{op.Run, op.Keys[0]})
+		return cur.Version // 0 when absent
+	case ExpectVersion:
+		return kv.Version(op.At % (uint64(m.last) + 2))
+	}
+	return 0
+}
