@@ -300,7 +300,7 @@ func TestReviewSalvageBelowTrimHorizonGetSpins(t *testing.T) {
 	require.False(t, ok)
 }
 
-// API.md: ViewAt "at == 0: the empty database". Reading the empty
+// The API contract: ViewAt "at == 0: the empty database". Reading the empty
 // database needs no history, whatever compaction dropped; GetAt at 0 has
 // no version that could have answered it, so the key is certainly
 // absent there (ErrNotFound), not trimmed.

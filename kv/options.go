@@ -42,8 +42,8 @@ const (
 	DefaultSegmentSize   = 64 << 20
 	DefaultMaxValueBytes = 16 << 20
 	DefaultCompactAt     = 0.5
-	// MaxMaxValueBytes is the largest MaxValueBytes accepted.
-	MaxMaxValueBytes = 1 << 30
+	// maxMaxValueBytes is the largest MaxValueBytes accepted.
+	maxMaxValueBytes = 1 << 30
 	// MaxSegmentSize is the largest SegmentSize accepted: the index
 	// addresses values at offsets below 1 TiB, which a segment of this
 	// size cannot pass even with its last commit at the largest.
@@ -118,8 +118,8 @@ func (o *Options) normalize() (Options, error) {
 		return n, fmt.Errorf("strata: negative SyncInterval %v", n.SyncInterval)
 	case n.SegmentSize < 0 || n.SegmentSize > MaxSegmentSize:
 		return n, fmt.Errorf("strata: SegmentSize %d outside 0..%d", n.SegmentSize, int64(MaxSegmentSize))
-	case n.MaxValueBytes < 0 || n.MaxValueBytes > MaxMaxValueBytes:
-		return n, fmt.Errorf("strata: MaxValueBytes %d outside 0..%d", n.MaxValueBytes, MaxMaxValueBytes)
+	case n.MaxValueBytes < 0 || n.MaxValueBytes > maxMaxValueBytes:
+		return n, fmt.Errorf("strata: MaxValueBytes %d outside 0..%d", n.MaxValueBytes, maxMaxValueBytes)
 	case n.Retention.KeepVersions < 0 || n.Retention.KeepFor < 0:
 		return n, fmt.Errorf("strata: negative Retention %+v", n.Retention)
 	case n.Recovery != RecoverStrict && n.Recovery != RecoverSalvage:
