@@ -972,6 +972,55 @@ func (ix *Index) Seek(run, start string) Iterator {
 	return it
 }
 
+// Runs returns the names of the runs the index has met (a run stays
+// known after its keys are gone), in no particular order.
+func (ix *Index) Runs() []string {
+	var runs []string
+	ix.runs.Range(func(k, _ any) bool {
+		runs = append(runs, k.(string))
+		return true
+	})
+	return runs
+}
+
+// SeekLT returns an iterator at the last key < end in run (end "": the
+// run's last key), to walk the run backwards with Prev. Like Seek, it
+// first links the keys still waiting for the linker.
+func (ix *Index) SeekLT(run, end string) Iterator {
+	ix.linkPending()
+	rn, ok := ix.runNumber(run)
+	if !ok {
+		return Iterator{}
+	}
+	var preds [maxHeight]uint32
+	if end == "" {
+		ix.findGE(rn+1, "", &preds) // the first key of any later run
+	} else {
+		ix.findGE(rn, end, &preds)
+	}
+	it := Iterator{ix: ix, ref: preds[0], run: rn}
+	if it.ref == ix.head {
+		it.ref = 0
+	}
+	it.check()
+	return it
+}
+
+// Prev moves to the previous key of the run. The skiplist links forward
+// only, so it searches from the top for the iterator's key: O(log n).
+func (it *Iterator) Prev() {
+	if it.ref == 0 {
+		return
+	}
+	var preds [maxHeight]uint32
+	k := it.ix.key(it.ref)
+	it.ix.findGE(it.run, unsafe.String(unsafe.SliceData(k), len(k)), &preds)
+	if it.ref = preds[0]; it.ref == it.ix.head {
+		it.ref = 0
+	}
+	it.check()
+}
+
 func (it *Iterator) check() {
 	if it.ref != 0 && it.ix.node(it.ref).run != it.run {
 		it.ref = 0

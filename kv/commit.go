@@ -350,6 +350,7 @@ func (db *DB) finishGroup(rs []*commitReq, ts int64) {
 		p.dirty.Store(true)
 	}
 	db.visible.Store(rs[len(rs)-1].version)
+	db.waiters.wake()
 }
 
 // roll seals the active segment (its frames are all written: fsync, map)

@@ -54,6 +54,7 @@ type DB struct {
 	writeErr atomic.Pointer[error]
 
 	closed    atomic.Bool
+	waiters   waiters       // in WaitFor
 	closeDone chan struct{} // closed when the first Close has finished
 	closeErr  error         // what the first Close returned
 	inflight  atomic.Int64
@@ -259,6 +260,7 @@ func (db *DB) Close() error {
 		return nil
 	}
 	defer close(db.closeDone)
+	db.waiters.wake() // WaitFor returns ErrClosed
 	if db.inflight.Load() == 0 {
 		db.drainOnce.Do(func() { close(db.drained) })
 	}

@@ -277,24 +277,49 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 	if err != nil {
 		return Page{}, err
 	}
-	if limit <= 0 {
-		limit = DefaultScanLimit
-	}
 	if err := db.enter(); err != nil {
 		return Page{}, err
 	}
 	defer db.leave()
-	// Collect the page's keys first, then read their values together.
-	type hit struct {
-		key string
-		r   index.Record
-		p   *pendingWrite
+	page, _, err := db.collect(run, span{lo: prefix, hi: prefixEnd(prefix), after: after}, limit, snap(), tx, "scan")
+	if err != nil || page.Cursor == "" {
+		return page, err
 	}
+	page.Cursor = encodeCursor(run, prefix, page.Entries[len(page.Entries)-1].Key)
+	return page, nil
+}
+
+// span is the keys a listing covers: [lo, hi) ("" hi: no bound), and of
+// those, after a cursor, only the keys after `after` (before it, in
+// reverse).
+type span struct {
+	lo, hi  string
+	after   string
+	reverse bool
+}
+
+// hit is a key a listing found: its record, or the transaction's pending
+// write.
+type hit struct {
+	key string
+	r   index.Record
+	p   *pendingWrite
+}
+
+// collect reads a page of at most limit (<= 0: DefaultScanLimit) live
+// keys of sp at snap and their values; Cursor is set to a non-empty
+// placeholder when more keys follow (the caller encodes it). It returns
+// the last key it looked at ("" when it reached the end of sp). op names
+// the call in errors.
+func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op string) (Page, bool, error) {
+	if limit <= 0 {
+		limit = DefaultScanLimit
+	}
+	// Collect the page's keys first, then read their values together.
 	hits := make([]hit, 0, min(limit, DefaultScanLimit))
 	more := false
 	t := db.segs.Load()
-	at := snap()
-	db.walk(run, prefix, after, at, tx, func(key string, r index.Record, p *pendingWrite) bool {
+	db.walkSpan(run, sp, snap, tx, func(key string, r index.Record, p *pendingWrite) bool {
 		if len(hits) == limit {
 			more = true
 			return false
@@ -303,8 +328,8 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 		return true
 	})
 	if tx != nil {
-		if err := db.trimmedAt(at); err != nil {
-			return Page{}, err
+		if err := db.trimmedAt(snap); err != nil {
+			return Page{}, false, err
 		}
 	}
 	recs := make([]index.Record, len(hits))
@@ -327,7 +352,7 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 				}
 			}
 		}
-		return Page{}, keyErr("scan", run, key, err)
+		return Page{}, false, keyErr(op, run, key, err)
 	}
 	page := Page{Entries: make([]Entry, len(hits))}
 	for i, h := range hits {
@@ -342,47 +367,90 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 		e.Timestamp = time.UnixMicro(h.r.Timestamp).UTC()
 	}
 	if more {
-		page.Cursor = encodeCursor(run, prefix, page.Entries[len(page.Entries)-1].Key)
+		page.Cursor = "more"
 	}
-	return page, nil
+	return page, more, nil
+}
+
+// prefixEnd returns the least string above every string with the prefix
+// ("" if there is none: the prefix is empty or all 0xff bytes).
+func prefixEnd(prefix string) string {
+	for i := len(prefix) - 1; i >= 0; i-- {
+		if prefix[i] < 0xff {
+			return prefix[:i] + string([]byte{prefix[i] + 1})
+		}
+	}
+	return ""
 }
 
 // walk calls fn, in key order, for each key of run with the prefix that
 // sorts after `after` and is live at snap, with the transaction's pending
-// writes (if tx is not nil) laid over the snapshot. For a key the
-// transaction wrote, fn gets the pending write; otherwise the record. It
-// stops when fn returns false.
+// writes (if tx is not nil) laid over the snapshot (see walkSpan).
 func (db *DB) walk(run RunID, prefix, after string, snap uint64, tx *Txn, fn func(string, index.Record, *pendingWrite) bool) {
+	db.walkSpan(run, span{lo: prefix, hi: prefixEnd(prefix), after: after}, snap, tx, fn)
+}
+
+// walkSpan calls fn for each key of sp live at snap, in key order
+// (descending if sp.reverse), with the transaction's pending writes (if
+// tx is not nil) laid over the snapshot: for a key the transaction
+// wrote, fn gets the pending write; otherwise the record. It stops when
+// fn returns false.
+func (db *DB) walkSpan(run RunID, sp span, snap uint64, tx *Txn, fn func(string, index.Record, *pendingWrite) bool) {
 	var overlay []*pendingWrite
 	if tx != nil {
-		overlay = tx.pendingIn(run, prefix, after)
+		overlay = tx.pendingIn(run, sp)
 	}
-	start := prefix
-	if after > start {
-		start = after
+	// in reports whether key is in sp (inside its bounds, past after);
+	// done whether the walk has gone beyond it.
+	in := func(key string) bool {
+		if sp.reverse {
+			return key >= sp.lo && (sp.after == "" || key < sp.after) && (sp.hi == "" || key < sp.hi)
+		}
+		return key >= sp.lo && (sp.after == "" || key > sp.after) && (sp.hi == "" || key < sp.hi)
 	}
-	it := db.ix.Seek(string(run), start)
+	var it index.Iterator
+	if sp.reverse {
+		end := sp.hi
+		if sp.after != "" && (end == "" || sp.after < end) {
+			end = sp.after
+		}
+		it = db.ix.SeekLT(string(run), end)
+	} else {
+		it = db.ix.Seek(string(run), max(sp.lo, sp.after))
+	}
+	// before reports whether a comes before b in the walk's order.
+	before := func(a, b string) bool {
+		if sp.reverse {
+			return a > b
+		}
+		return a < b
+	}
+	step := it.Next
+	if sp.reverse {
+		step = it.Prev
+	}
 	oi := 0
 	for {
 		ik, iok := "", it.Valid()
 		if iok {
 			ik = it.Chain().KeyView() // copied below if fn gets it
-			if !strings.HasPrefix(ik, prefix) {
+			if !in(ik) {
+				if sp.reverse && ik >= sp.lo || !sp.reverse && ik <= sp.after {
+					step() // not yet in sp (only at the start of the walk)
+					continue
+				}
 				iok = false
-			} else if after != "" && ik <= after {
-				it.Next()
-				continue
 			}
 		}
 		ook := oi < len(overlay)
 		if !iok && !ook {
 			return
 		}
-		if ook && (!iok || overlay[oi].key <= ik) {
+		if ook && (!iok || !before(ik, overlay[oi].key)) {
 			p := overlay[oi]
 			oi++
 			if iok && p.key == ik {
-				it.Next()
+				step()
 			}
 			if !p.deleted && !fn(p.key, index.Record{}, p) {
 				return
@@ -390,7 +458,7 @@ func (db *DB) walk(run RunID, prefix, after string, snap uint64, tx *Txn, fn fun
 			continue
 		}
 		r, found := it.Chain().At(snap)
-		it.Next()
+		step()
 		if found && !r.Tombstone() && !fn(strings.Clone(ik), r, nil) {
 			return
 		}

@@ -21,6 +21,7 @@ type Txn struct {
 	writes   map[string]*pendingWrite // by run + NUL + key
 	reads    map[string]readKey       // keys whose state fn observed
 	prefixes []prefixRead             // listings fn observed
+	spans    []spanRead               // key intervals fn listed with Range
 }
 
 type pendingWrite struct {
@@ -187,16 +188,23 @@ func (tx *Txn) write(p *pendingWrite) {
 	tx.writes[compositeKey(p.run, p.key)] = p
 }
 
-// pendingIn returns the transaction's writes in run with the prefix and a
-// key after `after`, sorted by key.
-func (tx *Txn) pendingIn(run RunID, prefix, after string) []*pendingWrite {
+// pendingIn returns the transaction's writes to keys of sp in run, in
+// the walk's order (ascending, or descending if sp.reverse).
+func (tx *Txn) pendingIn(run RunID, sp span) []*pendingWrite {
 	var out []*pendingWrite
 	for _, p := range tx.writes {
-		if p.run == run && strings.HasPrefix(p.key, prefix) && p.key > after {
-			out = append(out, p)
+		if p.run != run || p.key < sp.lo || (sp.hi != "" && p.key >= sp.hi) {
+			continue
 		}
+		if sp.after != "" && (!sp.reverse && p.key <= sp.after || sp.reverse && p.key >= sp.after) {
+			continue
+		}
+		out = append(out, p)
 	}
 	slices.SortFunc(out, func(a, b *pendingWrite) int { return strings.Compare(a.key, b.key) })
+	if sp.reverse {
+		slices.Reverse(out)
+	}
 	return out
 }
 
@@ -286,6 +294,12 @@ func (tx *Txn) validate() error {
 				return fmt.Errorf("%w: run %s key %s under listed prefix %q changed at version %d, after the snapshot at %d",
 					ErrConflict, clip(string(pr.run)), clip(c.Key()), pr.prefix, n.Version, tx.snap)
 			}
+		}
+	}
+	for _, s := range tx.spans {
+		if key, v := tx.db.changedIn(s.run, s.sp, tx.snap); v != 0 {
+			return fmt.Errorf("%w: run %s key %s in a listed range changed at version %d, after the snapshot at %d",
+				ErrConflict, clip(string(s.run)), clip(key), v, tx.snap)
 		}
 	}
 	return nil
