@@ -10,7 +10,10 @@ import (
 
 // ProblemKind says what is wrong with a data directory. The kinds before
 // TornTail are corruption: Open fails on them (RecoverSalvage opens
-// around them); the others are reported but are not corruption.
+// around them), all but WrongHint, which Open cannot see (it indexes a
+// hint whose checksum, id, salt, size and versions match without
+// decoding the segment's entries; only a bug or a forged file makes
+// one). The others are reported but are not corruption.
 type ProblemKind uint8
 
 // The kinds of problems, in the order of ProblemKind's doc.

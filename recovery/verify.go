@@ -64,7 +64,8 @@ type Report struct {
 	// Segments are the segment files in the order recovery reads them
 	// (leftovers of a compaction are not among them: see Problems).
 	Segments []*Segment
-	// Problems are in the order found: the manifest's first, then each
+	// Problems are in the order found: the manifest's first (and those of
+	// the segments it names that are missing), then stray files, then each
 	// segment's.
 	Problems []*Problem
 	// Manifest is the directory's manifest (nil: none, or it does not
@@ -115,17 +116,6 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		}
 	}
 	slices.Sort(ids)
-	if one == 0 {
-		if len(ids) == 0 {
-			return nil, fmt.Errorf("%s holds no segment files (*%s)", path, segment.Ext)
-		}
-		for _, id := range hints {
-			if _, ok := slices.BinarySearch(ids, id); !ok {
-				rep.Problems = append(rep.Problems, &Problem{Kind: OrphanHint, File: filepath.Join(dir, segment.HintName(id)), Proof: -1,
-					Err: errors.New("the hint of a segment that is gone (a writable Open removes it)")})
-			}
-		}
-	}
 	m, err := segment.ReadManifest(fs, dir)
 	switch {
 	case errors.Is(err, segment.ErrBadManifest):
@@ -133,6 +123,11 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		m = nil
 	case err != nil:
 		return nil, err
+	}
+	if one == 0 && len(ids) == 0 && len(rep.Problems) == 0 && (m == nil || len(m.Segments) == 0 && m.Active == 0) {
+		// Nothing to check (Open would start a new database here): most
+		// likely the wrong directory.
+		return nil, fmt.Errorf("%s holds no segment files (*%s)", path, segment.Ext)
 	}
 	rep.Manifest = m
 	steps, leftovers, problems, err := plan(fs, dir, ids, m)
@@ -150,6 +145,12 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		steps = oneStep(steps, one)
 	} else {
 		rep.Problems = append(rep.Problems, problems...)
+		for _, id := range hints {
+			if _, ok := slices.BinarySearch(ids, id); !ok {
+				rep.Problems = append(rep.Problems, &Problem{Kind: OrphanHint, File: filepath.Join(dir, segment.HintName(id)), Proof: -1,
+					Err: errors.New("the hint of a segment that is gone (a writable Open removes it)")})
+			}
+		}
 		for _, id := range leftovers {
 			rep.Problems = append(rep.Problems, &Problem{Kind: Leftover, File: filepath.Join(dir, segment.FileName(id)), Proof: -1,
 				Err: errors.New("left over from a compaction: the manifest does not list it (a writable Open removes it)")})

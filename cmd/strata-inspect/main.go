@@ -15,8 +15,9 @@
 //
 // The directory is named as strata names it, with -dir (default
 // strata-data), or as the command's first argument. Every command takes
-// -json. Exit status (the same as strata's): 0 fine, 1 an error (I/O, a
-// file it cannot read), 2 bad usage, 4 corruption found.
+// -json. Exit status (the same convention as strata's): 0 fine, 1 an
+// error (I/O, a file it cannot read), 2 bad usage, 4 corruption found (3,
+// not found, is strata's alone).
 package main
 
 import (

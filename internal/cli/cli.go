@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -190,10 +191,11 @@ func (p *Program) Main(args []string) int {
 	return ExitCode(err)
 }
 
-// Interleave moves the flags of fs found among args to the front, so
-// that "dump DIR -json" parses like "dump -json DIR". An argument that
-// starts with "-" but names no flag of fs (a negative number, say) stays
-// where it is, as does everything after "--".
+// Interleave moves the flags found among args to the front, so that
+// "dump DIR -json" parses like "dump -json DIR". A number ("-3") and "-"
+// alone are arguments, as is everything after "--"; any other argument
+// that starts with "-" is a flag, and one that fs does not define makes
+// Parse fail (a misspelt flag is bad usage, never a key).
 func Interleave(args []string, fs *flag.FlagSet) []string {
 	var flags, pos []string
 	for i := 0; i < len(args); i++ {
@@ -219,8 +221,8 @@ func Interleave(args []string, fs *flag.FlagSet) []string {
 	return append(flags, pos...)
 }
 
-// lookup says whether a is a flag of fs ("-name", "--name", "-name=v",
-// or -h / -help) and returns it (nil for help).
+// lookup says whether a is a flag ("-name", "--name", "-name=v", -h,
+// or one fs does not define) and returns it if fs defines it.
 func lookup(fs *flag.FlagSet, a string) (*flag.Flag, bool) {
 	if len(a) < 2 || a[0] != '-' {
 		return nil, false
@@ -230,7 +232,10 @@ func lookup(fs *flag.FlagSet, a string) (*flag.Flag, bool) {
 	if f := fs.Lookup(name); f != nil {
 		return f, true
 	}
-	return nil, name == "h" || name == "help"
+	if _, err := strconv.ParseFloat(a, 64); err == nil {
+		return nil, false // a negative number
+	}
+	return nil, true // help, or a flag Parse refuses
 }
 
 func isBool(f *flag.Flag) bool {

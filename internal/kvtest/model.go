@@ -3,6 +3,7 @@ package kvtest
 import (
 	"cmp"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -244,6 +245,10 @@ func (m *Model) Predict(op Op) Expect {
 		n, isInt := cur.Value.AsInt()
 		if live && !isInt {
 			e.Err = kv.ErrWrongType
+			break
+		}
+		if op.Delta > 0 && n > math.MaxInt64-op.Delta || op.Delta < 0 && n < math.MinInt64-op.Delta {
+			e.Err = kv.ErrOverflow
 			break
 		}
 		e.N = n + op.Delta

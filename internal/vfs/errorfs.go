@@ -3,7 +3,6 @@ package vfs
 import (
 	"fmt"
 	"io"
-	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -124,8 +123,14 @@ func (e *ErrorFS) FailWhen(match func(Op) bool) {
 // SetAfter installs fn to run after every operation that changed the
 // file system and succeeded (create, write, sync, rename, remove,
 // syncdir, truncate). Crash tests use it to snapshot the FS after each
-// one.
-func (e *ErrorFS) SetAfter(fn func(Op)) { e.after.Store(&fn) }
+// one. nil removes it.
+func (e *ErrorFS) SetAfter(fn func(Op)) {
+	if fn == nil {
+		e.after.Store(nil)
+		return
+	}
+	e.after.Store(&fn)
+}
 
 func (e *ErrorFS) done(op Op, err error) {
 	if err == nil {
@@ -155,20 +160,13 @@ func (e *ErrorFS) step(kind OpKind, path string, off int64) (Op, error) {
 	return op, nil
 }
 
-// wrap returns f, opened at path with its writes landing at off, as a
-// File whose calls count as operations.
-func (e *ErrorFS) wrap(path string, f File, err error, appendAt func(File) int64) (File, error) {
+// wrap returns f, opened at path, as a File whose calls count as
+// operations.
+func (e *ErrorFS) wrap(path string, f File, err error) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &errorFile{File: f, e: e, path: path, off: appendAt(f)}, nil
-}
-
-func atStart(File) int64 { return 0 }
-
-func atEnd(f File) int64 {
-	n, _ := f.Size()
-	return n
+	return &errorFile{File: f, e: e, path: path}, nil
 }
 
 // Create implements FS.
@@ -178,7 +176,7 @@ func (e *ErrorFS) Create(name string) (File, error) {
 		return nil, err
 	}
 	f, err := e.fs.Create(name)
-	f, err = e.wrap(name, f, err, atStart)
+	f, err = e.wrap(name, f, err)
 	e.done(op, err)
 	return f, err
 }
@@ -189,7 +187,7 @@ func (e *ErrorFS) Open(name string) (File, error) {
 		return nil, err
 	}
 	f, err := e.fs.Open(name)
-	return e.wrap(name, f, err, atStart)
+	return e.wrap(name, f, err)
 }
 
 // OpenRW implements FS.
@@ -198,7 +196,7 @@ func (e *ErrorFS) OpenRW(name string) (File, error) {
 		return nil, err
 	}
 	f, err := e.fs.OpenRW(name)
-	return e.wrap(name, f, err, atEnd)
+	return e.wrap(name, f, err)
 }
 
 // Rename implements FS.
@@ -258,14 +256,11 @@ func (e *ErrorFS) Lock(name string, shared bool, timeout time.Duration) (io.Clos
 	return e.fs.Lock(name, shared, timeout)
 }
 
-// errorFile is a File of an ErrorFS. Its writes append (see FS.OpenRW):
-// off is where the next one lands, for Op.Offset.
+// errorFile is a File of an ErrorFS.
 type errorFile struct {
 	File
 	e    *ErrorFS
 	path string
-	mu   sync.Mutex
-	off  int64
 }
 
 func (f *errorFile) ReadAt(p []byte, off int64) (int, error) {
@@ -275,15 +270,15 @@ func (f *errorFile) ReadAt(p []byte, off int64) (int, error) {
 	return f.File.ReadAt(p, off)
 }
 
+// Write appends (see FS.OpenRW): the operation's offset is the file's
+// size as the write starts, whoever wrote or cut it last.
 func (f *errorFile) Write(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	op, err := f.e.step(OpWrite, f.path, f.off)
+	off, _ := f.File.Size()
+	op, err := f.e.step(OpWrite, f.path, off)
 	if err != nil {
 		return 0, err
 	}
 	n, err := f.File.Write(p)
-	f.off += int64(n)
 	f.e.done(op, err)
 	return n, err
 }
@@ -299,15 +294,11 @@ func (f *errorFile) Sync() error {
 }
 
 func (f *errorFile) Truncate(size int64) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
 	op, err := f.e.step(OpTruncate, f.path, size)
 	if err != nil {
 		return err
 	}
-	if err = f.File.Truncate(size); err == nil {
-		f.off = size
-	}
+	err = f.File.Truncate(size)
 	f.e.done(op, err)
 	return err
 }
