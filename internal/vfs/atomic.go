@@ -55,3 +55,45 @@ func ReadFile(fs FS, name string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Linker is implemented by file systems that can give a file a second
+// name (a hard link). Link may still fail where they cannot (another
+// device, a file system without links): LinkOrCopy then copies.
+type Linker interface {
+	Link(oldname, newname string) error
+}
+
+// LinkOrCopy makes newname (which must not exist) hold what oldname
+// holds: a hard link where fs can make one, else a copy, synced. It
+// reports whether it linked. Use it only for files no one writes any
+// more (a hard link shares later writes).
+func LinkOrCopy(fs FS, oldname, newname string) (linked bool, err error) {
+	if l, ok := fs.(Linker); ok {
+		if err := l.Link(oldname, newname); err == nil {
+			return true, nil
+		}
+	}
+	data, err := ReadFile(fs, oldname)
+	if err != nil {
+		return false, err
+	}
+	return false, WriteFile(fs, newname, data)
+}
+
+// WriteFile creates name holding data, synced (but not its directory
+// entry: the caller syncs the directory).
+func WriteFile(fs FS, name string, data []byte) error {
+	f, err := fs.Create(name)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

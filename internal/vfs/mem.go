@@ -116,6 +116,25 @@ func (m *Mem) Rename(oldname, newname string) error {
 	return nil
 }
 
+// Link implements Linker: newname shares oldname's bytes (and later
+// writes to either).
+func (m *Mem) Link(oldname, newname string) error {
+	oldname, newname = clean(oldname), clean(newname)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := m.files[oldname]
+	switch {
+	case n == nil:
+		return notExist("link", oldname)
+	case !m.dirExists(filepath.Dir(newname)):
+		return notExist("link", newname)
+	case m.files[newname] != nil:
+		return &fs.PathError{Op: "link", Path: newname, Err: fs.ErrExist}
+	}
+	m.files[newname] = n
+	return nil
+}
+
 // Remove implements FS.
 func (m *Mem) Remove(name string) error {
 	name = clean(name)

@@ -57,6 +57,9 @@ func (osFS) List(dir string) ([]string, error) {
 
 func (osFS) SyncDir(dir string) error { return syncDir(dir) }
 
+// Link implements Linker.
+func (osFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
+
 type osFile struct{ *os.File }
 
 func (f *osFile) Size() (int64, error) {
