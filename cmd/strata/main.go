@@ -9,9 +9,12 @@
 //	del KEY...          delete keys
 //	history KEY         print every version, newest first (-limit, -before)
 //	scan [PREFIX]       list live keys and values (-limit, -cursor, -all)
+//	range [START [END]] list live keys in [START, END) (-reverse, -limit, -cursor, -all)
 //	keys [PREFIX]       list live keys
+//	runs                list the runs holding a live key
 //	incr KEY [DELTA]    add DELTA (default 1) to an integer
 //	stats               segments, bytes, keys, versions, last version
+//	checkpoint DEST     a consistent copy of the database in the new directory DEST
 //	demo                write sample runs to DIR and show history and time travel
 //
 // Values are JSON: numbers with a point or exponent are Floats, others
@@ -74,6 +77,7 @@ func (e *env) commands() []*cli.Command {
 	put, get, del := &putCmd{env: e}, &getCmd{env: e}, &delCmd{env: e}
 	incr, history := &incrCmd{env: e}, &historyCmd{env: e}
 	scan, keys, stats, demo := &scanCmd{env: e}, &keysCmd{env: e}, &statsCmd{env: e}, &demoCmd{env: e}
+	rng, runs, checkpoint := &rangeCmd{env: e}, &runsCmd{env: e}, &checkpointCmd{env: e}
 	return []*cli.Command{
 		{Name: "put", Args: "KEY VALUE", Help: "write VALUE (JSON, or base64 with -bytes) as a new version of KEY", Flags: put.flags, Run: put.run},
 		{Name: "get", Args: "KEY", Help: "print the newest version of KEY (with -at V, the one current at version V)", Flags: get.flags, Run: get.run},
@@ -81,8 +85,11 @@ func (e *env) commands() []*cli.Command {
 		{Name: "incr", Args: "KEY [DELTA]", Help: "add DELTA (default 1) to an integer; an absent key counts as 0", Run: incr.run},
 		{Name: "history", Args: "KEY", Help: "print every version of KEY, newest first, deletions included", Flags: history.flags, Run: history.run},
 		{Name: "scan", Args: "[PREFIX]", Help: "list live keys with their newest values, a page at a time", Flags: scan.flags, Run: scan.run},
+		{Name: "range", Args: "[START [END]]", Help: "list live keys in [START, END) with their newest values, a page at a time (-reverse: descending)", Flags: rng.flags, Run: rng.run},
 		{Name: "keys", Args: "[PREFIX]", Help: "list live keys", Flags: keys.flags, Run: keys.run},
+		{Name: "runs", Help: "list the runs that hold a live key", Run: runs.run},
 		{Name: "stats", Help: "print the database's segments, bytes, keys, versions and last version", Run: stats.run},
+		{Name: "checkpoint", Args: "DEST", Help: "write a consistent copy of the database, as of now, to the new directory DEST", Run: checkpoint.run},
 		{Name: "demo", Help: "write two sample agent runs to DIR, then show a history and a time-travel read", Run: demo.run},
 	}
 }

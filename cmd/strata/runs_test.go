@@ -1,0 +1,72 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/cli"
+)
+
+func TestRangeRunsCheckpoint(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, k := range []string{"a", "b", "c", "d"} {
+		require.Equal(t, 0, strata(t, "-dir", dir, "-run", "job", "put", k, `"`+k+`"`).code)
+	}
+	require.Equal(t, 0, strata(t, "-dir", dir, "-run", "other", "put", "x", "1").code)
+
+	r := strata(t, "-dir", dir, "-run", "job", "range", "b", "d")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "b ")
+	require.Contains(t, r.stdout, "c ")
+	require.NotContains(t, r.stdout, "d ")
+
+	r = strata(t, "-dir", dir, "-run", "job", "-json", "range", "-reverse", "-limit", "2")
+	require.Equal(t, 0, r.code, r.stderr)
+	var page struct {
+		Entries []versionJSON `json:"entries"`
+		Cursor  string        `json:"cursor"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &page))
+	require.Len(t, page.Entries, 2)
+	require.Equal(t, "d", page.Entries[0].Key)
+	require.Equal(t, "c", page.Entries[1].Key)
+	require.NotEmpty(t, page.Cursor)
+	r = strata(t, "-dir", dir, "-run", "job", "-json", "range", "-reverse", "-limit", "2", "-cursor", page.Cursor)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &page))
+	require.Equal(t, "b", page.Entries[0].Key)
+	require.Equal(t, "a", page.Entries[1].Key)
+	require.Empty(t, page.Cursor)
+
+	require.Equal(t, cli.ExitUsage, strata(t, "-dir", dir, "range", "z", "a").code, "start after end")
+	require.Equal(t, cli.ExitUsage, strata(t, "-dir", dir, "range", "a", "b", "c").code)
+
+	r = strata(t, "-dir", dir, "runs")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, "job\nother\n", r.stdout)
+	r = strata(t, "-dir", dir, "-json", "runs")
+	require.Equal(t, 0, r.code, r.stderr)
+	var runs []string
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &runs))
+	require.Equal(t, []string{"job", "other"}, runs)
+
+	cp := filepath.Join(t.TempDir(), "cp")
+	r = strata(t, "-dir", dir, "-json", "checkpoint", cp)
+	require.Equal(t, 0, r.code, r.stderr)
+	var out struct {
+		Dir     string `json:"dir"`
+		Version uint64 `json:"version"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.EqualValues(t, 5, out.Version)
+	r = strata(t, "-dir", cp, "-run", "job", "get", "c")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Equal(t, `"c"`, strings.TrimSpace(r.stdout))
+	r = strata(t, "-dir", dir, "checkpoint", cp)
+	require.Equal(t, cli.ExitError, r.code, "the destination exists")
+	require.Contains(t, r.stderr, "exists")
+}
