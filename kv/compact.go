@@ -310,6 +310,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 			db.log.Warn("strata: compaction could not remove a segment it replaced; the next Open will", "file", in.Seg.Path(), "err", err)
 		}
 		db.removeHint(in.Info.ID)
+		db.marks.Delete(in.Info.ID) // its frame index (see Changes)
 	}
 	if err := db.fs.SyncDir(db.dir); err != nil {
 		db.log.Warn("strata: compaction: sync the directory", "dir", db.dir, "err", err)

@@ -55,6 +55,7 @@ type DB struct {
 
 	closed    atomic.Bool
 	waiters   waiters       // in WaitFor
+	marks     sync.Map      // segment id -> *frameIndex (see Changes)
 	closeDone chan struct{} // closed when the first Close has finished
 	closeErr  error         // what the first Close returned
 	inflight  atomic.Int64

@@ -170,6 +170,9 @@ func open(fs vfs.FS, path string, enc *Encoder, size int64) (*Writer, error) {
 // ID returns the segment id.
 func (w *Writer) ID() uint32 { return w.enc.hdr.ID }
 
+// BaseVersion returns the version of the segment's first commit.
+func (w *Writer) BaseVersion() uint64 { return w.enc.hdr.BaseVersion }
+
 // Path returns the segment's file path.
 func (w *Writer) Path() string { return w.path }
 
@@ -353,6 +356,25 @@ func (w *Writer) fsync() error {
 		w.onSync(time.Since(start))
 	}
 	return err
+}
+
+// Frames returns the file's flushed bytes, header included: a view of
+// the mapping when the writer writes through one (valid until Close or,
+// after Seal, the Sealed's Close), else a copy read from the file. Any
+// goroutine may call it.
+func (w *Writer) Frames() ([]byte, error) {
+	flushed := w.flushed.Load()
+	if v := w.view.Load(); v != nil && flushed <= int64(len(*v)) {
+		return (*v)[:flushed:flushed], nil
+	}
+	p := make([]byte, flushed)
+	if _, err := w.f.ReadAt(p, 0); err != nil {
+		if v := w.view.Load(); v != nil && flushed <= int64(len(*v)) {
+			return (*v)[:flushed:flushed], nil // sealed meanwhile: the Sealed's bytes
+		}
+		return nil, fmt.Errorf("read: %w", err)
+	}
+	return p, nil
 }
 
 // ReadAt returns n bytes at off, which must lie within flushed frames

@@ -48,6 +48,46 @@ func newScanner(h Header, data []byte) *Scanner {
 // Header returns the segment's header.
 func (s *Scanner) Header() Header { return s.hdr }
 
+// Mark is a place between two frames of a segment where a scan can
+// resume (ResumeScanner): what a Scanner knows there.
+type Mark struct {
+	Off       int64  // offset of the next frame
+	Next      uint64 // version the next commit frame must carry
+	TS        int64  // timestamp of the previous frame
+	Synced    int64  // synced offset the frames before claimed
+	CommitEnd int64  // where the last commit frame before it ends
+	Runs      int    // runs the frames before it named
+}
+
+// Mark returns where the scanner stands (between two frames).
+func (s *Scanner) Mark() Mark {
+	return Mark{Off: s.off, Next: s.next, TS: s.ts, Synced: s.synced, CommitEnd: s.commitEnd, Runs: len(s.runs)}
+}
+
+// RunNames returns the runs the frames scanned so far named, in order:
+// views of the segment's bytes.
+func (s *Scanner) RunNames() [][]byte { return s.runs }
+
+// ResumeScanner returns a scanner of data (a whole segment, header
+// included) that goes on from m, a Mark of a scan of the same segment;
+// runs are the runs that scan named (at least m.Runs of them, in order).
+func ResumeScanner(data []byte, m Mark, runs [][]byte) (*Scanner, error) {
+	h, err := DecodeHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	if m.Runs > len(runs) || m.Off < HeaderSize || m.Off > int64(len(data)) {
+		return nil, fmt.Errorf("%w: a mark at offset %d after %d runs, of a segment of %d bytes with %d runs known", ErrMalformed, m.Off, m.Runs, len(data), len(runs))
+	}
+	s := newScanner(h, data)
+	s.off, s.next, s.ts, s.synced, s.commitEnd = m.Off, m.Next, m.TS, m.Synced, m.CommitEnd
+	s.runs = runs[:m.Runs:m.Runs]
+	for _, r := range s.runs {
+		s.names[string(r)] = struct{}{}
+	}
+	return s, nil
+}
+
 // Offset returns the offset of the next frame: after a failed Next, where
 // the bad frame starts.
 func (s *Scanner) Offset() int64 { return s.off }
