@@ -12,6 +12,8 @@
 //	range [START [END]] list live keys in [START, END) (-reverse, -limit, -cursor, -all)
 //	keys [PREFIX]       list live keys
 //	runs                list the runs holding a live key
+//	changes [PREFIX]    versions committed after -after, oldest first (-follow: as they commit)
+//	diff FROM TO        keys whose value differs between two versions
 //	incr KEY [DELTA]    add DELTA (default 1) to an integer
 //	stats               segments, bytes, keys, versions, last version
 //	checkpoint DEST     a consistent copy of the database in the new directory DEST
@@ -78,6 +80,7 @@ func (e *env) commands() []*cli.Command {
 	incr, history := &incrCmd{env: e}, &historyCmd{env: e}
 	scan, keys, stats, demo := &scanCmd{env: e}, &keysCmd{env: e}, &statsCmd{env: e}, &demoCmd{env: e}
 	rng, runs, checkpoint := &rangeCmd{env: e}, &runsCmd{env: e}, &checkpointCmd{env: e}
+	changes, diff := &changesCmd{env: e}, &diffCmd{env: e}
 	return []*cli.Command{
 		{Name: "put", Args: "KEY VALUE", Help: "write VALUE (JSON, or base64 with -bytes) as a new version of KEY", Flags: put.flags, Run: put.run},
 		{Name: "get", Args: "KEY", Help: "print the newest version of KEY (with -at V, the one current at version V)", Flags: get.flags, Run: get.run},
@@ -88,6 +91,8 @@ func (e *env) commands() []*cli.Command {
 		{Name: "range", Args: "[START [END]]", Help: "list live keys in [START, END) with their newest values, a page at a time (-reverse: descending)", Flags: rng.flags, Run: rng.run},
 		{Name: "keys", Args: "[PREFIX]", Help: "list live keys", Flags: keys.flags, Run: keys.run},
 		{Name: "runs", Help: "list the runs that hold a live key", Run: runs.run},
+		{Name: "changes", Args: "[PREFIX]", Help: "print the versions committed to the run after -after, oldest first (-follow: keep printing as they commit)", Flags: changes.flags, Run: changes.run},
+		{Name: "diff", Args: "FROM TO", Help: "print the keys whose value differs between versions FROM and TO, with their version at TO", Run: diff.run},
 		{Name: "stats", Help: "print the database's segments, bytes, keys, versions and last version", Run: stats.run},
 		{Name: "checkpoint", Args: "DEST", Help: "write a consistent copy of the database, as of now, to the new directory DEST", Run: checkpoint.run},
 		{Name: "demo", Help: "write two sample agent runs to DIR, then show a history and a time-travel read", Run: demo.run},

@@ -257,6 +257,18 @@ func WriteJSON(w io.Writer, x any) error {
 	return err
 }
 
+// WriteJSONLine writes x to w as JSON on one line (for streams of
+// objects), without HTML escaping; a write error is dropped (the reader
+// went away).
+func WriteJSONLine(w io.Writer, x any) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(x) == nil {
+		w.Write(buf.Bytes())
+	}
+}
+
 // ProgressMin is the work, in bytes, below which no progress bar is
 // drawn.
 const ProgressMin = 4 << 20
