@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -134,8 +133,8 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	}
 	lock, err := fsys.Lock(filepath.Join(dir, lockFile), o.ReadOnly, o.LockTimeout)
 	if err != nil {
-		if errors.Is(err, vfs.ErrLocked) {
-			return nil, fmt.Errorf("%w: %s is in use by another DB: %s", ErrLocked, dir, strings.TrimPrefix(err.Error(), vfs.ErrLocked.Error()+": "))
+		if le := (*vfs.LockedError)(nil); errors.As(err, &le) {
+			return nil, fmt.Errorf("%w: %s is in use by another DB: %s", ErrLocked, dir, le.Holder)
 		}
 		return nil, fmt.Errorf("strata: lock %s: %w", dir, err)
 	}

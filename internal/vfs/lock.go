@@ -65,7 +65,7 @@ func (osFS) Lock(name string, shared bool, timeout time.Duration) (io.Closer, er
 	}
 	if !ok {
 		f.Close()
-		return nil, fmt.Errorf("%w: %s", ErrLocked, holder(name, shared))
+		return nil, &LockedError{Holder: holder(name, shared)}
 	}
 	if !shared {
 		// Best effort: the record only improves a message.

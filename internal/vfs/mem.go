@@ -234,9 +234,9 @@ func (m *Mem) tryLock(name string, shared bool) (io.Closer, error) {
 	}
 	switch {
 	case l.exclusive:
-		return nil, fmt.Errorf("%w: held by a writer (this process)", ErrLocked)
+		return nil, &LockedError{Holder: "held by a writer (this process)"}
 	case !shared && l.shared > 0:
-		return nil, fmt.Errorf("%w: held by read-only opens (this process)", ErrLocked)
+		return nil, &LockedError{Holder: "held by read-only opens (this process)"}
 	}
 	if shared {
 		l.shared++

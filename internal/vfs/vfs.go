@@ -26,8 +26,22 @@ import (
 )
 
 // ErrLocked is returned by FS.Lock when another holder has a conflicting
-// lock on the same file.
+// lock on the same file (as a *LockedError, which says who).
 var ErrLocked = errors.New("vfs: file is locked")
+
+// LockedError is what FS.Lock returns when another holder has a
+// conflicting lock: errors.Is(err, ErrLocked) holds for it.
+type LockedError struct {
+	// Holder says who holds the lock, as far as the system can tell
+	// ("held by a writer, process 123", say).
+	Holder string
+}
+
+// Error says that the file is locked, and by whom.
+func (e *LockedError) Error() string { return ErrLocked.Error() + ": " + e.Holder }
+
+// Unwrap returns ErrLocked.
+func (e *LockedError) Unwrap() error { return ErrLocked }
 
 // FS is the set of file-system operations Strata needs. Names are paths as
 // understood by the implementation (the OS FS takes ordinary paths).
