@@ -3,7 +3,6 @@ package kv
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"path/filepath"
 
@@ -83,7 +82,7 @@ func (db *DB) Checkpoint(dir string) (Version, error) {
 // Every frame up to v was written before v was published; what follows
 // (later commits, frames being written, reserved zeros) is left out.
 func activePrefix(fsys vfs.FS, path string, v uint64) ([]byte, error) {
-	data, err := readGrowing(fsys, path)
+	data, err := vfs.ReadGrowing(fsys, path)
 	if err != nil {
 		return nil, err
 	}
@@ -107,25 +106,4 @@ func activePrefix(fsys vfs.FS, path string, v uint64) ([]byte, error) {
 			return nil, fmt.Errorf("%s: no frame of version %d", path, v)
 		}
 	}
-}
-
-// readGrowing reads the file at path as it is now. The active segment
-// may be cut (sealed, its reserved zeros dropped) or grow while it is
-// read: a short read at the end is what there was.
-func readGrowing(fsys vfs.FS, path string) ([]byte, error) {
-	f, err := fsys.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	size, err := f.Size()
-	if err != nil {
-		return nil, err
-	}
-	b := make([]byte, size)
-	n, err := f.ReadAt(b, 0)
-	if err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return b[:n], nil
 }

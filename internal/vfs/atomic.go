@@ -39,7 +39,15 @@ func WriteFileAtomic(fs FS, name string, data []byte) error {
 }
 
 // ReadFile returns the contents of name.
-func ReadFile(fs FS, name string) ([]byte, error) {
+func ReadFile(fs FS, name string) ([]byte, error) { return readFile(fs, name, false) }
+
+// ReadGrowing returns the contents of name as they are while it reads: a
+// file another goroutine appends to or cuts (the active segment) may end
+// before the size it had when the read began, and then what there was
+// is returned.
+func ReadGrowing(fs FS, name string) ([]byte, error) { return readFile(fs, name, true) }
+
+func readFile(fs FS, name string, short bool) ([]byte, error) {
 	f, err := fs.Open(name)
 	if err != nil {
 		return nil, err
@@ -50,10 +58,11 @@ func ReadFile(fs FS, name string) ([]byte, error) {
 		return nil, err
 	}
 	b := make([]byte, size)
-	if n, err := f.ReadAt(b, 0); err != nil && !(errors.Is(err, io.EOF) && int64(n) == size) {
+	n, err := f.ReadAt(b, 0)
+	if err != nil && !(errors.Is(err, io.EOF) && (short || int64(n) == size)) {
 		return nil, fmt.Errorf("read %s: %w", name, err)
 	}
-	return b, nil
+	return b[:n], nil
 }
 
 // Linker is implemented by file systems that can give a file a second
