@@ -51,8 +51,10 @@ func NewRunner(t testing.TB, opts kv.Options, seed uint64) *Runner {
 	return h
 }
 
-// DB returns the database; Model the model.
-func (h *Runner) DB() *kv.DB    { return h.db }
+// DB returns the database the runner runs operations on.
+func (h *Runner) DB() *kv.DB { return h.db }
+
+// Model returns the model the runner checks the database against.
 func (h *Runner) Model() *Model { return h.m }
 
 func (h *Runner) open() {
