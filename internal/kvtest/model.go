@@ -278,9 +278,39 @@ func (m *Model) Predict(op Op) Expect {
 				delete(e.Writes, key(0)) // put, then delete of a key absent before: nothing written
 			}
 		}
+	case OpDropRun:
+		e.Writes = map[Key]*kv.Value{}
+		for _, k := range m.LiveKeys(op.Run, "", m.last) {
+			e.Writes[Key{op.Run, k}] = nil
+		}
+	case OpForkRun:
+		e = m.predictFork(op)
 	}
 	if len(e.Writes) == 0 {
 		e.Writes = nil
+	}
+	return e
+}
+
+// predictFork is Predict of an OpForkRun.
+func (m *Model) predictFork(op Op) Expect {
+	var e Expect
+	dst := kv.RunID(op.Keys[0])
+	at := m.last // (an at of 0 means the latest, as in ForkRun)
+	if a := kv.Version(op.At % (uint64(m.last) + 2)); a != 0 {
+		at = min(a, m.last)
+	}
+	switch {
+	case at > 0 && at < m.trimmed:
+		e.Err = kv.ErrHistoryTrimmed
+	case len(m.LiveKeys(dst, "", m.last)) > 0 || dst == op.Run:
+		e.Err = kv.ErrInvalidRun
+	default:
+		e.Writes = map[Key]*kv.Value{}
+		for _, k := range m.LiveKeys(op.Run, "", at) {
+			v, _ := m.At(Key{op.Run, k}, at)
+			e.Writes[Key{dst, k}] = &v.Value
+		}
 	}
 	return e
 }

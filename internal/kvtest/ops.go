@@ -26,6 +26,10 @@ const (
 	// number of keys listed when Keys[0] is absent) and, with Drop,
 	// deletes Keys[0].
 	OpUpdate
+	OpDropRun // DropRun Run
+	// OpForkRun forks Run into the run named Keys[0] as of version At mod
+	// (last + 2) (0: the latest).
+	OpForkRun
 	OpReopen  // Close and Open
 	OpCrash   // a power loss (Image picks what survives; see CrashImage), then Open
 	OpSync    // DB.Sync
@@ -35,7 +39,7 @@ const (
 	numOps
 )
 
-var opNames = [...]string{"put", "delete", "mput", "mdelete", "incr", "cas", "update", "reopen", "crash", "sync", "compact", "check", "getat"}
+var opNames = [...]string{"put", "delete", "mput", "mdelete", "incr", "cas", "update", "droprun", "forkrun", "reopen", "crash", "sync", "compact", "check", "getat"}
 
 // String names the kind.
 func (k OpKind) String() string {
@@ -57,6 +61,9 @@ const (
 
 // UpdatePrefix is the prefix of the keys an OpUpdate lists.
 const UpdatePrefix = "k1"
+
+// ForkRun is the run the generators fork runs into.
+const ForkRun = "c"
 
 // Op is one operation of a randomized test.
 type Op struct {
@@ -123,8 +130,15 @@ func (g *Gen) Next() Op {
 	case n < 72:
 		op.Kind, op.Values = OpCAS, []kv.Value{RandomValue(r)}
 		op.Expect, op.At = CASExpect(r.IntN(3)), r.Uint64()
-	case n < 85:
+	case n < 84:
 		op.Kind, op.Keys, op.Drop = OpUpdate, append(op.Keys, g.key()), r.IntN(3) == 0
+	case n < 85:
+		op.Kind, op.Run = OpDropRun, []kv.RunID{"a", "b", ForkRun}[r.IntN(3)]
+	case n < 86:
+		op.Kind, op.Keys = OpForkRun, []string{ForkRun}
+		if r.IntN(2) == 0 {
+			op.At = r.Uint64()
+		}
 	case n < 88:
 		op.Kind = OpReopen
 	case n < 90:
@@ -224,7 +238,7 @@ func DecodeOps(b []byte) []Op {
 		op := Op{Run: kv.RunID([]string{"a", "b"}[arg&1]), Keys: []string{fmt.Sprintf("k%d", (arg>>1)%5)}}
 		k2 := fmt.Sprintf("k%d", (arg>>4)%5)
 		val := valueFor(arg)
-		switch b[i] % 11 {
+		switch b[i] % 13 {
 		case 0:
 			op.Kind, op.Values = OpPut, []kv.Value{val}
 		case 1:
@@ -256,6 +270,13 @@ func DecodeOps(b []byte) []Op {
 			op.Kind, op.At = OpGetAt, uint64(arg)
 		case 10:
 			op.Kind = OpCompact
+		case 11:
+			op.Kind = OpDropRun
+			if arg&2 != 0 {
+				op.Run = ForkRun
+			}
+		case 12:
+			op.Kind, op.Keys, op.At = OpForkRun, []string{ForkRun}, uint64(arg>>1)
 		}
 		ops = append(ops, op)
 	}
@@ -299,7 +320,10 @@ type Result struct {
 func Exec(db *kv.DB, op Op) (Result, error) {
 	var res Result
 	var err error
-	k := op.Keys[0]
+	var k string
+	if len(op.Keys) > 0 {
+		k = op.Keys[0]
+	}
 	// committed sets res.Version for the calls that do not return it.
 	committed := func(did bool) {
 		if err == nil && did {
@@ -342,6 +366,11 @@ func Exec(db *kv.DB, op Op) (Result, error) {
 		committed(res.OK)
 	case OpUpdate:
 		res.Version, err = db.Update(func(tx *kv.Txn) error { return update(tx, op, &res) })
+	case OpDropRun:
+		res.Version, err = db.DropRun(op.Run)
+	case OpForkRun:
+		at := kv.Version(op.At % (uint64(db.LastVersion()) + 2)) // 0: the latest
+		res.Version, err = db.ForkRun(op.Run, kv.RunID(op.Keys[0]), at)
 	default:
 		return res, fmt.Errorf("kvtest: Exec of %v", op.Kind)
 	}

@@ -77,8 +77,10 @@ func (h *Runner) no(err error, what string, args ...any) {
 // it wrote.
 func (h *Runner) Do(op Op) {
 	h.t.Helper()
-	for _, k := range op.Keys {
-		h.touched[Key{op.Run, k}] = true
+	if op.Kind != OpForkRun { // its Keys[0] names a run
+		for _, k := range op.Keys {
+			h.touched[Key{op.Run, k}] = true
+		}
 	}
 	db, m := h.db, h.m
 	switch op.Kind {
@@ -145,6 +147,9 @@ func (h *Runner) Do(op Op) {
 	}
 	if want.Writes != nil {
 		h.no(m.Commit(res.Version, want.Writes), "%v", op)
+		for k := range want.Writes {
+			h.touched[k] = true // (DropRun and ForkRun name no keys)
+		}
 	}
 	if h.opts.Durability == kv.Strict {
 		h.durable = m.Last()
