@@ -12,6 +12,8 @@
 //	range [START [END]] list live keys in [START, END) (-reverse, -limit, -cursor, -all)
 //	keys [PREFIX]       list live keys
 //	runs                list the runs holding a live key
+//	drop-run RUN        delete every live key of RUN in one version
+//	fork SRC DST        make run DST a copy of SRC (-at V: as of version V)
 //	changes [PREFIX]    versions committed after -after, oldest first (-follow: as they commit)
 //	diff FROM TO        keys whose value differs between two versions
 //	incr KEY [DELTA]    add DELTA (default 1) to an integer
@@ -81,6 +83,7 @@ func (e *env) commands() []*cli.Command {
 	scan, keys, stats, demo := &scanCmd{env: e}, &keysCmd{env: e}, &statsCmd{env: e}, &demoCmd{env: e}
 	rng, runs, checkpoint := &rangeCmd{env: e}, &runsCmd{env: e}, &checkpointCmd{env: e}
 	changes, diff := &changesCmd{env: e}, &diffCmd{env: e}
+	dropRun, fork := &dropRunCmd{env: e}, &forkCmd{env: e}
 	return []*cli.Command{
 		{Name: "put", Args: "KEY VALUE", Help: "write VALUE (JSON, or base64 with -bytes) as a new version of KEY", Flags: put.flags, Run: put.run},
 		{Name: "get", Args: "KEY", Help: "print the newest version of KEY (with -at V, the one current at version V)", Flags: get.flags, Run: get.run},
@@ -91,6 +94,8 @@ func (e *env) commands() []*cli.Command {
 		{Name: "range", Args: "[START [END]]", Help: "list live keys in [START, END) with their newest values, a page at a time (-reverse: descending)", Flags: rng.flags, Run: rng.run},
 		{Name: "keys", Args: "[PREFIX]", Help: "list live keys", Flags: keys.flags, Run: keys.run},
 		{Name: "runs", Help: "list the runs that hold a live key", Run: runs.run},
+		{Name: "drop-run", Args: "RUN", Help: "delete every live key of RUN in one version", Run: dropRun.run},
+		{Name: "fork", Args: "SRC DST", Help: "make run DST a copy of run SRC (as of -at V); DST must hold no live key", Flags: fork.flags, Run: fork.run},
 		{Name: "changes", Args: "[PREFIX]", Help: "print the versions committed to the run after -after, oldest first (-follow: keep printing as they commit)", Flags: changes.flags, Run: changes.run},
 		{Name: "diff", Args: "FROM TO", Help: "print the keys whose value differs between versions FROM and TO, with their version at TO", Run: diff.run},
 		{Name: "stats", Help: "print the database's segments, bytes, keys, versions and last version", Run: stats.run},

@@ -70,3 +70,32 @@ func TestRangeRunsCheckpoint(t *testing.T) {
 	require.Equal(t, cli.ExitError, r.code, "the destination exists")
 	require.Contains(t, r.stderr, "exists")
 }
+
+func TestDropRunAndFork(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	for _, k := range []string{"a", "b"} {
+		require.Equal(t, 0, strata(t, "-dir", dir, "-run", "src", "put", k, "1").code)
+	}
+	r := strata(t, "-dir", dir, "-json", "fork", "src", "dst")
+	require.Equal(t, 0, r.code, r.stderr)
+	var out struct {
+		Version uint64 `json:"version"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.EqualValues(t, 3, out.Version)
+	r = strata(t, "-dir", dir, "-run", "dst", "keys")
+	require.Equal(t, "a\nb\n", r.stdout)
+	require.Equal(t, cli.ExitUsage, strata(t, "-dir", dir, "fork", "src", "dst").code, "dst holds live keys")
+	r = strata(t, "-dir", dir, "-json", "drop-run", "src")
+	require.Equal(t, 0, r.code, r.stderr)
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
+	require.EqualValues(t, 4, out.Version)
+	r = strata(t, "-dir", dir, "runs")
+	require.Equal(t, "dst\n", r.stdout)
+	r = strata(t, "-dir", dir, "drop-run", "src")
+	require.Equal(t, 0, r.code)
+	require.Contains(t, r.stdout, "nothing dropped")
+	require.Equal(t, 0, strata(t, "-dir", dir, "fork", "-at", "2", "dst", "again").code)
+	r = strata(t, "-dir", dir, "-run", "again", "keys")
+	require.Equal(t, "", r.stdout, "dst was empty at version 2")
+}
