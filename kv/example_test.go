@@ -1,6 +1,7 @@
 package kv_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log"
@@ -172,4 +173,98 @@ func ExampleDB_Scan() {
 	// task/1 1
 	// task/2 2
 	// task/3 3
+}
+
+// A change feed: a consumer reads, oldest first, what is committed to a
+// run after the last version it has seen, and waits for the next commit
+// when it has caught up. It never skips or repeats a version, even
+// across a restart, if it keeps that last version somewhere durable.
+func ExampleDB_Changes() {
+	db, err := kv.Open("", &kv.Options{Durability: kv.InMemory})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+
+	done := make(chan struct{})
+	go func() { // the writer
+		defer close(done)
+		for _, step := range []string{"plan", "search", "answer"} {
+			if _, err := db.Put("agent-7", "step", kv.String(step)); err != nil {
+				log.Fatal(err)
+			}
+			if _, err := db.Put("agent-9", "step", kv.String("elsewhere")); err != nil {
+				log.Fatal(err)
+			}
+		}
+	}()
+
+	ctx := context.Background()
+	after := kv.Version(0) // the consumer's position
+	for seen := 0; seen < 3; {
+		changes, err := db.Changes("agent-7", "", after, 100)
+		if err != nil {
+			log.Fatal(err)
+		}
+		if len(changes) == 0 {
+			if err := db.WaitFor(ctx, after+1); err != nil { // block until something new commits
+				log.Fatal(err)
+			}
+			continue
+		}
+		for _, c := range changes {
+			fmt.Println(c.Version, c.Key, c.Value)
+			after = c.Version
+			seen++
+		}
+	}
+	<-done
+	// Output:
+	// 1 step "plan"
+	// 3 step "search"
+	// 5 step "answer"
+}
+
+// Fork a run, change the copy, and see what differs from the original.
+func ExampleDB_ForkRun() {
+	db, err := kv.Open("", &kv.Options{Durability: kv.InMemory})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer db.Close()
+	must := func(_ kv.Version, err error) {
+		if err != nil {
+			log.Fatal(err)
+		}
+	}
+	must(db.Put("main", "prompt", kv.String("be brief")))
+	must(db.Put("main", "model", kv.String("small")))
+
+	fork, err := db.ForkRun("main", "experiment", 0)
+	if err != nil {
+		log.Fatal(err)
+	}
+	must(db.Put("experiment", "model", kv.String("large")))
+	_, err = db.Delete("experiment", "prompt")
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	diff, err := db.Diff("experiment", fork, db.LastVersion())
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, c := range diff {
+		if c.Deleted {
+			fmt.Println(c.Key, "deleted")
+		} else {
+			fmt.Println(c.Key, "=", c.Value)
+		}
+	}
+	v, _, _ := db.Get("main", "model")
+	fmt.Println("main still has", v.Value)
+	// Output:
+	// model = "large"
+	// prompt deleted
+	// main still has "small"
 }
