@@ -151,6 +151,9 @@ type Result struct {
 	// Trimmed is the trim horizon the job's drops need (0: none).
 	Trimmed         uint64
 	VersionsDropped int64
+	// NewestDropped is the newest version of which the job dropped an
+	// entry (0: none): a change feed after it has lost nothing.
+	NewestDropped uint64
 	BytesIn         int64 // the inputs' sizes
 	BytesOut        int64 // the outputs' sizes
 	drops           []drop
@@ -307,6 +310,7 @@ func (r *runner) frame(f *segment.Frame) error {
 		key := unsafe.String(unsafe.SliceData(e.Key), len(e.Key))
 		if r.drops(run, key, f.Version) {
 			r.res.VersionsDropped++
+			r.res.NewestDropped = max(r.res.NewestDropped, f.Version)
 			return nil
 		}
 		r.specs = append(r.specs, segment.EntrySpec{Op: e.Op, Codec: e.Codec, Run: run, Key: key, Value: e.Value})

@@ -43,10 +43,7 @@ func (db *DB) Changes(run RunID, prefix string, after Version, limit int) ([]Cha
 	if uint64(after) >= snap {
 		return out, nil
 	}
-	if h := db.trimmed.Load(); uint64(after)+1 < h {
-		return nil, fmt.Errorf("%w: changes after version %d need history compaction dropped (retention keeps what reads from version %d on need)", ErrHistoryTrimmed, after, h)
-	}
-	err := db.frames(uint64(after), snap, func(f *segment.Frame) (bool, error) {
+	err := db.frames(uint64(after), snap, true, func(f *segment.Frame) (bool, error) {
 		start := len(out)
 		err := f.Entries(func(e segment.Entry) error {
 			if string(e.Run) != string(run) || !strings.HasPrefix(string(e.Key), prefix) {
@@ -103,11 +100,13 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 	if lo > hi {
 		lo, hi = hi, lo
 	}
-	if err := db.trimmedAt(lo); err != nil {
-		return nil, err
+	for _, at := range []uint64{lo, hi} {
+		if err := db.trimmedAt(at); err != nil {
+			return nil, err
+		}
 	}
 	keys := map[string]bool{}
-	if err := db.frames(lo, hi, func(f *segment.Frame) (bool, error) {
+	if err := db.frames(lo, hi, false, func(f *segment.Frame) (bool, error) {
 		return true, f.Entries(func(e segment.Entry) error {
 			if string(e.Run) == string(run) && !keys[string(e.Key)] {
 				keys[string(e.Key)] = true
@@ -144,22 +143,44 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 
 // frames calls fn with every commit frame of version in (after, upto],
 // oldest first, until fn returns false or an error (which frames
-// returns). It starts in the segment that
-// holds version after+1, at the last mark before it.
-func (db *DB) frames(after, upto uint64, fn func(f *segment.Frame) (bool, error)) error {
-	t := db.segs.Load()
+// returns). It starts in the segment that holds version after+1, at the
+// last mark before it. With complete, it fails with ErrHistoryTrimmed if
+// compaction may have dropped an entry of a version above after.
+func (db *DB) frames(after, upto uint64, complete bool, fn func(f *segment.Frame) (bool, error)) error {
 	type seg struct {
 		id   uint32
 		base uint64
 		data func() ([]byte, error)
 	}
 	var segs []seg
-	for id, s := range t.sealed {
-		segs = append(segs, seg{id, s.Header().BaseVersion, func() ([]byte, error) { return s.Bytes(), nil }})
+	// The segments that hold the versions, in order: those the manifest
+	// lists (a compaction's table briefly holds both its inputs and its
+	// outputs), then the active one. A read-only DB has every segment in
+	// its table and no compaction.
+	db.set.mu.Lock()
+	t := db.segs.Load()
+	listed := db.set.man.Segments
+	db.set.mu.Unlock()
+	if db.opts.ReadOnly {
+		for id, s := range t.sealed {
+			segs = append(segs, seg{id, s.Header().BaseVersion, func() ([]byte, error) { return s.Bytes(), nil }})
+		}
+		slices.SortFunc(segs, func(a, b seg) int { return cmp.Compare(a.base, b.base) })
+	} else {
+		for _, info := range listed {
+			if s := t.sealed[info.ID]; s != nil {
+				segs = append(segs, seg{info.ID, info.Base, func() ([]byte, error) { return s.Bytes(), nil }})
+			}
+		}
 	}
-	slices.SortFunc(segs, func(a, b seg) int { return cmp.Compare(a.base, b.base) })
 	if w := t.active; w != nil {
 		segs = append(segs, seg{w.ID(), w.BaseVersion(), w.Frames})
+	}
+	// Checked after the table is loaded: a compaction records what it
+	// dropped before its outputs are in the table, and a table from
+	// before it still holds its inputs whole.
+	if h := db.dropped.Load(); complete && after < h {
+		return fmt.Errorf("%w: changes after version %d need history compaction dropped (what it dropped is at or below version %d)", ErrHistoryTrimmed, after, h)
 	}
 	i := 0
 	for i+1 < len(segs) && segs[i+1].base <= after+1 {
@@ -242,15 +263,16 @@ func (fi *frameIndex) scanner(data []byte, v uint64) (*segment.Scanner, error) {
 	defer fi.mu.Unlock()
 	var sc *segment.Scanner
 	var err error
-	if fi.end.Off == 0 {
+	switch {
+	case fi.end.Off == 0:
 		sc, err = segment.NewScanner(data)
-	} else {
+	case fi.end.Off < int64(len(data)):
 		sc, err = segment.ResumeScanner(data, fi.end, fi.runs)
 	}
 	if err != nil {
 		return nil, err
 	}
-	for {
+	for sc != nil {
 		m := sc.Mark()
 		if fi.n%markEvery == 0 && (len(fi.marks) == 0 || fi.marks[len(fi.marks)-1].Off < m.Off) {
 			fi.marks = append(fi.marks, m)
@@ -264,10 +286,18 @@ func (fi *frameIndex) scanner(data []byte, v uint64) (*segment.Scanner, error) {
 		}
 		fi.end = sc.Mark()
 	}
-	for _, r := range sc.RunNames()[len(fi.runs):] {
-		fi.runs = append(fi.runs, []byte(string(r)))
+	if sc != nil {
+		for _, r := range sc.RunNames()[len(fi.runs):] {
+			fi.runs = append(fi.runs, []byte(string(r)))
+		}
 	}
-	// The last mark whose next version is at most v (or the first).
+	// The last mark whose next version is at most v (or the first), and
+	// within data: another walk may have marked more of the active
+	// segment than this walk's copy of it holds.
 	i, _ := slices.BinarySearchFunc(fi.marks, v, func(m segment.Mark, v uint64) int { return cmp.Compare(m.Next, v+1) })
-	return segment.ResumeScanner(data, fi.marks[max(i-1, 0)], fi.runs)
+	i = max(i-1, 0)
+	for i > 0 && fi.marks[i].Off > int64(len(data)) {
+		i--
+	}
+	return segment.ResumeScanner(data, fi.marks[i], fi.runs)
 }

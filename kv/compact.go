@@ -280,6 +280,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 		return CompactStats{}, db.failed()
 	}
 	db.trimmed.Store(m.Trimmed)
+	db.dropped.Store(max(db.dropped.Load(), res.NewestDropped)) // before the table holds the outputs
 	db.pins.mu.Unlock()
 	t := db.segs.Load().with(sealed...)
 	t.active = db.segs.Load().active

@@ -41,6 +41,10 @@ type DB struct {
 	// version below it that finds no version of a key cannot tell an
 	// absent key from history compaction dropped.
 	trimmed atomic.Uint64
+	// dropped is the newest version compaction may have dropped an entry
+	// of: the horizon at Open, then the newest each job dropped. A change
+	// feed after it has lost nothing.
+	dropped atomic.Uint64
 	pins    pins
 	compact compactor
 
@@ -187,6 +191,9 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	// set (see policy); clamp it all the same, so that a read at the
 	// newest version is never below it.
 	db.trimmed.Store(min(res.Trimmed, res.LastVersion+1))
+	// What compaction dropped before this Open is not known, but it is
+	// all at or below the horizon.
+	db.dropped.Store(db.trimmed.Load())
 	db.segs.Store(t)
 	db.visible.Store(res.LastVersion)
 	db.pipe.next = res.LastVersion + 1

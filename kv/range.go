@@ -201,12 +201,12 @@ func (db *DB) WaitFor(ctx context.Context, v Version) error {
 	for {
 		ch, done := db.waiters.wait()
 		switch {
-		case db.visible.Load() >= uint64(v):
-			done()
-			return nil
 		case db.closed.Load():
 			done()
 			return ErrClosed
+		case db.visible.Load() >= uint64(v):
+			done()
+			return nil
 		}
 		select {
 		case <-ch:

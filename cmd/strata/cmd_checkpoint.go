@@ -15,6 +15,9 @@ func (c *checkpointCmd) run(args []string) error {
 	if err := needArgs(args, 1, 1, "DEST"); err != nil {
 		return err
 	}
+	if err := c.mustExist(); err != nil {
+		return err
+	}
 	return c.withDB(false, func(db *kv.DB) error {
 		start := time.Now()
 		v, err := db.Checkpoint(args[0])

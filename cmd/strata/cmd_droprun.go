@@ -16,6 +16,9 @@ func (c *dropRunCmd) run(args []string) error {
 		return err
 	}
 	run := kv.RunID(args[0])
+	if err := c.mustExist(); err != nil {
+		return err
+	}
 	return c.withDB(false, func(db *kv.DB) error {
 		v, err := db.DropRun(run)
 		if err != nil {
@@ -48,6 +51,9 @@ func (c *forkCmd) run(args []string) error {
 		return err
 	}
 	src, dst := kv.RunID(args[0]), kv.RunID(args[1])
+	if err := c.mustExist(); err != nil {
+		return err
+	}
 	return c.withDB(false, func(db *kv.DB) error {
 		v, err := db.ForkRun(src, dst, kv.Version(c.at))
 		if err != nil {

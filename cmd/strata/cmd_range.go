@@ -32,11 +32,13 @@ func (c *rangeCmd) run(args []string) error {
 		r.End = args[1]
 	}
 	r.Reverse, r.Limit = c.reverse, c.limit
-	more := "strata range -cursor %s"
-	if r.Reverse {
-		more += " -reverse"
+	more := func(cursor string) string {
+		rev := ""
+		if r.Reverse {
+			rev = " -reverse"
+		}
+		return fmt.Sprintf("strata range -cursor %s%s %s %s", cursor, rev, strconv.Quote(r.Start), strconv.Quote(r.End))
 	}
-	more += fmt.Sprintf(" %s %s", strconv.Quote(r.Start), strconv.Quote(r.End))
 	return c.withDB(true, func(db *kv.DB) error {
 		return c.print(c.env, func(cursor string) (kv.Page, error) {
 			r.Cursor = cursor

@@ -35,14 +35,14 @@ func (c *scanCmd) run(args []string) error {
 	}
 	return c.withDB(true, func(db *kv.DB) error {
 		return c.print(c.env, func(cursor string) (kv.Page, error) { return db.Scan(c.env.run, prefix, c.limit, cursor) },
-			fmt.Sprintf("strata scan -cursor %%s %s", prefix))
+			func(cursor string) string { return fmt.Sprintf("strata scan -cursor %s %s", cursor, prefix) })
 	})
 }
 
 // print prints the page read reads from p.cursor (every page with
 // p.all), as a table or JSON ({"entries": [...], "cursor": "..."}); more
-// is the command that continues, with %s for the cursor.
-func (p *pages) print(e *env, read func(cursor string) (kv.Page, error), more string) error {
+// returns the command that continues from a cursor.
+func (p *pages) print(e *env, read func(cursor string) (kv.Page, error), more func(cursor string) string) error {
 	var entries []versionJSON
 	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	if !e.json {
@@ -75,7 +75,7 @@ func (p *pages) print(e *env, read func(cursor string) (kv.Page, error), more st
 		return err
 	}
 	if p.cursor != "" {
-		fmt.Fprintf(e.stderr, "more: "+more+"\n", p.cursor)
+		fmt.Fprintf(e.stderr, "more: %s\n", more(p.cursor))
 	}
 	return nil
 }

@@ -123,8 +123,8 @@ func (e *env) open(readOnly bool) (*kv.DB, error) {
 		opts.Durability = kv.Strict
 	}
 	if readOnly {
-		if _, err := os.Stat(e.dir); errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("no data directory %s (write something first, or pass -dir)", e.dir)
+		if err := e.mustExist(); err != nil {
+			return nil, err
 		}
 	}
 	db, err := kv.Open(e.dir, opts)
@@ -135,6 +135,15 @@ func (e *env) open(readOnly bool) (*kv.DB, error) {
 		fmt.Fprintln(e.stderr, "strata: recovery:", rep)
 	}
 	return db, nil
+}
+
+// mustExist fails unless the data directory exists: for the commands
+// that must not create an empty database where a name was mistyped.
+func (e *env) mustExist() error {
+	if _, err := os.Stat(e.dir); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("no data directory %s (write something first, or pass -dir)", e.dir)
+	}
+	return nil
 }
 
 // withDB runs fn on the opened database and closes it, reporting a Close
