@@ -154,9 +154,9 @@ type Result struct {
 	// NewestDropped is the newest version of which the job dropped an
 	// entry (0: none): a change feed after it has lost nothing.
 	NewestDropped uint64
-	BytesIn         int64 // the inputs' sizes
-	BytesOut        int64 // the outputs' sizes
-	drops           []drop
+	BytesIn       int64 // the inputs' sizes
+	BytesOut      int64 // the outputs' sizes
+	drops         []drop
 }
 
 type drop struct {
