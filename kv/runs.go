@@ -19,25 +19,14 @@ func (db *DB) DropRun(run RunID) (Version, error) {
 	if err := checkRun(run); err != nil {
 		return 0, err
 	}
-	if err := db.beginWrite(); err != nil {
-		return 0, err
-	}
-	defer db.leave()
-	r := &commitReq{}
-	r.decide = func(r *commitReq) error {
-		r.reset()
+	_, v, err := db.deleteLive(run, "drop", func(yield func(string) bool) {
 		for it := db.ix.Seek(string(run), ""); it.Valid(); it.Next() {
-			c := it.Chain()
-			if n, ok := c.Newest(); ok && !n.Tombstone() {
-				r.add(segment.OpDelete, string(run), c.Key(), nil)
+			if !yield(it.Chain().Key()) {
+				return
 			}
 		}
-		return checkSize(r)
-	}
-	if err := db.commit(r); err != nil {
-		return 0, fmt.Errorf("drop run %s: %w", clip(string(run)), err)
-	}
-	return Version(r.version), nil
+	})
+	return v, err
 }
 
 // ForkRun makes dst a copy of src as of version at (0: the latest), in

@@ -2,7 +2,9 @@ package kv
 
 import (
 	"fmt"
+	"iter"
 	"math"
+	"slices"
 
 	"github.com/strata-kv/strata/segment"
 )
@@ -210,15 +212,24 @@ func (db *DB) MDelete(run RunID, keys []string) (int, error) {
 	if err := checkRunKeys(run, keys); err != nil {
 		return 0, err
 	}
+	n, _, err := db.deleteLive(run, "delete", slices.Values(keys))
+	return n, err
+}
+
+// deleteLive deletes, under one version, each distinct key keys yields
+// that is live at the newest state (keys runs in the commit leader), and
+// returns how many and the version (0: none was live, nothing written).
+// op names the call in errors.
+func (db *DB) deleteLive(run RunID, op string, keys iter.Seq[string]) (int, Version, error) {
 	if err := db.beginWrite(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer db.leave()
 	r := &commitReq{}
 	r.decide = func(r *commitReq) error {
 		r.reset()
-		seen := make(map[string]bool, len(keys))
-		for _, k := range keys {
+		seen := map[string]bool{}
+		for k := range keys {
 			if seen[k] {
 				continue
 			}
@@ -228,10 +239,10 @@ func (db *DB) MDelete(run RunID, keys []string) (int, error) {
 			}
 		}
 		r.n = int64(len(r.ents))
-		return nil
+		return checkSize(r)
 	}
 	if err := db.commit(r); err != nil {
-		return 0, fmt.Errorf("delete run %s: %w", clip(string(run)), err)
+		return 0, 0, fmt.Errorf("%s run %s: %w", op, clip(string(run)), err)
 	}
-	return int(r.n), nil
+	return int(r.n), Version(r.version), nil
 }
