@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // Several goroutines read Changes of the active segment while writers
@@ -27,9 +26,10 @@ func TestReview2ChangesConcurrentReaders(t *testing.T) {
 			}
 		})
 	}
+	var readers sync.WaitGroup
 	for g := range 4 {
-		wg.Go(func() {
-			for i := 0; !stop.Load(); i++ {
+		readers.Go(func() {
+			for i := 0; i < 1500; i++ {
 				after := Version(0)
 				if lv := db.LastVersion(); g%2 == 0 && lv > 10 {
 					after = lv - 10
@@ -41,10 +41,7 @@ func TestReview2ChangesConcurrentReaders(t *testing.T) {
 			}
 		})
 	}
-	deadline := time.Now().Add(8 * time.Second)
-	for time.Now().Before(deadline) && failed.Load() == nil {
-		time.Sleep(20 * time.Millisecond)
-	}
+	readers.Wait() // a fixed number of calls each, while the writers write
 	stop.Store(true)
 	wg.Wait()
 	if err := failed.Load(); err != nil {
