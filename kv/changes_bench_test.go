@@ -20,15 +20,7 @@ func benchChangesDB(b *testing.B) (*DB, Version) {
 	if testing.Short() {
 		n = 100_000
 	}
-	for i := 0; i < n; i += 1000 {
-		kvs := make([]KeyValue, 1000)
-		for j := range kvs {
-			kvs[j] = KeyValue{Key: fmt.Sprintf("key-%011d", i+j), Value: val}
-		}
-		if _, err := db.MPut("big", kvs); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fillRun(b, db, "big", n, 1000, val)
 	start := db.LastVersion()
 	for i := range 10_000 {
 		if _, err := db.Put("feed", fmt.Sprintf("f%05d", i), Int(int64(i))); err != nil {
@@ -92,15 +84,7 @@ func BenchmarkCheckpoint(b *testing.B) {
 		raw[i] = byte(i*7919 ^ i>>3) // poorly compressible
 	}
 	val := Bytes(raw)
-	for i := 0; i < mb<<10; i += 100 { // 100 values of ~1 KiB a batch
-		kvs := make([]KeyValue, 100)
-		for j := range kvs {
-			kvs[j] = KeyValue{Key: fmt.Sprintf("key-%011d", i+j), Value: val}
-		}
-		if _, err := db.MPut("r", kvs); err != nil {
-			b.Fatal(err)
-		}
-	}
+	fillRun(b, db, "r", mb<<10, 100, val) // values of ~1 KiB
 	var copied int64
 	for i := 0; b.Loop(); i++ {
 		dir := filepath.Join(b.TempDir(), fmt.Sprint(i))
@@ -148,15 +132,7 @@ func BenchmarkDropForkRun(b *testing.B) {
 				b.StopTimer()
 				db := openT(b, &Options{Durability: Strict})
 				val := Bytes(make([]byte, 100))
-				for i := 0; i < n; i += 1000 {
-					kvs := make([]KeyValue, 1000)
-					for j := range kvs {
-						kvs[j] = KeyValue{Key: fmt.Sprintf("key-%011d", i+j), Value: val}
-					}
-					if _, err := db.MPut("big", kvs); err != nil {
-						b.Fatal(err)
-					}
-				}
+				fillRun(b, db, "big", n, 1000, val)
 				before := segmentBytes(db)
 				if _, err := db.Put("other", "k", val); err != nil {
 					b.Fatal(err)
@@ -181,5 +157,20 @@ func BenchmarkDropForkRun(b *testing.B) {
 			b.ReportMetric(float64(added), "bytes-added")
 			b.ReportMetric(float64(onePut), "bytes-one-put")
 		})
+	}
+}
+
+// fillRun writes n keys "key-%011d" holding val to run, in MPut batches
+// of batch keys.
+func fillRun(b *testing.B, db *DB, run RunID, n, batch int, val Value) {
+	b.Helper()
+	for i := 0; i < n; i += batch {
+		kvs := make([]KeyValue, min(batch, n-i))
+		for j := range kvs {
+			kvs[j] = KeyValue{Key: fmt.Sprintf("key-%011d", i+j), Value: val}
+		}
+		if _, err := db.MPut(run, kvs); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
