@@ -20,8 +20,7 @@ type Txn struct {
 	done     bool
 	writes   map[string]*pendingWrite // by run + NUL + key
 	reads    map[string]readKey       // keys whose state fn observed
-	prefixes []prefixRead             // listings fn observed
-	spans    []spanRead               // key intervals fn listed with Range
+	spans    []spanRead               // key intervals fn listed (Keys, Scan, Range)
 }
 
 type pendingWrite struct {
@@ -35,11 +34,6 @@ type pendingWrite struct {
 type readKey struct {
 	run RunID
 	key string
-}
-
-type prefixRead struct {
-	run    RunID
-	prefix string
 }
 
 func compositeKey(run RunID, key string) string { return string(run) + "\x00" + key }
@@ -143,7 +137,7 @@ func (tx *Txn) snapshot() uint64 { return tx.snap }
 
 func (tx *Txn) notePrefix(run RunID, prefix string) {
 	if tx.writable {
-		tx.prefixes = append(tx.prefixes, prefixRead{run, prefix})
+		tx.spans = append(tx.spans, spanRead{run, span{lo: prefix, hi: prefixEnd(prefix)}})
 	}
 }
 
@@ -284,21 +278,9 @@ func (tx *Txn) validate() error {
 			}
 		}
 	}
-	for _, pr := range tx.prefixes {
-		for it := tx.db.ix.Seek(string(pr.run), pr.prefix); it.Valid(); it.Next() {
-			c := it.Chain()
-			if !strings.HasPrefix(c.KeyView(), pr.prefix) {
-				break
-			}
-			if n, _ := c.Newest(); n.Version > tx.snap {
-				return fmt.Errorf("%w: run %s key %s under listed prefix %q changed at version %d, after the snapshot at %d",
-					ErrConflict, clip(string(pr.run)), clip(c.Key()), pr.prefix, n.Version, tx.snap)
-			}
-		}
-	}
 	for _, s := range tx.spans {
 		if key, v := tx.db.changedIn(s.run, s.sp, tx.snap); v != 0 {
-			return fmt.Errorf("%w: run %s key %s in a listed range changed at version %d, after the snapshot at %d",
+			return fmt.Errorf("%w: run %s key %s in a listed range or prefix changed at version %d, after the snapshot at %d",
 				ErrConflict, clip(string(s.run)), clip(key), v, tx.snap)
 		}
 	}
