@@ -63,13 +63,29 @@ type Policy struct {
 	// Pin is the oldest snapshot version a reader holds
 	// (math.MaxUint64: none); versions reads at it may need are kept.
 	Pin uint64
+	// Pins holds, for a run forked from, the oldest version a fork reads
+	// it at: what reads there need is kept (see ForRun).
+	Pins map[string]uint64
+}
+
+// ForRun returns the policy for the keys of run: its Pin lowered to the
+// run's own pin, if it has one. Run events (segment.EventRun) are never
+// dropped: Pin 0 keeps every version but a key's last deletion, and
+// events are never deletions.
+func (p Policy) ForRun(run string) Policy {
+	if run == segment.EventRun {
+		p.Pin = 0
+	} else if pin, ok := p.Pins[run]; ok {
+		p.Pin = min(p.Pin, pin)
+	}
+	return p
 }
 
 // KeepsAll reports whether the policy keeps every version.
 func (p Policy) KeepsAll() bool { return p.KeepVersions <= 0 && p.KeepFor <= 0 }
 
-// Horizon returns the newest of the versions recs (a key's versions,
-// newest first) the policy lets compaction drop with every older one, as
+// Horizon returns the newest of the versions recs (a key's records,
+// newest first, as Chain.Raw lists them) the policy lets compaction drop with every older one, as
 // an index into recs (-1: none), for the versions whose segment inputs
 // holds (nil: any segment). clear is the version from which reads answer
 // as before once they are dropped.
@@ -84,7 +100,10 @@ func (p Policy) Horizon(recs []index.Record, inputs map[uint32]bool) (drop int, 
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
-		if inputs != nil && !inputs[r.Segment] {
+		if r.Link() {
+			break // a fork's link is kept, and so what is newer
+		}
+		if inputs != nil && !inputs[r.Segment] && !r.Synthetic() {
 			break
 		}
 		if i == 0 {
@@ -102,6 +121,14 @@ func (p Policy) Horizon(recs []index.Record, inputs map[uint32]bool) (drop int, 
 			}
 		}
 		drop = i
+	}
+	// A DropRun's deletion has no entry: recovery adds it again only
+	// above an older version of its key. So the version below one is
+	// kept as long as the deletion is.
+	if drop > 0 && recs[drop-1].Synthetic() && recs[drop-1].Tombstone() {
+		if drop++; drop == len(recs) {
+			drop = -1
+		}
 	}
 	switch {
 	case drop < 0:
@@ -337,15 +364,24 @@ func (r *runner) drops(run, key string, v uint64) bool {
 	d, ok := r.decided[c]
 	if !ok {
 		r.recs = r.recs[:0]
-		c.Versions(math.MaxUint64, func(x index.Record) bool {
+		c.Raw(func(x index.Record) bool {
 			r.recs = append(r.recs, x)
 			return true
 		})
-		i, clear := r.job.Policy.Horizon(r.recs, r.inputs)
+		i, clear := r.job.Policy.ForRun(run).Horizon(r.recs, r.inputs)
 		if i >= 0 {
 			d = r.recs[i].Version
 			r.res.drops = append(r.res.drops, drop{c: c, v: d})
 			r.res.Trimmed = max(r.res.Trimmed, clear)
+			// A change feed after d has lost nothing (the entries are
+			// counted as frame meets them; a run's deletion by DropRun
+			// has no entry of its own).
+			r.res.NewestDropped = max(r.res.NewestDropped, d)
+			for _, x := range r.recs[i:] {
+				if x.Synthetic() {
+					r.res.VersionsDropped++
+				}
+			}
 		}
 		r.decided[c] = d
 	}

@@ -39,7 +39,7 @@ func baseDir() (*vfs.Mem, *kvtest.Model, []kvtest.Key, []string, error) {
 			want := m.Predict(op)
 			res, err := kvtest.Exec(db, op)
 			if err == nil {
-				err = m.Commit(res.Version, want.Writes)
+				err = m.Apply(res.Version, want)
 			}
 			if err != nil && base.err == nil {
 				base.err = err

@@ -40,6 +40,22 @@
 // list from head down to the node, newest first; each record is written
 // once and published by the atomic store of head.
 //
+// # Runs dropped and forked
+//
+// DeleteRun and ForkRun change every key of a run at one version, for a
+// commit that stores one small record (package kv's run events): the
+// index adds the records that stand for it, 32 bytes a key, with no
+// stored value of their own (Segment 0). DeleteRun adds a tombstone to
+// each live key. ForkRun adds to each key of dst a link: a record whose
+// flags hold codec 3 (which no segment holds), whose loc holds the
+// version at which the source is read and whose n holds the ref of the
+// source's node. At and Newest return, at a link, the source's version
+// it stands for; Versions goes on with the source's versions up to that
+// version and ends there, so what dst's key held before the fork is
+// hidden from readers at or above the fork, and unchanged below it.
+// Raw returns the records themselves (compaction's view), Changed the
+// version of the newest (conflict checks').
+//
 // The hash table is a power-of-two array of node refs (4 bytes a slot) and
 // one of tags (a byte of the key's hash a slot), probed linearly from the
 // hash of (run, key) and grown by doubling when it is three quarters full.
@@ -115,6 +131,10 @@ const (
 	FlagCodecShift       = 1
 	FlagCodecMask  uint8 = 0x3 << FlagCodecShift
 	flagMask             = FlagTombstone | FlagCodecMask
+	// flagLink (codec 3, which no segment holds) marks a link, the record
+	// ForkRun adds: its loc holds the version it reads its source at and
+	// its n the ref of the source's node (see Forks in the package doc).
+	flagLink = FlagCodecMask
 )
 
 // Limits of what a Record may hold (see the package doc).
@@ -151,6 +171,14 @@ type Record struct {
 // Tombstone reports whether the record is a deletion.
 func (r Record) Tombstone() bool { return r.Flags&FlagTombstone != 0 }
 
+// Link reports whether the record is a fork's link (only Chain.Raw
+// returns one; Offset is then the version its source is read at).
+func (r Record) Link() bool { return r.Flags&flagMask == flagLink }
+
+// Synthetic reports whether the record stands for no stored entry of its
+// own: a deletion DeleteRun added, or a link. Its Segment is 0.
+func (r Record) Synthetic() bool { return r.Segment == 0 && r.Len == 0 && (r.Link() || r.Tombstone()) }
+
 // Codec returns the stored value's codec.
 func (r Record) Codec() uint8 { return (r.Flags & FlagCodecMask) >> FlagCodecShift }
 
@@ -170,6 +198,9 @@ func (r *rec) version() uint64 { return atomic.LoadUint64(&r.vf) >> 3 }
 
 func (r *rec) record() Record {
 	vf, loc := atomic.LoadUint64(&r.vf), atomic.LoadUint64(&r.loc)
+	if uint8(vf)&flagMask == flagLink {
+		return Record{Version: vf >> 3, Flags: flagLink, Timestamp: r.ts, Offset: int64(loc)}
+	}
 	return Record{
 		Version:   vf >> 3,
 		Flags:     uint8(vf & 7),
@@ -180,15 +211,28 @@ func (r *rec) record() Record {
 	}
 }
 
+// set writes x into r. For a link (see addLink), x.Offset is the
+// version the source is read at and x.Len the ref of its node.
 func (r *rec) set(x Record) {
 	r.vf = x.Version<<3 | uint64(x.Flags&flagMask)
 	r.ts = x.Timestamp
 	r.loc = uint64(x.Segment)<<40 | uint64(x.Offset)
+	if x.Link() {
+		r.loc = uint64(x.Offset)
+	}
 	r.n = x.Len
 }
 
+// stored is the length of the value r stores (0 for a link).
+func (r *rec) stored() uint32 {
+	if uint8(atomic.LoadUint64(&r.vf))&flagMask == flagLink {
+		return 0
+	}
+	return r.n
+}
+
 func fits(x Record) bool {
-	return x.Version <= MaxVersion && x.Segment <= MaxSegment && x.Offset >= 0 && x.Offset <= MaxOffset
+	return x.Version <= MaxVersion && x.Segment <= MaxSegment && x.Offset >= 0 && x.Offset <= MaxOffset && !x.Link()
 }
 
 const (
@@ -472,6 +516,11 @@ func (ix *Index) Add(run, key string, r Record) error {
 	if !fits(r) || len(key) > MaxKeyLen {
 		return ErrRange
 	}
+	return ix.add(run, key, r)
+}
+
+// add is Add of a record already checked (or a link).
+func (ix *Index) add(run, key string, r Record) error {
 	rn, ok := ix.runNumber(run)
 	if !ok {
 		if ix.nruns == 1<<32-1 {
@@ -496,7 +545,9 @@ func (ix *Index) Add(run, key string, r Record) error {
 		ix.live.Add(1)
 	}
 	ix.versions.Add(1)
-	ix.bytes.Add(int64(r.Len))
+	if !r.Link() {
+		ix.bytes.Add(int64(r.Len))
+	}
 	return nil
 }
 
@@ -528,7 +579,9 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 		ix.live.Add(-1)
 	}
 	ix.versions.Add(1)
-	ix.bytes.Add(int64(r.Len))
+	if !r.Link() {
+		ix.bytes.Add(int64(r.Len))
+	}
 	return nil
 }
 
@@ -835,7 +888,8 @@ func (c Chain) older(r, first *rec) *rec {
 	return o
 }
 
-// At returns the newest version at or below snap.
+// At returns the newest version at or below snap. Where that is a link,
+// it is the source's version the link stands for.
 func (c Chain) At(snap uint64) (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
@@ -848,14 +902,21 @@ func (c Chain) At(snap uint64) (Record, bool) {
 			break // dropped since older looked
 		}
 		if x.Version <= snap {
+			if x.Link() {
+				return c.source(r).At(uint64(x.Offset))
+			}
 			return x, true
 		}
 	}
 	return Record{}, false
 }
 
-// Newest returns the newest version, visible or not; ok is false when
-// the chain holds none (all dropped).
+// source returns the chain a link record points at.
+func (c Chain) source(link *rec) Chain { return Chain{ix: c.ix, ref: link.n} }
+
+// Newest returns the newest version, visible or not (through a link, the
+// source's version it stands for); ok is false when the chain holds none
+// (all dropped).
 func (c Chain) Newest() (Record, bool) {
 	if c.ref == 0 {
 		return Record{}, false
@@ -866,12 +927,64 @@ func (c Chain) Newest() (Record, bool) {
 		return Record{}, false
 	}
 	x := r.record()
+	if x.Link() {
+		return c.source(r).At(uint64(x.Offset))
+	}
 	return x, x.Version != 0
 }
 
+// Changed returns the version of the chain's newest record, visible or
+// not, links and DeleteRun's deletions included: the last version that
+// changed the key (0: none). Conflict checks use it; a link's source
+// versions, which Newest returns, may be older than the fork.
+func (c Chain) Changed() uint64 {
+	if c.ref == 0 {
+		return 0
+	}
+	defer runtime.KeepAlive(c.ix)
+	r, _ := c.newest()
+	if r == nil {
+		return 0
+	}
+	return r.version()
+}
+
 // Versions calls fn for each version at or below snap, newest first,
-// until fn returns false.
+// until fn returns false. At a link it goes on with the source's
+// versions at or below the link's, and ends there: what the key held
+// before the fork is hidden.
 func (c Chain) Versions(snap uint64, fn func(Record) bool) {
+	if c.ref == 0 {
+		return
+	}
+	defer runtime.KeepAlive(c.ix)
+	for c.ref != 0 {
+		next := Chain{}
+		r, first := c.newest()
+		for ; r != nil; r = c.older(r, first) {
+			x := r.record()
+			if x.Version == 0 {
+				return // dropped since older looked
+			}
+			if x.Version > snap {
+				continue
+			}
+			if x.Link() {
+				next, snap = c.source(r), uint64(x.Offset)
+				break
+			}
+			if !fn(x) {
+				return
+			}
+		}
+		c = next
+	}
+}
+
+// Raw calls fn for each record of the chain, newest first, until fn
+// returns false: links are not followed (compaction's view: what this
+// chain itself holds).
+func (c Chain) Raw(fn func(Record) bool) {
 	if c.ref == 0 {
 		return
 	}
@@ -879,13 +992,81 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
 		x := r.record()
-		if x.Version == 0 {
-			return // dropped since older looked
-		}
-		if x.Version <= snap && !fn(x) {
+		if x.Version == 0 || !fn(x) {
 			return
 		}
 	}
+}
+
+// Written reports whether the chain holds a record of version v, and
+// returns it; a link is returned as the source's version it stands for
+// (a deletion if that is gone).
+func (c Chain) Written(v uint64) (Record, bool) {
+	if c.ref == 0 {
+		return Record{}, false
+	}
+	defer runtime.KeepAlive(c.ix)
+	r := c.find(v)
+	if r == nil {
+		return Record{}, false
+	}
+	x := r.record()
+	if x.Link() {
+		if s, ok := c.source(r).At(uint64(x.Offset)); ok {
+			return s, true
+		}
+		return Record{Version: v, Timestamp: x.Timestamp, Flags: FlagTombstone}, true
+	}
+	return x, true
+}
+
+// DeleteRun adds a deletion of version v, committed at ts, to every key
+// of run live at its newest version, and returns how many it deleted.
+// The deletions are synthetic: they stand for one record of the caller's
+// (Segment 0, no stored value). Only the writer calls it, with v above
+// every version the run's keys hold; on an error the keys deleted so far
+// stay deleted.
+func (ix *Index) DeleteRun(run string, v uint64, ts int64) (int, error) {
+	if v > MaxVersion {
+		return 0, ErrRange
+	}
+	n := 0
+	for it := ix.Seek(run, ""); it.Valid(); it.Next() {
+		c := it.Chain()
+		if x, ok := c.Newest(); !ok || x.Tombstone() {
+			continue
+		}
+		if err := ix.addVersion(c.ref, Record{Version: v, Timestamp: ts, Flags: FlagTombstone}); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// ForkRun adds to run dst, at version v committed at ts, a link to each
+// key of run src live at version at (< v): dst's key then reads as src's
+// did at at, and its History goes on with src's versions up to at. It
+// returns how many keys it linked. Only the writer calls it, with v
+// above every version dst's keys hold; on an error the links added so far
+// stay.
+func (ix *Index) ForkRun(src, dst string, at, v uint64, ts int64) (int, error) {
+	if v > MaxVersion || at >= v {
+		return 0, ErrRange
+	}
+	n := 0
+	for it := ix.Seek(src, ""); it.Valid(); it.Next() {
+		c := it.Chain()
+		if x, ok := c.At(at); !ok || x.Tombstone() {
+			continue
+		}
+		link := Record{Version: v, Timestamp: ts, Flags: flagLink, Offset: int64(at), Len: c.ref}
+		if err := ix.add(dst, c.KeyView(), link); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
 }
 
 // Relocate records that version v of the chain is now stored in segment
@@ -928,7 +1109,7 @@ func (c Chain) Drop(v uint64) int {
 	var bytes int64
 	for o := r; o != nil; o = c.older(o, first) {
 		n++
-		bytes += int64(o.n)
+		bytes += int64(o.stored())
 	}
 	atomic.StoreUint64(&r.vf, 0)
 	c.ix.versions.Add(int64(-n))

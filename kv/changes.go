@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/strata-kv/strata/index"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -46,6 +47,20 @@ func (db *DB) Changes(run RunID, prefix string, after Version, limit int) ([]Cha
 	err := db.frames(uint64(after), snap, true, func(f *segment.Frame) (bool, error) {
 		start := len(out)
 		err := f.Entries(func(e segment.Entry) error {
+			if string(e.Run) == segment.EventRun {
+				return db.eventChanges(e.Key, f.Version, run, prefix, func(key string, r index.Record) error {
+					c := Change{Key: key, Versioned: Versioned{Version: Version(f.Version), Timestamp: time.UnixMicro(f.Timestamp).UTC(), Value: Null(), Deleted: true}}
+					if !r.Tombstone() {
+						x, err := db.versioned(db.segs.Load(), r)
+						if err != nil {
+							return keyErr("changes", run, key, err)
+						}
+						c.Value, c.Deleted = x.Value, false
+					}
+					out = append(out, c)
+					return nil
+				})
+			}
 			if string(e.Run) != string(run) || !strings.HasPrefix(string(e.Key), prefix) {
 				return nil
 			}
@@ -108,6 +123,12 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 	keys := map[string]bool{}
 	if err := db.frames(lo, hi, false, func(f *segment.Frame) (bool, error) {
 		return true, f.Entries(func(e segment.Entry) error {
+			if string(e.Run) == segment.EventRun {
+				return db.eventChanges(e.Key, f.Version, run, "", func(key string, _ index.Record) error {
+					keys[key] = true
+					return nil
+				})
+			}
 			if string(e.Run) == string(run) && !keys[string(e.Key)] {
 				keys[string(e.Key)] = true
 			}
@@ -139,6 +160,28 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 		out = append(out, c)
 	}
 	return out, nil
+}
+
+// eventChanges calls fn with each key of run under prefix that the run
+// event whose key is key, of version v, changed (a DropRun of run, or a
+// ForkRun into it), and what the key holds at v, from the index: O(keys
+// of the run under prefix).
+func (db *DB) eventChanges(key []byte, v uint64, run RunID, prefix string, fn func(string, index.Record) error) error {
+	ev, err := segment.ParseEvent(key)
+	if err != nil {
+		return fmt.Errorf("%w: version %d: %v", ErrCorrupt, v, err)
+	}
+	if ev.Run != string(run) {
+		return nil
+	}
+	for it := db.ix.Seek(string(run), prefix); it.Valid() && it.Chain().HasPrefix(prefix); it.Next() {
+		if r, ok := it.Chain().Written(v); ok {
+			if err := fn(it.Chain().Key(), r); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // frames calls fn with every commit frame of version in (after, upto],

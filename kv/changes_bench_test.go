@@ -118,8 +118,8 @@ func segmentBytes(db *DB) int64 {
 
 // BenchmarkDropForkRun measures DropRun and ForkRun of a run of 1M keys
 // (100k with -short; 16-byte keys, 100-byte values) and the bytes each
-// adds to the segments (reported against one Put's: the contract asks
-// for no more; today both write an entry per key).
+// adds to the segments, reported against one Put's (the contract asks
+// for no more: each writes one run event).
 func BenchmarkDropForkRun(b *testing.B) {
 	n := 1_000_000
 	if testing.Short() {

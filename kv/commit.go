@@ -287,16 +287,6 @@ func (db *DB) runGroup(group []*commitReq) {
 	db.finishGroup(pending, ts)
 }
 
-// addEntry adds a committed entry to the index.
-func (db *DB) addEntry(run, key string, rec index.Record) error {
-	if db.failAdd != nil {
-		if err := db.failAdd(); err != nil {
-			return err
-		}
-	}
-	return db.ix.Add(run, key, rec)
-}
-
 // finishGroup writes the frames of rs (appended to the active segment's
 // buffer), syncs them in Strict mode and publishes their versions. On a
 // failure none of them is acknowledged and the database fails.

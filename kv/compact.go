@@ -92,7 +92,28 @@ func (db *DB) policy() (compaction.Policy, error) {
 		KeepFor:      db.opts.Retention.KeepFor,
 		Now:          time.Now().UnixMicro(),
 		Pin:          min(db.pins.oldest(), durable),
+		Pins:         db.forkPins(),
 	}, nil
+}
+
+// forkPins returns, for each run forked from, the oldest version a fork
+// reads it at (the fork events in the index, visible or not: a fork
+// committing now already counts).
+func (db *DB) forkPins() map[string]uint64 {
+	var pins map[string]uint64
+	for it := db.ix.Seek(segment.EventRun, string(segment.EventFork)); it.Valid(); it.Next() {
+		ev, err := segment.ParseEvent([]byte(it.Chain().KeyView()))
+		if err != nil || ev.Kind != segment.EventFork {
+			break
+		}
+		if pins == nil {
+			pins = map[string]uint64{}
+		}
+		if p, ok := pins[ev.Src]; !ok || ev.At < p {
+			pins[ev.Src] = ev.At
+		}
+	}
+	return pins
 }
 
 // retention is the policy without the durability pin, for what does
@@ -103,6 +124,7 @@ func (db *DB) retention() compaction.Policy {
 		KeepFor:      db.opts.Retention.KeepFor,
 		Now:          time.Now().UnixMicro(),
 		Pin:          db.pins.oldest(),
+		Pins:         db.forkPins(),
 	}
 }
 
@@ -351,13 +373,22 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	var recs []index.Record
 	db.ix.Chains(func(c index.Chain) bool {
 		recs = recs[:0]
-		c.Versions(math.MaxUint64, func(r index.Record) bool {
+		c.Raw(func(r index.Record) bool {
 			recs = append(recs, r)
 			return true
 		})
-		drop, _ := pol.Horizon(recs, nil)
+		run := c.Run()
+		if run == segment.EventRun {
+			return true
+		}
+		drop, _ := pol.ForRun(run).Horizon(recs, nil)
 		klen := int64(len(c.KeyView()))
 		for i, r := range recs {
+			if r.Synthetic() {
+				// No entry of its own (compaction drops a DropRun's
+				// deletion with the version below it).
+				continue
+			}
 			sh := shares[r.Segment]
 			n := int64(r.Len) + klen + entryOverhead
 			sh.all += n

@@ -459,7 +459,12 @@ func (db *DB) Stats() Stats {
 		st.Segments++
 		st.LiveBytes += t.active.Flushed()
 	}
-	if db.enter() == nil { // the walk needs the index: not during or after Close
+	var evKeys, evVersions int64 // run events: records of their own, not the API's keys
+	if db.enter() == nil {       // the walk needs the index: not during or after Close
+		for it := db.ix.Seek(segment.EventRun, ""); it.Valid(); it.Next() {
+			evKeys++
+			it.Chain().Raw(func(index.Record) bool { evVersions++; return true })
+		}
 		for id, sh := range db.deadBySegment(db.retention()) {
 			if s := t.sealed[id]; s != nil {
 				st.DeadBytes += sh.of(int64(len(s.Bytes())))
@@ -472,6 +477,8 @@ func (db *DB) Stats() Stats {
 		st.LiveBytes -= st.DeadBytes
 	}
 	_, st.Keys, st.Versions, _ = db.ix.Counts()
+	st.Keys -= evKeys
+	st.Versions -= evVersions
 	st.IndexBytes = db.ix.Bytes()
 	st.Commits = db.stats.commits.Load()
 	st.Groups = db.stats.groups.Load()

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/strata-kv/strata/segment"
 )
 
 // RangeOptions say which keys Range lists.
@@ -161,8 +163,8 @@ func (db *DB) changedIn(run RunID, sp span, snap uint64) (string, uint64) {
 		if sp.hi != "" && c.KeyView() >= sp.hi {
 			break
 		}
-		if n, _ := c.Newest(); n.Version > snap {
-			return c.Key(), n.Version
+		if v := c.Changed(); v > snap {
+			return c.Key(), v
 		}
 	}
 	return "", 0
@@ -177,6 +179,9 @@ func (db *DB) Runs() ([]RunID, error) {
 	snap := db.visible.Load()
 	runs := []RunID{}
 	for _, run := range db.ix.Runs() {
+		if run == segment.EventRun {
+			continue
+		}
 		for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
 			if r, ok := it.Chain().At(snap); ok && !r.Tombstone() {
 				runs = append(runs, RunID(run))

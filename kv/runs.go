@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/strata-kv/strata/index"
+	"github.com/strata-kv/strata/recovery"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -11,22 +12,18 @@ import (
 // (0, nil) if the run holds no live key. Readers see all of the run's
 // keys deleted at that version, or none.
 //
-// Today it writes one deletion per key (O(keys of the run) bytes on
-// disk, bounded by the frame limit: a run too large for one commit gets
-// ErrInvalidValue and nothing is deleted); the contract's single record
-// is not done yet.
+// It stores one small record (a run event, see segment.EventRun), not one
+// entry per key: O(1) bytes on disk whatever the run's size. The index
+// adds a deletion to each live key (32 bytes a key, in memory), and
+// recovery adds them again on Open.
 func (db *DB) DropRun(run RunID) (Version, error) {
 	if err := checkRun(run); err != nil {
 		return 0, err
 	}
-	_, v, err := db.deleteLive(run, "drop", func(yield func(string) bool) {
-		for it := db.ix.Seek(string(run), ""); it.Valid(); it.Next() {
-			if !yield(it.Chain().Key()) {
-				return
-			}
-		}
-	})
-	return v, err
+	ev := segment.Event{Kind: segment.EventDrop, Run: string(run)}
+	return db.commitEvent("drop run "+clip(string(run)), func() (bool, error) {
+		return db.anyLive(string(run), 0), nil
+	}, ev)
 }
 
 // ForkRun makes dst a copy of src as of version at (0: the latest), in
@@ -34,11 +31,13 @@ func (db *DB) DropRun(run RunID) (Version, error) {
 // Writes to either run afterwards never show in the other. dst must hold
 // no live key (else ErrInvalidRun); src and dst must differ.
 //
-// Today it writes each key's value again under dst (O(keys and value
-// bytes) on disk, bounded by the frame limit), and the History of a
-// forked key starts at the fork's version; the contract's single record,
-// no value bytes copied and src's versions up to at in dst's History are
-// not done yet.
+// It stores one small record (a run event, see segment.EventRun) and
+// copies no value: each of dst's keys links to src's key (32 bytes a key,
+// in memory), so dst's History of a forked key shows src's versions up to
+// at, then dst's own. Compaction keeps, for each key of src, the version
+// a read at at finds, for as long as the database lives (what dst's keys
+// read); older versions of src go under the retention policy as before,
+// and dst's History then shows fewer of them.
 func (db *DB) ForkRun(src, dst RunID, at Version) (Version, error) {
 	if err := checkRun(src); err != nil {
 		return 0, err
@@ -57,62 +56,74 @@ func (db *DB) ForkRun(src, dst RunID, at Version) (Version, error) {
 	if at != 0 && uint64(at) < snap {
 		snap = uint64(at)
 	}
-	db.pins.add(snap) // compaction keeps what the fork reads
+	db.pins.add(snap) // compaction keeps what the fork reads until its event pins it
 	defer db.pins.remove(snap)
 	if err := db.trimmedAt(snap); err != nil {
 		return 0, err
 	}
-	// The values as of snap, read outside the commit pipeline.
-	type keyRec struct {
-		key string
-		rec index.Record
-	}
-	var recs []keyRec
-	for it := db.ix.Seek(string(src), ""); it.Valid(); it.Next() {
-		c := it.Chain()
-		if r, ok := c.At(snap); ok && !r.Tombstone() {
-			recs = append(recs, keyRec{c.Key(), r})
-		}
-	}
-	t := db.segs.Load()
-	all := make([]index.Record, len(recs))
-	for i, x := range recs {
-		all[i] = x.rec
-	}
-	vals := make([]Value, len(recs))
-	if err := db.readValues(t, all, vals); err != nil {
-		return 0, fmt.Errorf("fork run %s: %w", clip(string(src)), err)
-	}
-	req := &commitReq{}
-	for i, x := range recs {
-		enc, err := db.encodeValue(nil, vals[i])
-		if err != nil {
-			return 0, keyErr("fork", src, x.key, err)
-		}
-		req.add(segment.OpPut, string(dst), x.key, enc)
-	}
-	if err := checkSize(req); err != nil {
-		return 0, fmt.Errorf("fork run %s: %w", clip(string(src)), err)
-	}
-	// dst must hold no live key, at the newest state.
-	dstEmpty := func() error {
+	ev := segment.Event{Kind: segment.EventFork, Run: string(dst), Src: string(src), At: snap}
+	return db.commitEvent("fork run "+clip(string(src)), func() (bool, error) {
+		// dst must hold no live key, at the newest state.
 		for it := db.ix.Seek(string(dst), ""); it.Valid(); it.Next() {
 			if n, ok := it.Chain().Newest(); ok && !n.Tombstone() {
-				return fmt.Errorf("%w: fork into run %s, which holds a live key (%s)", ErrInvalidRun, clip(string(dst)), clip(it.Chain().Key()))
+				return false, fmt.Errorf("%w: fork into run %s, which holds a live key (%s)", ErrInvalidRun, clip(string(dst)), clip(it.Chain().Key()))
 			}
 		}
-		return nil
+		return snap > 0 && db.anyLive(string(src), snap), nil
+	}, ev)
+}
+
+// commitEvent commits run event ev if write, asked in the commit leader
+// against the newest state, says to (else nothing: version 0).
+func (db *DB) commitEvent(op string, write func() (bool, error), ev segment.Event) (Version, error) {
+	if err := db.beginWrite(); err != nil {
+		return 0, err
 	}
-	if len(req.ents) == 0 {
-		return 0, dstEmpty()
-	}
-	puts := len(req.ents)
+	defer db.leave()
+	req := &commitReq{}
 	req.decide = func(r *commitReq) error {
-		r.truncate(puts)
-		return dstEmpty()
+		r.reset()
+		ok, err := write()
+		if ok {
+			r.add(segment.OpPut, segment.EventRun, ev.Key(), nil)
+		}
+		return err
 	}
 	if err := db.commit(req); err != nil {
-		return 0, fmt.Errorf("fork run %s: %w", clip(string(src)), err)
+		return 0, fmt.Errorf("%s: %w", op, err)
 	}
 	return Version(req.version), nil
+}
+
+// anyLive reports whether run holds a key live at version at (0: at the
+// newest state, versions not yet visible included).
+func (db *DB) anyLive(run string, at uint64) bool {
+	for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
+		c := it.Chain()
+		r, ok := c.Newest()
+		if at != 0 {
+			r, ok = c.At(at)
+		}
+		if ok && !r.Tombstone() {
+			return true
+		}
+	}
+	return false
+}
+
+// addEntry adds a committed entry to the index, and what a run event
+// stands for.
+func (db *DB) addEntry(run, key string, rec index.Record) error {
+	if db.failAdd != nil {
+		if err := db.failAdd(); err != nil {
+			return err
+		}
+	}
+	if err := db.ix.Add(run, key, rec); err != nil {
+		return err
+	}
+	if run == segment.EventRun {
+		return recovery.ApplyEvent(db.ix, []byte(key), rec.Version, rec.Timestamp)
+	}
+	return nil
 }

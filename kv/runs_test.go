@@ -2,6 +2,8 @@ package kv_test
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -125,4 +127,159 @@ func TestForkRun(t *testing.T) {
 	v0, err := db.ForkRun("empty", "dst3", 0)
 	require.NoError(t, err)
 	require.Zero(t, v0, "nothing to fork")
+}
+
+// versionsOf lists the versions of a History.
+func versionsOf(t *testing.T, db *kv.DB, run kv.RunID, key string) []kv.Version {
+	t.Helper()
+	h, err := db.History(run, key, 0, 0)
+	require.NoError(t, err)
+	var vs []kv.Version
+	for _, x := range h {
+		vs = append(vs, x.Version)
+	}
+	return vs
+}
+
+// A forked key's History shows src's versions up to the fork's at, then
+// dst's own; a reader below the fork sees dst as it was; all of it
+// survives a reopen, from hints and from the segments alone, and a
+// compaction that keeps one version of src's keys.
+func TestForkRunHistory(t *testing.T) {
+	dir := t.TempDir()
+	opts := &kv.Options{SegmentSize: 1 << 10, Retention: kv.Retention{KeepVersions: 1}, CompactAt: -1}
+	db, err := kv.Open(dir, opts)
+	require.NoError(t, err)
+	put := func(run kv.RunID, key string, v int64) kv.Version {
+		t.Helper()
+		ver, err := db.Put(run, key, kv.Int(v))
+		require.NoError(t, err)
+		return ver
+	}
+	a1 := put("src", "a", 1)
+	a2 := put("src", "a", 2)
+	put("dst", "a", 99) // dst's own history, deleted before the fork
+	_, err = db.DropRun("dst")
+	require.NoError(t, err)
+	before := db.LastVersion()
+	at := put("src", "b", 1)
+	put("src", "a", 3) // after at: not in dst
+	fork, err := db.ForkRun("src", "dst", at)
+	require.NoError(t, err)
+	a4 := put("dst", "a", 4)
+	for i := range 40 { // src moves on; retention would drop at's versions
+		put("src", "a", int64(10+i))
+		put("src", "b", int64(10+i))
+	}
+
+	check := func(when string) {
+		t.Helper()
+		require.Equal(t, []kv.Version{a4, a2, a1}, versionsOf(t, db, "dst", "a"), when)
+		require.Equal(t, []kv.Version{at}, versionsOf(t, db, "dst", "b"), when)
+		got, err := db.GetAt("dst", "a", fork)
+		require.NoError(t, err, when)
+		require.True(t, kv.Int(2).Equal(got.Value), when)
+		require.Equal(t, a2, got.Version, when)
+		_, err = db.GetAt("dst", "b", before)
+		require.ErrorIs(t, err, kv.ErrNotFound, "%s: below the fork dst is as it was", when)
+		got, err = db.GetAt("dst", "b", fork)
+		require.NoError(t, err, when)
+		require.True(t, kv.Int(1).Equal(got.Value), when)
+		runs, err := db.Runs()
+		require.NoError(t, err)
+		require.Equal(t, []kv.RunID{"dst", "src"}, runs, when)
+	}
+	check("before compaction")
+	st, err := db.Compact(t.Context())
+	require.NoError(t, err)
+	require.NotZero(t, st.VersionsDropped)
+	got, err := db.GetAt("src", "a", a1)
+	require.ErrorIs(t, err, kv.ErrHistoryTrimmed, "src's own history is trimmed")
+	_ = got
+	// What dst reads is kept: src's versions at at (a2, b at at).
+	require.Equal(t, []kv.Version{a4, a2}, versionsOf(t, db, "dst", "a"))
+	require.Equal(t, []kv.Version{at}, versionsOf(t, db, "dst", "b"))
+	require.NoError(t, db.Close())
+
+	for _, hints := range []bool{true, false} {
+		if !hints {
+			hs, _ := filepath.Glob(filepath.Join(dir, "*.hint"))
+			require.NotEmpty(t, hs)
+			for _, h := range hs {
+				require.NoError(t, os.Remove(h))
+			}
+		}
+		db, err = kv.Open(dir, opts)
+		require.NoError(t, err)
+		require.Equal(t, []kv.Version{a4, a2}, versionsOf(t, db, "dst", "a"), "hints %v", hints)
+		require.Equal(t, []kv.Version{at}, versionsOf(t, db, "dst", "b"), "hints %v", hints)
+		got, ok, err := db.Get("dst", "b")
+		require.NoError(t, err)
+		require.True(t, ok)
+		require.True(t, kv.Int(1).Equal(got.Value))
+		require.NoError(t, db.Close())
+	}
+}
+
+// DropRun and ForkRun store one small record each, whatever the run's
+// size: the segments grow by no more than a Put of a small value adds.
+func TestDropForkRunBytes(t *testing.T) {
+	dir := t.TempDir()
+	db, err := kv.Open(dir, nil)
+	require.NoError(t, err)
+	defer db.Close()
+	kvs := make([]kv.KeyValue, 5000)
+	for i := range kvs {
+		kvs[i] = kv.KeyValue{Key: fmt.Sprintf("key-%06d", i), Value: kv.Bytes(make([]byte, 100))}
+	}
+	_, err = db.MPut("big", kvs)
+	require.NoError(t, err)
+	size := func() int64 { // the segments' bytes (files may be longer, preallocated)
+		t.Helper()
+		require.NoError(t, db.Sync())
+		return db.Stats().LiveBytes
+	}
+	s0 := size()
+	_, err = db.Put("other", "k", kv.Bytes(make([]byte, 100)))
+	require.NoError(t, err)
+	s1 := size()
+	onePut := s1 - s0
+	_, err = db.ForkRun("big", "copy", 0)
+	require.NoError(t, err)
+	s2 := size()
+	_, err = db.DropRun("big")
+	require.NoError(t, err)
+	s3 := size()
+	t.Logf("one put %d bytes, fork %d, drop %d", onePut, s2-s1, s3-s2)
+	require.LessOrEqual(t, s2-s1, onePut, "ForkRun of 5000 keys")
+	require.LessOrEqual(t, s3-s2, onePut, "DropRun of 5000 keys")
+	keys, err := db.Keys("copy", "", 0)
+	require.NoError(t, err)
+	require.Equal(t, len(kvs), len(keys), "the copy's keys")
+}
+
+// A transaction that read a key of dst before a fork into dst, or listed
+// dst's keys, conflicts with the fork: the key changed at the fork's
+// version even though the versions it now shows are older.
+func TestForkRunConflicts(t *testing.T) {
+	db := openTemp(t)
+	_, err := db.Put("src", "k", kv.Int(1))
+	require.NoError(t, err)
+	for _, list := range []bool{false, true} {
+		dst := kv.RunID(fmt.Sprintf("dst-%v", list))
+		_, err = db.Update(func(tx *kv.Txn) error {
+			if list {
+				if _, err := tx.Keys(dst, "", 0); err != nil {
+					return err
+				}
+			} else if _, _, err := tx.Get(dst, "k"); err != nil {
+				return err
+			}
+			if _, err := db.ForkRun("src", dst, 0); err != nil {
+				return err
+			}
+			return tx.Put(dst, "seen", kv.Bool(false))
+		})
+		require.ErrorIs(t, err, kv.ErrConflict, "list %v", list)
+	}
 }

@@ -272,9 +272,9 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 func (tx *Txn) validate() error {
 	for _, rk := range tx.reads {
 		if c, ok := tx.db.ix.Find(string(rk.run), rk.key); ok {
-			if n, _ := c.Newest(); n.Version > tx.snap {
+			if v := c.Changed(); v > tx.snap {
 				return fmt.Errorf("%w: run %s key %s changed at version %d, after the snapshot at %d",
-					ErrConflict, clip(string(rk.run)), clip(rk.key), n.Version, tx.snap)
+					ErrConflict, clip(string(rk.run)), clip(rk.key), v, tx.snap)
 			}
 		}
 	}

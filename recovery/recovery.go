@@ -926,6 +926,8 @@ func (r *recoverer) next(c *cursor) error {
 
 // build merges the hints of the segments kept, in key order, into the
 // index: each key's versions come from the segments in version order.
+// Run events (segment.EventRun) are replayed last, in version order with
+// the entries of the runs they change (see events).
 func (r *recoverer) build() error {
 	var keys uint64
 	h := make(cursors, 0, len(r.sources))
@@ -953,6 +955,7 @@ func (r *recoverer) build() error {
 	if err != nil {
 		return fmt.Errorf("recovery: %w", err)
 	}
+	var evs events // run events come first: their run sorts first
 	for len(h) > 0 {
 		c := h[0]
 		e := c.e
@@ -967,9 +970,20 @@ func (r *recoverer) build() error {
 		if e.Op == segment.OpDelete {
 			rec.Flags |= index.FlagTombstone
 		}
-		if err := b.Add(e.Run, e.Key, rec); err != nil {
-			b.Finish()
-			return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, e.Version, segment.FileName(c.seg), err)
+		held := false
+		if string(e.Run) == segment.EventRun {
+			if err := evs.note(e.Key, e.Version, e.Timestamp); err != nil {
+				b.Finish()
+				return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, e.Version, segment.FileName(c.seg), err)
+			}
+		} else {
+			held = evs.hold(e.Run, e.Key, rec)
+		}
+		if !held {
+			if err := b.Add(e.Run, e.Key, rec); err != nil {
+				b.Finish()
+				return fmt.Errorf("recovery: key %q of run %q, version %d, in segment %s: %w", e.Key, e.Run, e.Version, segment.FileName(c.seg), err)
+			}
 		}
 		if err := r.next(c); err != nil {
 			b.Finish()
@@ -981,7 +995,10 @@ func (r *recoverer) build() error {
 		}
 		h.down(0)
 	}
-	return b.Finish()
+	if err := b.Finish(); err != nil {
+		return err
+	}
+	return evs.replay(r.ix)
 }
 
 // cursor reads one segment's hint for the merge.

@@ -24,6 +24,23 @@ type Version struct {
 	Version kv.Version
 	Value   kv.Value // Null for a deletion
 	Deleted bool
+	// link, in the model's own records only: a ForkRun's record, which
+	// reads as the source's key at the fork's version (see Apply).
+	link *Fork
+	// runDrop marks a DropRun's deletion (it has no entry of its own).
+	runDrop bool
+}
+
+// Fork is a ForkRun the model applies: Dst becomes Src as of At.
+type Fork struct {
+	Src, Dst kv.RunID
+	At       kv.Version
+}
+
+// fork is a fork applied, at version v.
+type fork struct {
+	Fork
+	v kv.Version
 }
 
 // Model is the one reference model every randomized test of Strata
@@ -33,8 +50,9 @@ type Version struct {
 // Predict says what an operation must answer and write; Commit records
 // what was written at a version.
 type Model struct {
-	hist map[Key][]Version // oldest first
-	last kv.Version
+	hist  map[Key][]Version // oldest first
+	forks []fork
+	last  kv.Version
 	// trimmed is the version below which reads may need history that
 	// compaction dropped (see Compact).
 	trimmed kv.Version
@@ -45,7 +63,7 @@ func NewModel() *Model { return &Model{hist: map[Key][]Version{}} }
 
 // Clone returns a copy of m, to change apart from it.
 func (m *Model) Clone() *Model {
-	c := &Model{hist: make(map[Key][]Version, len(m.hist)), last: m.last, trimmed: m.trimmed}
+	c := &Model{hist: make(map[Key][]Version, len(m.hist)), forks: slices.Clone(m.forks), last: m.last, trimmed: m.trimmed}
 	for k, h := range m.hist {
 		c.hist[k] = slices.Clone(h)
 	}
@@ -76,11 +94,50 @@ func (m *Model) Commit(v kv.Version, writes map[Key]*kv.Value) error {
 	return nil
 }
 
-// History returns every version of k, newest first, as DB.History does.
+// Apply records the commit e predicted, of version v: its Writes, or
+// its Fork (each key of Src live at At gets, in Dst, a record that reads
+// as Src's key at At).
+func (m *Model) Apply(v kv.Version, e Expect) error {
+	if e.Fork == nil {
+		if err := m.Commit(v, e.Writes); err != nil || !e.RunDrop {
+			return err
+		}
+		for k := range e.Writes {
+			m.hist[k][len(m.hist[k])-1].runDrop = true
+		}
+		return nil
+	}
+	f := *e.Fork
+	keys := m.LiveKeys(f.Src, "", f.At)
+	if err := m.Commit(v, nil); err != nil {
+		return err
+	}
+	for _, k := range keys {
+		dk := Key{f.Dst, k}
+		m.hist[dk] = append(m.hist[dk], Version{Version: v, Value: kv.Null(), link: &f})
+	}
+	m.forks = append(m.forks, fork{f, v})
+	return nil
+}
+
+// History returns every version of k, newest first, as DB.History does:
+// through a fork's record, the source's versions up to the fork's At,
+// and nothing older of k's own.
 func (m *Model) History(k Key) []Version {
-	h := slices.Clone(m.hist[k])
-	slices.Reverse(h)
-	return h
+	var out []Version
+	h := m.hist[k]
+	for i := len(h) - 1; i >= 0; i-- {
+		if l := h[i].link; l != nil {
+			for _, x := range m.History(Key{l.Src, k.Key}) {
+				if x.Version <= l.At {
+					out = append(out, x)
+				}
+			}
+			break
+		}
+		out = append(out, h[i])
+	}
+	return out
 }
 
 // AtAny returns the newest version of k at or below at, deletions
@@ -89,6 +146,9 @@ func (m *Model) AtAny(k Key, at kv.Version) (Version, bool) {
 	h := m.hist[k]
 	for i := len(h) - 1; i >= 0; i-- {
 		if h[i].Version <= at {
+			if l := h[i].link; l != nil {
+				return m.AtAny(Key{l.Src, k.Key}, l.At)
+			}
 			return h[i], true
 		}
 	}
@@ -158,24 +218,47 @@ func (m *Model) Truncate(v kv.Version) {
 			m.hist[k] = h[:i]
 		}
 	}
+	m.forks = slices.DeleteFunc(m.forks, func(f fork) bool { return f.v > v })
 	m.last = min(m.last, v)
 }
 
 // Compact applies what DB.Compact does under Retention{KeepVersions:
 // keep}, written out independently of package compaction, and returns
 // how many versions it dropped: each key keeps its keep newest versions,
-// and a deletion left with nothing older goes too. Reads below the
+// and a deletion left with nothing older goes too; a DropRun's deletion
+// keeps the version it deleted, a fork's record is kept with all that is
+// newer, and a run forked from keeps what reads at the fork need (as a
+// reader's snapshot would). Reads below the
 // oldest version kept (or below the dropped deletion) may then need
 // what is gone (Trimmed). keep <= 0 keeps everything.
 func (m *Model) Compact(keep int) int {
 	if keep <= 0 {
 		return 0
 	}
+	// A run forked from keeps what reads at the fork's At need: a
+	// version is dropped only if its successor is at or below the pin.
+	pins := map[kv.RunID]kv.Version{}
+	for _, f := range m.forks {
+		if p, ok := pins[f.Src]; !ok || f.At < p {
+			pins[f.Src] = f.At
+		}
+	}
 	dropped := 0
 	for k, h := range m.hist {
 		d := max(0, len(h)-keep)
+		pin, pinned := pins[k.Run]
+		for j := range d {
+			// A fork's record is kept, and all that is newer.
+			if h[j].link != nil || (pinned && h[j+1].Version > pin) {
+				d = j
+				break
+			}
+		}
 		if d == len(h)-1 && h[len(h)-1].Deleted {
 			d = len(h)
+		}
+		if d > 0 && d < len(h) && h[d].runDrop {
+			d-- // a DropRun's deletion keeps the version it deleted
 		}
 		if d == 0 {
 			continue
@@ -211,6 +294,11 @@ type Expect struct {
 	Listed []string
 	Read   Version
 	Found  bool
+	// RunDrop: the Writes are a DropRun's deletions.
+	RunDrop bool
+	// Fork is a ForkRun's commit (Writes then list the values dst's keys
+	// read as after it).
+	Fork *Fork
 }
 
 // Predict returns what op must answer and write when it runs on the
@@ -279,6 +367,7 @@ func (m *Model) Predict(op Op) Expect {
 			}
 		}
 	case OpDropRun:
+		e.RunDrop = true
 		e.Writes = map[Key]*kv.Value{}
 		for _, k := range m.LiveKeys(op.Run, "", m.last) {
 			e.Writes[Key{op.Run, k}] = nil
@@ -310,6 +399,9 @@ func (m *Model) predictFork(op Op) Expect {
 		for _, k := range m.LiveKeys(op.Run, "", at) {
 			v, _ := m.At(Key{op.Run, k}, at)
 			e.Writes[Key{dst, k}] = &v.Value
+		}
+		if len(e.Writes) > 0 {
+			e.Fork = &Fork{Src: op.Run, Dst: dst, At: at}
 		}
 	}
 	return e

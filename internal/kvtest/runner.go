@@ -146,7 +146,7 @@ func (h *Runner) Do(op Op) {
 		h.t.Fatalf("%v: version %d, writes %v: %v", op, res.Version, want.Writes, errNoCommit)
 	}
 	if want.Writes != nil {
-		h.no(m.Commit(res.Version, want.Writes), "%v", op)
+		h.no(m.Apply(res.Version, want), "%v", op)
 		for k := range want.Writes {
 			h.touched[k] = true // (DropRun and ForkRun name no keys)
 		}

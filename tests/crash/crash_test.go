@@ -50,7 +50,7 @@ func expected(w, n int) map[string][]*int64 {
 	m := kvtest.NewModel()
 	for j := range n {
 		if e := m.Predict(kvtest.WorkerOp(w, j)); e.Writes != nil {
-			if err := m.Commit(m.Last()+1, e.Writes); err != nil {
+			if err := m.Apply(m.Last()+1, e); err != nil {
 				panic(err)
 			}
 		}

@@ -38,7 +38,7 @@ func workload(t *testing.T, db *kv.DB, n int, m *kvtest.Model, mu *sync.Mutex, a
 		op := kvtest.Workload(i)
 		mu.Lock()
 		want := m.Predict(op)
-		require.NoError(t, m.Commit(m.Last()+1, want.Writes))
+		require.NoError(t, m.Apply(m.Last()+1, want))
 		next := m.Last()
 		mu.Unlock()
 		res, err := kvtest.Exec(db, op)
