@@ -19,6 +19,16 @@
 // segments, and a version only if every older version of its key is in
 // the inputs or already gone.
 //
+// Runs dropped and forked (see segment.EventRun) add rules. An event is
+// never dropped: the versions it stands for may lie in any segment. A
+// DropRun's deletion has no entry of its own, and recovery adds it again
+// only above an older version of its key, so the version below it is
+// kept as long as it is (dropped together with it, or not at all). A
+// fork's link is kept, and so is everything newer than it in its key;
+// and a run forked from keeps what reads at the fork's version need, as
+// if a reader held a snapshot there (Policy.Pins), for as long as the
+// database lives.
+//
 // A read at version v that finds no version of a key is ambiguous once
 // something is dropped: the key may have been absent at v, or its answer
 // dropped. The trim horizon settles it: the highest version from which

@@ -50,7 +50,9 @@
 // written and fsynced whole before anything points at it). The manifest
 // (see manifest.go) says which segments are live. Each sealed or compacted
 // segment may have a hint file (see hint.go) listing its entries without
-// their values, so recovery can index it without decoding it.
+// their values, so recovery can index it without decoding it. A DropRun
+// or ForkRun is one entry of a reserved run, a run event (see event.go),
+// whatever the size of the run it changes.
 //
 // # Frame (one per commit, whatever its number of entries)
 //
