@@ -459,11 +459,13 @@ func (db *DB) Stats() Stats {
 		st.Segments++
 		st.LiveBytes += t.active.Flushed()
 	}
-	var evKeys, evVersions int64 // run events: records of their own, not the API's keys
+	var evKeys, evVersions int64 // run events and metadata: Strata's own, not the API's keys
 	if db.enter() == nil {       // the walk needs the index: not during or after Close
-		for it := db.ix.Seek(segment.EventRun, ""); it.Valid(); it.Next() {
-			evKeys++
-			it.Chain().Raw(func(index.Record) bool { evVersions++; return true })
+		for _, run := range []string{segment.EventRun, string(metaRun)} {
+			for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
+				evKeys++
+				it.Chain().Raw(func(index.Record) bool { evVersions++; return true })
+			}
 		}
 		for id, sh := range db.deadBySegment(db.retention()) {
 			if s := t.sealed[id]; s != nil {

@@ -10,8 +10,6 @@ import (
 	"sync/atomic"
 
 	"github.com/cespare/xxhash/v2"
-
-	"github.com/strata-kv/strata/segment"
 )
 
 // RangeOptions say which keys Range lists.
@@ -179,7 +177,7 @@ func (db *DB) Runs() ([]RunID, error) {
 	snap := db.visible.Load()
 	runs := []RunID{}
 	for _, run := range db.ix.Runs() {
-		if run == segment.EventRun {
+		if internalRun(run) {
 			continue
 		}
 		for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {

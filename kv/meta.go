@@ -1,0 +1,46 @@
+package kv
+
+import "strings"
+
+// metaRun holds the metadata entries (see Meta). Like segment.EventRun,
+// its name holds a NUL byte, so no run of the API can be named so.
+const metaRun RunID = "\x00meta"
+
+// internalRun reports whether run is one of Strata's own (run events,
+// metadata), which Runs, Stats and the listing calls leave out.
+func internalRun(run string) bool { return strings.HasPrefix(run, "\x00") }
+
+// Meta returns the newest value of the metadata entry name; ok is false
+// if it was never written. Metadata lives beside the data in no run:
+// Runs, Keys and Scan never list it and Stats does not count it. Layers
+// built on Strata keep their own state there, written in the same
+// commit as the data it describes (package replica keeps the last raft
+// index it applied). Names obey the key rules.
+func (db *DB) Meta(name string) (Versioned, bool, error) {
+	if err := checkKey(name); err != nil {
+		return Versioned{}, false, err
+	}
+	if err := db.enter(); err != nil {
+		return Versioned{}, false, err
+	}
+	defer db.leave()
+	return db.getAt(metaRun, name, db.visible.Load())
+}
+
+// PutMeta writes the metadata entry name (see DB.Meta) in the
+// transaction's commit. It never conflicts: metadata is not read through
+// a transaction.
+func (tx *Txn) PutMeta(name string, v Value) error {
+	if err := tx.check(true); err != nil {
+		return err
+	}
+	if err := checkKey(name); err != nil {
+		return err
+	}
+	enc, err := tx.db.encodeValue(nil, v)
+	if err != nil {
+		return keyErr("put meta", metaRun, name, err)
+	}
+	tx.write(&pendingWrite{run: metaRun, key: name, value: v, enc: enc})
+	return nil
+}
