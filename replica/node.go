@@ -1,0 +1,440 @@
+package replica
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+
+	"github.com/strata-kv/strata/kv"
+)
+
+// A node's directory.
+const (
+	dbDir     = "strata"         // the database
+	stagedDir = "strata.restore" // a snapshot being swapped in
+	oldDir    = "strata.old"     // the database a snapshot replaces
+	raftDir   = "raft"           // raft's log (raft.db) and snapshots
+)
+
+// Config configures a Node.
+type Config struct {
+	// ID names the node in the cluster (unique, stable across restarts).
+	ID string
+	// Dir is the node's directory: its database, raft's log and
+	// snapshots.
+	Dir string
+	// RaftAddr is the address raft listens on ("127.0.0.1:0" picks a
+	// port); RaftAdvertise, if set, is the address other nodes reach it
+	// at (default: the listener's).
+	RaftAddr, RaftAdvertise string
+	// Bootstrap starts a new cluster with this node as its only voter,
+	// if the node has no raft state yet; the others Join it.
+	Bootstrap bool
+	// KV are the database's options (nil: defaults, Buffered).
+	KV *kv.Options
+	// RaftTLS, if set, is used both ways for raft traffic between nodes:
+	// set Certificates, RootCAs and ClientCAs with ClientAuth
+	// tls.RequireAndVerifyClientCert so that each side checks the
+	// other's certificate.
+	RaftTLS *tls.Config
+	// Timeout bounds a write's wait for raft and a read's wait for the
+	// leader's confirmation (0: 10s).
+	Timeout time.Duration
+	// Logger receives raft's and the node's messages (nil: discard).
+	Logger *slog.Logger
+	// Tune, if set, adjusts raft's configuration before the node starts
+	// (tests shorten its timeouts).
+	Tune func(*raft.Config)
+	// Partition, if set, can cut this node's raft traffic (tests).
+	Partition *Partition
+}
+
+// Node is one member of a replicated Strata cluster. Its methods are safe
+// for concurrent use.
+type Node struct {
+	cfg   Config
+	log   *slog.Logger
+	raft  *raft.Raft
+	fsm   *fsm
+	store *raftboltdb.BoltStore
+	layer *streamLayer
+	trans *raft.NetworkTransport
+
+	mu sync.RWMutex // readers hold it shared; a snapshot's swap exclusively
+	db *kv.DB
+
+	bmu     sync.Mutex // the barrier that linearizable reads wait for
+	next    *barrierCall
+	running bool
+
+	failMu sync.Mutex
+	failed error
+
+	closeOnce sync.Once
+	closeErr  error
+
+	restores atomic.Int64 // snapshots restored (tests)
+}
+
+// NotLeaderError is the error of a write, or of a linearizable read, on a
+// node that is not the leader. It names the leader, if one is known.
+type NotLeaderError struct {
+	LeaderID, LeaderAddr string // raft's ID and address of the leader ("" if unknown)
+}
+
+func (e *NotLeaderError) Error() string {
+	if e.LeaderID == "" {
+		return "replica: not the leader, and no leader is known"
+	}
+	return fmt.Sprintf("replica: not the leader; the leader is %s at %s", e.LeaderID, e.LeaderAddr)
+}
+
+// Is makes errors.Is(err, ErrNotLeader) hold.
+func (e *NotLeaderError) Is(target error) bool { return target == ErrNotLeader }
+
+// Errors of a Node.
+var (
+	// ErrNotLeader: see NotLeaderError.
+	ErrNotLeader = errors.New("replica: not the leader")
+	// ErrUnknownOutcome: the write was submitted but leadership was lost
+	// before it was known to be committed: it may or may not be applied.
+	ErrUnknownOutcome = errors.New("replica: outcome unknown (leadership lost)")
+	// ErrNodeFailed: the node's database failed while applying the log;
+	// the node stopped (see the wrapped error).
+	ErrNodeFailed = errors.New("replica: node failed")
+)
+
+func (n *Node) path(name string) string { return filepath.Join(n.cfg.Dir, name) }
+
+// Open starts a node: it opens its database and raft's state in
+// cfg.Dir and joins the cluster raft remembers (or bootstraps one, see
+// Config.Bootstrap). A node that is new to a cluster is added by the
+// leader's Join.
+func Open(cfg Config) (*Node, error) {
+	if cfg.ID == "" || cfg.Dir == "" {
+		return nil, errors.New("replica: Config needs ID and Dir")
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 10 * time.Second
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	n := &Node{cfg: cfg, log: log.With("node", cfg.ID)}
+	if err := os.MkdirAll(n.path(raftDir), 0o755); err != nil {
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	if err := n.settleDirs(); err != nil {
+		return nil, err
+	}
+	db, applied, err := n.openDB()
+	if err != nil {
+		return nil, err
+	}
+	n.db = db
+	n.fsm = &fsm{n: n, dbApplied: applied}
+	if err := n.startRaft(); err != nil {
+		n.closeParts()
+		return nil, err
+	}
+	return n, nil
+}
+
+// settleDirs finishes or undoes a snapshot's swap a crash interrupted.
+func (n *Node) settleDirs() error {
+	exists := func(name string) bool { _, err := os.Stat(n.path(name)); return err == nil }
+	if !exists(dbDir) && exists(oldDir) {
+		// Crashed between the two renames: the staged copy is whole
+		// (it was synced before the first).
+		if err := os.Rename(n.path(stagedDir), n.path(dbDir)); err != nil {
+			return fmt.Errorf("replica: finishing a snapshot's swap: %w", err)
+		}
+	}
+	for _, name := range []string{oldDir, stagedDir} {
+		if err := os.RemoveAll(n.path(name)); err != nil {
+			return fmt.Errorf("replica: %w", err)
+		}
+	}
+	return nil
+}
+
+// openDB opens the database and reads the raft index it holds.
+func (n *Node) openDB() (*kv.DB, uint64, error) {
+	db, err := kv.Open(n.path(dbDir), n.cfg.KV)
+	if err != nil {
+		return nil, 0, fmt.Errorf("replica: %w", err)
+	}
+	m, ok, err := db.Meta(appliedMeta)
+	if err != nil {
+		db.Close()
+		return nil, 0, fmt.Errorf("replica: %w", err)
+	}
+	var applied int64
+	if ok {
+		applied, _ = m.Value.AsInt()
+	}
+	return db, uint64(applied), nil
+}
+
+func (n *Node) startRaft() error {
+	cfg := n.cfg
+	hlog := hclog.New(&hclog.LoggerOptions{Name: "raft." + cfg.ID, Level: hclog.Warn, Output: slogWriter{n.log}})
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	if cfg.Tune != nil {
+		cfg.Tune(rc)
+	}
+	store, err := raftboltdb.NewBoltStore(filepath.Join(n.path(raftDir), "raft.db"))
+	if err != nil {
+		return fmt.Errorf("replica: raft log: %w", err)
+	}
+	n.store = store
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(n.path(raftDir), 2, hlog)
+	if err != nil {
+		return fmt.Errorf("replica: raft snapshots: %w", err)
+	}
+	// Raft restores its latest snapshot on start only if the database
+	// is older than it (see package doc).
+	rc.NoSnapshotRestoreOnStart = true
+	if metas, err := snaps.List(); err == nil && len(metas) > 0 {
+		if _, rd, err := snaps.Open(metas[0].ID); err == nil {
+			hd, err := readHeader(rd)
+			rd.Close()
+			if err != nil || hd.Applied > n.fsm.dbApplied {
+				rc.NoSnapshotRestoreOnStart = false
+			}
+		}
+	}
+	layer, err := newStreamLayer(cfg.RaftAddr, cfg.RaftTLS, cfg.Partition)
+	if err != nil {
+		return err
+	}
+	if cfg.RaftAdvertise != "" {
+		layer.self = cfg.RaftAdvertise
+	}
+	n.layer = layer
+	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream: layer, MaxPool: 3, Timeout: 10 * time.Second, Logger: hlog,
+		ServerAddressProvider: nil,
+	})
+	r, err := raft.NewRaft(rc, n.fsm, store, store, snaps, n.trans)
+	if err != nil {
+		return fmt.Errorf("replica: raft: %w", err)
+	}
+	n.raft = r
+	if cfg.Bootstrap {
+		has, err := raft.HasExistingState(store, store, snaps)
+		if err != nil {
+			return fmt.Errorf("replica: raft: %w", err)
+		}
+		if !has {
+			boot := raft.Configuration{Servers: []raft.Server{{ID: rc.LocalID, Address: raft.ServerAddress(layer.self)}}}
+			if err := r.BootstrapCluster(boot).Error(); err != nil {
+				return fmt.Errorf("replica: bootstrap: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// RaftAddr returns the address other nodes reach this node's raft at.
+func (n *Node) RaftAddr() string { return n.layer.self }
+
+// ID returns the node's ID.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// Leader returns the ID and raft address of the leader, "" if unknown.
+func (n *Node) Leader() (id, addr string) {
+	a, i := n.raft.LeaderWithID()
+	return string(i), string(a)
+}
+
+// IsLeader reports whether this node leads the cluster now.
+func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
+
+// Join adds the node id, whose raft listens at addr, to the cluster as a
+// voter. Only the leader can (else a *NotLeaderError).
+func (n *Node) Join(id, addr string) error {
+	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.cfg.Timeout).Error(); err != nil {
+		return n.raftErr(err)
+	}
+	return nil
+}
+
+// Leave removes the node id from the cluster. Only the leader can.
+func (n *Node) Leave(id string) error {
+	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.Timeout).Error(); err != nil {
+		return n.raftErr(err)
+	}
+	return nil
+}
+
+// Members returns the IDs and raft addresses of the cluster's voters.
+func (n *Node) Members() (map[string]string, error) {
+	f := n.raft.GetConfiguration()
+	if err := f.Error(); err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, s := range f.Configuration().Servers {
+		out[string(s.ID)] = string(s.Address)
+	}
+	return out, nil
+}
+
+// Snapshot makes raft take a snapshot now (and trim its log).
+func (n *Node) Snapshot() error { return n.raft.Snapshot().Error() }
+
+func (n *Node) notLeader() error {
+	id, addr := n.Leader()
+	return &NotLeaderError{LeaderID: id, LeaderAddr: addr}
+}
+
+// raftErr turns raft's errors into the node's.
+func (n *Node) raftErr(err error) error {
+	switch {
+	case errors.Is(err, raft.ErrNotLeader):
+		return n.notLeader()
+	case errors.Is(err, raft.ErrLeadershipLost):
+		return fmt.Errorf("%w: %v", ErrUnknownOutcome, err)
+	case errors.Is(err, raft.ErrRaftShutdown):
+		if f := n.failure(); f != nil {
+			return f
+		}
+		return fmt.Errorf("%w: %v", kv.ErrClosed, err)
+	}
+	return err
+}
+
+// submit appends c to the log and waits for its result.
+func (n *Node) submit(c *command) (result, error) {
+	if err := n.failure(); err != nil {
+		return result{}, err
+	}
+	data, err := encodeCommand(c)
+	if err != nil {
+		return result{}, err
+	}
+	f := n.raft.Apply(data, n.cfg.Timeout)
+	if err := f.Error(); err != nil {
+		return result{}, n.raftErr(err)
+	}
+	res, ok := f.Response().(*result)
+	if !ok {
+		return result{}, fmt.Errorf("replica: unexpected apply result %T", f.Response())
+	}
+	return *res, res.Err
+}
+
+// database returns the node's database (the FSM's goroutine swaps it).
+func (n *Node) database() *kv.DB {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.db
+}
+
+// swapIn closes the database, puts the staged snapshot in its place and
+// opens it; it returns the raft index the new database holds.
+func (n *Node) swapIn() (uint64, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := n.db.Close(); err != nil {
+		n.log.Warn("replica: closing the database before a snapshot replaces it", "err", err)
+	}
+	if err := os.Rename(n.path(dbDir), n.path(oldDir)); err != nil {
+		return 0, fmt.Errorf("replica: restore: %w", err)
+	}
+	if err := os.Rename(n.path(stagedDir), n.path(dbDir)); err != nil {
+		return 0, fmt.Errorf("replica: restore: %w", err)
+	}
+	if err := syncDir(n.cfg.Dir); err != nil {
+		return 0, fmt.Errorf("replica: restore: %w", err)
+	}
+	if err := os.RemoveAll(n.path(oldDir)); err != nil {
+		n.log.Warn("replica: removing the replaced database", "err", err)
+	}
+	db, applied, err := n.openDB()
+	if err != nil {
+		return 0, err
+	}
+	n.db = db
+	return applied, nil
+}
+
+// fail stops the node after its database failed.
+func (n *Node) fail(err error) {
+	n.failMu.Lock()
+	if n.failed == nil {
+		n.failed = fmt.Errorf("%w: %w", ErrNodeFailed, err)
+		n.log.Error("replica: node failed; stopping it", "err", err)
+		go n.raft.Shutdown()
+	}
+	n.failMu.Unlock()
+}
+
+func (n *Node) failure() error {
+	n.failMu.Lock()
+	defer n.failMu.Unlock()
+	return n.failed
+}
+
+// Close stops the node: raft, its transport and stores, and the database.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		var errs []error
+		if n.raft != nil {
+			errs = append(errs, n.raft.Shutdown().Error())
+		}
+		errs = append(errs, n.closeParts())
+		n.closeErr = errors.Join(errs...)
+	})
+	return n.closeErr
+}
+
+func (n *Node) closeParts() error {
+	var errs []error
+	if n.trans != nil {
+		errs = append(errs, n.trans.Close())
+	} else if n.layer != nil {
+		errs = append(errs, n.layer.Close())
+	}
+	if n.store != nil {
+		errs = append(errs, n.store.Close())
+	}
+	n.mu.Lock()
+	if n.db != nil {
+		errs = append(errs, n.db.Close())
+	}
+	n.mu.Unlock()
+	return errors.Join(errs...)
+}
+
+// slogWriter writes raft's log lines to a slog.Logger.
+type slogWriter struct{ l *slog.Logger }
+
+func (w slogWriter) Write(p []byte) (int, error) {
+	w.l.Info(string(trimNewline(p)))
+	return len(p), nil
+}
+
+func trimNewline(p []byte) []byte {
+	for len(p) > 0 && (p[len(p)-1] == '\n' || p[len(p)-1] == '\r') {
+		p = p[:len(p)-1]
+	}
+	return p
+}
+
+var _ io.Writer = slogWriter{}
