@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 // cluster is a test cluster of nodes on TCP loopback.
 type cluster struct {
+	mu    sync.Mutex // guards nodes against the clients of a concurrent test
 	t     *testing.T
 	dir   string
 	nodes []*Node
@@ -40,13 +42,7 @@ func newCluster(t *testing.T, n int, tune func(*raft.Config)) *cluster {
 	for i := range n {
 		c.start(i, "127.0.0.1:0")
 	}
-	t.Cleanup(func() {
-		for _, nd := range c.nodes {
-			if nd != nil {
-				nd.Close()
-			}
-		}
-	})
+	t.Cleanup(c.closeAll)
 	leader := c.leader()
 	for i := 1; i < n; i++ {
 		require.NoError(t, leader.Join(c.nodes[i].ID(), c.addrs[i]))
@@ -68,14 +64,47 @@ func (c *cluster) start(i int, addr string) {
 		RaftAddr: addr, Bootstrap: i == 0, Tune: tune, Partition: c.part, Timeout: 5 * time.Second,
 	})
 	require.NoError(c.t, err)
+	c.mu.Lock()
 	c.nodes[i], c.addrs[i] = nd, nd.RaftAddr()
+	c.mu.Unlock()
 }
 
 // stop closes node i.
 func (c *cluster) stop(i int) {
 	c.t.Helper()
-	require.NoError(c.t, c.nodes[i].Close())
+	c.mu.Lock()
+	nd := c.nodes[i]
 	c.nodes[i] = nil
+	c.mu.Unlock()
+	require.NoError(c.t, nd.Close())
+}
+
+// node returns node i (nil while stopped).
+func (c *cluster) node(i int) *Node {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.nodes[i]
+}
+
+// index returns nd's index in the cluster.
+func (c *cluster) index(nd *Node) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, x := range c.nodes {
+		if x == nd {
+			return i
+		}
+	}
+	return -1
+}
+
+// closeAll closes every node.
+func (c *cluster) closeAll() {
+	for i := range c.nodes {
+		if c.nodes[i] != nil {
+			c.stop(i)
+		}
+	}
 }
 
 // restart reopens node i at its old address.
@@ -98,13 +127,8 @@ func (c *cluster) leader() *Node {
 	c.t.Helper()
 	var l *Node
 	eventually(c.t, "a leader", func() bool {
-		for _, nd := range c.nodes {
-			if nd != nil && nd.IsLeader() {
-				l = nd
-				return true
-			}
-		}
-		return false
+		l = c.leaderOf()
+		return l != nil
 	})
 	return l
 }
