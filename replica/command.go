@@ -19,6 +19,8 @@ const (
 	opCASVer    = "cas-version"
 	opCASValue  = "cas-value"
 	opUpdate    = "update"
+	opMember    = "member" // Key: a node's ID; Value: its HTTP address ("": it left)
+	memberMeta  = "replica/member/"
 	appliedMeta = "replica/applied" // kv metadata: the raft index of the last command that wrote
 )
 
@@ -159,6 +161,11 @@ func applyTxn(tx *kv.Txn, c *command, res *result) (bool, error) {
 		return true, tx.Put(c.Run, c.Key, *c.Value)
 	case opUpdate:
 		return applyUpdate(tx, c)
+	case opMember:
+		if c.Value == nil || c.Key == "" {
+			return false, fmt.Errorf("%w: member without an ID or address", kv.ErrInvalidValue)
+		}
+		return true, tx.PutMeta(memberMeta+c.Key, *c.Value)
 	}
 	return false, fmt.Errorf("replica: unknown command %q", c.Op)
 }

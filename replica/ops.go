@@ -64,6 +64,30 @@ func (n *Node) CompareAndSwapValue(run kv.RunID, key string, expected *kv.Value,
 	return res.OK, err
 }
 
+// SetMember records, through the log, the HTTP address of the node id
+// ("" once it left), so that every node can forward to the leader.
+func (n *Node) SetMember(id, httpAddr string) error {
+	v := kv.String(httpAddr)
+	_, err := n.submit(&command{Op: opMember, Key: id, Value: &v})
+	return err
+}
+
+// MemberAddr returns the HTTP address recorded for node id, as this node
+// has applied it.
+func (n *Node) MemberAddr(id string) (string, bool) {
+	if id == "" {
+		return "", false
+	}
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	m, ok, err := n.db.Meta(memberMeta + id)
+	if err != nil || !ok {
+		return "", false
+	}
+	addr, _ := m.Value.AsString()
+	return addr, addr != ""
+}
+
 // ReadOptions choose how a read is served.
 type ReadOptions struct {
 	// Stale lets any node answer at once from what it has applied (it
