@@ -24,10 +24,10 @@
 // DropRun's deletion has no entry of its own, and recovery adds it again
 // only above an older version of its key, so the version below it is
 // kept as long as it is (dropped together with it, or not at all). A
-// fork's link is kept, and so is everything newer than it in its key;
-// and a run forked from keeps what reads at the fork's version need, as
-// if a reader held a snapshot there (Policy.Pins), for as long as the
-// database lives.
+// fork's link is a version of its key like any other (recovery adds it
+// again, then drops it again under the policy: package kv); and a key a
+// link points at keeps what reads at the fork's version need, as if a
+// reader held a snapshot there (Policy.Pins), while any link does.
 //
 // A read at version v that finds no version of a key is ambiguous once
 // something is dropped: the key may have been absent at v, or its answer
@@ -74,18 +74,20 @@ type Policy struct {
 	// (math.MaxUint64: none); versions reads at it may need are kept.
 	Pin uint64
 	// Pins holds, for a run forked from, the oldest version a fork reads
-	// it at: what reads there need is kept (see ForRun).
+	// it at: for the keys a fork's link points at, what reads there need
+	// is kept (see For).
 	Pins map[string]uint64
 }
 
-// ForRun returns the policy for the keys of run: its Pin lowered to the
-// run's own pin, if it has one. Run events (segment.EventRun) are never
-// dropped: Pin 0 keeps every version but a key's last deletion, and
-// events are never deletions.
-func (p Policy) ForRun(run string) Policy {
+// For returns the policy for a key of run (linked: a fork's link points
+// at it, see index.Chain.Linked): its Pin lowered to the run's fork pin
+// for a linked key. Run events (segment.EventRun) are never dropped: Pin
+// 0 keeps every version but a key's last deletion, and events are never
+// deletions.
+func (p Policy) For(run string, linked bool) Policy {
 	if run == segment.EventRun {
 		p.Pin = 0
-	} else if pin, ok := p.Pins[run]; ok {
+	} else if pin, ok := p.Pins[run]; ok && linked {
 		p.Pin = min(p.Pin, pin)
 	}
 	return p
@@ -110,9 +112,6 @@ func (p Policy) Horizon(recs []index.Record, inputs map[uint32]bool) (drop int, 
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
-		if r.Link() {
-			break // a fork's link is kept, and so what is newer
-		}
 		if inputs != nil && !inputs[r.Segment] && !r.Synthetic() {
 			break
 		}
@@ -378,7 +377,7 @@ func (r *runner) drops(run, key string, v uint64) bool {
 			r.recs = append(r.recs, x)
 			return true
 		})
-		i, clear := r.job.Policy.ForRun(run).Horizon(r.recs, r.inputs)
+		i, clear := r.job.Policy.For(run, c.Linked()).Horizon(r.recs, r.inputs)
 		if i >= 0 {
 			d = r.recs[i].Version
 			r.res.drops = append(r.res.drops, drop{c: c, v: d})

@@ -37,6 +37,7 @@ func (ix *Index) Reset() {
 	ix.live.Store(0)
 	ix.versions.Store(0)
 	ix.bytes.Store(0)
+	ix.sources = nil
 }
 
 // ErrOrder is returned by Builder.Add for a key that does not come after

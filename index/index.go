@@ -355,6 +355,11 @@ type Index struct {
 	closed   bool // Close was called; under pendMu
 	linkMu   sync.Mutex
 
+	// sources counts, for each node a fork's link points at, the links
+	// that do (see Chain.Linked).
+	srcMu   sync.Mutex
+	sources map[uint32]int
+
 	keys     atomic.Int64 // nodes
 	live     atomic.Int64 // nodes whose newest version is not a tombstone
 	versions atomic.Int64
@@ -1064,6 +1069,12 @@ func (ix *Index) ForkRun(src, dst string, at, v uint64, ts int64) (int, error) {
 		if err := ix.add(dst, c.KeyView(), link); err != nil {
 			return n, err
 		}
+		ix.srcMu.Lock()
+		if ix.sources == nil {
+			ix.sources = map[uint32]int{}
+		}
+		ix.sources[c.ref]++
+		ix.srcMu.Unlock()
 		n++
 	}
 	return n, nil
@@ -1110,11 +1121,41 @@ func (c Chain) Drop(v uint64) int {
 	for o := r; o != nil; o = c.older(o, first) {
 		n++
 		bytes += int64(o.stored())
+		if o.record().Link() {
+			c.ix.unlinked(o.n)
+		}
 	}
 	atomic.StoreUint64(&r.vf, 0)
 	c.ix.versions.Add(int64(-n))
 	c.ix.bytes.Add(-bytes)
 	return n
+}
+
+// unlinked notes that a link to the node src is gone.
+func (ix *Index) unlinked(src uint32) {
+	ix.srcMu.Lock()
+	if ix.sources[src]--; ix.sources[src] <= 0 {
+		delete(ix.sources, src)
+	}
+	ix.srcMu.Unlock()
+}
+
+// Linked reports whether a fork's link points at the chain: a fork reads
+// it (compaction then keeps what reads at the fork's version need).
+func (c Chain) Linked() bool {
+	if c.ref == 0 {
+		return false
+	}
+	c.ix.srcMu.Lock()
+	defer c.ix.srcMu.Unlock()
+	return c.ix.sources[c.ref] > 0
+}
+
+// Sources returns how many chains a fork's link points at.
+func (ix *Index) Sources() int {
+	ix.srcMu.Lock()
+	defer ix.srcMu.Unlock()
+	return len(ix.sources)
 }
 
 // find returns the record of version v, or nil.

@@ -96,6 +96,17 @@ func (db *DB) policy() (compaction.Policy, error) {
 	}, nil
 }
 
+// forkedSince reports whether pins, the fork pins now, hold one below
+// what pol, a job's policy, let the job drop.
+func forkedSince(pol compaction.Policy, pins map[string]uint64) bool {
+	for run, at := range pins {
+		if at < pol.For(run, true).Pin {
+			return true
+		}
+	}
+	return false
+}
+
 // forkPins returns, for each run forked from, the oldest version a fork
 // reads it at (the fork events in the index, visible or not: a fork
 // committing now already counts).
@@ -168,6 +179,15 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		if err != nil {
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
+		// Links and DropRun deletions first: a link dropped frees what
+		// its source kept for it.
+		linked := db.ix.Sources()
+		st.VersionsDropped += db.dropSynthetic(pol)
+		if db.ix.Sources() < linked {
+			if pol, err = db.policy(); err != nil {
+				return st, fmt.Errorf("strata: compact: %w", err)
+			}
+		}
 		dead := db.deadBySegment(pol)
 		if w := db.segs.Load().active; w != nil && dead[w.ID()].dead > 0 {
 			// Versions in the active segment may go: seal it, so that
@@ -193,8 +213,65 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		case err != nil:
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
+		st.VersionsDropped += db.dropSynthetic(pol)
+		if db.ix.Sources() < linked && attempt < maxCompactAttempts {
+			continue // links went with the jobs' drops: their sources may go now
+		}
 		return st, nil
 	}
+}
+
+// dropSynthetic drops, from the index alone, what the policy lets go of
+// the keys of the runs that run events changed when it is nothing but
+// records without entries of their own (a fork's links, DropRun's
+// deletions, see index.Record.Synthetic): no segment holds them, so no
+// compaction job meets them. It returns how many versions it dropped.
+// Open runs it too, after recovery added them again. The caller holds
+// the compaction token (or is Open).
+func (db *DB) dropSynthetic(pol compaction.Policy) int64 {
+	if pol.KeepsAll() {
+		return 0
+	}
+	targets := map[string]bool{}
+	for it := db.ix.Seek(segment.EventRun, ""); it.Valid(); it.Next() {
+		if ev, err := segment.ParseEvent([]byte(it.Chain().KeyView())); err == nil {
+			targets[ev.Run] = true
+		}
+	}
+	// As a job's switch: the drops and the horizon's move are one step
+	// under the pins' lock, against the oldest snapshot pinned now.
+	db.pins.mu.Lock()
+	defer db.pins.mu.Unlock()
+	pol.Pin = min(pol.Pin, db.pins.oldestLocked())
+	var n int64
+	var recs []index.Record
+	for run := range targets {
+		for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
+			c := it.Chain()
+			recs = recs[:0]
+			c.Raw(func(r index.Record) bool {
+				recs = append(recs, r)
+				return true
+			})
+			i, clear := pol.For(run, c.Linked()).Horizon(recs, nil)
+			if i < 0 || !allSynthetic(recs[i:]) {
+				continue
+			}
+			n += int64(c.Drop(recs[i].Version))
+			db.trimmed.Store(max(db.trimmed.Load(), clear))
+			db.dropped.Store(max(db.dropped.Load(), recs[i].Version))
+		}
+	}
+	return n
+}
+
+func allSynthetic(recs []index.Record) bool {
+	for _, r := range recs {
+		if !r.Synthetic() {
+			return false
+		}
+	}
+	return true
 }
 
 // maxCompactAttempts bounds how often Compact starts over because older
@@ -275,13 +352,14 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	// horizon, the table with the outputs, the index, the table without
 	// the inputs, and last the inputs' files. A snapshot pinned since the
 	// job took its policy, below the policy's pin, may need what the job
-	// dropped: then the job is abandoned (its outputs removed) and
-	// errPinned returned. The check and the horizon's move are one step
+	// dropped, and so may a fork committed since (its temporary pin may
+	// be gone, its event stays): then the job is abandoned (its outputs
+	// removed) and errPinned returned. The check and the horizon's move are one step
 	// under the pins' lock, so a snapshot pinned later sees the new
 	// horizon (and says ErrHistoryTrimmed) instead.
 	db.set.mu.Lock()
 	db.pins.mu.Lock()
-	if db.pins.oldestLocked() < pol.Pin {
+	if db.pins.oldestLocked() < pol.Pin || forkedSince(pol, db.forkPins()) {
 		db.pins.mu.Unlock()
 		db.set.mu.Unlock()
 		for _, o := range res.Outputs {
@@ -381,7 +459,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		if run == segment.EventRun {
 			return true
 		}
-		drop, _ := pol.ForRun(run).Horizon(recs, nil)
+		drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
 		klen := int64(len(c.KeyView()))
 		for i, r := range recs {
 			if r.Synthetic() {

@@ -45,8 +45,11 @@ type DB struct {
 	// of: the horizon at Open, then the newest each job dropped. A change
 	// feed after it has lost nothing.
 	dropped atomic.Uint64
-	pins    pins
-	compact compactor
+	// closedInternal is internalCounts as Close left them (Stats works
+	// on a closed DB).
+	closedInternal struct{ keys, versions int64 }
+	pins           pins
+	compact        compactor
 
 	pipe  pipeline
 	stats counters
@@ -204,6 +207,9 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	for _, f := range setup {
 		f(db)
 	}
+	// Recovery added again the links and deletions run events stand for;
+	// drop again those compaction had dropped (see dropSynthetic).
+	db.dropSynthetic(db.retention())
 	if o.Durability == Buffered && !o.ReadOnly {
 		db.syncStop, db.syncDone = make(chan struct{}), make(chan struct{})
 		go db.backgroundSync()
@@ -308,6 +314,7 @@ func (db *DB) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	db.closedInternal.keys, db.closedInternal.versions = db.internalCounts()
 	db.ix.Close()
 	if err := db.lock.Close(); err != nil {
 		errs = append(errs, err)
@@ -459,14 +466,10 @@ func (db *DB) Stats() Stats {
 		st.Segments++
 		st.LiveBytes += t.active.Flushed()
 	}
-	var evKeys, evVersions int64 // run events and metadata: Strata's own, not the API's keys
-	if db.enter() == nil {       // the walk needs the index: not during or after Close
-		for _, run := range []string{segment.EventRun, string(metaRun)} {
-			for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
-				evKeys++
-				it.Chain().Raw(func(index.Record) bool { evVersions++; return true })
-			}
-		}
+	// Run events and metadata are Strata's own, not the API's keys.
+	evKeys, evVersions := db.closedInternal.keys, db.closedInternal.versions
+	if db.enter() == nil { // the walk needs the index: not during or after Close
+		evKeys, evVersions = db.internalCounts()
 		for id, sh := range db.deadBySegment(db.retention()) {
 			if s := t.sealed[id]; s != nil {
 				st.DeadBytes += sh.of(int64(len(s.Bytes())))
@@ -487,6 +490,18 @@ func (db *DB) Stats() Stats {
 	st.Fsyncs = db.stats.fsyncs.n.Load()
 	st.FsyncP99 = db.stats.fsyncs.quantile(0.99)
 	return st
+}
+
+// internalCounts counts the keys and versions of Strata's own runs (run
+// events, metadata), which Stats leaves out. The index must be open.
+func (db *DB) internalCounts() (keys, versions int64) {
+	for _, run := range []string{segment.EventRun, string(metaRun)} {
+		for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
+			keys++
+			it.Chain().Raw(func(index.Record) bool { versions++; return true })
+		}
+	}
+	return keys, versions
 }
 
 // CompactStats reports what a compaction did.

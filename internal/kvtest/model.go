@@ -227,31 +227,48 @@ func (m *Model) Truncate(v kv.Version) {
 // how many versions it dropped: each key keeps its keep newest versions,
 // and a deletion left with nothing older goes too; a DropRun's deletion
 // keeps the version it deleted, a fork's record is kept with all that is
-// newer, and a run forked from keeps what reads at the fork need (as a
-// reader's snapshot would). Reads below the
+// newer, and a key a fork links to keeps what reads at the fork need (as
+// a reader's snapshot would). Reads below the
 // oldest version kept (or below the dropped deletion) may then need
 // what is gone (Trimmed). keep <= 0 keeps everything.
-func (m *Model) Compact(keep int) int {
+func (m *Model) Compact(keep int) int { return m.compact(keep, false) }
+
+// DropSynthetic applies what Open does under Retention{KeepVersions:
+// keep}: of what Compact would drop, only what has no entry of its own on
+// disk (fork links and DropRun deletions, all of a key's dropped
+// versions), since recovery added those again.
+func (m *Model) DropSynthetic(keep int) int { return m.compact(keep, true) }
+
+func (m *Model) compact(keep int, syntheticOnly bool) int {
 	if keep <= 0 {
 		return 0
 	}
-	// A run forked from keeps what reads at the fork's At need: a
-	// version is dropped only if its successor is at or below the pin.
+	// A key a fork's link points at keeps what reads at the fork's At
+	// need (the oldest At of the forks from its run): a version is
+	// dropped only if its successor is at or below that pin.
 	pins := map[kv.RunID]kv.Version{}
 	for _, f := range m.forks {
 		if p, ok := pins[f.Src]; !ok || f.At < p {
 			pins[f.Src] = f.At
 		}
 	}
+	linked := map[Key]bool{}
+	for k, h := range m.hist {
+		for _, v := range h {
+			if v.link != nil {
+				linked[Key{v.link.Src, k.Key}] = true
+			}
+		}
+	}
 	dropped := 0
 	for k, h := range m.hist {
 		d := max(0, len(h)-keep)
-		pin, pinned := pins[k.Run]
-		for j := range d {
-			// A fork's record is kept, and all that is newer.
-			if h[j].link != nil || (pinned && h[j+1].Version > pin) {
-				d = j
-				break
+		if pin, ok := pins[k.Run]; ok && linked[k] {
+			for j := range d {
+				if h[j+1].Version > pin {
+					d = j
+					break
+				}
 			}
 		}
 		if d == len(h)-1 && h[len(h)-1].Deleted {
@@ -260,7 +277,7 @@ func (m *Model) Compact(keep int) int {
 		if d > 0 && d < len(h) && h[d].runDrop {
 			d-- // a DropRun's deletion keeps the version it deleted
 		}
-		if d == 0 {
+		if d == 0 || (syntheticOnly && !synthetic(h[:d])) {
 			continue
 		}
 		clear := h[len(h)-1].Version
@@ -276,6 +293,17 @@ func (m *Model) Compact(keep int) int {
 		}
 	}
 	return dropped
+}
+
+// synthetic reports whether every version of h is a link or a DropRun
+// deletion.
+func synthetic(h []Version) bool {
+	for _, v := range h {
+		if v.link == nil && !v.runDrop {
+			return false
+		}
+	}
+	return true
 }
 
 // Expect is what the model says an operation must do.
