@@ -36,6 +36,17 @@ func (c *historyCmd) run(args []string) error {
 	var rows []historyRow
 	_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
 		return f.Entries(func(en segment.Entry) error {
+			if string(en.Run) == segment.EventRun {
+				// A drop of the key's run, or a fork into it, changed
+				// the key without an entry of its own: show the event.
+				ev, err := segment.ParseEvent(en.Key)
+				if err == nil && ev.Run == run {
+					v, _ := describeEvent(en.Key)
+					rows = append(rows, historyRow{Version: f.Version, Timestamp: formatTS(f.Timestamp), Value: &v,
+						File: sf.Path, Offset: off + int64(en.ValueOffset), Codec: codecName(en.Codec)})
+				}
+				return nil
+			}
 			if string(en.Run) != run || string(en.Key) != key {
 				return nil
 			}

@@ -97,10 +97,13 @@ func (c *statsCmd) run(args []string) error {
 		keyStats
 		newestBytes int64
 		newestSeg   *segFile
+		newestV     uint64
+		tl          timeline // entries and what run events stand for
 		live        bool
 		recs        []index.Record // newest last; with a policy only
 	}
 	keys := map[[2]string]*keyState{}
+	var events []runEvent
 	framed := map[*segFile]int64{}
 	entries := map[*segFile]int64{}
 	segIDs := map[uint32]*segFile{}
@@ -117,8 +120,14 @@ func (c *statsCmd) run(args []string) error {
 			size := int64(en.Size)
 			k.Versions++
 			k.Bytes += size
-			k.newestBytes, k.newestSeg = size, sf
+			k.newestBytes, k.newestSeg, k.newestV = size, sf, f.Version
 			k.live = en.Op == segment.OpPut
+			k.tl.insert(f.Version, k.live)
+			if id[0] == segment.EventRun {
+				if ev, err := segment.ParseEvent(en.Key); err == nil {
+					events = append(events, runEvent{v: f.Version, ev: ev})
+				}
+			}
 			entries[sf] += size
 			if !pol.KeepsAll() {
 				r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID, Len: uint32(size)}
@@ -133,13 +142,38 @@ func (c *statsCmd) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	// What run events did: a key dropped is not live, a forked one is.
+	byRun := map[string]map[string]*timeline{}
+	for id, k := range keys {
+		if byRun[id[0]] == nil {
+			byRun[id[0]] = map[string]*timeline{}
+		}
+		byRun[id[0]][id[1]] = &k.tl
+	}
+	applyEvents(events, byRun, func(run, key string) *timeline {
+		k := &keyState{keyStats: keyStats{Run: run, Key: key}}
+		keys[[2]string{run, key}] = k
+		if byRun[run] == nil {
+			byRun[run] = map[string]*timeline{}
+		}
+		byRun[run][key] = &k.tl
+		return &k.tl
+	})
+	for _, k := range keys {
+		// Live from its own newest entry, or through a fork's link
+		// (no bytes of its own then).
+		k.live = k.tl.live()
+		if k.live && k.tl[len(k.tl)-1]>>1 != k.newestV {
+			k.newestBytes = 0
+		}
+	}
 	per := map[*segFile]*segmentStats{}
 	for _, sf := range segs {
 		per[sf] = &segmentStats{File: shortName(sf.Path), Size: sf.Size, HistoryBytes: entries[sf],
 			DeadBytes: sf.Size - framed[sf] - segment.HeaderSize - sf.Unused}
 	}
 	for _, k := range keys {
-		if k.live {
+		if k.live && k.newestBytes > 0 {
 			per[k.newestSeg].LiveBytes += k.newestBytes
 			per[k.newestSeg].HistoryBytes -= k.newestBytes
 		}
@@ -157,6 +191,10 @@ func (c *statsCmd) run(args []string) error {
 	var all []keyStats
 	var entryBytes int64
 	for _, k := range keys {
+		if internalRun(k.Run) {
+			entryBytes += k.Bytes // Strata's own records: history bytes, no run's
+			continue
+		}
 		r := runs[k.Run]
 		if r == nil {
 			r = &runStats{Run: k.Run}

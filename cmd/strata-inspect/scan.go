@@ -74,9 +74,13 @@ func (p problem) region(max int64) ([]byte, int64, error) {
 	return b[:n], p.Bytes, err
 }
 
-// decodeEntry returns an entry's value (Null for tombstones) and its
-// decoded length.
+// decodeEntry returns an entry's value (Null for tombstones; for a run
+// event, a description of it) and its decoded length.
 func decodeEntry(e segment.Entry) (kv.Value, int, error) {
+	if string(e.Run) == segment.EventRun {
+		v, err := describeEvent(e.Key)
+		return v, 0, err
+	}
 	if e.Op == segment.OpDelete {
 		return kv.Null(), 0, nil
 	}
