@@ -17,7 +17,7 @@ import (
 // cluster is a test cluster of nodes on TCP loopback.
 type cluster struct {
 	mu    sync.Mutex // guards nodes against the clients of a concurrent test
-	t     *testing.T
+	t     testing.TB
 	dir   string
 	nodes []*Node
 	addrs []string // raft addresses, kept across restarts
@@ -34,7 +34,7 @@ func fastRaft(c *raft.Config) {
 }
 
 // newCluster starts n nodes: the first bootstraps, the others join.
-func newCluster(t *testing.T, n int, tune func(*raft.Config)) *cluster {
+func newCluster(t testing.TB, n int, tune func(*raft.Config)) *cluster {
 	t.Helper()
 	c := &cluster{t: t, dir: t.TempDir(), part: NewPartition(), tune: tune}
 	c.nodes = make([]*Node, n)
@@ -111,7 +111,7 @@ func (c *cluster) closeAll() {
 func (c *cluster) restart(i int) { c.start(i, c.addrs[i]) }
 
 // eventually polls cond until it holds or 15 s pass.
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for !cond() {
