@@ -155,6 +155,17 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	n := s.cfg.Node
 	id, raftAddr := n.Leader()
 	addr, ok := n.MemberAddr(id)
+	// A node that just joined may not have applied the leader's record
+	// yet: give it a moment.
+	for wait := 0; id != "" && !ok && wait < 40; wait++ {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-time.After(50 * time.Millisecond):
+		}
+		id, raftAddr = n.Leader()
+		addr, ok = n.MemberAddr(id)
+	}
 	if id == "" || !ok || r.Header.Get(forwardedHeader) != "" {
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"error": "not the leader", "code": "not_leader", "leader_id": id, "leader_raft": raftAddr, "leader_http": addr,

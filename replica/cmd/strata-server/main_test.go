@@ -104,11 +104,11 @@ func TestServeTLS(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&out)
 		return resp.StatusCode, out
 	}
-	// Wait for n2 to have joined (status lists both members).
+	// Wait for n2 to have joined (its status knows both members).
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		st, out := do("GET", "https://"+http1+"/v1/status", "")
-		if st == 200 && len(out["members"].(map[string]any)) == 2 && out["members"].(map[string]any)["n2"] == http2 {
+		st, out := do("GET", "https://"+http2+"/v1/status", "")
+		if st == 200 && len(out["members"].(map[string]any)) == 2 && out["members"].(map[string]any)["n2"] == http2 && out["leader_http"] == http1 {
 			break
 		}
 		require.True(t, time.Now().Before(deadline), "n2 did not join: %v", out)
