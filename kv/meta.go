@@ -37,10 +37,5 @@ func (tx *Txn) PutMeta(name string, v Value) error {
 	if err := checkKey(name); err != nil {
 		return err
 	}
-	enc, err := tx.db.encodeValue(nil, v)
-	if err != nil {
-		return keyErr("put meta", metaRun, name, err)
-	}
-	tx.write(&pendingWrite{run: metaRun, key: name, value: v, enc: enc})
-	return nil
+	return tx.put("put meta", metaRun, name, v)
 }

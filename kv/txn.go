@@ -150,9 +150,14 @@ func (tx *Txn) Put(run RunID, key string, v Value) error {
 	if err := checkRunKey(run, key); err != nil {
 		return err
 	}
+	return tx.put("put", run, key, v)
+}
+
+// put buffers a write of a checked run and key.
+func (tx *Txn) put(op string, run RunID, key string, v Value) error {
 	enc, err := tx.db.encodeValue(nil, v)
 	if err != nil {
-		return keyErr("put", run, key, err)
+		return keyErr(op, run, key, err)
 	}
 	tx.write(&pendingWrite{run: run, key: key, value: v, enc: enc})
 	return nil

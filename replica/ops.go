@@ -256,23 +256,13 @@ func (t *Txn) Get(run kv.RunID, key string) (kv.Versioned, bool, error) {
 // Keys lists the live keys of run under prefix, as the snapshot has them
 // (the transaction's own writes are not listed).
 func (t *Txn) Keys(run kv.RunID, prefix string) ([]string, error) {
-	snap := t.tx // a View: the snapshot
-	var keys []string
-	var seen []readKey
-	cursor := ""
-	for {
-		p, err := snap.Scan(run, prefix, 1000, cursor)
-		if err != nil {
-			return nil, err
-		}
-		for _, e := range p.Entries {
-			keys = append(keys, e.Key)
-			seen = append(seen, readKey{Run: run, Key: e.Key, Version: e.Version})
-		}
-		if p.Cursor == "" {
-			break
-		}
-		cursor = p.Cursor
+	seen, err := liveUnder(t.tx, run, prefix)
+	if err != nil {
+		return nil, err
+	}
+	keys := make([]string, len(seen))
+	for i, r := range seen {
+		keys[i] = r.Key
 	}
 	t.lists = append(t.lists, listed{Run: run, Prefix: prefix, Keys: seen})
 	return keys, nil
