@@ -83,6 +83,7 @@ type Node struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	closing   chan struct{} // closed when Close begins
 
 	restores atomic.Int64 // snapshots restored (tests)
 }
@@ -132,7 +133,7 @@ func Open(cfg Config) (*Node, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	n := &Node{cfg: cfg, log: log.With("node", cfg.ID)}
+	n := &Node{cfg: cfg, log: log.With("node", cfg.ID), closing: make(chan struct{})}
 	if err := os.MkdirAll(n.path(raftDir), 0o755); err != nil {
 		return nil, fmt.Errorf("replica: %w", err)
 	}
@@ -268,18 +269,12 @@ func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 // Join adds the node id, whose raft listens at addr, to the cluster as a
 // voter. Only the leader can (else a *NotLeaderError).
 func (n *Node) Join(id, addr string) error {
-	if err := n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.cfg.Timeout).Error(); err != nil {
-		return n.raftErr(err)
-	}
-	return nil
+	return n.wait(n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.cfg.Timeout))
 }
 
 // Leave removes the node id from the cluster. Only the leader can.
 func (n *Node) Leave(id string) error {
-	if err := n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.Timeout).Error(); err != nil {
-		return n.raftErr(err)
-	}
-	return nil
+	return n.wait(n.raft.RemoveServer(raft.ServerID(id), 0, n.cfg.Timeout))
 }
 
 // Members returns the IDs and raft addresses of the cluster's voters.
@@ -329,14 +324,37 @@ func (n *Node) submit(c *command) (result, error) {
 		return result{}, err
 	}
 	f := n.raft.Apply(data, n.cfg.Timeout)
-	if err := f.Error(); err != nil {
-		return result{}, n.raftErr(err)
+	if err := n.wait(f); err != nil {
+		return result{}, err
 	}
 	res, ok := f.Response().(*result)
 	if !ok {
 		return result{}, fmt.Errorf("replica: unexpected apply result %T", f.Response())
 	}
 	return *res, res.Err
+}
+
+// wait waits for a raft future, at most the node's Timeout beyond the
+// time raft had to take it, or until the node closes: raft bounds only
+// the wait to enqueue a command, and a command queued as leadership or
+// the node goes may never be answered. A write whose wait ends so has an
+// unknown outcome.
+func (n *Node) wait(f raft.Future) error {
+	done := make(chan error, 1)
+	go func() { done <- f.Error() }()
+	timer := time.NewTimer(2 * n.cfg.Timeout)
+	defer timer.Stop()
+	select {
+	case err := <-done:
+		if err != nil {
+			return n.raftErr(err)
+		}
+		return nil
+	case <-timer.C:
+		return fmt.Errorf("%w: no answer from raft within %v", ErrUnknownOutcome, 2*n.cfg.Timeout)
+	case <-n.closing:
+		return fmt.Errorf("%w: the node closed", ErrUnknownOutcome)
+	}
 }
 
 // database returns the node's database (the FSM's goroutine swaps it).
@@ -394,6 +412,7 @@ func (n *Node) failure() error {
 // Close stops the node: raft, its transport and stores, and the database.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		close(n.closing)
 		var errs []error
 		if n.raft != nil {
 			errs = append(errs, n.raft.Shutdown().Error())

@@ -134,9 +134,9 @@ func (n *Node) startBarrier() {
 	c := n.next
 	n.next, n.running = nil, true
 	go func() {
-		err := n.raft.Barrier(n.cfg.Timeout).Error()
-		if err != nil {
-			err = n.raftErr(err)
+		err := n.wait(n.raft.Barrier(n.cfg.Timeout))
+		if errors.Is(err, ErrUnknownOutcome) {
+			err = n.notLeader() // not confirmed as the leader: no answer
 		}
 		c.err = err
 		close(c.done)
