@@ -39,3 +39,21 @@ func (tx *Txn) PutMeta(name string, v Value) error {
 	}
 	return tx.put("put meta", metaRun, name, v)
 }
+
+// CheckWrite returns the error a write of v to key of run would get for
+// invalid input (ErrInvalidRun, ErrInvalidKey, ErrInvalidValue; v nil:
+// the run and key only), and writes nothing. Layers that send writes
+// elsewhere before this database applies them (package replica, through
+// raft's log) refuse bad input first with it.
+func (db *DB) CheckWrite(run RunID, key string, v *Value) error {
+	if err := checkRunKey(run, key); err != nil {
+		return err
+	}
+	if v == nil {
+		return nil
+	}
+	if _, err := db.encodeValue(nil, *v); err != nil {
+		return keyErr("put", run, key, err)
+	}
+	return nil
+}

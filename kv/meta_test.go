@@ -44,3 +44,17 @@ func TestMeta(t *testing.T) {
 	require.EqualValues(t, 1, st.Keys)
 	require.EqualValues(t, 1, st.Versions)
 }
+
+func TestCheckWrite(t *testing.T) {
+	db, err := kv.Open("", &kv.Options{Durability: kv.InMemory, MaxValueBytes: 100})
+	require.NoError(t, err)
+	defer db.Close()
+	v := kv.String("ok")
+	require.NoError(t, db.CheckWrite("r", "k", &v))
+	require.NoError(t, db.CheckWrite("r", "k", nil))
+	require.ErrorIs(t, db.CheckWrite("", "k", nil), kv.ErrInvalidRun)
+	require.ErrorIs(t, db.CheckWrite("r", "", nil), kv.ErrInvalidKey)
+	big := kv.Bytes(make([]byte, 200))
+	require.ErrorIs(t, db.CheckWrite("r", "k", &big), kv.ErrInvalidValue)
+	require.Zero(t, db.LastVersion(), "nothing written")
+}

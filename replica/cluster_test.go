@@ -25,6 +25,9 @@ type cluster struct {
 	tune  func(*raft.Config)
 }
 
+// testSecret is the test clusters' shared secret.
+const testSecret = "cluster-secret"
+
 // fastRaft shortens raft's timeouts for tests on one machine.
 func fastRaft(c *raft.Config) {
 	c.HeartbeatTimeout = 150 * time.Millisecond
@@ -61,7 +64,7 @@ func (c *cluster) start(i int, addr string) {
 	}
 	nd, err := Open(Config{
 		ID: fmt.Sprintf("n%d", i), Dir: filepath.Join(c.dir, fmt.Sprintf("n%d", i)),
-		RaftAddr: addr, Bootstrap: i == 0, Tune: tune, Partition: c.part, Timeout: 5 * time.Second,
+		RaftAddr: addr, Bootstrap: i == 0, Tune: tune, Partition: c.part, Timeout: 5 * time.Second, Secret: testSecret,
 	})
 	require.NoError(c.t, err)
 	c.mu.Lock()

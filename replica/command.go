@@ -1,7 +1,8 @@
 package replica
 
 import (
-	"encoding/json"
+	"bytes"
+	"encoding/gob"
 	"errors"
 	"fmt"
 	"math"
@@ -25,43 +26,46 @@ const (
 )
 
 // command is one raft log entry: a write, applied on every node as one
-// Strata commit (or none). It is JSON (kv.Value marshals exactly).
+// Strata commit (or none). It is gob: strings go as their bytes (run
+// names and keys are checked by kv, not changed on the way) and values in
+// kv's own binary encoding, exactly.
 type command struct {
-	Op      string        `json:"op"`
-	Run     kv.RunID      `json:"run,omitempty"`
-	Key     string        `json:"key,omitempty"`
-	Keys    []string      `json:"keys,omitempty"`
-	Value   *kv.Value     `json:"value,omitempty"`
-	Entries []kv.KeyValue `json:"entries,omitempty"`
-	Delta   int64         `json:"delta,omitempty"`
+	Op      string
+	Run     kv.RunID
+	Key     string
+	Keys    []string
+	Value   kv.Value // put's and the CAS calls' (Null is a value)
+	Entries []kv.KeyValue
+	Delta   int64
 	// Expected is CompareAndSwapVersion's version; ExpectedValue is
-	// CompareAndSwapValue's value (nil: only if absent).
-	Expected      kv.Version `json:"expected,omitempty"`
-	ExpectedValue *kv.Value  `json:"expected_value,omitempty"`
+	// CompareAndSwapValue's value, unless ExpectAbsent (only if absent).
+	Expected      kv.Version
+	ExpectedValue kv.Value
+	ExpectAbsent  bool
 	// An Update's reads (each key's version as read, 0: absent), the
 	// prefixes it listed (with what it saw there) and its writes.
-	Reads  []readKey  `json:"reads,omitempty"`
-	Lists  []listed   `json:"lists,omitempty"`
-	Writes []txnWrite `json:"writes,omitempty"`
+	Reads  []readKey
+	Lists  []listed
+	Writes []txnWrite
 }
 
 type readKey struct {
-	Run     kv.RunID   `json:"run"`
-	Key     string     `json:"key"`
-	Version kv.Version `json:"version"`
+	Run     kv.RunID
+	Key     string
+	Version kv.Version
 }
 
 type listed struct {
-	Run    kv.RunID  `json:"run"`
-	Prefix string    `json:"prefix"`
-	Keys   []readKey `json:"keys"` // the live keys under prefix, with their versions
+	Run    kv.RunID
+	Prefix string
+	Keys   []readKey // the live keys under prefix, with their versions
 }
 
 type txnWrite struct {
-	Run     kv.RunID  `json:"run"`
-	Key     string    `json:"key"`
-	Value   *kv.Value `json:"value,omitempty"` // nil: a deletion
-	Deleted bool      `json:"deleted,omitempty"`
+	Run     kv.RunID
+	Key     string
+	Value   kv.Value
+	Deleted bool
 }
 
 // result is what applying a command answered.
@@ -93,10 +97,7 @@ func apply(db *kv.DB, index uint64, c *command) result {
 func applyTxn(tx *kv.Txn, c *command, res *result) (bool, error) {
 	switch c.Op {
 	case opPut:
-		if c.Value == nil {
-			return false, fmt.Errorf("%w: put without a value", kv.ErrInvalidValue)
-		}
-		return true, tx.Put(c.Run, c.Key, *c.Value)
+		return true, tx.Put(c.Run, c.Key, c.Value)
 	case opMPut:
 		for _, e := range c.Entries {
 			if err := tx.Put(c.Run, e.Key, e.Value); err != nil {
@@ -143,9 +144,6 @@ func applyTxn(tx *kv.Txn, c *command, res *result) (bool, error) {
 		res.N = n + c.Delta
 		return true, tx.Put(c.Run, c.Key, kv.Int(res.N))
 	case opCASVer, opCASValue:
-		if c.Value == nil {
-			return false, fmt.Errorf("%w: compare-and-swap without a value", kv.ErrInvalidValue)
-		}
 		cur, ok, err := tx.Get(c.Run, c.Key)
 		if err != nil {
 			return false, err
@@ -153,19 +151,19 @@ func applyTxn(tx *kv.Txn, c *command, res *result) (bool, error) {
 		if c.Op == opCASVer {
 			res.OK = (c.Expected == 0 && !ok) || (ok && cur.Version == c.Expected)
 		} else {
-			res.OK = (c.ExpectedValue == nil && !ok) || (ok && c.ExpectedValue != nil && cur.Value.Equal(*c.ExpectedValue))
+			res.OK = (c.ExpectAbsent && !ok) || (ok && !c.ExpectAbsent && cur.Value.Equal(c.ExpectedValue))
 		}
 		if !res.OK {
 			return false, nil
 		}
-		return true, tx.Put(c.Run, c.Key, *c.Value)
+		return true, tx.Put(c.Run, c.Key, c.Value)
 	case opUpdate:
 		return applyUpdate(tx, c)
 	case opMember:
-		if c.Value == nil || c.Key == "" {
-			return false, fmt.Errorf("%w: member without an ID or address", kv.ErrInvalidValue)
+		if c.Key == "" {
+			return false, fmt.Errorf("%w: member without an ID", kv.ErrInvalidValue)
 		}
-		return true, tx.PutMeta(memberMeta+c.Key, *c.Value)
+		return true, tx.PutMeta(memberMeta+c.Key, c.Value)
 	}
 	return false, fmt.Errorf("replica: unknown command %q", c.Op)
 }
@@ -194,18 +192,22 @@ func applyUpdate(tx *kv.Txn, c *command) (bool, error) {
 			}
 		}
 	}
+	wrote := false
 	for _, w := range c.Writes {
-		if w.Deleted || w.Value == nil {
-			if _, err := tx.Delete(w.Run, w.Key); err != nil {
+		if w.Deleted {
+			ok, err := tx.Delete(w.Run, w.Key)
+			if err != nil {
 				return false, err
 			}
+			wrote = wrote || ok // a deletion of an absent key writes nothing
 			continue
 		}
-		if err := tx.Put(w.Run, w.Key, *w.Value); err != nil {
+		if err := tx.Put(w.Run, w.Key, w.Value); err != nil {
 			return false, err
 		}
+		wrote = true
 	}
-	return len(c.Writes) > 0, nil
+	return wrote, nil
 }
 
 func sameVersion(tx *kv.Txn, r readKey) error {
@@ -242,10 +244,19 @@ func liveUnder(tx *kv.Txn, run kv.RunID, prefix string) ([]readKey, error) {
 	}
 }
 
+// encodeCommand encodes c for the log.
+func encodeCommand(c *command) ([]byte, error) {
+	var b bytes.Buffer
+	if err := gob.NewEncoder(&b).Encode(c); err != nil {
+		return nil, fmt.Errorf("replica: %w", err)
+	}
+	return b.Bytes(), nil
+}
+
 // decodeCommand decodes a log entry's data.
 func decodeCommand(data []byte) (*command, error) {
 	var c command
-	if err := json.Unmarshal(data, &c); err != nil {
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&c); err != nil {
 		return nil, fmt.Errorf("replica: a log entry that is no command: %w", err)
 	}
 	return &c, nil

@@ -38,7 +38,15 @@
 // answers at once from what it has applied.
 //
 // Writes and linearizable reads on a follower fail with a
-// *NotLeaderError that names the leader (the server forwards them).
+// *NotLeaderError that names the leader (the server forwards them). A
+// write whose answer never comes (leadership or the node went while it
+// waited) fails with ErrUnknownOutcome: it may or may not be applied.
+//
+// Commands are gob: run names and keys travel as their bytes and values
+// in kv's binary encoding, so a node applies exactly what the client
+// gave. Invalid input is refused before it reaches the log
+// (kv.DB.CheckWrite). Raft connections start with a handshake in which
+// the dialing node proves it knows the cluster's secret (Config.Secret).
 //
 // The raft log and stable store are hashicorp/raft-boltdb/v2: one bbolt
 // file, fsynced per batch of entries.

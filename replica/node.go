@@ -16,6 +16,7 @@ import (
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 
+	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -48,6 +49,13 @@ type Config struct {
 	// tls.RequireAndVerifyClientCert so that each side checks the
 	// other's certificate.
 	RaftTLS *tls.Config
+	// Secret is the cluster's shared secret: every node must have the
+	// same. A node proves it knows it (an HMAC of a random challenge)
+	// on every raft connection it opens, so that nobody else can talk
+	// raft to the cluster, with or without TLS. strata-server uses its
+	// bearer token. "" is a secret too (anyone who knows the protocol
+	// passes): set one unless the network is trusted.
+	Secret string
 	// Timeout bounds a write's wait for raft and a read's wait for the
 	// leader's confirmation (0: 10s).
 	Timeout time.Duration
@@ -84,6 +92,7 @@ type Node struct {
 	closeOnce sync.Once
 	closeErr  error
 	closing   chan struct{} // closed when Close begins
+	lock      io.Closer     // the node directory's lock
 
 	restores atomic.Int64 // snapshots restored (tests)
 }
@@ -123,8 +132,8 @@ func (n *Node) path(name string) string { return filepath.Join(n.cfg.Dir, name) 
 // Config.Bootstrap). A node that is new to a cluster is added by the
 // leader's Join.
 func Open(cfg Config) (*Node, error) {
-	if cfg.ID == "" || cfg.Dir == "" {
-		return nil, errors.New("replica: Config needs ID and Dir")
+	if cfg.Dir == "" || !validID(cfg.ID) {
+		return nil, fmt.Errorf("replica: Config needs a Dir and an ID of 1 to 64 letters, digits, '.', '_' or '-' (got %q)", cfg.ID)
 	}
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = 10 * time.Second
@@ -137,11 +146,22 @@ func Open(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(n.path(raftDir), 0o755); err != nil {
 		return nil, fmt.Errorf("replica: %w", err)
 	}
+	// One process per node directory: settleDirs moves directories.
+	lock, err := vfs.Default.Lock(n.path("NODE.LOCK"), false, 0)
+	if errors.Is(err, vfs.ErrLocked) {
+		return nil, fmt.Errorf("%w: replica: node directory %s: %v", kv.ErrLocked, cfg.Dir, err)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("replica: node directory %s: %w", cfg.Dir, err)
+	}
+	n.lock = lock
 	if err := n.settleDirs(); err != nil {
+		lock.Close()
 		return nil, err
 	}
 	db, applied, err := n.openDB()
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
 	n.db = db
@@ -219,7 +239,7 @@ func (n *Node) startRaft() error {
 			}
 		}
 	}
-	layer, err := newStreamLayer(cfg.RaftAddr, cfg.RaftTLS, cfg.Partition)
+	layer, err := newStreamLayer(cfg.RaftAddr, cfg.RaftTLS, cfg.Secret, cfg.Partition)
 	if err != nil {
 		return err
 	}
@@ -319,6 +339,9 @@ func (n *Node) submit(c *command) (result, error) {
 	if err := n.failure(); err != nil {
 		return result{}, err
 	}
+	if err := n.check(c); err != nil {
+		return result{}, err // refused before it reaches the log
+	}
 	data, err := encodeCommand(c)
 	if err != nil {
 		return result{}, err
@@ -332,6 +355,41 @@ func (n *Node) submit(c *command) (result, error) {
 		return result{}, fmt.Errorf("replica: unexpected apply result %T", f.Response())
 	}
 	return *res, res.Err
+}
+
+// check refuses a command with invalid input (what applying it would
+// refuse for it on every node), so that it never takes space in the log.
+func (n *Node) check(c *command) error {
+	db := n.database()
+	switch c.Op {
+	case opPut, opCASVer, opCASValue:
+		return db.CheckWrite(c.Run, c.Key, &c.Value)
+	case opMPut:
+		for i := range c.Entries {
+			if err := db.CheckWrite(c.Run, c.Entries[i].Key, &c.Entries[i].Value); err != nil {
+				return err
+			}
+		}
+	case opDelete, opIncr:
+		return db.CheckWrite(c.Run, c.Key, nil)
+	case opMDelete:
+		for _, k := range c.Keys {
+			if err := db.CheckWrite(c.Run, k, nil); err != nil {
+				return err
+			}
+		}
+	case opUpdate:
+		for i, w := range c.Writes {
+			v := &c.Writes[i].Value
+			if w.Deleted {
+				v = nil
+			}
+			if err := db.CheckWrite(w.Run, w.Key, v); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // wait waits for a raft future, at most the node's Timeout beyond the
@@ -438,6 +496,9 @@ func (n *Node) closeParts() error {
 		errs = append(errs, n.db.Close())
 	}
 	n.mu.Unlock()
+	if n.lock != nil {
+		errs = append(errs, n.lock.Close())
+	}
 	return errors.Join(errs...)
 }
 

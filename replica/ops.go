@@ -1,24 +1,17 @@
 package replica
 
 import (
-	"encoding/json"
+	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/strata-kv/strata/kv"
 )
 
-func encodeCommand(c *command) ([]byte, error) {
-	data, err := json.Marshal(c)
-	if err != nil {
-		return nil, fmt.Errorf("replica: %w", err)
-	}
-	return data, nil
-}
-
 // Put writes a key on the leader's log; it returns the commit's version.
 func (n *Node) Put(run kv.RunID, key string, v kv.Value) (kv.Version, error) {
-	res, err := n.submit(&command{Op: opPut, Run: run, Key: key, Value: &v})
+	res, err := n.submit(&command{Op: opPut, Run: run, Key: key, Value: v})
 	return res.Version, err
 }
 
@@ -53,22 +46,25 @@ func (n *Node) Incr(run kv.RunID, key string, delta int64) (int64, error) {
 // CompareAndSwapVersion writes v if the key's version is expected (0:
 // only if absent); false on a mismatch.
 func (n *Node) CompareAndSwapVersion(run kv.RunID, key string, expected kv.Version, v kv.Value) (bool, error) {
-	res, err := n.submit(&command{Op: opCASVer, Run: run, Key: key, Expected: expected, Value: &v})
+	res, err := n.submit(&command{Op: opCASVer, Run: run, Key: key, Expected: expected, Value: v})
 	return res.OK, err
 }
 
 // CompareAndSwapValue writes v if the key's value equals expected (nil:
 // only if absent); false on a mismatch.
 func (n *Node) CompareAndSwapValue(run kv.RunID, key string, expected *kv.Value, v kv.Value) (bool, error) {
-	res, err := n.submit(&command{Op: opCASValue, Run: run, Key: key, ExpectedValue: expected, Value: &v})
+	c := &command{Op: opCASValue, Run: run, Key: key, ExpectAbsent: expected == nil, Value: v}
+	if expected != nil {
+		c.ExpectedValue = *expected
+	}
+	res, err := n.submit(c)
 	return res.OK, err
 }
 
 // SetMember records, through the log, the HTTP address of the node id
 // ("" once it left), so that every node can forward to the leader.
 func (n *Node) SetMember(id, httpAddr string) error {
-	v := kv.String(httpAddr)
-	_, err := n.submit(&command{Op: opMember, Key: id, Value: &v})
+	_, err := n.submit(&command{Op: opMember, Key: id, Value: kv.String(httpAddr)})
 	return err
 }
 
@@ -172,13 +168,44 @@ func (n *Node) Get(run kv.RunID, key string, ro ReadOptions) (v kv.Versioned, ok
 	return v, ok, err
 }
 
-// GetAt reads a key as of a version.
+// GetAt reads a key as of a version. A version names the same state on
+// every node, so a stale GetAt on a node that has not yet applied at
+// waits for it (at most the node's Timeout) rather than answer from an
+// older state.
 func (n *Node) GetAt(run kv.RunID, key string, at kv.Version, ro ReadOptions) (v kv.Versioned, err error) {
+	if ro.Stale {
+		if err := n.waitApplied(at); err != nil {
+			return v, err
+		}
+	}
 	err = n.read(ro, func(db *kv.DB) error {
 		v, err = db.GetAt(run, key, at)
 		return err
 	})
 	return v, err
+}
+
+// waitApplied returns once the node has applied version v, or fails
+// after the node's Timeout.
+func (n *Node) waitApplied(v kv.Version) error {
+	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
+	defer cancel()
+	for {
+		db := n.database()
+		err := db.WaitFor(ctx, v)
+		switch {
+		case err == nil:
+			return nil
+		case errors.Is(err, kv.ErrClosed) && ctx.Err() == nil && n.failure() == nil:
+			select { // a snapshot swapped the database: wait on the new one
+			case <-n.closing:
+				return err
+			case <-time.After(10 * time.Millisecond):
+			}
+		default:
+			return fmt.Errorf("replica: version %d not applied here yet: %w", v, err)
+		}
+	}
 }
 
 // History reads a key's versions, newest first (see kv.DB.History).
@@ -239,7 +266,7 @@ func (t *Txn) Get(run kv.RunID, key string) (kv.Versioned, bool, error) {
 		if w.Deleted {
 			return kv.Versioned{}, false, nil
 		}
-		return kv.Versioned{Value: *w.Value}, true, nil
+		return kv.Versioned{Value: w.Value}, true, nil
 	}
 	v, ok, err := t.tx.Get(run, key)
 	if err != nil {
@@ -270,7 +297,7 @@ func (t *Txn) Keys(run kv.RunID, prefix string) ([]string, error) {
 
 // Put buffers a write.
 func (t *Txn) Put(run kv.RunID, key string, v kv.Value) error {
-	t.write(txnWrite{Run: run, Key: key, Value: &v})
+	t.write(txnWrite{Run: run, Key: key, Value: v})
 	return nil
 }
 

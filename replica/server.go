@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -26,8 +27,8 @@ import (
 //	POST /v1/put     {"run", "key", "value"}                         {"version"}
 //	POST /v1/delete  {"run", "key"}                                  {"deleted"}
 //	POST /v1/incr    {"run", "key", "delta"}                         {"value"}
-//	POST /v1/cas     {"run", "key", "value", "expected_version"} or
-//	                 {"run", "key", "value", "expected_value"} (null or absent: only if absent)
+//	POST /v1/cas     {"run", "key", "value", and one of "expected_version",
+//	                 "expected_value" (null: the Null value), "expected_absent": true}
 //	                                                                 {"swapped"}
 //	POST /v1/join    {"id", "raft_addr", "http_addr"}  (a node joins the cluster)
 //	POST /v1/leave   {"id"}
@@ -183,6 +184,12 @@ func (s *Server) forward(w http.ResponseWriter, r *http.Request, body []byte) {
 	req.Header.Set(forwardedHeader, n.ID())
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {
+		if r.Method != http.MethodGet {
+			// The leader may have applied the write before its answer
+			// was lost: a client must not take it for "not written".
+			writeError(w, http.StatusGatewayTimeout, "outcome_unknown", fmt.Errorf("%w: forwarding to the leader %s: %v", ErrUnknownOutcome, id, err))
+			return
+		}
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{
 			"error": "forwarding to the leader: " + err.Error(), "code": "not_leader", "leader_id": id, "leader_http": addr,
 		})
@@ -326,10 +333,23 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 type writeReq struct {
 	Run             kv.RunID        `json:"run"`
 	Key             string          `json:"key"`
-	Value           *kv.Value       `json:"value"`
+	Value           json.RawMessage `json:"value"` // null is the Null value
 	Delta           int64           `json:"delta"`
 	ExpectedVersion *uint64         `json:"expected_version"`
 	ExpectedValue   json.RawMessage `json:"expected_value"`
+	ExpectedAbsent  bool            `json:"expected_absent"`
+}
+
+// value decodes a JSON value that must be there.
+func value(name string, raw json.RawMessage) (kv.Value, error) {
+	var v kv.Value
+	if len(raw) == 0 {
+		return v, fmt.Errorf("%w: the call needs %q", kv.ErrInvalidValue, name)
+	}
+	if err := json.Unmarshal(raw, &v); err != nil {
+		return v, fmt.Errorf("%w: %s: %v", kv.ErrInvalidValue, name, err)
+	}
+	return v, nil
 }
 
 func decode(w http.ResponseWriter, body []byte, into any) bool {
@@ -347,11 +367,12 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request, body []byte) 
 	if !decode(w, body, &q) {
 		return
 	}
-	if q.Value == nil {
-		writeError(w, http.StatusBadRequest, "bad_request", errors.New(`put needs a "value"`))
+	val, err := value("value", q.Value)
+	if err != nil {
+		writeKVError(w, err)
 		return
 	}
-	v, err := s.cfg.Node.Put(q.Run, q.Key, *q.Value)
+	v, err := s.cfg.Node.Put(q.Run, q.Key, val)
 	if err != nil {
 		writeKVError(w, err)
 		return
@@ -390,27 +411,20 @@ func (s *Server) handleCAS(w http.ResponseWriter, r *http.Request, body []byte) 
 	if !decode(w, body, &q) {
 		return
 	}
-	if q.Value == nil {
-		writeError(w, http.StatusBadRequest, "bad_request", errors.New(`cas needs a "value"`))
-		return
-	}
+	val, err := value("value", q.Value)
 	var ok bool
-	var err error
-	switch {
-	case q.ExpectedVersion != nil && q.ExpectedValue != nil:
-		err = fmt.Errorf("%w: give expected_version or expected_value, not both", kv.ErrInvalidValue)
+	switch given := btoi(q.ExpectedVersion != nil) + btoi(len(q.ExpectedValue) > 0) + btoi(q.ExpectedAbsent); {
+	case err != nil:
+	case given != 1:
+		err = fmt.Errorf("%w: give one of expected_version, expected_value and expected_absent", kv.ErrInvalidValue)
 	case q.ExpectedVersion != nil:
-		ok, err = s.cfg.Node.CompareAndSwapVersion(q.Run, q.Key, kv.Version(*q.ExpectedVersion), *q.Value)
+		ok, err = s.cfg.Node.CompareAndSwapVersion(q.Run, q.Key, kv.Version(*q.ExpectedVersion), val)
+	case q.ExpectedAbsent:
+		ok, err = s.cfg.Node.CompareAndSwapValue(q.Run, q.Key, nil, val)
 	default:
-		var expected *kv.Value
-		if len(q.ExpectedValue) > 0 && string(q.ExpectedValue) != "null" {
-			expected = new(kv.Value)
-			if err = json.Unmarshal(q.ExpectedValue, expected); err != nil {
-				err = fmt.Errorf("%w: expected_value: %v", kv.ErrInvalidValue, err)
-			}
-		}
-		if err == nil {
-			ok, err = s.cfg.Node.CompareAndSwapValue(q.Run, q.Key, expected, *q.Value)
+		var expected kv.Value
+		if expected, err = value("expected_value", q.ExpectedValue); err == nil {
+			ok, err = s.cfg.Node.CompareAndSwapValue(q.Run, q.Key, &expected, val)
 		}
 	}
 	if err != nil {
@@ -432,8 +446,8 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 	if !decode(w, body, &q) {
 		return
 	}
-	if q.ID == "" || q.RaftAddr == "" || q.HTTPAddr == "" {
-		writeError(w, http.StatusBadRequest, "bad_request", errors.New("join needs id, raft_addr and http_addr"))
+	if err := checkMember(q); err != nil {
+		writeError(w, http.StatusBadRequest, "bad_request", err)
 		return
 	}
 	if err := s.cfg.Node.Join(q.ID, q.RaftAddr); err != nil {
@@ -445,6 +459,33 @@ func (s *Server) handleJoin(w http.ResponseWriter, r *http.Request, body []byte)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"joined": q.ID})
+}
+
+// checkMember refuses a join whose ID or addresses are not usable, before
+// anything changes.
+func checkMember(q joinReq) error {
+	if !validID(q.ID) {
+		return fmt.Errorf("join: node ID %q: want 1 to 64 letters, digits, '.', '_' or '-'", q.ID)
+	}
+	for _, a := range []string{q.RaftAddr, q.HTTPAddr} {
+		if _, _, err := net.SplitHostPort(a); err != nil || len(a) > 256 {
+			return fmt.Errorf("join: address %q: want host:port", a)
+		}
+	}
+	return nil
+}
+
+// validID reports whether id is a usable node ID.
+func validID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, c := range id {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request, body []byte) {
@@ -482,6 +523,13 @@ func (s *Server) handleStatus(w http.ResponseWriter, r *http.Request) {
 		"id": n.ID(), "leader_id": id, "leader_http": leaderHTTP, "is_leader": n.IsLeader(),
 		"last_version": last, "members": members,
 	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func intParam(s string) (int, error) {

@@ -91,9 +91,14 @@ func TestServerAPI(t *testing.T) {
 	st, out = call(t, "POST", f+"/v1/cas", testToken, map[string]any{"run": "r", "key": "a", "value": "x", "expected_value": 1})
 	require.Equal(t, 200, st, "%v", out)
 	require.Equal(t, false, out["swapped"])
-	st, out = call(t, "POST", f+"/v1/cas", testToken, map[string]any{"run": "r", "key": "new", "value": "x", "expected_value": nil})
+	st, out = call(t, "POST", f+"/v1/cas", testToken, map[string]any{"run": "r", "key": "new", "value": "x", "expected_absent": true})
 	require.Equal(t, 200, st, "%v", out)
-	require.Equal(t, true, out["swapped"], "null: only if absent")
+	require.Equal(t, true, out["swapped"], "only if absent")
+	st, out = call(t, "POST", f+"/v1/put", testToken, map[string]any{"run": "r", "key": "nul", "value": nil})
+	require.Equal(t, 200, st, "%v", out)
+	st, out = call(t, "POST", f+"/v1/cas", testToken, map[string]any{"run": "r", "key": "nul", "value": 1, "expected_value": nil})
+	require.Equal(t, 200, st, "%v", out)
+	require.Equal(t, true, out["swapped"], "null: the Null value")
 
 	// Linearizable reads on a follower are forwarded too.
 	st, out = call(t, "GET", o+"/v1/get?run=r&key=a", testToken, nil)
@@ -104,10 +109,10 @@ func TestServerAPI(t *testing.T) {
 	require.Len(t, out["versions"], 2)
 	st, out = call(t, "GET", f+"/v1/scan?run=r", testToken, nil)
 	require.Equal(t, 200, st, "%v", out)
-	require.Len(t, out["entries"], 3)
+	require.Len(t, out["entries"], 4)
 	st, out = call(t, "GET", f+"/v1/changes?run=r&after=0", testToken, nil)
 	require.Equal(t, 200, st, "%v", out)
-	require.Len(t, out["changes"], 4)
+	require.Len(t, out["changes"], 6)
 	st, out = call(t, "POST", f+"/v1/delete", testToken, map[string]any{"run": "r", "key": "new"})
 	require.Equal(t, 200, st, "%v", out)
 	require.Equal(t, true, out["deleted"])
@@ -220,7 +225,7 @@ func TestClusterTLS(t *testing.T) {
 	for i := range 3 {
 		nd, err := Open(Config{
 			ID: fmt.Sprintf("n%d", i), Dir: fmt.Sprintf("%s/n%d", c.dir, i), RaftAddr: "127.0.0.1:0",
-			Bootstrap: i == 0, Tune: fastRaft, RaftTLS: ca.config(t, fmt.Sprintf("n%d", i)),
+			Bootstrap: i == 0, Tune: fastRaft, RaftTLS: ca.config(t, fmt.Sprintf("n%d", i)), Secret: testSecret,
 		})
 		require.NoError(t, err)
 		c.nodes[i], c.addrs[i] = nd, nd.RaftAddr()
@@ -243,7 +248,7 @@ func TestClusterTLS(t *testing.T) {
 		conn.Close()
 	}
 	require.Error(t, err, "the handshake refuses an untrusted certificate")
-	rn, err := Open(Config{ID: "rogue", Dir: c.dir + "/rogue", RaftAddr: "127.0.0.1:0", Tune: fastRaft, RaftTLS: rogue})
+	rn, err := Open(Config{ID: "rogue", Dir: c.dir + "/rogue", RaftAddr: "127.0.0.1:0", Tune: fastRaft, RaftTLS: rogue, Secret: testSecret})
 	require.NoError(t, err)
 	defer rn.Close()
 	// Even added by the leader, it gets nothing: every connection fails

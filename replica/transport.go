@@ -1,6 +1,9 @@
 package replica
 
 import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/binary"
 	"fmt"
@@ -13,14 +16,24 @@ import (
 )
 
 // streamLayer carries raft's traffic over TCP, over mutual TLS when
-// configured. Each connection starts with the dialing node's raft
-// address (a length-prefixed string), so that a Partition can cut the
-// traffic between chosen nodes both ways, and name the peer.
+// configured. Each connection starts with a handshake: the dialer names
+// its raft address (a length-prefixed string), the acceptor answers a
+// random 32-byte challenge, and the dialer proves it knows the cluster's
+// secret with HMAC-SHA256(secret, challenge || address). A connection
+// that fails it is closed before raft sees a byte of it. Handshakes run
+// each in a goroutine of their own, so a peer that connects and stays
+// silent delays nobody. The address lets a Partition cut the traffic
+// between chosen nodes both ways.
 type streamLayer struct {
-	ln    net.Listener
-	self  string
-	tls   *tls.Config
-	block *Partition
+	ln     net.Listener
+	self   string
+	tls    *tls.Config
+	secret []byte
+	block  *Partition
+
+	ready     chan net.Conn // connections whose handshake passed
+	done      chan struct{} // closed by Close
+	closeOnce sync.Once
 
 	mu    sync.Mutex
 	conns map[*peerConn]bool
@@ -44,7 +57,10 @@ func (c *peerConn) Close() error {
 	return c.Conn.Close()
 }
 
-func newStreamLayer(addr string, cfg *tls.Config, block *Partition) (*streamLayer, error) {
+// handshakeTimeout bounds a connection's handshake.
+const handshakeTimeout = 10 * time.Second
+
+func newStreamLayer(addr string, cfg *tls.Config, secret string, block *Partition) (*streamLayer, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("replica: raft listener: %w", err)
@@ -52,35 +68,85 @@ func newStreamLayer(addr string, cfg *tls.Config, block *Partition) (*streamLaye
 	if cfg != nil {
 		ln = tls.NewListener(ln, cfg)
 	}
-	s := &streamLayer{ln: ln, self: ln.Addr().String(), tls: cfg, block: block, conns: map[*peerConn]bool{}}
+	s := &streamLayer{ln: ln, self: ln.Addr().String(), tls: cfg, secret: []byte(secret), block: block,
+		ready: make(chan net.Conn), done: make(chan struct{}), conns: map[*peerConn]bool{}}
 	if block != nil {
 		block.register(s)
 	}
+	go s.acceptLoop()
 	return s, nil
 }
 
-// Accept returns the next connection from a peer that is not cut off.
-func (s *streamLayer) Accept() (net.Conn, error) {
+// acceptLoop accepts connections and hands each to a handshake.
+func (s *streamLayer) acceptLoop() {
 	for {
 		c, err := s.ln.Accept()
 		if err != nil {
-			return nil, err
+			select {
+			case <-s.done:
+				return
+			default:
+			}
+			if ne, ok := err.(net.Error); ok && ne.Timeout() {
+				continue
+			}
+			s.Close()
+			return
 		}
-		peer, err := readPeer(c)
-		if err != nil || s.block.cut(s.self, peer) {
-			c.Close()
-			continue
-		}
-		return s.track(c, peer), nil
+		go s.admit(c)
 	}
 }
 
-// readPeer reads the dialer's address, within a deadline (for TLS, the
-// handshake happens here too: a peer without a trusted certificate fails
-// it).
+// admit runs the acceptor's side of the handshake and passes the
+// connection to Accept, or closes it.
+func (s *streamLayer) admit(c net.Conn) {
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
+	peer, err := readPeer(c)
+	var challenge [32]byte
+	if err == nil {
+		_, err = rand.Read(challenge[:])
+	}
+	if err == nil {
+		_, err = c.Write(challenge[:])
+	}
+	var proof [32]byte
+	if err == nil {
+		_, err = io.ReadFull(c, proof[:])
+	}
+	if err != nil || !hmac.Equal(proof[:], s.prove(challenge[:], peer)) || s.block.cut(s.self, peer) {
+		c.Close()
+		return
+	}
+	c.SetDeadline(time.Time{})
+	pc := s.track(c, peer)
+	select {
+	case s.ready <- pc:
+	case <-s.done:
+		pc.Close()
+	}
+}
+
+// prove returns HMAC-SHA256(secret, challenge || peer).
+func (s *streamLayer) prove(challenge []byte, peer string) []byte {
+	m := hmac.New(sha256.New, s.secret)
+	m.Write(challenge)
+	m.Write([]byte(peer))
+	return m.Sum(nil)
+}
+
+// Accept returns the next connection whose handshake passed.
+func (s *streamLayer) Accept() (net.Conn, error) {
+	select {
+	case c := <-s.ready:
+		return c, nil
+	case <-s.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// readPeer reads the dialer's address (for TLS, the TLS handshake
+// happens here too: a peer without a trusted certificate fails it).
 func readPeer(c net.Conn) (string, error) {
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	defer c.SetReadDeadline(time.Time{})
 	var n [2]byte
 	if _, err := io.ReadFull(c, n[:]); err != nil {
 		return "", err
@@ -92,7 +158,7 @@ func readPeer(c net.Conn) (string, error) {
 	return string(b), nil
 }
 
-func (s *streamLayer) track(c net.Conn, peer string) net.Conn {
+func (s *streamLayer) track(c net.Conn, peer string) *peerConn {
 	pc := &peerConn{Conn: c, peer: peer, layer: s}
 	s.mu.Lock()
 	s.conns[pc] = true
@@ -117,16 +183,43 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if err != nil {
 		return nil, err
 	}
+	c.SetDeadline(time.Now().Add(handshakeTimeout))
 	hello := binary.BigEndian.AppendUint16(nil, uint16(len(s.self)))
-	if _, err := c.Write(append(hello, s.self...)); err != nil {
-		c.Close()
-		return nil, err
+	var challenge [32]byte
+	_, err = c.Write(append(hello, s.self...))
+	if err == nil {
+		_, err = io.ReadFull(c, challenge[:])
 	}
+	if err == nil {
+		_, err = c.Write(s.prove(challenge[:], s.self))
+	}
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("replica: handshake with %s: %w", addr, err)
+	}
+	c.SetDeadline(time.Time{})
 	return s.track(c, addr), nil
 }
 
-// Close stops the listener.
-func (s *streamLayer) Close() error { return s.ln.Close() }
+// Close stops the listener and closes every connection to and from
+// this node (raft's pooled ones too).
+func (s *streamLayer) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.done)
+		err = s.ln.Close()
+		s.mu.Lock()
+		cs := make([]*peerConn, 0, len(s.conns))
+		for c := range s.conns {
+			cs = append(cs, c)
+		}
+		s.mu.Unlock()
+		for _, c := range cs {
+			c.Close()
+		}
+	})
+	return err
+}
 
 // Addr returns the listener's address.
 func (s *streamLayer) Addr() net.Addr { return s.ln.Addr() }

@@ -46,6 +46,7 @@ func main() {
 
 type options struct {
 	id, dir, httpAddr, raftAddr, join string
+	httpAdvertise, raftAdvertise      string
 	bootstrap                         bool
 	tokenFile                         string
 	cert, key, ca                     string
@@ -60,6 +61,8 @@ func parse(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.dir, "dir", "", "this node's data directory (default strata-node-ID)")
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:7070", "address of the HTTP API")
 	fs.StringVar(&o.raftAddr, "raft", "127.0.0.1:7071", "address of raft traffic between nodes")
+	fs.StringVar(&o.httpAdvertise, "http-advertise", "", "the HTTP address other nodes reach this one at (default: -http)")
+	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "the raft address other nodes reach this one at (default: -raft)")
 	fs.BoolVar(&o.bootstrap, "bootstrap", false, "start a new cluster with this node (first start only)")
 	fs.StringVar(&o.join, "join", "", "HTTP address (host:port) of a member to join the cluster through")
 	fs.StringVar(&o.tokenFile, "token-file", "", "file holding the bearer token (else $STRATA_TOKEN)")
@@ -78,6 +81,9 @@ func parse(args []string, out io.Writer) (*options, error) {
 	}
 	if o.dir == "" {
 		o.dir = "strata-node-" + o.id
+	}
+	if o.httpAdvertise == "" {
+		o.httpAdvertise = o.httpAddr
 	}
 	if (o.cert == "") != (o.key == "") || (o.cert != "" && o.ca == "") {
 		return nil, errors.New("TLS needs -tls-cert, -tls-key and -tls-ca together")
@@ -150,8 +156,8 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		kvOpts.Durability = kv.Strict
 	}
 	node, err := replica.Open(replica.Config{
-		ID: o.id, Dir: o.dir, RaftAddr: o.raftAddr, Bootstrap: o.bootstrap,
-		KV: kvOpts, RaftTLS: raftTLS, Logger: log,
+		ID: o.id, Dir: o.dir, RaftAddr: o.raftAddr, RaftAdvertise: o.raftAdvertise, Bootstrap: o.bootstrap,
+		KV: kvOpts, RaftTLS: raftTLS, Logger: log, Secret: tok,
 	})
 	if err != nil {
 		return err
@@ -163,7 +169,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		scheme = "https"
 		client.Transport = &http.Transport{TLSClientConfig: cliTLS}
 	}
-	srv, err := replica.NewServer(replica.ServerConfig{Node: node, Token: tok, HTTPAddr: o.httpAddr, Scheme: scheme, Client: client})
+	srv, err := replica.NewServer(replica.ServerConfig{Node: node, Token: tok, HTTPAddr: o.httpAdvertise, Scheme: scheme, Client: client})
 	if err != nil {
 		return err
 	}
@@ -204,11 +210,10 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 // join asks the member at o.join to add this node, retrying until it
 // answers (it forwards to the leader) or ctx ends.
 func join(ctx context.Context, client *http.Client, scheme string, o *options, tok string, node *replica.Node) error {
-	body, _ := json.Marshal(map[string]string{"id": o.id, "raft_addr": node.RaftAddr(), "http_addr": o.httpAddr})
+	body, _ := json.Marshal(map[string]string{"id": o.id, "raft_addr": node.RaftAddr(), "http_addr": o.httpAdvertise})
+	// Also on a restart: a member's join is a no-op for raft, and a node
+	// that left (whose own records still list it) joins again.
 	for {
-		if _, ok := node.MemberAddr(o.id); ok {
-			return nil // joined before (a restart)
-		}
 		req, err := http.NewRequestWithContext(ctx, "POST", scheme+"://"+o.join+"/v1/join", bytes.NewReader(body))
 		if err != nil {
 			return err
@@ -221,7 +226,7 @@ func join(ctx context.Context, client *http.Client, scheme string, o *options, t
 			switch {
 			case resp.StatusCode == http.StatusOK:
 				return nil
-			case resp.StatusCode == http.StatusUnauthorized:
+			case resp.StatusCode == http.StatusUnauthorized, resp.StatusCode == http.StatusBadRequest:
 				return fmt.Errorf("join through %s: %s", o.join, strings.TrimSpace(string(msg)))
 			}
 		}
