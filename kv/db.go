@@ -559,6 +559,11 @@ func (db *DB) readValue(t *segTable, r index.Record) (Value, error) {
 // recs may name but newer ones, for which readValues loads the table
 // again.
 func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
+	return db.readValuesInto(t, recs, func(i int) *Value { return &out[i] })
+}
+
+// readValuesInto is readValues with value i decoded into *out(i).
+func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *Value) error {
 	// A record t cannot serve names a segment sealed or written since t
 	// was loaded: it is read from the newest table. Each record tries t
 	// first, since the newest table may no longer hold a segment that
@@ -611,15 +616,19 @@ func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
 			}
 		}
 		runtime.KeepAlive(touch)
+		var mem *arena // one allocation for many values' bytes
+		if len(recs) > 1 {
+			mem = &arena{}
+		}
 		for cur = range recs {
 			r := recs[cur]
 			if r.Tombstone() {
-				out[cur] = Value{}
+				*out(cur) = Value{}
 				continue
 			}
 			raw, err := segment.DecodeValue(r.Codec(), stored[cur])
 			if err == nil {
-				out[cur], err = decodeValue(raw)
+				*out(cur), err = decodeValueIn(raw, mem)
 			}
 			if err != nil {
 				path, off := at()

@@ -3,7 +3,7 @@ package kv
 import (
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/strata-kv/strata/index"
@@ -254,8 +254,9 @@ func (db *DB) keys(run RunID, prefix string, limit int, snap func() uint64, tx *
 	defer db.leave()
 	out := []string{}
 	at := snap()
+	var mem arena
 	db.walk(run, prefix, "", at, tx, func(key string, _ index.Record, _ *pendingWrite) bool {
-		out = append(out, key)
+		out = append(out, mem.str(key))
 		return limit <= 0 || len(out) < limit
 	})
 	if tx != nil {
@@ -298,14 +299,6 @@ type span struct {
 	reverse bool
 }
 
-// hit is a key a listing found: its record, or the transaction's pending
-// write.
-type hit struct {
-	key string
-	r   index.Record
-	p   *pendingWrite
-}
-
 // collect reads a page of at most limit (<= 0: DefaultScanLimit) live
 // keys of sp at snap and their values; Cursor is set to a non-empty
 // placeholder when more keys follow (the caller encodes it). It returns
@@ -315,16 +308,32 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 	if limit <= 0 {
 		limit = DefaultScanLimit
 	}
-	// Collect the page's keys first, then read their values together.
-	hits := make([]hit, 0, min(limit, DefaultScanLimit))
+	// Collect the page's keys first, then read their values together,
+	// straight into the page (few allocations: the garbage collector's
+	// work is most of a scan's cost after the cache misses).
+	n := min(limit, DefaultScanLimit)
+	page := Page{Entries: make([]Entry, 0, n)}
+	recs := make([]index.Record, 0, n)
+	var own []int // entries the transaction's own writes answer
 	more := false
 	t := db.segs.Load()
+	var keys arena // the page's keys, in one allocation or a few
 	db.walkSpan(run, sp, snap, tx, func(key string, r index.Record, p *pendingWrite) bool {
-		if len(hits) == limit {
+		if len(page.Entries) == limit {
 			more = true
 			return false
 		}
-		hits = append(hits, hit{key, r, p})
+		e := Entry{Key: keys.str(key)}
+		if p != nil {
+			own = append(own, len(page.Entries))
+			e.Value = p.value
+			r = index.Record{Flags: index.FlagTombstone} // nothing to read
+		} else {
+			e.Version = Version(r.Version)
+			e.Timestamp = time.UnixMicro(r.Timestamp).UTC()
+		}
+		page.Entries = append(page.Entries, e)
+		recs = append(recs, r)
 		return true
 	})
 	if tx != nil {
@@ -332,39 +341,26 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 			return Page{}, false, err
 		}
 	}
-	recs := make([]index.Record, len(hits))
-	for i, h := range hits {
-		if h.p == nil {
-			recs[i] = h.r
-		} else {
-			recs[i].Flags = index.FlagTombstone // nothing to read
+	isOwn := func(i int) bool { _, ok := slices.BinarySearch(own, i); return ok }
+	var scratch Value
+	err := db.readValuesInto(t, recs, func(i int) *Value {
+		if isOwn(i) {
+			return &scratch // keeps the transaction's value
 		}
-	}
-	vals := make([]Value, len(hits))
-	if err := db.readValues(t, recs, vals); err != nil {
+		return &page.Entries[i].Value
+	})
+	if err != nil {
 		var ce *CorruptError
 		key := ""
 		if errors.As(err, &ce) {
-			for _, h := range hits {
-				if h.p == nil && h.r.Offset == ce.Offset {
-					key = h.key
+			for i, e := range page.Entries {
+				if !isOwn(i) && recs[i].Offset == ce.Offset {
+					key = e.Key
 					break
 				}
 			}
 		}
 		return Page{}, false, keyErr(op, run, key, err)
-	}
-	page := Page{Entries: make([]Entry, len(hits))}
-	for i, h := range hits {
-		e := &page.Entries[i]
-		e.Key = h.key
-		if h.p != nil {
-			e.Value = h.p.value
-			continue
-		}
-		e.Value = vals[i]
-		e.Version = Version(h.r.Version)
-		e.Timestamp = time.UnixMicro(h.r.Timestamp).UTC()
 	}
 	if more {
 		page.Cursor = "more"
@@ -395,6 +391,8 @@ func (db *DB) walk(run RunID, prefix, after string, snap uint64, tx *Txn, fn fun
 // tx is not nil) laid over the snapshot: for a key the transaction
 // wrote, fn gets the pending write; otherwise the record. It stops when
 // fn returns false.
+// The key fn gets is valid only during the call (it may view the
+// index's memory): fn copies what it keeps.
 func (db *DB) walkSpan(run RunID, sp span, snap uint64, tx *Txn, fn func(string, index.Record, *pendingWrite) bool) {
 	var overlay []*pendingWrite
 	if tx != nil {
@@ -459,7 +457,7 @@ func (db *DB) walkSpan(run RunID, sp span, snap uint64, tx *Txn, fn func(string,
 		}
 		r, found := it.Chain().At(snap)
 		step()
-		if found && !r.Tombstone() && !fn(strings.Clone(ik), r, nil) {
+		if found && !r.Tombstone() && !fn(ik, r, nil) {
 			return
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // The value encoding, stored (possibly compressed) as an entry's value
@@ -112,10 +113,16 @@ var errBadEncoding = errors.New("strata: bad value encoding")
 type valueDecoder struct {
 	b   []byte
 	off int
+	mem *arena // where strings and byte values are copied (nil: each its own)
 }
 
-func decodeValue(b []byte) (Value, error) {
-	d := valueDecoder{b: b}
+func decodeValue(b []byte) (Value, error) { return decodeValueIn(b, nil) }
+
+// decodeValueIn is decodeValue with the bytes of strings and byte values
+// copied into mem (nil: each its own allocation), so that decoding many
+// values costs a few allocations, not one each.
+func decodeValueIn(b []byte, mem *arena) (Value, error) {
+	d := valueDecoder{b: b, mem: mem}
 	v, err := d.value(0)
 	if err != nil {
 		return Value{}, err
@@ -124,6 +131,34 @@ func decodeValue(b []byte) (Value, error) {
 		return Value{}, fmt.Errorf("%w: %d bytes after the value", errBadEncoding, len(b)-d.off)
 	}
 	return v, nil
+}
+
+// arena hands out copies of byte strings from shared chunks: one
+// allocation for the keys or values of a page instead of one each. A
+// copy is never written again (strings may view it); its capacity ends
+// with it, so an append to a byte value reallocates. Holding one copy
+// keeps its chunk alive.
+type arena struct{ buf []byte }
+
+// arenaChunk is the least size of a chunk.
+const arenaChunk = 4 << 10
+
+func (a *arena) copy(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte{}
+	}
+	if len(b) > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, max(arenaChunk, len(b)))
+	}
+	n := len(a.buf)
+	a.buf = append(a.buf, b...)
+	return a.buf[n:len(a.buf):len(a.buf)]
+}
+
+// str returns a copy of s from the arena.
+func (a *arena) str(s string) string {
+	c := a.copy(unsafe.Slice(unsafe.StringData(s), len(s)))
+	return unsafe.String(unsafe.SliceData(c), len(c))
 }
 
 func (d *valueDecoder) uvarint() (uint64, error) {
@@ -184,6 +219,13 @@ func (d *valueDecoder) value(depth int) (Value, error) {
 		}
 		p := d.b[d.off : d.off+n]
 		d.off += n
+		if d.mem != nil {
+			c := d.mem.copy(p)
+			if tag == tagString {
+				return Value{kind: KindString, str: unsafe.String(unsafe.SliceData(c), len(c))}, nil
+			}
+			return Value{kind: KindBytes, raw: c}, nil
+		}
 		if tag == tagString {
 			return String(string(p)), nil
 		}
@@ -218,7 +260,13 @@ func (d *valueDecoder) value(depth int) (Value, error) {
 			if err != nil {
 				return Value{}, err
 			}
-			k := string(d.b[d.off : d.off+kl])
+			var k string
+			if d.mem != nil {
+				c := d.mem.copy(d.b[d.off : d.off+kl])
+				k = unsafe.String(unsafe.SliceData(c), len(c))
+			} else {
+				k = string(d.b[d.off : d.off+kl])
+			}
 			d.off += kl
 			if i > 0 && k <= prev {
 				return Value{}, fmt.Errorf("%w: object keys out of order at %d", errBadEncoding, d.off)
