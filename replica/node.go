@@ -103,6 +103,7 @@ type NotLeaderError struct {
 	LeaderID, LeaderAddr string // raft's ID and address of the leader ("" if unknown)
 }
 
+// Error says that this node does not lead, and who does.
 func (e *NotLeaderError) Error() string {
 	if e.LeaderID == "" {
 		return "replica: not the leader, and no leader is known"
@@ -505,6 +506,7 @@ func (n *Node) closeParts() error {
 // slogWriter writes raft's log lines to a slog.Logger.
 type slogWriter struct{ l *slog.Logger }
 
+// Write logs one line of raft's.
 func (w slogWriter) Write(p []byte) (int, error) {
 	w.l.Info(string(trimNewline(p)))
 	return len(p), nil

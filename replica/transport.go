@@ -48,6 +48,7 @@ type peerConn struct {
 	once  sync.Once
 }
 
+// Close closes the connection and forgets it.
 func (c *peerConn) Close() error {
 	c.once.Do(func() {
 		c.layer.mu.Lock()
