@@ -238,6 +238,25 @@ func (db *DB) dropSynthetic(pol compaction.Policy) int64 {
 			targets[ev.Run] = true
 		}
 	}
+	n := db.dropSyntheticIn(targets, pol)
+	// The horizon the drops moved goes to the manifest (as a job's does),
+	// since the next Open may not meet the records again: a deletion
+	// whose older versions are gone is not added again.
+	if h := db.trimmed.Load(); n > 0 && !db.opts.ReadOnly {
+		db.set.mu.Lock()
+		if m := db.set.man; m.Trimmed < h {
+			m.Trimmed = h
+			if err := db.writeManifest(m); err != nil {
+				db.log.Warn("strata: could not record the trim horizon in the manifest", "err", err)
+			}
+		}
+		db.set.mu.Unlock()
+	}
+	return n
+}
+
+// dropSyntheticIn is dropSynthetic's pass over the runs targets.
+func (db *DB) dropSyntheticIn(targets map[string]bool, pol compaction.Policy) int64 {
 	// As a job's switch: the drops and the horizon's move are one step
 	// under the pins' lock, against the oldest snapshot pinned now.
 	db.pins.mu.Lock()

@@ -231,7 +231,31 @@ func (m *Model) Truncate(v kv.Version) {
 // a reader's snapshot would). Reads below the
 // oldest version kept (or below the dropped deletion) may then need
 // what is gone (Trimmed). keep <= 0 keeps everything.
-func (m *Model) Compact(keep int) int { return m.compact(keep, false) }
+func (m *Model) Compact(keep int) int {
+	// A link dropped frees what its source kept for it: go round until
+	// no more links go (DB.Compact does the same).
+	dropped := 0
+	for {
+		links := m.links()
+		dropped += m.compact(keep, false)
+		if m.links() == links {
+			return dropped
+		}
+	}
+}
+
+// links counts the model's fork records.
+func (m *Model) links() int {
+	n := 0
+	for _, h := range m.hist {
+		for _, v := range h {
+			if v.link != nil {
+				n++
+			}
+		}
+	}
+	return n
+}
 
 // DropSynthetic applies what Open does under Retention{KeepVersions:
 // keep}: of what Compact would drop, only what has no entry of its own on
