@@ -33,8 +33,8 @@
 // something is dropped: the key may have been absent at v, or its answer
 // dropped. The trim horizon settles it: the highest version from which
 // on every read answers as before (the successor of every version
-// dropped; for a tombstone dropped, its own version). Reads below it that
-// find nothing say ErrHistoryTrimmed.
+// dropped, but for the newest dropped of a key a tombstone's own version).
+// Reads below it that find nothing say ErrHistoryTrimmed.
 //
 // # Protocol
 //
@@ -142,8 +142,10 @@ func (p Policy) Horizon(recs []index.Record, inputs map[uint32]bool) (drop int, 
 	switch {
 	case drop < 0:
 		return -1, 0
-	case drop == 0:
-		return 0, recs[0].Version
+	case drop == 0 || recs[drop].Tombstone():
+		// Reads from a dropped deletion on find nothing, which is what
+		// it answered.
+		return drop, recs[drop].Version
 	default:
 		return drop, recs[drop-1].Version
 	}

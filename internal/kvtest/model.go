@@ -304,8 +304,8 @@ func (m *Model) compact(keep int, syntheticOnly bool) int {
 		if d == 0 || (syntheticOnly && !synthetic(h[:d])) {
 			continue
 		}
-		clear := h[len(h)-1].Version
-		if d < len(h) {
+		clear := h[d-1].Version // a deletion dropped answers as before from its version on
+		if d < len(h) && !h[d-1].Deleted {
 			clear = h[d].Version
 		}
 		m.trimmed = max(m.trimmed, clear)
