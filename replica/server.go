@@ -329,16 +329,31 @@ func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"changes": out})
 }
 
-// writeReq is the body of the write calls.
-type writeReq struct {
-	Run             kv.RunID        `json:"run"`
-	Key             string          `json:"key"`
-	Value           json.RawMessage `json:"value"` // null is the Null value
-	Delta           int64           `json:"delta"`
-	ExpectedVersion *uint64         `json:"expected_version"`
-	ExpectedValue   json.RawMessage `json:"expected_value"`
-	ExpectedAbsent  bool            `json:"expected_absent"`
-}
+// The bodies of the write calls (a field another call takes is refused).
+type (
+	keyReq struct {
+		Run kv.RunID `json:"run"`
+		Key string   `json:"key"`
+	}
+	putReq struct {
+		Run   kv.RunID        `json:"run"`
+		Key   string          `json:"key"`
+		Value json.RawMessage `json:"value"` // null is the Null value
+	}
+	incrReq struct {
+		Run   kv.RunID `json:"run"`
+		Key   string   `json:"key"`
+		Delta *int64   `json:"delta"`
+	}
+	casReq struct {
+		Run             kv.RunID        `json:"run"`
+		Key             string          `json:"key"`
+		Value           json.RawMessage `json:"value"`
+		ExpectedVersion *uint64         `json:"expected_version"`
+		ExpectedValue   json.RawMessage `json:"expected_value"`
+		ExpectedAbsent  bool            `json:"expected_absent"`
+	}
+)
 
 // value decodes a JSON value that must be there.
 func value(name string, raw json.RawMessage) (kv.Value, error) {
@@ -363,7 +378,7 @@ func decode(w http.ResponseWriter, body []byte, into any) bool {
 }
 
 func (s *Server) handlePut(w http.ResponseWriter, r *http.Request, body []byte) {
-	var q writeReq
+	var q putReq
 	if !decode(w, body, &q) {
 		return
 	}
@@ -381,7 +396,7 @@ func (s *Server) handlePut(w http.ResponseWriter, r *http.Request, body []byte) 
 }
 
 func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, body []byte) {
-	var q writeReq
+	var q keyReq
 	if !decode(w, body, &q) {
 		return
 	}
@@ -394,11 +409,15 @@ func (s *Server) handleDelete(w http.ResponseWriter, r *http.Request, body []byt
 }
 
 func (s *Server) handleIncr(w http.ResponseWriter, r *http.Request, body []byte) {
-	var q writeReq
+	var q incrReq
 	if !decode(w, body, &q) {
 		return
 	}
-	n, err := s.cfg.Node.Incr(q.Run, q.Key, q.Delta)
+	if q.Delta == nil {
+		writeError(w, http.StatusBadRequest, "bad_request", errors.New(`incr needs a "delta"`))
+		return
+	}
+	n, err := s.cfg.Node.Incr(q.Run, q.Key, *q.Delta)
 	if err != nil {
 		writeKVError(w, err)
 		return
@@ -407,7 +426,7 @@ func (s *Server) handleIncr(w http.ResponseWriter, r *http.Request, body []byte)
 }
 
 func (s *Server) handleCAS(w http.ResponseWriter, r *http.Request, body []byte) {
-	var q writeReq
+	var q casReq
 	if !decode(w, body, &q) {
 		return
 	}

@@ -135,6 +135,10 @@ func TestServerAPI(t *testing.T) {
 	require.Equal(t, "wrong_type", out["code"])
 	st, _ = call(t, "POST", f+"/v1/put", testToken, map[string]any{"run": "r", "key": "k", "value": 1, "bogus": 2})
 	require.Equal(t, 400, st, "unknown fields are refused")
+	st, _ = call(t, "POST", f+"/v1/put", testToken, map[string]any{"run": "r", "key": "k", "value": 1, "expected_version": 2})
+	require.Equal(t, 400, st, "a field of another call is refused, not ignored")
+	st, _ = call(t, "POST", f+"/v1/incr", testToken, map[string]any{"run": "r", "key": "n"})
+	require.Equal(t, 400, st, "incr without a delta")
 
 	// Status names the leader everywhere.
 	st, out = call(t, "GET", f+"/v1/status", testToken, nil)
