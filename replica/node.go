@@ -91,6 +91,8 @@ type Node struct {
 
 	closeOnce sync.Once
 	closeErr  error
+	stopOnce  sync.Once
+	stopped   raft.Future   // raft's shutdown
 	closing   chan struct{} // closed when Close begins
 	lock      io.Closer     // the node directory's lock
 
@@ -451,13 +453,20 @@ func (n *Node) swapIn() (uint64, error) {
 	return applied, nil
 }
 
+// stopRaft tells raft to stop, once, and returns the future that waits
+// for it (a second raft.Shutdown would not wait).
+func (n *Node) stopRaft() raft.Future {
+	n.stopOnce.Do(func() { n.stopped = n.raft.Shutdown() })
+	return n.stopped
+}
+
 // fail stops the node after its database failed.
 func (n *Node) fail(err error) {
 	n.failMu.Lock()
 	if n.failed == nil {
 		n.failed = fmt.Errorf("%w: %w", ErrNodeFailed, err)
 		n.log.Error("replica: node failed; stopping it", "err", err)
-		go n.raft.Shutdown()
+		n.stopRaft() // signals only: raft's goroutines end on their own
 	}
 	n.failMu.Unlock()
 }
@@ -474,7 +483,7 @@ func (n *Node) Close() error {
 		close(n.closing)
 		var errs []error
 		if n.raft != nil {
-			errs = append(errs, n.raft.Shutdown().Error())
+			errs = append(errs, n.stopRaft().Error()) // waits for raft's goroutines
 		}
 		errs = append(errs, n.closeParts())
 		n.closeErr = errors.Join(errs...)
