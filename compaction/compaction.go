@@ -24,10 +24,10 @@
 // DropRun's deletion has no entry of its own, and recovery adds it again
 // only above an older version of its key, so the version below it is
 // kept as long as it is (dropped together with it, or not at all). A
-// fork's link is a version of its key like any other (recovery adds it
-// again, then drops it again under the policy: package kv); and a key a
-// link points at keeps what reads at the fork's version need, as if a
-// reader held a snapshot there (Policy.Pins), while any link does.
+// fork's link is kept, and all that is newer in its key, since recovery
+// adds it again from the fork's event whatever compaction dropped; and a
+// key a link points at keeps what reads at the fork's version need, as
+// if a reader held a snapshot there (Policy.Pins).
 //
 // A read at version v that finds no version of a key is ambiguous once
 // something is dropped: the key may have been absent at v, or its answer
@@ -112,6 +112,13 @@ func (p Policy) Horizon(recs []index.Record, inputs map[uint32]bool) (drop int, 
 	}
 	for i := len(recs) - 1; i >= 0; i-- {
 		r := recs[i]
+		if r.Link() {
+			// A fork's link is kept, and so what is newer: recovery adds
+			// it again from the fork's event whatever was dropped, so
+			// dropping it, or anything above it, could bring back what a
+			// later version replaced.
+			break
+		}
 		if inputs != nil && !inputs[r.Segment] && !r.Synthetic() {
 			break
 		}

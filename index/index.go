@@ -1151,13 +1151,6 @@ func (c Chain) Linked() bool {
 	return c.ix.sources[c.ref] > 0
 }
 
-// Sources returns how many chains a fork's link points at.
-func (ix *Index) Sources() int {
-	ix.srcMu.Lock()
-	defer ix.srcMu.Unlock()
-	return len(ix.sources)
-}
-
 // find returns the record of version v, or nil.
 func (c Chain) find(v uint64) *rec {
 	r, first := c.newest()

@@ -179,15 +179,6 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		if err != nil {
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
-		// Links and DropRun deletions first: a link dropped frees what
-		// its source kept for it.
-		linked := db.ix.Sources()
-		st.VersionsDropped += db.dropSynthetic(pol)
-		if db.ix.Sources() < linked {
-			if pol, err = db.policy(); err != nil {
-				return st, fmt.Errorf("strata: compact: %w", err)
-			}
-		}
 		dead := db.deadBySegment(pol)
 		if w := db.segs.Load().active; w != nil && dead[w.ID()].dead > 0 {
 			// Versions in the active segment may go: seal it, so that
@@ -213,84 +204,8 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		case err != nil:
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
-		st.VersionsDropped += db.dropSynthetic(pol)
-		if db.ix.Sources() < linked && attempt < maxCompactAttempts {
-			continue // links went with the jobs' drops: their sources may go now
-		}
 		return st, nil
 	}
-}
-
-// dropSynthetic drops, from the index alone, what the policy lets go of
-// the keys of the runs that run events changed when it is nothing but
-// records without entries of their own (a fork's links, DropRun's
-// deletions, see index.Record.Synthetic): no segment holds them, so no
-// compaction job meets them. It returns how many versions it dropped.
-// Open runs it too, after recovery added them again. The caller holds
-// the compaction token (or is Open).
-func (db *DB) dropSynthetic(pol compaction.Policy) int64 {
-	if pol.KeepsAll() {
-		return 0
-	}
-	targets := map[string]bool{}
-	for it := db.ix.Seek(segment.EventRun, ""); it.Valid(); it.Next() {
-		if ev, err := segment.ParseEvent([]byte(it.Chain().KeyView())); err == nil {
-			targets[ev.Run] = true
-		}
-	}
-	n := db.dropSyntheticIn(targets, pol)
-	// The horizon the drops moved goes to the manifest (as a job's does),
-	// since the next Open may not meet the records again: a deletion
-	// whose older versions are gone is not added again.
-	if h := db.trimmed.Load(); n > 0 && !db.opts.ReadOnly {
-		db.set.mu.Lock()
-		if m := db.set.man; m.Trimmed < h {
-			m.Trimmed = h
-			if err := db.writeManifest(m); err != nil {
-				db.log.Warn("strata: could not record the trim horizon in the manifest", "err", err)
-			}
-		}
-		db.set.mu.Unlock()
-	}
-	return n
-}
-
-// dropSyntheticIn is dropSynthetic's pass over the runs targets.
-func (db *DB) dropSyntheticIn(targets map[string]bool, pol compaction.Policy) int64 {
-	// As a job's switch: the drops and the horizon's move are one step
-	// under the pins' lock, against the oldest snapshot pinned now.
-	db.pins.mu.Lock()
-	defer db.pins.mu.Unlock()
-	pol.Pin = min(pol.Pin, db.pins.oldestLocked())
-	var n int64
-	var recs []index.Record
-	for run := range targets {
-		for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
-			c := it.Chain()
-			recs = recs[:0]
-			c.Raw(func(r index.Record) bool {
-				recs = append(recs, r)
-				return true
-			})
-			i, clear := pol.For(run, c.Linked()).Horizon(recs, nil)
-			if i < 0 || !allSynthetic(recs[i:]) {
-				continue
-			}
-			n += int64(c.Drop(recs[i].Version))
-			db.trimmed.Store(max(db.trimmed.Load(), clear))
-			db.dropped.Store(max(db.dropped.Load(), recs[i].Version))
-		}
-	}
-	return n
-}
-
-func allSynthetic(recs []index.Record) bool {
-	for _, r := range recs {
-		if !r.Synthetic() {
-			return false
-		}
-	}
-	return true
 }
 
 // maxCompactAttempts bounds how often Compact starts over because older
@@ -398,7 +313,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 		db.fail(err)
 		return CompactStats{}, db.failed()
 	}
-	db.trimmed.Store(m.Trimmed)
+	db.trimmed.Store(max(db.trimmed.Load(), m.Trimmed))
 	db.dropped.Store(max(db.dropped.Load(), res.NewestDropped)) // before the table holds the outputs
 	db.pins.mu.Unlock()
 	t := db.segs.Load().with(sealed...)

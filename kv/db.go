@@ -207,9 +207,6 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	for _, f := range setup {
 		f(db)
 	}
-	// Recovery added again the links and deletions run events stand for;
-	// drop again those compaction had dropped (see dropSynthetic).
-	db.dropSynthetic(db.retention())
 	if o.Durability == Buffered && !o.ReadOnly {
 		db.syncStop, db.syncDone = make(chan struct{}), make(chan struct{})
 		go db.backgroundSync()

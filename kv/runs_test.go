@@ -196,10 +196,9 @@ func TestForkRunHistory(t *testing.T) {
 	got, err := db.GetAt("src", "a", a1)
 	require.ErrorIs(t, err, kv.ErrHistoryTrimmed, "src's own history is trimmed")
 	_ = got
-	// dst's a keeps its newest (its link to src went under the policy,
-	// like any older version); dst's b still reads src's b as of at,
-	// which src keeps for it.
-	require.Equal(t, []kv.Version{a4}, versionsOf(t, db, "dst", "a"))
+	// What dst reads is kept: src's versions from the one at at (a2;
+	// a1 went), and dst's b, src's b as of at.
+	require.Equal(t, []kv.Version{a4, a2}, versionsOf(t, db, "dst", "a"))
 	require.Equal(t, []kv.Version{at}, versionsOf(t, db, "dst", "b"))
 	require.NoError(t, db.Close())
 
@@ -213,7 +212,7 @@ func TestForkRunHistory(t *testing.T) {
 		}
 		db, err = kv.Open(dir, opts)
 		require.NoError(t, err)
-		require.Equal(t, []kv.Version{a4}, versionsOf(t, db, "dst", "a"), "hints %v", hints)
+		require.Equal(t, []kv.Version{a4, a2}, versionsOf(t, db, "dst", "a"), "hints %v", hints)
 		require.Equal(t, []kv.Version{at}, versionsOf(t, db, "dst", "b"), "hints %v", hints)
 		got, ok, err := db.Get("dst", "b")
 		require.NoError(t, err)

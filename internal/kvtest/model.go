@@ -231,39 +231,9 @@ func (m *Model) Truncate(v kv.Version) {
 // a reader's snapshot would). Reads below the
 // oldest version kept (or below the dropped deletion) may then need
 // what is gone (Trimmed). keep <= 0 keeps everything.
-func (m *Model) Compact(keep int) int {
-	// A link dropped frees what its source kept for it: go round until
-	// no more links go (DB.Compact does the same).
-	dropped := 0
-	for {
-		links := m.links()
-		dropped += m.compact(keep, false)
-		if m.links() == links {
-			return dropped
-		}
-	}
-}
+func (m *Model) Compact(keep int) int { return m.compact(keep) }
 
-// links counts the model's fork records.
-func (m *Model) links() int {
-	n := 0
-	for _, h := range m.hist {
-		for _, v := range h {
-			if v.link != nil {
-				n++
-			}
-		}
-	}
-	return n
-}
-
-// DropSynthetic applies what Open does under Retention{KeepVersions:
-// keep}: of what Compact would drop, only what has no entry of its own on
-// disk (fork links and DropRun deletions, all of a key's dropped
-// versions), since recovery added those again.
-func (m *Model) DropSynthetic(keep int) int { return m.compact(keep, true) }
-
-func (m *Model) compact(keep int, syntheticOnly bool) int {
+func (m *Model) compact(keep int) int {
 	if keep <= 0 {
 		return 0
 	}
@@ -287,12 +257,13 @@ func (m *Model) compact(keep int, syntheticOnly bool) int {
 	dropped := 0
 	for k, h := range m.hist {
 		d := max(0, len(h)-keep)
-		if pin, ok := pins[k.Run]; ok && linked[k] {
-			for j := range d {
-				if h[j+1].Version > pin {
-					d = j
-					break
-				}
+		pin, pinned := pins[k.Run]
+		pinned = pinned && linked[k]
+		for j := range d {
+			// A fork's record is kept, with all that is newer.
+			if h[j].link != nil || (pinned && h[j+1].Version > pin) {
+				d = j
+				break
 			}
 		}
 		if d == len(h)-1 && h[len(h)-1].Deleted {
@@ -301,7 +272,7 @@ func (m *Model) compact(keep int, syntheticOnly bool) int {
 		if d > 0 && d < len(h) && h[d].runDrop {
 			d-- // a DropRun's deletion keeps the version it deleted
 		}
-		if d == 0 || (syntheticOnly && !synthetic(h[:d])) {
+		if d == 0 {
 			continue
 		}
 		clear := h[d-1].Version // a deletion dropped answers as before from its version on
@@ -317,17 +288,6 @@ func (m *Model) compact(keep int, syntheticOnly bool) int {
 		}
 	}
 	return dropped
-}
-
-// synthetic reports whether every version of h is a link or a DropRun
-// deletion.
-func synthetic(h []Version) bool {
-	for _, v := range h {
-		if v.link == nil && !v.runDrop {
-			return false
-		}
-	}
-	return true
 }
 
 // Expect is what the model says an operation must do.

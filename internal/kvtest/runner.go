@@ -88,7 +88,6 @@ func (h *Runner) Do(op Op) {
 		h.no(db.Close(), "close")
 		h.open()
 		h.durable = m.Last()
-		m.DropSynthetic(h.keep)
 		h.Check()
 		return
 	case OpCrash:
@@ -101,7 +100,6 @@ func (h *Runner) Do(op Op) {
 			h.t.Fatalf("%v: recovered to version %d; durable %d, last %d", op, got, h.durable, m.Last())
 		}
 		m.Truncate(got)
-		m.DropSynthetic(h.keep)
 		h.durable = got
 		h.Check()
 		return
