@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -86,9 +87,9 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux()}
 	s.mux.HandleFunc("GET /v1/get", s.handleGet)
-	s.mux.HandleFunc("GET /v1/history", s.handleHistory)
-	s.mux.HandleFunc("GET /v1/scan", s.handleScan)
-	s.mux.HandleFunc("GET /v1/changes", s.handleChanges)
+	s.mux.HandleFunc("GET /v1/history", s.reader(s.history))
+	s.mux.HandleFunc("GET /v1/scan", s.reader(s.scan))
+	s.mux.HandleFunc("GET /v1/changes", s.reader(s.changes))
 	s.mux.HandleFunc("POST /v1/put", s.write(s.handlePut))
 	s.mux.HandleFunc("POST /v1/delete", s.write(s.handleDelete))
 	s.mux.HandleFunc("POST /v1/incr", s.write(s.handleIncr))
@@ -258,75 +259,71 @@ func (s *Server) handleGet(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"found": true, "value": v.Value, "version": v.Version, "timestamp": v.Timestamp})
 }
 
-func (s *Server) handleHistory(w http.ResponseWriter, r *http.Request) {
-	ro, ok := s.readOpts(w, r)
-	if !ok {
-		return
+// reader serves a read call: fn answers it from the query, with the
+// read's options, as the JSON body of a 200.
+func (s *Server) reader(fn func(q url.Values, ro ReadOptions) (any, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		ro, ok := s.readOpts(w, r)
+		if !ok {
+			return
+		}
+		out, err := fn(r.URL.Query(), ro)
+		if err != nil {
+			writeKVError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, out)
 	}
-	q := r.URL.Query()
+}
+
+func (s *Server) history(q url.Values, ro ReadOptions) (any, error) {
 	limit, err1 := intParam(q.Get("limit"))
 	before, err2 := uintParam(q.Get("before"))
 	if err := errors.Join(err1, err2); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err)
-		return
+		return nil, err
 	}
 	h, err := s.cfg.Node.History(kv.RunID(q.Get("run")), q.Get("key"), limit, kv.Version(before), ro)
 	if err != nil {
-		writeKVError(w, err)
-		return
+		return nil, err
 	}
 	out := make([]versioned, len(h))
 	for i, v := range h {
 		out[i] = toJSON("", v)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"versions": out})
+	return map[string]any{"versions": out}, nil
 }
 
-func (s *Server) handleScan(w http.ResponseWriter, r *http.Request) {
-	ro, ok := s.readOpts(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
+func (s *Server) scan(q url.Values, ro ReadOptions) (any, error) {
 	limit, err := intParam(q.Get("limit"))
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err)
-		return
+		return nil, err
 	}
 	p, err := s.cfg.Node.Scan(kv.RunID(q.Get("run")), q.Get("prefix"), limit, q.Get("cursor"), ro)
 	if err != nil {
-		writeKVError(w, err)
-		return
+		return nil, err
 	}
 	out := make([]versioned, len(p.Entries))
 	for i, e := range p.Entries {
 		out[i] = toJSON(e.Key, e.Versioned)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"entries": out, "cursor": p.Cursor})
+	return map[string]any{"entries": out, "cursor": p.Cursor}, nil
 }
 
-func (s *Server) handleChanges(w http.ResponseWriter, r *http.Request) {
-	ro, ok := s.readOpts(w, r)
-	if !ok {
-		return
-	}
-	q := r.URL.Query()
+func (s *Server) changes(q url.Values, ro ReadOptions) (any, error) {
 	after, err1 := uintParam(q.Get("after"))
 	limit, err2 := intParam(q.Get("limit"))
 	if err := errors.Join(err1, err2); err != nil {
-		writeError(w, http.StatusBadRequest, "bad_request", err)
-		return
+		return nil, err
 	}
 	cs, err := s.cfg.Node.Changes(kv.RunID(q.Get("run")), q.Get("prefix"), kv.Version(after), limit, ro)
 	if err != nil {
-		writeKVError(w, err)
-		return
+		return nil, err
 	}
 	out := make([]versioned, len(cs))
 	for i, c := range cs {
 		out[i] = toJSON(c.Key, c.Versioned)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"changes": out})
+	return map[string]any{"changes": out}, nil
 }
 
 // The bodies of the write calls (a field another call takes is refused).
@@ -551,13 +548,16 @@ func btoi(b bool) int {
 	return 0
 }
 
+// errBadParam: a query parameter that does not parse (400).
+var errBadParam = errors.New("bad query parameter")
+
 func intParam(s string) (int, error) {
 	if s == "" {
 		return 0, nil
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
-		return 0, fmt.Errorf("not an integer: %q", s)
+		return 0, fmt.Errorf("%w: not an integer: %q", errBadParam, s)
 	}
 	return n, nil
 }
@@ -568,7 +568,7 @@ func uintParam(s string) (uint64, error) {
 	}
 	n, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("not a version: %q", s)
+		return 0, fmt.Errorf("%w: not a version: %q", errBadParam, s)
 	}
 	return n, nil
 }
@@ -589,6 +589,8 @@ func writeKVError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &nl):
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error(), "code": "not_leader", "leader_id": nl.LeaderID, "leader_raft": nl.LeaderAddr})
+	case errors.Is(err, errBadParam):
+		writeError(w, http.StatusBadRequest, "bad_request", err)
 	case errors.Is(err, kv.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err)
 	case errors.Is(err, kv.ErrInvalidKey), errors.Is(err, kv.ErrInvalidRun), errors.Is(err, kv.ErrInvalidValue):
