@@ -9,18 +9,29 @@ import (
 )
 
 // newChunk maps a chunk of zeroed memory outside the Go heap, or returns
-// nil if the system refuses.
+// nil if the system refuses. The chunk is aligned to its size, so that it
+// can be backed by huge pages (see hugePages): it maps twice its size and
+// unmaps what lies before and after the aligned chunk.
 func newChunk() *chunk {
-	b, err := unix.Mmap(-1, 0, chunkBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	p, err := unix.MmapPtr(-1, 0, nil, 2*chunkBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
 		return nil
 	}
-	return (*chunk)(unsafe.Pointer(unsafe.SliceData(b)))
+	skip := (chunkBytes - uintptr(p)%chunkBytes) % chunkBytes
+	if skip > 0 {
+		unix.MunmapPtr(p, skip)
+	}
+	c := unsafe.Add(p, skip)
+	if tail := chunkBytes - skip; tail > 0 {
+		unix.MunmapPtr(unsafe.Add(c, chunkBytes), tail)
+	}
+	hugePages(c, chunkBytes)
+	return (*chunk)(c)
 }
 
 // freeChunk returns a chunk's memory to the system.
 func freeChunk(c *chunk) {
-	unix.Munmap(unsafe.Slice(&c[0], chunkBytes))
+	unix.MunmapPtr(unsafe.Pointer(c), chunkBytes)
 }
 
 // offHeap says the arena lives outside the Go heap.
