@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/metrics"
+	"runtime/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -81,6 +82,24 @@ type child struct {
 	res  *ChildResult
 }
 
+// ProfileEnv, when set to a directory, makes each child write a CPU
+// profile of all its workloads there, as ENGINE.cpu.prof (go tool pprof
+// -top -focus Scan bench ENGINE.cpu.prof).
+const ProfileEnv = "STRATA_BENCH_CPUPROFILE"
+
+// startProfile starts a CPU profile into path; stop ends it.
+func startProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // runChild runs every workload for the named engine under dir and returns
 // what it measured (with Error set on failure).
 func runChild(name, dir string, cfg Config, log io.Writer) *ChildResult {
@@ -90,6 +109,14 @@ func runChild(name, dir string, cfg Config, log io.Writer) *ChildResult {
 		Ops:     map[string]int64{},
 		Seconds: map[string]float64{},
 	}}
+	if d := os.Getenv(ProfileEnv); d != "" {
+		stop, err := startProfile(filepath.Join(d, name+".cpu.prof"))
+		if err != nil {
+			c.res.Error = err.Error()
+			return c.res
+		}
+		defer stop()
+	}
 	steps := []func() error{c.fillAndReads, c.batchFill, c.history, c.compactSpace, c.syncCommits}
 	for _, step := range steps {
 		if err := step(); err != nil {

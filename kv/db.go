@@ -579,11 +579,17 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 		}
 		return newer.read(r)
 	}
-	var one [1][]byte
-	stored := one[:]
-	if len(recs) > 1 {
-		stored = make([][]byte, len(recs))
+	var small [16][]byte
+	stored := small[:]
+	if len(recs) > len(small) {
+		sp := storedPool.Get().(*[][]byte)
+		defer func() { clear(*sp); storedPool.Put(sp) }()
+		if cap(*sp) < len(recs) {
+			*sp = make([][]byte, len(recs))
+		}
+		stored = (*sp)[:len(recs)]
 	}
+	size := 0 // the stored bytes: at least what the values decode to, but for compressed ones
 	for i, r := range recs {
 		if r.Tombstone() {
 			continue
@@ -593,6 +599,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 			return err
 		}
 		stored[i] = b
+		size += len(b)
 	}
 	cur := 0
 	at := func() (string, int64) {
@@ -616,6 +623,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 		var mem *arena // one allocation for many values' bytes
 		if len(recs) > 1 {
 			mem = &arena{}
+			mem.reserve(size)
 		}
 		for cur = range recs {
 			r := recs[cur]
@@ -635,6 +643,11 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 		return nil
 	}, at)
 }
+
+// storedPool holds the slices of stored bytes of reads of more than 16
+// values (a scan page's), cleared between uses so that they pin no
+// mapping.
+var storedPool = sync.Pool{New: func() any { return new([][]byte) }}
 
 func (t *segTable) read(r index.Record) ([]byte, string, error) {
 	if s := t.sealed[r.Segment]; s != nil {

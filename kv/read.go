@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/strata-kv/strata/index"
@@ -150,10 +151,8 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 	if !ok {
 		return []Versioned{}, nil
 	}
-	var recs []index.Record
-	if limit > 0 {
-		recs = make([]index.Record, 0, min(limit, 64))
-	}
+	var small [16]index.Record // most histories asked for fit
+	recs := small[:0]
 	c.Versions(db.visible.Load(), func(r index.Record) bool {
 		if before != 0 && r.Version >= uint64(before) {
 			return true
@@ -161,18 +160,16 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 		recs = append(recs, r)
 		return limit <= 0 || len(recs) < limit
 	})
-	vals := make([]Value, len(recs))
-	if err := db.readValues(t, recs, vals); err != nil {
-		return nil, keyErr("history", run, key, err)
-	}
 	out := make([]Versioned, len(recs))
 	for i, r := range recs {
 		out[i] = Versioned{
-			Value:     vals[i],
 			Version:   Version(r.Version),
 			Timestamp: time.UnixMicro(r.Timestamp).UTC(),
 			Deleted:   r.Tombstone(),
 		}
+	}
+	if err := db.readValuesInto(t, recs, func(i int) *Value { return &out[i].Value }); err != nil {
+		return nil, keyErr("history", run, key, err)
 	}
 	return out, nil
 }
@@ -299,6 +296,9 @@ type span struct {
 	reverse bool
 }
 
+// recsPool holds the record slices of scan pages.
+var recsPool = sync.Pool{New: func() any { return new([]index.Record) }}
+
 // collect reads a page of at most limit (<= 0: DefaultScanLimit) live
 // keys of sp at snap and their values; Cursor is set to a non-empty
 // placeholder when more keys follow (the caller encodes it). It returns
@@ -313,7 +313,9 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 	// work is most of a scan's cost after the cache misses).
 	n := min(limit, DefaultScanLimit)
 	page := Page{Entries: make([]Entry, 0, n)}
-	recs := make([]index.Record, 0, n)
+	rp := recsPool.Get().(*[]index.Record)
+	defer func() { *rp = (*rp)[:0]; recsPool.Put(rp) }()
+	recs := (*rp)[:0]
 	var own []int // entries the transaction's own writes answer
 	more := false
 	t := db.segs.Load()
@@ -322,6 +324,9 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 		if len(page.Entries) == limit {
 			more = true
 			return false
+		}
+		if len(page.Entries) == 0 {
+			keys.reserve(min(len(key)*n, 64<<10)) // most pages' keys are alike in length
 		}
 		e := Entry{Key: keys.str(key)}
 		if p != nil {
@@ -341,6 +346,7 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 			return Page{}, false, err
 		}
 	}
+	*rp = recs // grown, kept for the next page
 	isOwn := func(i int) bool { _, ok := slices.BinarySearch(own, i); return ok }
 	var scratch Value
 	err := db.readValuesInto(t, recs, func(i int) *Value {

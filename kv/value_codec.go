@@ -155,6 +155,14 @@ func (a *arena) copy(b []byte) []byte {
 	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
+// reserve makes the next n bytes of copies come from one chunk: the
+// caller knows what a page needs, so that no chunk is larger than it.
+func (a *arena) reserve(n int) {
+	if n > cap(a.buf)-len(a.buf) {
+		a.buf = make([]byte, 0, n)
+	}
+}
+
 // str returns a copy of s from the arena.
 func (a *arena) str(s string) string {
 	c := a.copy(unsafe.Slice(unsafe.StringData(s), len(s)))
