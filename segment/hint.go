@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"path/filepath"
 	"slices"
 
@@ -397,24 +396,55 @@ func (r *HintReader) uvarint(lo, hi uint64) (uint64, bool) {
 
 // HintBuilder collects the entries of a segment's frames, as they are
 // scanned, for its hint file.
+//
+// It holds nothing the garbage collector must scan, and nothing that
+// moves as it grows: an entry is a 40-byte record (hintRec) in blocks of
+// recBlock, its key a place in chunks of keyChunk bytes, its run a number
+// in runs. A 64 MiB segment of 100-byte values (half a million entries)
+// costs it about 30 MB, and the sort 12 MB more.
 type HintBuilder struct {
-	entries  []HintEntry
+	blocks   [][]hintRec
+	n        int // entries added
 	frames   uint64
 	lastTime int64
-	// The entries' runs and keys are copies: runs interned, keys packed
-	// in chunks that never move, so the segment's pages may go as soon
-	// as they are read.
-	runs    map[string][]byte
-	lastRun []byte
-	chunk   []byte
+	// Runs are interned (runs, by name in runIDs), keys copied into
+	// chunks, so the segment's pages may go as soon as they are read.
+	runs   [][]byte
+	runIDs map[string]uint32
+	last   uint32 // the run of the last entry, +1 (0: none yet)
+	chunks [][]byte
 }
+
+// hintRec is an entry as the builder holds it.
+type hintRec struct {
+	version uint64
+	ts      int64
+	off     int64  // of the stored value in the segment
+	key     uint32 // chunk << keyChunkShift | offset in the chunk
+	len     uint32 // of the stored value
+	run     uint32 // in runs
+	klen    uint16
+	op      uint8
+	codec   uint8
+}
+
+const (
+	recBlock      = 1 << 14
+	keyChunkShift = 20
+	// keyChunk is the size of the chunks keys are copied into (MaxKeyLen
+	// is far below it).
+	keyChunk = 1 << keyChunkShift
+	// maxKeyChunks bounds the chunks a key's place can name: 4 GiB of
+	// keys, far beyond a segment's.
+	maxKeyChunks = 1 << (32 - keyChunkShift)
+)
 
 // evictEvery is how many bytes of a segment BuildHint reads between two
 // evictions of the pages it read.
 const evictEvery = 8 << 20
 
-// keyChunk is the size of the chunks keys are copied into.
-const keyChunk = 1 << 20
+// errHintTooLarge: a segment's keys overflow the builder's key places.
+var errHintTooLarge = errors.New("segment: too many key bytes for a hint")
 
 // Add adds the entries of a verified frame (copying their runs and keys:
 // the frame's bytes may go once it returns).
@@ -425,39 +455,69 @@ func (b *HintBuilder) Add(f *Frame) error {
 	b.frames++
 	b.lastTime = max(b.lastTime, f.Timestamp)
 	return f.Entries(func(e Entry) error {
-		b.entries = append(b.entries, HintEntry{
-			Run: b.run(e.Run), Key: b.key(e.Key), Version: f.Version, Timestamp: f.Timestamp,
-			Offset: f.Offset + int64(e.ValueOffset), Len: uint32(len(e.Value)), Op: e.Op, Codec: e.Codec,
-		})
-		return nil
+		return b.add(e.Run, e.Key, f.Version, f.Timestamp, f.Offset+int64(e.ValueOffset), uint32(len(e.Value)), e.Op, e.Codec)
 	})
 }
 
-// run returns the builder's copy of run name r.
-func (b *HintBuilder) run(r []byte) []byte {
-	if b.lastRun != nil && bytes.Equal(r, b.lastRun) { // runs change seldom
-		return b.lastRun
+// add appends one entry.
+func (b *HintBuilder) add(run, key []byte, version uint64, ts, off int64, n uint32, op, codec uint8) error {
+	kp, err := b.key(key)
+	if err != nil {
+		return err
 	}
-	c, ok := b.runs[string(r)]
-	if !ok {
-		if b.runs == nil {
-			b.runs = map[string][]byte{}
-		}
-		c = bytes.Clone(r)
-		b.runs[string(c)] = c
+	if b.n%recBlock == 0 {
+		b.blocks = append(b.blocks, make([]hintRec, 0, recBlock))
 	}
-	b.lastRun = c
-	return c
+	blk := &b.blocks[len(b.blocks)-1]
+	*blk = append(*blk, hintRec{version: version, ts: ts, off: off, key: kp, len: n,
+		run: b.run(run), klen: uint16(len(key)), op: op, codec: codec})
+	b.n++
+	return nil
 }
 
-// key returns a copy of key k in the builder's chunks.
-func (b *HintBuilder) key(k []byte) []byte {
-	if len(b.chunk)+len(k) > cap(b.chunk) {
-		b.chunk = make([]byte, 0, max(keyChunk, len(k)))
+// rec returns entry i.
+func (b *HintBuilder) rec(i uint32) *hintRec { return &b.blocks[i/recBlock][i%recBlock] }
+
+// keyOf returns the key of r, in the builder's chunks.
+func (b *HintBuilder) keyOf(r *hintRec) []byte {
+	c, at := r.key>>keyChunkShift, r.key&(keyChunk-1)
+	return b.chunks[c][at : at+uint32(r.klen) : at+uint32(r.klen)]
+}
+
+// run returns the number of run name r, interning it.
+func (b *HintBuilder) run(r []byte) uint32 {
+	if b.last != 0 && bytes.Equal(r, b.runs[b.last-1]) { // runs change seldom
+		return b.last - 1
 	}
-	at := len(b.chunk)
-	b.chunk = append(b.chunk, k...)
-	return b.chunk[at:len(b.chunk):len(b.chunk)]
+	id, ok := b.runIDs[string(r)]
+	if !ok {
+		if b.runIDs == nil {
+			b.runIDs = map[string]uint32{}
+		}
+		id = uint32(len(b.runs))
+		c := bytes.Clone(r)
+		b.runs = append(b.runs, c)
+		b.runIDs[string(c)] = id
+	}
+	b.last = id + 1
+	return id
+}
+
+// key copies key k into the builder's chunks and returns its place.
+func (b *HintBuilder) key(k []byte) (uint32, error) {
+	if len(k) > MaxKeyLen { // frames that verified hold none
+		return 0, fmt.Errorf("segment: a hint entry's key of %d bytes", len(k))
+	}
+	if len(b.chunks) == 0 || len(b.chunks[len(b.chunks)-1])+len(k) > keyChunk {
+		if len(b.chunks) == maxKeyChunks {
+			return 0, errHintTooLarge
+		}
+		b.chunks = append(b.chunks, make([]byte, 0, keyChunk))
+	}
+	c := &b.chunks[len(b.chunks)-1]
+	at := len(*c)
+	*c = append(*c, k...)
+	return uint32(len(b.chunks)-1)<<keyChunkShift | uint32(at), nil
 }
 
 // Encode returns the hint file of the entries added so far, for the
@@ -465,46 +525,51 @@ func (b *HintBuilder) key(k []byte) []byte {
 // its last commit, or of the range a compacted segment covers) is last.
 func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 	order := b.order()
+	// encodeHint keeps the entry before the current one: two buffers.
+	var two [2]HintEntry
 	return encodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
-		LastTime: b.lastTime, Frames: b.frames}, len(order), func(i int) *HintEntry { return &b.entries[order[i].i] })
+		LastTime: b.lastTime, Frames: b.frames}, len(order), func(i int) *HintEntry {
+		e := &two[i&1]
+		*e = b.entry(order[i].i)
+		return e
+	})
+}
+
+// entry returns entry i as a HintEntry, its run and key views of the
+// builder's copies.
+func (b *HintBuilder) entry(i uint32) HintEntry {
+	r := b.rec(i)
+	return HintEntry{Run: b.runs[r.run], Key: b.keyOf(r), Version: r.version, Timestamp: r.ts,
+		Offset: r.off, Len: r.len, Op: r.op, Codec: r.codec}
 }
 
 // hintSortKey orders entries by (run, key, version) from their run's
 // rank and a copy of their key's first 16 bytes, so that sorting touches
-// the keys themselves only to break ties beyond those bytes; i is the
+// the entries themselves only to break ties beyond those bytes; i is the
 // entry's place in the builder.
 type hintSortKey struct {
 	k0, k1 uint64
 	run    uint32
 	i      uint32
-	klen   int // keys of at most 16 bytes with equal prefixes and lengths are equal
 }
 
 // order returns the entries' order by (run, key, version): the place of
 // the first in entries, of the second, ...
 func (b *HintBuilder) order() []hintSortKey {
-	es := b.entries
-	ranks := map[string]uint32{}
-	var last []byte
-	for i := range es {
-		if i == 0 || !bytes.Equal(es[i].Run, last) { // runs change seldom
-			last = es[i].Run
-			ranks[string(last)] = 0 // no allocation for a run already met
-		}
+	names := make([]uint32, len(b.runs))
+	for i := range names {
+		names[i] = uint32(i)
 	}
-	names := slices.Sorted(maps.Keys(ranks))
-	for r, name := range names {
-		ranks[name] = uint32(r)
+	slices.SortFunc(names, func(x, y uint32) int { return bytes.Compare(b.runs[x], b.runs[y]) })
+	ranks := make([]uint32, len(b.runs))
+	for r, id := range names {
+		ranks[id] = uint32(r)
 	}
-	sks := make([]hintSortKey, len(es))
+	sks := make([]hintSortKey, b.n)
 	var pad [16]byte
-	var rank uint32
-	for i := range es {
-		if i == 0 || !bytes.Equal(es[i].Run, last) {
-			last = es[i].Run
-			rank = ranks[string(last)]
-		}
-		k := es[i].Key
+	for i := range sks {
+		r := b.rec(uint32(i))
+		k := b.keyOf(r)
 		p := pad[:]
 		if len(k) >= 16 {
 			p = k[:16]
@@ -512,7 +577,7 @@ func (b *HintBuilder) order() []hintSortKey {
 			copy(p, k)
 			clear(p[len(k):])
 		}
-		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: rank, i: uint32(i), klen: len(k)}
+		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: ranks[r.run], i: uint32(i)}
 	}
 	slices.SortFunc(sks, func(x, y hintSortKey) int {
 		switch {
@@ -522,15 +587,17 @@ func (b *HintBuilder) order() []hintSortKey {
 			return cmp.Compare(x.k0, y.k0)
 		case x.k1 != y.k1:
 			return cmp.Compare(x.k1, y.k1)
-		case x.klen <= 16 && y.klen <= 16:
+		}
+		rx, ry := b.rec(x.i), b.rec(y.i)
+		if rx.klen <= 16 && ry.klen <= 16 {
 			// The same key, or one a prefix of the other padded with
 			// zeros: the shorter first, then a key's versions in order.
-			return cmp.Or(cmp.Compare(x.klen, y.klen), cmp.Compare(es[x.i].Version, es[y.i].Version))
+			return cmp.Or(cmp.Compare(rx.klen, ry.klen), cmp.Compare(rx.version, ry.version))
 		}
-		if c := bytes.Compare(es[x.i].Key, es[y.i].Key); c != 0 {
+		if c := bytes.Compare(b.keyOf(rx), b.keyOf(ry)); c != 0 {
 			return c
 		}
-		return cmp.Compare(es[x.i].Version, es[y.i].Version)
+		return cmp.Compare(rx.version, ry.version)
 	})
 	return sks
 }
@@ -543,7 +610,7 @@ func (b *HintBuilder) order() []hintSortKey {
 // it).
 func BuildHint(s *Sealed, last uint64) ([]byte, error) {
 	covers := last
-	b := HintBuilder{entries: make([]HintEntry, 0, len(s.Bytes())/128)} // a guess: append grows it
+	var b HintBuilder
 	sc := s.Scanner()
 	last = s.Header().BaseVersion - 1
 	evicted := int64(0)

@@ -1,6 +1,7 @@
 package segment
 
 import (
+	"bytes"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -113,8 +114,7 @@ func TestHintRoundTrip(t *testing.T) {
 }
 
 func sortedUnique(es []HintEntry) []HintEntry {
-	b := HintBuilder{entries: es}
-	es = b.sorted()
+	es = builderOf(es).sorted()
 	out := es[:0]
 	for i := range es {
 		if len(out) > 0 && out[len(out)-1].Compare(&es[i]) == 0 {
@@ -178,19 +178,32 @@ func TestHintBuilderSorts(t *testing.T) {
 		}
 		es = append(es, HintEntry{Run: []byte(fmt.Sprint("r", rng.IntN(3))), Key: k, Version: uint64(v + 1)})
 	}
-	b := HintBuilder{entries: slices.Clone(es)}
-	got := b.sorted()
+	got := builderOf(es).sorted()
 	want := slices.Clone(es)
 	slices.SortFunc(want, func(x, y HintEntry) int { return x.Compare(&y) })
 	require.Equal(t, want, got)
 }
 
-// sorted returns the builder's entries in the order it encodes them.
+// builderOf returns a builder holding es.
+func builderOf(es []HintEntry) *HintBuilder {
+	var b HintBuilder
+	for _, e := range es {
+		if err := b.add(e.Run, e.Key, e.Version, e.Timestamp, e.Offset, e.Len, e.Op, e.Codec); err != nil {
+			panic(err)
+		}
+	}
+	return &b
+}
+
+// sorted returns the builder's entries in the order it encodes them
+// (copies: HintEntry's fields view the builder's memory).
 func (b *HintBuilder) sorted() []HintEntry {
 	order := b.order()
 	out := make([]HintEntry, len(order))
 	for i, sk := range order {
-		out[i] = b.entries[sk.i]
+		e := b.entry(sk.i)
+		e.Run, e.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
+		out[i] = e
 	}
 	return out
 }
