@@ -9,9 +9,10 @@ import (
 )
 
 // newChunk maps a chunk of zeroed memory outside the Go heap, or returns
-// nil if the system refuses. The chunk is aligned to its size, so that it
-// can be backed by huge pages (see hugePages): it maps twice its size and
-// unmaps what lies before and after the aligned chunk.
+// nil if the system refuses. The chunk is aligned to its size, so that
+// huge pages can back it (see hugePages; the arena asks for them): it
+// maps twice its size and unmaps what lies before and after the aligned
+// chunk.
 func newChunk() *chunk {
 	p, err := unix.MmapPtr(-1, 0, nil, 2*chunkBytes, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
 	if err != nil {
@@ -25,7 +26,6 @@ func newChunk() *chunk {
 	if tail := chunkBytes - skip; tail > 0 {
 		unix.MunmapPtr(unsafe.Add(c, chunkBytes), tail)
 	}
-	hugePages(c, chunkBytes)
 	return (*chunk)(c)
 }
 

@@ -301,6 +301,12 @@ func (a *arena) alloc(size int) uint32 {
 		if c == nil {
 			return 0
 		}
+		if cs != nil {
+			// Huge pages from the second chunk on: a small index (most
+			// of a test run's) would pay for zeroing 2 MiB at its first
+			// write, and gains nothing.
+			hugePages(unsafe.Pointer(c), chunkBytes)
+		}
 		grown = append(grown, c)
 		a.chunks.Store(&grown)
 	}

@@ -466,7 +466,9 @@ func (b *HintBuilder) add(run, key []byte, version uint64, ts, off int64, n uint
 		return err
 	}
 	if b.n%recBlock == 0 {
-		b.blocks = append(b.blocks, make([]hintRec, 0, recBlock))
+		// The first block grows as a slice does, so that a small
+		// segment's build allocates little; later ones come whole.
+		b.blocks = append(b.blocks, make([]hintRec, 0, min(recBlock, max(64, b.n))))
 	}
 	blk := &b.blocks[len(b.blocks)-1]
 	*blk = append(*blk, hintRec{version: version, ts: ts, off: off, key: kp, len: n,
@@ -512,7 +514,9 @@ func (b *HintBuilder) key(k []byte) (uint32, error) {
 		if len(b.chunks) == maxKeyChunks {
 			return 0, errHintTooLarge
 		}
-		b.chunks = append(b.chunks, make([]byte, 0, keyChunk))
+		// As with blocks, the first chunk grows (nothing views the
+		// chunks before Encode).
+		b.chunks = append(b.chunks, make([]byte, 0, min(keyChunk, max(1024, len(b.chunks)*keyChunk))))
 	}
 	c := &b.chunks[len(b.chunks)-1]
 	at := len(*c)
