@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math/bits"
 	"math/rand/v2"
-	"slices"
 	"unsafe"
 )
 
@@ -30,7 +29,6 @@ func (ix *Index) Reset() {
 	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
 	ix.hash.Store(newTable(1024))
-	ix.fences.Store(nil)
 	ix.runs.Clear()
 	ix.names.Clear()
 	ix.nruns = 0
@@ -59,7 +57,6 @@ type Builder struct {
 	recs   []Record
 	refs   []uint32 // every node written, with its hash
 	hashes []uint64
-	fences []fence
 	err    error
 
 	// Counts, published at Finish (no reader looks before).
@@ -171,11 +168,7 @@ func (b *Builder) flush() error {
 		b.last[lvl] = ref
 	}
 	b.refs = append(b.refs, ref)
-	key := unsafe.String(unsafe.SliceData(b.key), len(b.key))
-	b.hashes = append(b.hashes, hashOf(b.rn, key))
-	if h >= fenceHeight {
-		b.fences = append(b.fences, fence{k0: prefix8(key), run: b.rn, ref: ref})
-	}
+	b.hashes = append(b.hashes, hashOf(b.rn, unsafe.String(unsafe.SliceData(b.key), len(b.key))))
 	if !b.recs[len(b.recs)-1].Tombstone() {
 		b.live++
 	}
@@ -214,11 +207,7 @@ func (b *Builder) Finish() error {
 	ix.bytes.Store(b.bytes)
 	ix.hash.Store(t)
 	ix.height.Store(int32(b.height))
-	if len(b.fences) > 0 {
-		fs := slices.Clip(b.fences)
-		ix.fences.Store(&fs)
-	}
-	b.refs, b.hashes, b.fences = nil, nil, nil
+	b.refs, b.hashes = nil, nil
 	return b.err
 }
 

@@ -1,7 +1,6 @@
 package index
 
 import (
-	"math/rand/v2"
 	"slices"
 	"testing"
 
@@ -152,50 +151,4 @@ func TestResetThenBuild(t *testing.T) {
 	require.True(t, ok)
 	require.Equal(t, "k", c.Key())
 	ix.Close()
-}
-
-// A read's search from a Build's fences finds what a search from the head
-// finds: keys that share 8-byte prefixes, shorter keys (zero-padded like
-// keys ending in zeros), several runs, probes between and beyond the keys,
-// and keys added after the build (which no fence lists).
-func TestFencesFindWhatTheHeadFinds(t *testing.T) {
-	rng := rand.New(rand.NewPCG(7, 7))
-	alphabet := []byte{0, 1, 'a', 'b', 0xff}
-	randKey := func() string {
-		k := make([]byte, 1+rng.IntN(12))
-		for i := range k {
-			k[i] = alphabet[rng.IntN(len(alphabet))]
-		}
-		return string(k)
-	}
-	model := map[string]map[string][]uint64{}
-	v := uint64(0)
-	for _, run := range []string{"a", "b", "c"} {
-		model[run] = map[string][]uint64{}
-		for range 20000 {
-			v++
-			model[run][randKey()] = []uint64{v}
-		}
-	}
-	ix := buildFrom(t, model, func(uint64) bool { return false })
-	require.NotNil(t, ix.fences.Load(), "a build of 60k keys has fences")
-	check := func() {
-		for range 20000 {
-			run := []string{"a", "b", "c"}[rng.IntN(3)]
-			rn, ok := ix.runNumber(run)
-			require.True(t, ok)
-			key := randKey()
-			var preds [maxHeight]uint32
-			require.Equal(t, ix.findGE(rn, key, &preds), ix.findGE(rn, key, nil), "run %q key %q", run, key)
-		}
-	}
-	check()
-	for range 20000 {
-		v++
-		require.NoError(t, ix.Add([]string{"a", "b", "c"}[rng.IntN(3)], randKey(), mkrec(v, false)))
-	}
-	ix.linkPending()
-	check()
-	ix.Reset()
-	require.Nil(t, ix.fences.Load(), "Reset drops the fences")
 }

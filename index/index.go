@@ -115,7 +115,6 @@ package index
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"math/bits"
 	"math/rand/v2"
@@ -349,9 +348,6 @@ type Index struct {
 	head   uint32 // the skiplist's head node: run 0, empty key
 	height atomic.Int32
 	hash   atomic.Pointer[table]
-	// fences, set by a Build, lists its nodes of height fenceHeight or
-	// more in order (see findGE); nil otherwise.
-	fences atomic.Pointer[[]fence]
 
 	runs   sync.Map // run name -> run number
 	names  sync.Map // run number -> run name
@@ -497,18 +493,10 @@ func (ix *Index) probe(t *table, hash uint64, run uint32, key string) (ref uint3
 }
 
 // findGE returns the first node >= (run, key), or 0, filling preds (if not
-// nil) with the last node < (run, key) at each level. A read (preds nil)
-// of an index a Build laid out starts from the last fence below the key
-// rather than from the head: the levels above fenceHeight, a cache miss
-// a step, become a binary search in a small array.
+// nil) with the last node < (run, key) at each level.
 func (ix *Index) findGE(run uint32, key string, preds *[maxHeight]uint32) uint32 {
-	x, top := ix.head, int(ix.height.Load())-1
-	if preds == nil {
-		if f := ix.fenceBelow(run, key); f != 0 {
-			x, top = f, min(top, int(ix.node(f).h)-1)
-		}
-	}
-	for lvl := top; lvl >= 0; lvl-- {
+	x := ix.head
+	for lvl := int(ix.height.Load()) - 1; lvl >= 0; lvl-- {
 		for {
 			next := ix.next(x, lvl)
 			if next == 0 || ix.compare(next, run, key) >= 0 {
@@ -521,50 +509,6 @@ func (ix *Index) findGE(run uint32, key string, preds *[maxHeight]uint32) uint32
 		}
 	}
 	return ix.next(x, 0)
-}
-
-// fenceHeight is the least height of a fence: one node in 4^(h-1), 16k
-// fences (256 KiB) at 1M keys.
-const fenceHeight = 4
-
-// fence is a node of a Build's layout, at least fenceHeight high, and the
-// first 8 bytes of its key (zero-padded, big-endian).
-type fence struct {
-	k0  uint64
-	run uint32
-	ref uint32
-}
-
-// prefix8 returns the first 8 bytes of key as a big-endian number,
-// zero-padded. A key whose prefix8 is below another's sorts below it.
-func prefix8(key string) uint64 {
-	var b [8]byte
-	copy(b[:], key)
-	return binary.BigEndian.Uint64(b[:])
-}
-
-// fenceBelow returns the last fence below (run, key), or 0. Fences are
-// never unlinked (no node is), so a search may start at one whatever
-// was added since.
-func (ix *Index) fenceBelow(run uint32, key string) uint32 {
-	p := ix.fences.Load()
-	if p == nil {
-		return 0
-	}
-	fs, k0 := *p, prefix8(key)
-	i, j := 0, len(fs)
-	for i < j { // the first fence not below (run, k0)
-		h := int(uint(i+j) >> 1)
-		if f := &fs[h]; f.run < run || f.run == run && f.k0 < k0 {
-			i = h + 1
-		} else {
-			j = h
-		}
-	}
-	if i == 0 {
-		return 0
-	}
-	return fs[i-1].ref
 }
 
 func randomHeight() int {
@@ -891,11 +835,7 @@ func (ix *Index) Bytes() int64 {
 	if held == 0 {
 		return 0 // closed
 	}
-	n := held + int64(len(ix.hash.Load().slots))*5
-	if fs := ix.fences.Load(); fs != nil {
-		n += int64(cap(*fs)) * int64(unsafe.Sizeof(fence{}))
-	}
-	return n
+	return held + int64(len(ix.hash.Load().slots))*5
 }
 
 // Chain is the versions of one key. The zero Chain holds none.
