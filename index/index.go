@@ -11,12 +11,12 @@
 // no pointers, elsewhere and under -race), so the garbage collector never
 // scans them and, on Unix, does not count them in the heap it lets grow
 // between collections: an index of millions of keys costs it nothing. On
-// Linux the chunks and the hash table ask for transparent huge pages
-// (2 MiB-aligned chunks), so that a lookup's random loads miss the cache
-// but not the TLB too. A place in
-// the arena is a ref, a uint32 counting 8-byte units from the arena's
-// start (0 is nil), so the arena addresses 32 GiB. Chunks are neither
-// moved nor reused while the index lives (Close frees them); what is written there is immutable
+// Linux the chunks but the first ask for transparent huge pages (they are
+// 2 MiB-aligned), so that a lookup's node and records miss the cache but
+// not the TLB too. A place in the arena is a ref, a uint32 counting
+// 8-byte units from the arena's start (0 is nil), so the arena addresses
+// 32 GiB. Chunks are neither moved nor reused while the index lives
+// (Close frees them); what is written there is immutable
 // once published, except the atomic links named below. Keys handed out
 // are copies (Chain.Key); a view (Chain.KeyView) must not outlive the call.
 //
@@ -333,11 +333,13 @@ type table struct {
 	mask  uint64
 }
 
+// newTable returns an empty table of size slots. It lives on the Go heap
+// (readers may hold a table the writer replaced; the collector frees it
+// after them) and on small pages: advising huge pages for memory the
+// runtime will reuse works against its scavenger (the runtime gave that
+// up in Go 1.21.4), for about 7% of an index Get.
 func newTable(size int) *table {
-	t := &table{slots: make([]uint32, size), tags: make([]uint8, size), mask: uint64(size - 1)}
-	hugePages(unsafe.Pointer(unsafe.SliceData(t.slots)), 4*size)
-	hugePages(unsafe.Pointer(unsafe.SliceData(t.tags)), size)
-	return t
+	return &table{slots: make([]uint32, size), tags: make([]uint8, size), mask: uint64(size - 1)}
 }
 
 func tagOf(hash uint64) uint8 { return uint8(hash >> 56) }

@@ -581,15 +581,16 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 	}
 	var small [16][]byte
 	stored := small[:]
-	if len(recs) > len(small) {
+	switch {
+	case len(recs) <= len(small):
+	case len(recs) <= maxPooled:
 		sp := storedPool.Get().(*[][]byte)
-		defer func() { clear(*sp); storedPool.Put(sp) }()
-		if cap(*sp) < len(recs) {
-			*sp = make([][]byte, len(recs))
-		}
 		stored = (*sp)[:len(recs)]
+		defer func() { clear(stored); storedPool.Put(sp) }()
+	default:
+		stored = make([][]byte, len(recs))
 	}
-	size := 0 // the stored bytes: at least what the values decode to, but for compressed ones
+	size := 0 // what the arena copies: at most the stored bytes of the small values, but for compressed ones
 	for i, r := range recs {
 		if r.Tombstone() {
 			continue
@@ -599,7 +600,9 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 			return err
 		}
 		stored[i] = b
-		size += len(b)
+		if len(b) <= arenaChunk {
+			size += len(b)
+		}
 	}
 	cur := 0
 	at := func() (string, int64) {
@@ -644,10 +647,15 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 	}, at)
 }
 
-// storedPool holds the slices of stored bytes of reads of more than 16
-// values (a scan page's), cleared between uses so that they pin no
-// mapping.
-var storedPool = sync.Pool{New: func() any { return new([][]byte) }}
+// storedPool holds the slices of stored bytes of reads of 17 to
+// maxPooled values (a scan page's), cleared between uses so that they
+// pin no mapping.
+var storedPool = sync.Pool{New: func() any { s := make([][]byte, maxPooled); return &s }}
+
+// maxPooled is the most entries a read takes from storedPool or recsPool:
+// larger reads allocate, so that a pool holds no more than this whatever
+// the largest read was, and clears no more.
+const maxPooled = 1024
 
 func (t *segTable) read(r index.Record) ([]byte, string, error) {
 	if s := t.sealed[r.Segment]; s != nil {

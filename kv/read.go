@@ -296,8 +296,9 @@ type span struct {
 	reverse bool
 }
 
-// recsPool holds the record slices of scan pages.
-var recsPool = sync.Pool{New: func() any { return new([]index.Record) }}
+// recsPool holds the record slices of scan pages (of up to maxPooled
+// entries: a page's records are n or fewer, see collect).
+var recsPool = sync.Pool{New: func() any { s := make([]index.Record, 0, maxPooled); return &s }}
 
 // collect reads a page of at most limit (<= 0: DefaultScanLimit) live
 // keys of sp at snap and their values; Cursor is set to a non-empty
@@ -313,9 +314,12 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 	// work is most of a scan's cost after the cache misses).
 	n := min(limit, DefaultScanLimit)
 	page := Page{Entries: make([]Entry, 0, n)}
-	rp := recsPool.Get().(*[]index.Record)
-	defer func() { *rp = (*rp)[:0]; recsPool.Put(rp) }()
-	recs := (*rp)[:0]
+	var recs []index.Record
+	if n <= maxPooled {
+		rp := recsPool.Get().(*[]index.Record)
+		defer recsPool.Put(rp)
+		recs = (*rp)[:0]
+	}
 	var own []int // entries the transaction's own writes answer
 	more := false
 	t := db.segs.Load()
@@ -326,7 +330,7 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 			return false
 		}
 		if len(page.Entries) == 0 {
-			keys.reserve(min(len(key)*n, 64<<10)) // most pages' keys are alike in length
+			keys.reserve(min(len(key)*n, 16<<10)) // most pages' keys are alike in length
 		}
 		e := Entry{Key: keys.str(key)}
 		if p != nil {
@@ -346,7 +350,6 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 			return Page{}, false, err
 		}
 	}
-	*rp = recs // grown, kept for the next page
 	isOwn := func(i int) bool { _, ok := slices.BinarySearch(own, i); return ok }
 	var scratch Value
 	err := db.readValuesInto(t, recs, func(i int) *Value {

@@ -138,27 +138,39 @@ func decodeValueIn(b []byte, mem *arena) (Value, error) {
 // copy is never written again (strings may view it); its capacity ends
 // with it, so an append to a byte value reallocates. Holding one copy
 // keeps its chunk alive.
+//
+// What one copy keeps alive is bounded: copies of more than arenaChunk
+// bytes get memory of their own, and a chunk is at most arenaMax bytes.
 type arena struct{ buf []byte }
 
-// arenaChunk is the least size of a chunk.
-const arenaChunk = 4 << 10
+const (
+	// arenaChunk is the least size of a chunk, and the most a copy
+	// shares one.
+	arenaChunk = 4 << 10
+	// arenaMax is the most reserve makes a chunk.
+	arenaMax = 64 << 10
+)
 
 func (a *arena) copy(b []byte) []byte {
 	if len(b) == 0 {
 		return []byte{}
 	}
+	if len(b) > arenaChunk {
+		return append(make([]byte, 0, len(b)), b...)
+	}
 	if len(b) > cap(a.buf)-len(a.buf) {
-		a.buf = make([]byte, 0, max(arenaChunk, len(b)))
+		a.buf = make([]byte, 0, arenaChunk)
 	}
 	n := len(a.buf)
 	a.buf = append(a.buf, b...)
 	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
-// reserve makes the next n bytes of copies come from one chunk: the
-// caller knows what a page needs, so that no chunk is larger than it.
+// reserve makes the next n bytes of copies (of at most arenaChunk bytes
+// each) come from one chunk, of at most arenaMax bytes: the caller knows
+// what a page needs, so that no chunk is larger than it.
 func (a *arena) reserve(n int) {
-	if n > cap(a.buf)-len(a.buf) {
+	if n = min(n, arenaMax); n > cap(a.buf)-len(a.buf) {
 		a.buf = make([]byte, 0, n)
 	}
 }

@@ -489,7 +489,9 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 				bad = err
 				return nil
 			}
-			r.add(&f, &hb)
+			if err := r.add(&f, &hb); err != nil {
+				return fmt.Errorf("recovery: %s, frame at %d: %w", path, f.Offset, err)
+			}
 		}
 	})
 	if scanErr != nil {
@@ -771,16 +773,21 @@ func (r *recoverer) fromHint(st step, s *segment.Sealed) bool {
 	return true
 }
 
-// add takes note of the entries of a verified frame.
-func (r *recoverer) add(f *segment.Frame, hb *segment.HintBuilder) {
+// add takes note of the entries of a verified frame. An error is the
+// hint builder's: the index is built from its hint, so it must hold every
+// entry.
+func (r *recoverer) add(f *segment.Frame, hb *segment.HintBuilder) error {
 	if f.Marker() {
-		return
+		return nil
 	}
-	hb.Add(f)
+	if err := hb.Add(f); err != nil {
+		return err
+	}
 	r.res.Entries += f.Count
 	r.res.LastVersion = f.Version
 	r.res.LastTimestamp = max(r.res.LastTimestamp, f.Timestamp)
 	r.res.Frames++
+	return nil
 }
 
 // keep adds a recovered segment of size bytes, whose hint is hint, to
