@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/stretchr/testify/require"
@@ -164,6 +165,26 @@ func TestHintNames(t *testing.T) {
 // The builder's sort (by a 16-byte prefix, then the rest) agrees with
 // Compare: keys that share long prefixes, short keys padded with what
 // looks like zeros, several runs, several versions of a key.
+// The builder's records are as small as its doc says, and give back
+// what went in: the longest key, both ops, every codec.
+func TestHintRecord(t *testing.T) {
+	require.EqualValues(t, 40, unsafe.Sizeof(hintRec{}))
+	var b HintBuilder
+	long := bytes.Repeat([]byte{0xff}, MaxKeyLen)
+	want := []HintEntry{
+		{Run: []byte("r"), Key: long, Version: 1, Timestamp: -5, Offset: 1 << 40, Len: 1<<32 - 1, Op: OpPut, Codec: 3},
+		{Run: []byte("s"), Key: []byte{0}, Version: 2, Timestamp: 7, Offset: 9, Len: 0, Op: OpDelete, Codec: 0},
+	}
+	for _, e := range want {
+		require.NoError(t, b.add(e.Run, e.Key, e.Version, e.Timestamp, e.Offset, e.Len, e.Op, e.Codec))
+	}
+	for i, e := range want {
+		require.Equal(t, e, b.entry(uint32(i)))
+	}
+	require.Error(t, b.add([]byte("r"), append(long, 0), 3, 0, 0, 0, OpPut, 0), "a key beyond MaxKeyLen")
+	require.Error(t, b.add([]byte("r"), []byte("k"), 3, 0, 0, 0, 4, 0), "an op beyond two bits")
+}
+
 func TestHintBuilderSorts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	prefix := "0123456789abcdef-long-shared-prefix"
