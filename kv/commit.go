@@ -80,14 +80,19 @@ type commitReq struct {
 // many commits.
 var reqs = sync.Pool{New: func() any { return new(commitReq) }}
 
-// maxPooledReq bounds the buffers a recycled request keeps.
-const maxPooledReq = 1 << 16
+// maxPooledVals and maxPooledEnts bound the buffers a recycled request
+// keeps: a batch of a thousand 100-byte values (100 KB) is recycled, so
+// that its buffers are not grown again for each batch.
+const (
+	maxPooledVals = 1 << 20
+	maxPooledEnts = 1 << 12
+)
 
 func getReq() *commitReq { return reqs.Get().(*commitReq) }
 
 // putReq recycles r, which the pipeline is done with once commit returned.
 func putReq(r *commitReq) {
-	if cap(r.vals) > maxPooledReq || cap(r.ents) > maxPooledReq/16 {
+	if cap(r.vals) > maxPooledVals || cap(r.ents) > maxPooledEnts {
 		return
 	}
 	clear(r.ents) // do not pin keys

@@ -181,6 +181,12 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 	}
 	r := getReq()
 	defer putReq(r)
+	size := 0
+	for _, e := range entries {
+		size += storedSizeHint(e.Value)
+	}
+	r.vals = slices.Grow(r.vals, size)
+	r.ents = slices.Grow(r.ents, len(last))
 	for i, e := range entries {
 		if last[e.Key] != i {
 			continue
@@ -203,6 +209,18 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 		return 0, fmt.Errorf("mput run %s: %w", clip(string(run)), err)
 	}
 	return Version(r.version), nil
+}
+
+// storedSizeHint guesses the bytes v takes stored (encoded, before
+// compression), so that a batch's buffer is grown once.
+func storedSizeHint(v Value) int {
+	switch v.kind {
+	case KindString:
+		return len(v.str) + 6
+	case KindBytes:
+		return len(v.raw) + 6
+	}
+	return 16
 }
 
 // MDelete deletes keys atomically under one version and returns how many
