@@ -3,6 +3,7 @@ package segment
 import (
 	"fmt"
 	"io"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -58,4 +59,54 @@ func TestEncoderRefusesDuplicateKeys(t *testing.T) {
 		return // refused: fine
 	}
 	require.NoError(t, scanEnd(t, data), "the Encoder wrote a frame the Scanner rejects")
+}
+
+// dupKey finds a repeated (run, key) pair whatever the size of the batch
+// (compared each with each up to 8, hashed and sorted beyond), and only a
+// repeated one: the same key in two runs, or pairs that differ only in
+// where a NUL falls, are not duplicates. A map is the oracle.
+func TestDupKeyAgreesWithAMap(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var scratch []uint64
+	for round := range 3000 {
+		n := 1 + rng.IntN(40)
+		if round%100 == 0 {
+			n = 2000
+		}
+		pairs := make([][2]string, n)
+		for i := range pairs {
+			pairs[i] = [2]string{[]string{"a", "b", "a\x00b"}[rng.IntN(3)], fmt.Sprint(rng.IntN(4 * n))}
+			if rng.IntN(4) == 0 {
+				pairs[i][1] = "\x00" + pairs[i][1]
+			}
+		}
+		if round%3 == 0 { // a batch built without repeats
+			seen := map[[2]string]bool{}
+			out := pairs[:0]
+			for _, p := range pairs {
+				if !seen[p] {
+					seen[p] = true
+					out = append(out, p)
+				}
+			}
+			pairs = out
+		}
+		want := false
+		seen := map[[2]string]bool{}
+		for _, p := range pairs {
+			want = want || seen[p]
+			seen[p] = true
+		}
+		got, dup := dupKey(pairs, &scratch)
+		require.Equal(t, want, dup, "round %d, %d pairs", round, len(pairs))
+		if dup {
+			n := 0
+			for _, p := range pairs {
+				if p == got {
+					n++
+				}
+			}
+			require.GreaterOrEqual(t, n, 2, "round %d: the pair named occurs twice", round)
+		}
+	}
 }

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"math/rand/v2"
+	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -496,6 +498,9 @@ type Encoder struct {
 	// claimed is the synced offset the frames claimed last (HeaderSize
 	// before any did); commitEnd is where the last commit frame ends.
 	claimed, commitEnd int64
+	// Scratch of the duplicate-key check (see dupKey).
+	pairs  [][2]string
+	hashes []uint64
 }
 
 // NewEncoder returns an Encoder for the frames of a new segment with
@@ -535,11 +540,14 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		return dst, offs, fmt.Errorf("segment: commit of up to %d bytes exceeds the frame limit of %d", bound, int64(MaxFrameBody))
 	}
 	if len(ents) > 1 {
-		pairs := make([][2]string, len(ents))
-		for i, e := range ents {
-			pairs[i] = [2]string{e.Run, e.Key}
+		pairs := enc.pairs[:0]
+		for _, e := range ents {
+			pairs = append(pairs, [2]string{e.Run, e.Key})
 		}
-		if k, dup := dupKey(pairs, nil); dup {
+		k, dup := dupKey(pairs, &enc.hashes)
+		clear(pairs) // keep no reference to the caller's strings
+		enc.pairs = pairs[:0]
+		if dup {
 			return dst, offs, fmt.Errorf("segment: key %q of run %q twice in one commit", k[1], k[0])
 		}
 	}
@@ -674,11 +682,13 @@ func WrapEntries(dst []byte, h Header, vdelta, tdelta, synced, count uint64, ent
 	return binary.LittleEndian.AppendUint32(dst, frameChecksum(h.Salt, dst[start:]))
 }
 
-// dupKey reports a (run, key) pair that occurs twice in pairs, in time
-// linear in their number; seen (cleared first; nil: make one) is the map
-// it uses for more than 8. The pair it returns is a copy: pairs may be
-// views of bytes the caller does not own.
-func dupKey(pairs [][2]string, seen map[[2]string]struct{}) ([2]string, bool) {
+// dupKey reports a (run, key) pair that occurs twice in pairs. Up to 8
+// pairs are compared each with each; more are hashed into *hashes
+// (scratch, grown as needed), sorted, and only pairs whose hashes are
+// equal compared (a 64-bit collision of distinct pairs costs a second
+// pass, nothing else). The pair it returns is a copy: pairs may be views
+// of bytes the caller does not own.
+func dupKey(pairs [][2]string, hashes *[]uint64) ([2]string, bool) {
 	clone := func(p [2]string) [2]string { return [2]string{strings.Clone(p[0]), strings.Clone(p[1])} }
 	if len(pairs) <= 8 {
 		for i := 1; i < len(pairs); i++ {
@@ -690,10 +700,27 @@ func dupKey(pairs [][2]string, seen map[[2]string]struct{}) ([2]string, bool) {
 		}
 		return [2]string{}, false
 	}
-	if seen == nil {
-		seen = make(map[[2]string]struct{}, len(pairs))
+	hs := (*hashes)[:0]
+	run, rh := "", uint64(0)
+	for i, p := range pairs {
+		if i == 0 || p[0] != run {
+			run, rh = p[0], xxhash.Sum64String(p[0])
+		}
+		hs = append(hs, bits.RotateLeft64(rh, 31)^xxhash.Sum64String(p[1]))
 	}
-	clear(seen)
+	*hashes = hs
+	slices.Sort(hs)
+	equal := false
+	for i := 1; i < len(hs); i++ {
+		if hs[i] == hs[i-1] {
+			equal = true
+			break
+		}
+	}
+	if !equal {
+		return [2]string{}, false
+	}
+	seen := make(map[[2]string]struct{}, len(pairs))
 	for _, p := range pairs {
 		if _, ok := seen[p]; ok {
 			return clone(p), true

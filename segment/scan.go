@@ -26,8 +26,8 @@ type Scanner struct {
 	names     map[string]struct{} // the runs' names, to refuse one named twice
 	// Scratch for the duplicate-key check of a batch, reused from frame
 	// to frame.
-	pairs [][2]string
-	seen  map[[2]string]struct{}
+	pairs  [][2]string
+	hashes []uint64 // scratch of the duplicate-key check
 }
 
 // NewScanner checks the header at the start of data (a whole segment
@@ -206,14 +206,8 @@ func (s *Scanner) fits(hd *head, c *entryCursor) error {
 	if c.p != len(c.b) {
 		return fmt.Errorf("%w: %d bytes after the last entry", ErrMalformed, len(c.b)-c.p)
 	}
-	if len(s.pairs) > 8 && s.seen == nil {
-		s.seen = map[[2]string]struct{}{}
-	}
-	k, dup := dupKey(s.pairs, s.seen)
+	k, dup := dupKey(s.pairs, &s.hashes)
 	clear(s.pairs) // keep no views of the bytes
-	if s.seen != nil {
-		clear(s.seen)
-	}
 	if dup {
 		return fmt.Errorf("%w: key %q of run %q twice in one commit", ErrMalformed, k[1], k[0])
 	}
