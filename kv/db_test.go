@@ -661,3 +661,33 @@ func TestSegmentRolling(t *testing.T) {
 	mustPut(t, db, "r", "huge", String(strings.Repeat("y", 5000)))
 	require.Equal(t, 5000, len(must2(mustGet(t, db, "r", "huge").Value.AsString())))
 }
+
+// A large batch that repeats keys keeps each key's last value, as a small
+// one does (repeats hashes the keys of batches of more than 8); one that
+// repeats none writes every key.
+func TestLargeBatchesWithRepeatedKeys(t *testing.T) {
+	db := openT(t, nil)
+	for _, repeat := range []bool{false, true} {
+		var batch []KeyValue
+		for i := range 2000 {
+			k := fmt.Sprint(repeat, i)
+			if repeat && i%7 == 3 {
+				k = fmt.Sprint(repeat, i-3) // the same key as three entries back
+			}
+			batch = append(batch, KeyValue{k, Int(int64(i))})
+		}
+		require.Equal(t, repeat, repeats(batch))
+		_, err := db.MPut("r", batch)
+		require.NoError(t, err)
+		want := map[string]int64{}
+		for _, e := range batch {
+			want[e.Key] = must2(e.Value.AsInt())
+		}
+		for k, v := range want {
+			require.EqualValues(t, v, must2(mustGet(t, db, "r", k).Value.AsInt()), "key %s", k)
+		}
+		h, err := db.History("r", fmt.Sprint(repeat, 0), 0, 0)
+		require.NoError(t, err)
+		require.Len(t, h, 1, "one version per key per batch")
+	}
+}

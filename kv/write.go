@@ -5,7 +5,9 @@ import (
 	"iter"
 	"math"
 	"slices"
+	"sync"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -172,12 +174,17 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 	if err := checkRun(run); err != nil {
 		return 0, err
 	}
-	last := make(map[string]int, len(entries))
-	for i, e := range entries {
+	for _, e := range entries {
 		if err := checkKey(e.Key); err != nil {
 			return 0, err
 		}
-		last[e.Key] = i
+	}
+	var last map[string]int // the last place of each key, when a key repeats
+	if repeats(entries) {
+		last = make(map[string]int, len(entries))
+		for i, e := range entries {
+			last[e.Key] = i
+		}
 	}
 	r := getReq()
 	defer putReq(r)
@@ -186,9 +193,9 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 		size += storedSizeHint(e.Value)
 	}
 	r.vals = slices.Grow(r.vals, size)
-	r.ents = slices.Grow(r.ents, len(last))
+	r.ents = slices.Grow(r.ents, len(entries))
 	for i, e := range entries {
-		if last[e.Key] != i {
+		if last != nil && last[e.Key] != i {
 			continue
 		}
 		if err := db.addValue(r, run, e.Key, e.Value); err != nil {
@@ -210,6 +217,50 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 	}
 	return Version(r.version), nil
 }
+
+// repeats reports whether a key occurs twice in entries: each with each
+// up to 8, else by sorting the keys' hashes and comparing keys only where
+// two hashes match (no map for the common batch without repeats).
+func repeats(entries []KeyValue) bool {
+	if len(entries) <= 8 {
+		for i := 1; i < len(entries); i++ {
+			for j := range i {
+				if entries[i].Key == entries[j].Key {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	hp := hashScratch.Get().(*[]uint64)
+	defer hashScratch.Put(hp)
+	hs := (*hp)[:0]
+	for _, e := range entries {
+		hs = append(hs, xxhash.Sum64String(e.Key))
+	}
+	if cap(hs) <= maxPooledHashes {
+		*hp = hs
+	}
+	slices.Sort(hs)
+	for i := 1; i < len(hs); i++ {
+		if hs[i] == hs[i-1] {
+			seen := make(map[string]struct{}, len(entries))
+			for _, e := range entries {
+				if _, ok := seen[e.Key]; ok {
+					return true
+				}
+				seen[e.Key] = struct{}{}
+			}
+			return false // two keys share a hash
+		}
+	}
+	return false
+}
+
+// hashScratch holds repeats' slices of hashes, of at most maxPooledHashes.
+var hashScratch = sync.Pool{New: func() any { return new([]uint64) }}
+
+const maxPooledHashes = 1 << 16
 
 // storedSizeHint guesses the bytes v takes stored (encoded, before
 // compression), so that a batch's buffer is grown once.
