@@ -301,10 +301,11 @@ func (a *arena) alloc(size int) uint32 {
 		if c == nil {
 			return 0
 		}
-		if cs != nil {
+		if cs != nil && offHeap {
 			// Huge pages from the second chunk on: a small index (most
 			// of a test run's) would pay for zeroing 2 MiB at its first
-			// write, and gains nothing.
+			// write, and gains nothing. Never for Go heap memory (off
+			// Unix and under -race), which the runtime reuses.
 			hugePages(unsafe.Pointer(c), chunkBytes)
 		}
 		grown = append(grown, c)

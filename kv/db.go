@@ -585,6 +585,9 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 	case len(recs) <= len(small):
 	case len(recs) <= maxPooled:
 		sp := storedPool.Get().(*[][]byte)
+		if cap(*sp) < len(recs) {
+			*sp = make([][]byte, len(recs))
+		}
 		stored = (*sp)[:len(recs)]
 		defer func() { clear(stored); storedPool.Put(sp) }()
 	default:
@@ -650,7 +653,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 // storedPool holds the slices of stored bytes of reads of 17 to
 // maxPooled values (a scan page's), cleared between uses so that they
 // pin no mapping.
-var storedPool = sync.Pool{New: func() any { s := make([][]byte, maxPooled); return &s }}
+var storedPool = sync.Pool{New: func() any { return new([][]byte) }}
 
 // maxPooled is the most entries a read takes from storedPool or recsPool:
 // larger reads allocate, so that a pool holds no more than this whatever

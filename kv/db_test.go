@@ -691,3 +691,25 @@ func TestLargeBatchesWithRepeatedKeys(t *testing.T) {
 		require.Len(t, h, 1, "one version per key per batch")
 	}
 }
+
+// An invalid value refuses the whole batch even when a later entry
+// overwrites its key within the batch (the review found it accepted).
+func TestMPutRefusesAnOverwrittenInvalidValueReview6(t *testing.T) {
+	db := openT(t, nil)
+	deep := Int(0)
+	for range MaxDepth + 1 {
+		deep = Array(deep)
+	}
+	for _, n := range []int{2, 20} { // compared pairwise, and hashed
+		batch := []KeyValue{{"k", deep}}
+		for i := 1; i < n-1; i++ {
+			batch = append(batch, KeyValue{fmt.Sprint("other", i), Int(1)})
+		}
+		batch = append(batch, KeyValue{"k", Int(1)})
+		_, err := db.MPut("r", batch)
+		require.ErrorIs(t, err, ErrInvalidValue, "%d entries", n)
+		_, ok, err := db.Get("r", "k")
+		require.NoError(t, err)
+		require.False(t, ok, "nothing written")
+	}
+}

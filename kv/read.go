@@ -296,9 +296,9 @@ type span struct {
 	reverse bool
 }
 
-// recsPool holds the record slices of scan pages (of up to maxPooled
-// entries: a page's records are n or fewer, see collect).
-var recsPool = sync.Pool{New: func() any { s := make([]index.Record, 0, maxPooled); return &s }}
+// recsPool holds the record slices of scan pages; one grown beyond
+// maxPooled entries is not put back.
+var recsPool = sync.Pool{New: func() any { return new([]index.Record) }}
 
 // collect reads a page of at most limit (<= 0: DefaultScanLimit) live
 // keys of sp at snap and their values; Cursor is set to a non-empty
@@ -317,8 +317,13 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 	var recs []index.Record
 	if n <= maxPooled {
 		rp := recsPool.Get().(*[]index.Record)
-		defer recsPool.Put(rp)
 		recs = (*rp)[:0]
+		defer func() {
+			if cap(recs) <= maxPooled {
+				*rp = recs[:0] // grown, kept for the next page
+			}
+			recsPool.Put(rp)
+		}()
 	}
 	var own []int // entries the transaction's own writes answer
 	more := false

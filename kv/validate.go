@@ -102,6 +102,16 @@ var encodeScratch = sync.Pool{New: func() any { return new([]byte) }}
 // maxPooledScratch is the largest encoding buffer kept for reuse.
 const maxPooledScratch = 1 << 20
 
+// checkValue returns the error addValue would return for v, adding
+// nothing and encoding nothing.
+func (db *DB) checkValue(v Value) error {
+	n, err := valueSize(v, 0)
+	if err == nil && n > db.opts.MaxValueBytes {
+		err = fmt.Errorf("%w: encoded value of %d bytes exceeds MaxValueBytes (%d)", ErrInvalidValue, n, db.opts.MaxValueBytes)
+	}
+	return err
+}
+
 // addValue encodes v and adds it to r as a put of key, using a pooled
 // buffer for the encoding (r copies it).
 func (db *DB) addValue(r *commitReq, run RunID, key string, v Value) error {

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math/bits"
 	"unsafe"
 )
 
@@ -108,6 +109,48 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 	return nil, fmt.Errorf("%w: unknown kind %d", ErrInvalidValue, v.kind)
 }
 
+// valueSize returns the length of v's encoding and the error appendValue
+// would return, encoding nothing.
+func valueSize(v Value, depth int) (int, error) {
+	switch v.kind {
+	case KindNull, KindBool:
+		return 1, nil
+	case KindInt:
+		i := int64(v.num)
+		return 1 + uvarintLen(uint64(i<<1)^uint64(i>>63)), nil
+	case KindFloat:
+		return 9, nil
+	case KindString:
+		return 1 + uvarintLen(uint64(len(v.str))) + len(v.str), nil
+	case KindBytes:
+		return 1 + uvarintLen(uint64(len(v.raw))) + len(v.raw), nil
+	case KindArray, KindObject:
+		if depth >= MaxDepth {
+			return 0, errDepth
+		}
+		n := 1 + uvarintLen(uint64(len(v.arr)+len(v.obj)))
+		for _, x := range v.arr {
+			m, err := valueSize(x, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			n += m
+		}
+		for k, x := range v.obj {
+			m, err := valueSize(x, depth+1)
+			if err != nil {
+				return 0, err
+			}
+			n += uvarintLen(uint64(len(k))) + len(k) + m
+		}
+		return n, nil
+	}
+	return 0, fmt.Errorf("%w: unknown kind %d", ErrInvalidValue, v.kind)
+}
+
+// uvarintLen returns the bytes of x as a uvarint.
+func uvarintLen(x uint64) int { return (bits.Len64(x|1) + 6) / 7 }
+
 var errBadEncoding = errors.New("strata: bad value encoding")
 
 type valueDecoder struct {
@@ -141,7 +184,10 @@ func decodeValueIn(b []byte, mem *arena) (Value, error) {
 //
 // What one copy keeps alive is bounded: copies of more than arenaChunk
 // bytes get memory of their own, and a chunk is at most arenaMax bytes.
-type arena struct{ buf []byte }
+type arena struct {
+	buf  []byte
+	want int // bytes reserve announced and copies have not taken yet
+}
 
 const (
 	// arenaChunk is the least size of a chunk, and the most a copy
@@ -159,17 +205,20 @@ func (a *arena) copy(b []byte) []byte {
 		return append(make([]byte, 0, len(b)), b...)
 	}
 	if len(b) > cap(a.buf)-len(a.buf) {
-		a.buf = make([]byte, 0, arenaChunk)
+		a.buf = make([]byte, 0, max(arenaChunk, min(a.want, arenaMax)))
 	}
+	a.want -= len(b)
 	n := len(a.buf)
 	a.buf = append(a.buf, b...)
 	return a.buf[n:len(a.buf):len(a.buf)]
 }
 
-// reserve makes the next n bytes of copies (of at most arenaChunk bytes
-// each) come from one chunk, of at most arenaMax bytes: the caller knows
-// what a page needs, so that no chunk is larger than it.
+// reserve says the next copies (of at most arenaChunk bytes each) come to
+// about n bytes: they come from chunks of up to arenaMax bytes sized to
+// what is still announced, so that no chunk is much larger than a page
+// needs and few are made.
 func (a *arena) reserve(n int) {
+	a.want = n
 	if n = min(n, arenaMax); n > cap(a.buf)-len(a.buf) {
 		a.buf = make([]byte, 0, n)
 	}

@@ -2,6 +2,7 @@ package kv
 
 import (
 	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
 
@@ -227,4 +228,57 @@ func TestValueAccessorsAndString(t *testing.T) {
 	require.Equal(t, "1e+21", Float(1e21).String())
 	require.Equal(t, "int", KindInt.String())
 	require.Equal(t, "kind(42)", Kind(42).String())
+}
+
+// valueSize, which MPut uses to check the values of entries a later
+// entry overwrites, agrees with the encoder on every value: its length,
+// and its error.
+func TestValueSizeAgreesWithTheEncoder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	var gen func(depth int) Value
+	gen = func(depth int) Value {
+		switch k := rng.IntN(8); {
+		case k == 0:
+			return Null()
+		case k == 1:
+			return Bool(rng.IntN(2) == 0)
+		case k == 2:
+			return Int(int64(rng.Uint64()) >> rng.IntN(64))
+		case k == 3:
+			return Float(rng.Float64())
+		case k == 4:
+			return String(strings.Repeat("s", rng.IntN(300)))
+		case k == 5:
+			return Bytes(make([]byte, rng.IntN(20000)))
+		case k == 6 && depth < 4:
+			items := make([]Value, rng.IntN(5))
+			for i := range items {
+				items[i] = gen(depth + 1)
+			}
+			return Array(items...)
+		case depth < 4:
+			fields := map[string]Value{}
+			for range rng.IntN(5) {
+				fields[strings.Repeat("k", rng.IntN(200))] = gen(depth + 1)
+			}
+			return Object(fields)
+		}
+		return Int(1)
+	}
+	for range 2000 {
+		v := gen(0)
+		b, err := appendValue(nil, v, 0)
+		require.NoError(t, err)
+		n, err := valueSize(v, 0)
+		require.NoError(t, err)
+		require.Equal(t, len(b), n, "%v", v)
+	}
+	deep := Int(0)
+	for range MaxDepth + 1 {
+		deep = Object(map[string]Value{"a": deep})
+	}
+	_, err := appendValue(nil, deep, 0)
+	_, err2 := valueSize(deep, 0)
+	require.Error(t, err)
+	require.Equal(t, err, err2)
 }

@@ -188,14 +188,24 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 	}
 	r := getReq()
 	defer putReq(r)
+	// Grow the buffer once for a batch of small values; a guess, capped:
+	// values may share memory, compress, be overwritten or be refused.
 	size := 0
 	for _, e := range entries {
-		size += storedSizeHint(e.Value)
+		if size += storedSizeHint(e.Value); size >= maxPooledVals {
+			size = maxPooledVals
+			break
+		}
 	}
 	r.vals = slices.Grow(r.vals, size)
-	r.ents = slices.Grow(r.ents, len(entries))
+	r.ents = slices.Grow(r.ents, min(len(entries), maxPooledEnts))
 	for i, e := range entries {
 		if last != nil && last[e.Key] != i {
+			// Overwritten within the batch, but an invalid value
+			// still refuses the whole batch.
+			if err := db.checkValue(e.Value); err != nil {
+				return 0, keyErr("put", run, e.Key, err)
+			}
 			continue
 		}
 		if err := db.addValue(r, run, e.Key, e.Value); err != nil {

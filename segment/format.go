@@ -498,10 +498,15 @@ type Encoder struct {
 	// claimed is the synced offset the frames claimed last (HeaderSize
 	// before any did); commitEnd is where the last commit frame ends.
 	claimed, commitEnd int64
-	// Scratch of the duplicate-key check (see dupKey).
+	// Scratch of the duplicate-key check (see dupKey), dropped after a
+	// commit of more than maxScratchPairs entries.
 	pairs  [][2]string
 	hashes []uint64
 }
+
+// maxScratchPairs bounds the duplicate-key scratch an Encoder or Scanner
+// keeps between commits.
+const maxScratchPairs = 1 << 12
 
 // NewEncoder returns an Encoder for the frames of a new segment with
 // header h, the first at offset HeaderSize.
@@ -547,6 +552,9 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		k, dup := dupKey(pairs, &enc.hashes)
 		clear(pairs) // keep no reference to the caller's strings
 		enc.pairs = pairs[:0]
+		if cap(pairs) > maxScratchPairs { // one huge commit pins nothing
+			enc.pairs, enc.hashes = nil, nil
+		}
 		if dup {
 			return dst, offs, fmt.Errorf("segment: key %q of run %q twice in one commit", k[1], k[0])
 		}

@@ -427,7 +427,7 @@ type hintRec struct {
 
 // A record's key field: bits 0-10 the key's length (at most MaxKeyLen),
 // 11-12 the op, 13-14 the codec, 15-35 the key's offset in its chunk (at
-// most keyChunk), 36-63 its chunk (256 Ti chunks).
+// most keyChunk), 36-63 its chunk (2^28 chunks, 256 TiB of keys).
 func place(chunk, at uint64, klen int, op, codec uint8) uint64 {
 	return chunk<<36 | at<<15 | uint64(codec&3)<<13 | uint64(op&3)<<11 | uint64(klen)
 }

@@ -162,9 +162,6 @@ func TestHintNames(t *testing.T) {
 	}
 }
 
-// The builder's sort (by a 16-byte prefix, then the rest) agrees with
-// Compare: keys that share long prefixes, short keys padded with what
-// looks like zeros, several runs, several versions of a key.
 // The builder's records are as small as its doc says, and give back
 // what went in: the longest key, both ops, every codec.
 func TestHintRecord(t *testing.T) {
@@ -185,6 +182,9 @@ func TestHintRecord(t *testing.T) {
 	require.Error(t, b.add([]byte("r"), []byte("k"), 3, 0, 0, 0, 4, 0), "an op beyond two bits")
 }
 
+// The builder's sort (by a 16-byte prefix, then the rest) agrees with
+// Compare: keys that share long prefixes, short keys padded with what
+// looks like zeros, several runs, several versions of a key.
 func TestHintBuilderSorts(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	prefix := "0123456789abcdef-long-shared-prefix"

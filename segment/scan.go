@@ -208,6 +208,9 @@ func (s *Scanner) fits(hd *head, c *entryCursor) error {
 	}
 	k, dup := dupKey(s.pairs, &s.hashes)
 	clear(s.pairs) // keep no views of the bytes
+	if cap(s.pairs) > maxScratchPairs {
+		s.pairs, s.hashes = nil, nil
+	}
 	if dup {
 		return fmt.Errorf("%w: key %q of run %q twice in one commit", ErrMalformed, k[1], k[0])
 	}
