@@ -33,6 +33,9 @@ func allocDuring(f func()) uint64 {
 // the caller likes (1000 entries of one 16 MiB string: 16 GB, an OOM
 // crash), though the batch stores little or is refused.
 func TestMPutBufferFollowsStoredBytesReview6(t *testing.T) {
+	if raceEnabled {
+		t.Skip("counts allocations: under -race sync.Pool drops what it is given at random")
+	}
 	const mib = 1 << 20
 	rng := rand.New(rand.NewPCG(6, 6))
 	random := func(n int) string {
