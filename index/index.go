@@ -81,13 +81,17 @@
 // as Add returns; it joins the skiplist a little later. Linking a key into
 // a skiplist of millions costs a search through memory in arrival order:
 // a cache miss at most steps. So Add only queues the node, and a linker
-// goroutine (started when keys are queued, ending when none is left)
-// links queued nodes in batches, in key order, where neighbouring keys
-// share most of their search path and find it in the cache. Seek first
-// links whatever is still queued, so an iterator sees every key added
-// before it; and a writer that finds more than maxPending (64k) keys
-// queued links them itself, which bounds both the queue and the wait of a
-// Seek.
+// goroutine (started when linkMin (16k) keys are queued, ending when none
+// is left) links queued nodes in batches, in key order, where neighbouring
+// keys share most of their search path and find it in the cache. A batch
+// goes a window of 256 keys at a time: first every key's predecessors
+// are found by eight searches in lanes, which take a step each in turn,
+// each round touching the nodes all lanes compare next before comparing,
+// so that their cache misses overlap (findPreds); then the window's keys
+// are linked in order, no search needed. Seek first links whatever is
+// still queued, so an iterator sees every key added before it; and a
+// writer that finds more than maxPending (64k) keys queued links them
+// itself, which bounds both the queue and the wait of a Seek.
 //
 // # Concurrency
 //
@@ -369,6 +373,8 @@ type Index struct {
 	linker   bool // a linker goroutine runs; under pendMu
 	closed   bool // Close was called; under pendMu
 	linkMu   sync.Mutex
+	// lanePreds is linkSorted's scratch: predecessors found (linkMu).
+	lanePreds *[window][maxHeight]uint32
 
 	// sources counts, for each node a fork's link points at, the links
 	// that do (see Chain.Linked).
@@ -632,8 +638,8 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 	}
 	ix.pending = append(ix.pending, ref)
 	np := ix.npending.Add(1)
-	start := !ix.linker
-	ix.linker = true
+	start := !ix.linker && np >= linkMin
+	ix.linker = ix.linker || start
 	ix.pendMu.Unlock()
 	if start {
 		go ix.linkLoop()
@@ -647,6 +653,11 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 // maxPending is how many new keys may wait for the linker before the
 // writer links them itself.
 const maxPending = 1 << 16
+
+// linkMin is how many new keys wait before the linker starts: it links
+// a batch of them for much less per key than a few (neighbours share
+// more of their search), and a Seek links whatever waits anyway.
+const linkMin = 1 << 14
 
 // linkLoop links pending nodes until none is left.
 func (ix *Index) linkLoop() {
@@ -704,50 +715,175 @@ func (ix *Index) linkBatch() int {
 	return len(batch)
 }
 
-// linkSorted links nodes given in key order. Each search starts where the
-// one before ended (a finger search): the levels whose successor already
-// lies beyond the new key keep their predecessors, and only the levels
-// below are searched, from the highest of them down. Neighbours in a
-// dense batch are a few steps apart, so most of a search's cache misses
-// are skipped.
+// linkSorted links nodes given in key order, a window of them at a
+// time. For each window it first finds every key's predecessors in the
+// list as it stands (findPreds: searches in lanes, so that their cache
+// misses overlap), then links the window's keys in order, each after
+// the later of its predecessor found and the window's last key linked
+// at that level.
 func (ix *Index) linkSorted(batch []uint32) {
-	var preds [maxHeight]uint32
-	for i, ref := range batch {
-		n := ix.node(ref)
-		k := ix.key(ref)
-		key := unsafe.String(unsafe.SliceData(k), len(k))
-		if i == 0 {
-			ix.findGE(n.run, key, &preds)
-		} else {
-			// preds holds, at each level, the last node before the
-			// previous key (or the previous key itself): all before key.
-			top := -1
-			for lvl := range int(ix.height.Load()) {
-				next := ix.next(preds[lvl], lvl)
-				if next == 0 || ix.compare(next, n.run, key) >= 0 {
-					break // this level and every one above are right
+	if ix.lanePreds == nil {
+		ix.lanePreds = new([window][maxHeight]uint32)
+	}
+	found := ix.lanePreds
+	for w := 0; w < len(batch); w += window {
+		win := batch[w:min(w+window, len(batch))]
+		ix.findPreds(win, found)
+		// last[l] is the window's last node linked at level l, and
+		// lastFound[l] the predecessor findPreds gave it. A later key
+		// with the same predecessor at l comes after last[l]; one with
+		// another predecessor found comes after that one, which is then
+		// beyond last[l] (predecessors found never decrease).
+		var last, lastFound, preds [maxHeight]uint32
+		for i, ref := range win {
+			h := int(ix.node(ref).h)
+			for l := range h {
+				preds[l] = found[i][l]
+				if last[l] != 0 && preds[l] == lastFound[l] {
+					preds[l] = last[l]
 				}
-				top = lvl
 			}
-			if top >= 0 {
-				x := preds[top]
-				for lvl := top; lvl >= 0; lvl-- {
-					for {
-						next := ix.next(x, lvl)
-						if next == 0 || ix.compare(next, n.run, key) >= 0 {
-							break
-						}
-						x = next
+			ix.link(ref, h, &preds)
+			for l := range h {
+				last[l], lastFound[l] = ref, found[i][l]
+			}
+		}
+	}
+}
+
+// window is the most keys findPreds searches for at once: lanes lanes
+// of window/lanes consecutive keys each.
+const (
+	lanes  = 8
+	window = lanes * 32
+)
+
+// lane is one of findPreds's searches.
+type lane struct {
+	i, end int    // the key searched for, and the end of the lane's keys
+	run    uint32 // the key's run
+	key    string
+	lvl    int  // the level searched
+	top    int  // in the climb, the highest level whose successor is < key
+	up     bool // climbing (finger search) rather than descending
+	x      uint32
+	preds  [maxHeight]uint32
+}
+
+// findPreds fills found[i][l], for each level l below the height of
+// node win[i], with its predecessor at l in the list (the head at levels
+// the list does not reach yet). win is in key order and not linked. Its
+// keys are split among lanes of consecutive keys; each lane searches its
+// keys in order, each search starting from where the one before ended (a
+// finger search: levels whose successor lies beyond the new key keep
+// their predecessors, and only the levels below are searched again),
+// the first from the head. The lanes take one step each in turn, and
+// each round first touches the node every lane will compare next, so
+// that their cache misses, the whole cost of a search through a list of
+// millions, overlap.
+func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
+	var ls [lanes]lane
+	height := int(ix.height.Load())
+	per := (len(win) + lanes - 1) / lanes
+	active := 0
+	for j := range ls {
+		l := &ls[j]
+		l.i, l.end = min(j*per, len(win)), min((j+1)*per, len(win))
+		if l.i < l.end {
+			ix.startKey(l, win, height, true)
+			active++
+		}
+	}
+	var next [lanes]uint32
+	var sink uint32
+	for active > 0 {
+		for j := range ls {
+			l := &ls[j]
+			if l.i >= l.end {
+				continue
+			}
+			from := l.x
+			if l.up {
+				from = l.preds[l.lvl]
+			}
+			n := ix.next(from, l.lvl)
+			next[j] = n
+			if n != 0 {
+				// Touch the node (its header and a short key) so that
+				// the lanes' loads are in flight together.
+				p := ix.mem.at(n)
+				sink += *(*uint32)(p) + *(*uint32)(unsafe.Add(p, 24))
+			}
+		}
+		for j := range ls {
+			l := &ls[j]
+			if l.i >= l.end {
+				continue
+			}
+			n := next[j]
+			before := n != 0 && ix.compare(n, l.run, l.key) < 0
+			if l.up {
+				if before {
+					l.top = l.lvl
+					if l.lvl++; l.lvl < height {
+						continue
 					}
-					preds[lvl] = x
+				}
+				if l.top < 0 {
+					ix.doneKey(l, win, found, height)
+					if l.i >= l.end {
+						active--
+					}
+					continue
+				}
+				l.up, l.x, l.lvl = false, l.preds[l.top], l.top
+				continue
+			}
+			if before {
+				l.x = n
+				continue
+			}
+			l.preds[l.lvl] = l.x
+			if l.lvl--; l.lvl < 0 {
+				ix.doneKey(l, win, found, height)
+				if l.i >= l.end {
+					active--
 				}
 			}
 		}
-		h := int(n.h)
-		ix.link(ref, h, &preds)
-		for lvl := range h {
-			preds[lvl] = ref
+	}
+	touched.Add(sink)
+}
+
+// touched keeps findPreds's touches from being optimised away.
+var touched atomic.Uint32
+
+// startKey sets lane l to search for win[l.i]: from the head for its
+// first key, else from the predecessors of the key before.
+func (ix *Index) startKey(l *lane, win []uint32, height int, first bool) {
+	ref := win[l.i]
+	k := ix.key(ref)
+	l.run, l.key = ix.node(ref).run, unsafe.String(unsafe.SliceData(k), len(k))
+	if first {
+		l.up, l.x, l.lvl = false, ix.head, height-1
+		return
+	}
+	l.up, l.lvl, l.top = true, 0, -1
+}
+
+// doneKey records the predecessors lane l found for win[l.i] and moves
+// it to its next key.
+func (ix *Index) doneKey(l *lane, win []uint32, found *[window][maxHeight]uint32, height int) {
+	h := int(ix.node(win[l.i]).h)
+	for lvl := range h {
+		if lvl < height {
+			found[l.i][lvl] = l.preds[lvl]
+		} else {
+			found[l.i][lvl] = ix.head
 		}
+	}
+	if l.i++; l.i < l.end {
+		ix.startKey(l, win, height, false)
 	}
 }
 
@@ -764,15 +900,42 @@ func put(t *table, hash uint64, ref uint32) {
 }
 
 // grow publishes a table twice the size of t holding the same nodes.
+// Rehashing reads every node's key, a cache miss each in an index of
+// millions, so it goes a group at a time: it touches the group's nodes
+// first, so that their misses overlap, then hashes their keys and
+// touches the slots they go to, then puts them.
 func (ix *Index) grow(t *table) *table {
 	nt := newTable(2 * len(t.slots))
+	var refs [16]uint32
+	var hashes [16]uint64
+	var sink uint32
+	n := 0
+	flush := func() {
+		for j := range n {
+			p := ix.mem.at(refs[j])
+			sink += *(*uint32)(p) + *(*uint32)(unsafe.Add(p, 24))
+		}
+		for j := range n {
+			nd := ix.node(refs[j])
+			k := ix.key(refs[j])
+			hashes[j] = hashOf(nd.run, unsafe.String(unsafe.SliceData(k), len(k)))
+			sink += nt.slots[hashes[j]&nt.mask]
+		}
+		for j := range n {
+			put(nt, hashes[j], refs[j])
+		}
+		n = 0
+	}
 	for _, ref := range t.slots {
 		if ref != 0 {
-			n := ix.node(ref)
-			k := ix.key(ref)
-			put(nt, hashOf(n.run, unsafe.String(unsafe.SliceData(k), len(k))), ref)
+			refs[n] = ref
+			if n++; n == len(refs) {
+				flush()
+			}
 		}
 	}
+	flush()
+	touched.Add(sink)
 	ix.hash.Store(nt)
 	return nt
 }

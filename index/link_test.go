@@ -214,3 +214,33 @@ func TestLinkSortedConcurrentReaders(t *testing.T) {
 	ix.linkMu.Unlock()
 	checkLevels(t, ix, len(model))
 }
+
+// BenchmarkLink measures linking batches of new keys, in random order,
+// into a list of 1M keys (per key linked, the sort included).
+func BenchmarkLink(b *testing.B) {
+	keys := benchKeys(1 << 20)
+	for _, size := range []int{64, 1024, 16384} {
+		b.Run(fmt.Sprint(size), func(b *testing.B) {
+			ix := filled(b, keys)
+			ix.linkPending()
+			r := rand.New(rand.NewPCG(5, 6))
+			v := uint64(len(keys))
+			n := 0
+			for b.Loop() {
+				ix.linkMu.Lock() // the linker goroutine waits
+				b.StopTimer()
+				for range size {
+					v++
+					if err := ix.Add("default", fmt.Sprintf("%sx%d", keys[r.IntN(len(keys))], v), mkrec(v, false)); err != nil {
+						b.Fatal(err)
+					}
+				}
+				b.StartTimer()
+				ix.linkSorted(ix.takePending())
+				ix.linkMu.Unlock()
+				n += size
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/key")
+		})
+	}
+}
