@@ -53,9 +53,10 @@ type entryMeta struct {
 }
 
 type commitReq struct {
-	vals  []byte      // stored values of the entries, back to back
-	ents  []entryMeta // the entries to write
-	bound int64       // upper bound on the entries' bytes in a frame
+	comp  *segment.Compressor // compresses the values (the DB's)
+	vals  []byte              // stored values of the entries, back to back
+	ents  []entryMeta         // the entries to write
+	bound int64               // upper bound on the entries' bytes in a frame
 	// decide, if set, runs in the leader before the request is written,
 	// against the newest state. It may reset and re-add the entries
 	// (none means write nothing) and set n; an error fails the request,
@@ -88,7 +89,11 @@ const (
 	maxPooledEnts = 1 << 12
 )
 
-func getReq() *commitReq { return reqs.Get().(*commitReq) }
+func getReq(comp *segment.Compressor) *commitReq {
+	r := reqs.Get().(*commitReq)
+	r.comp = comp
+	return r
+}
 
 // putReq recycles r, which the pipeline is done with once commit returned.
 func putReq(r *commitReq) {
@@ -105,7 +110,11 @@ func putReq(r *commitReq) {
 func (r *commitReq) add(kind uint8, run, key string, value []byte) {
 	voff, codec := len(r.vals), segment.CodecRaw
 	if kind == segment.OpPut {
-		r.vals, codec = segment.Compress(r.vals, value)
+		if r.comp != nil {
+			r.vals, codec = r.comp.Compress(r.vals, value)
+		} else {
+			r.vals, codec = segment.Compress(r.vals, value)
+		}
 	}
 	vlen := len(r.vals) - voff
 	r.ents = append(r.ents, entryMeta{run: run, key: key, kind: kind, codec: codec, voff: voff, vlen: vlen})

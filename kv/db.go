@@ -53,6 +53,9 @@ type DB struct {
 
 	pipe  pipeline
 	stats counters
+	// comp compresses the values writes store, learning to skip values
+	// that do not compress (see segment.Compressor).
+	comp segment.Compressor
 
 	// writeErr is set by the first failed write or fsync; every later
 	// write returns it (the page cache may have dropped data, so retrying

@@ -235,7 +235,7 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 		return 0, nil
 	}
 	var deletes []*pendingWrite
-	r := &commitReq{}
+	r := &commitReq{comp: &db.comp}
 	all := make([]*pendingWrite, 0, len(tx.writes))
 	for _, p := range tx.writes {
 		all = append(all, p)

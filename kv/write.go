@@ -41,7 +41,7 @@ func (db *DB) Put(run RunID, key string, v Value) (Version, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return 0, err
 	}
-	r := getReq()
+	r := getReq(&db.comp)
 	defer putReq(r)
 	if err := db.addValue(r, run, key, v); err != nil {
 		return 0, keyErr("put", run, key, err)
@@ -75,7 +75,7 @@ func (db *DB) Incr(run RunID, key string, delta int64) (int64, error) {
 		return 0, err
 	}
 	defer db.leave()
-	r := &commitReq{}
+	r := &commitReq{comp: &db.comp}
 	r.decide = func(r *commitReq) error {
 		cur := int64(0)
 		t := db.segs.Load()
@@ -142,7 +142,7 @@ func (db *DB) cas(run RunID, key string, v Value, match func() (bool, error)) (b
 	if err := checkRunKey(run, key); err != nil {
 		return false, err
 	}
-	r := &commitReq{}
+	r := &commitReq{comp: &db.comp}
 	if err := db.addValue(r, run, key, v); err != nil {
 		return false, keyErr("compare-and-swap", run, key, err)
 	}
@@ -186,7 +186,7 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 			last[e.Key] = i
 		}
 	}
-	r := getReq()
+	r := getReq(&db.comp)
 	defer putReq(r)
 	// Grow the buffer once for a batch of small values; a guess, capped:
 	// values may share memory, compress, be overwritten or be refused.
@@ -304,7 +304,7 @@ func (db *DB) deleteLive(run RunID, op string, keys iter.Seq[string]) (int, Vers
 		return 0, 0, err
 	}
 	defer db.leave()
-	r := &commitReq{}
+	r := &commitReq{comp: &db.comp}
 	r.decide = func(r *commitReq) error {
 		r.reset()
 		seen := map[string]bool{}

@@ -3,6 +3,7 @@ package segment
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/s2"
 )
@@ -42,6 +43,44 @@ func Compress(dst, v []byte) ([]byte, uint8) {
 		return append(dst, v...), CodecRaw
 	}
 	return append(dst, c...), CodecS2
+}
+
+// Compressor is Compress that learns when not to try: after maxMisses
+// values in a row that did not compress, it tries one value in tryEvery
+// and stores the others raw, until one tried compresses again. A store of
+// incompressible values (already compressed, encrypted, random) so stops
+// paying for an S2 encoding per value that it throws away (about 120 ns
+// of a 100-byte value's put), and a store of compressible ones, or of a
+// mix, loses nothing. Its zero value is ready; it is safe for concurrent
+// use.
+type Compressor struct {
+	misses atomic.Uint32 // values in a row that did not compress, at most maxMisses
+	skips  atomic.Uint32 // values seen at maxMisses
+}
+
+const (
+	maxMisses = 4
+	tryEvery  = 16
+)
+
+// Compress is the package's Compress, but for the values it skips (see
+// Compressor), which it stores raw.
+func (c *Compressor) Compress(dst, v []byte) ([]byte, uint8) {
+	if len(v) < compressMin {
+		return append(dst, v...), CodecRaw
+	}
+	m := c.misses.Load()
+	if m >= maxMisses && c.skips.Add(1)%tryEvery != 0 {
+		return append(dst, v...), CodecRaw
+	}
+	out, codec := Compress(dst, v)
+	switch {
+	case codec == CodecRaw && m < maxMisses:
+		c.misses.Store(m + 1)
+	case codec != CodecRaw && m != 0:
+		c.misses.Store(0)
+	}
+	return out, codec
 }
 
 // DecodeValue returns the value bytes of a stored value. For CodecRaw it
