@@ -812,7 +812,7 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 				// Touch the node (its header and a short key) so that
 				// the lanes' loads are in flight together.
 				p := ix.mem.at(n)
-				sink += *(*uint32)(p) + *(*uint32)(unsafe.Add(p, 24))
+				sink += touch(p)
 			}
 		}
 		for j := range ls {
@@ -855,7 +855,15 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 	touched.Add(sink)
 }
 
-// touched keeps findPreds's touches from being optimised away.
+// touch loads the first 28 bytes of a node (its header, and the tower
+// and key of a short one) and returns something of them, for a caller
+// that wants the node in the cache before it needs it. The loads are
+// atomic: the tower may be being linked.
+func touch(p unsafe.Pointer) uint32 {
+	return atomic.LoadUint32((*uint32)(p)) + atomic.LoadUint32((*uint32)(unsafe.Add(p, 24)))
+}
+
+// touched keeps touches from being optimised away.
 var touched atomic.Uint32
 
 // startKey sets lane l to search for win[l.i]: from the head for its
@@ -913,7 +921,7 @@ func (ix *Index) grow(t *table) *table {
 	flush := func() {
 		for j := range n {
 			p := ix.mem.at(refs[j])
-			sink += *(*uint32)(p) + *(*uint32)(unsafe.Add(p, 24))
+			sink += touch(p)
 		}
 		for j := range n {
 			nd := ix.node(refs[j])
