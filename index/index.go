@@ -526,6 +526,20 @@ func randomHeight() int {
 	return min(h, maxHeight)
 }
 
+// Prefetch loads the hash table slot of (run, key), so that an Add of
+// it soon after, by the same goroutine, does not wait for the load: a
+// writer adding many keys prefetches a few keys ahead, and their cache
+// misses overlap. It changes nothing.
+func (ix *Index) Prefetch(run, key string) {
+	rn, ok := ix.runNumber(run)
+	if !ok {
+		return
+	}
+	t := ix.hash.Load()
+	i := hashOf(rn, key) & t.mask
+	atomic.LoadUint32(&t.slots[i]) // an atomic load is never optimised away
+}
+
 // AddBytes is Add for a key held in a byte slice (a mapped segment, during
 // recovery). The index copies the key into its arena when it meets it
 // first and keeps no reference to key.

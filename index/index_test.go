@@ -470,3 +470,25 @@ func TestDropAndRelocate(t *testing.T) {
 	_, live, _, _ = ix.Counts()
 	require.EqualValues(t, 2, live)
 }
+
+// Prefetch changes nothing: not for a run the index has not met, not
+// for a key it does not hold, not for one it holds.
+func TestPrefetchChangesNothing(t *testing.T) {
+	ix := New()
+	defer ix.Close()
+	ix.Prefetch("nope", "k")
+	require.NoError(t, ix.Add("r", "a", mkrec(1, false)))
+	ix.Prefetch("r", "a")
+	ix.Prefetch("r", "b")
+	ix.Prefetch("nope", "a")
+	keys, live, versions, _ := ix.Counts()
+	require.Equal(t, [3]int64{1, 1, 1}, [3]int64{keys, live, versions})
+	_, ok := ix.Find("nope", "a")
+	require.False(t, ok)
+	_, ok = ix.Find("r", "b")
+	require.False(t, ok)
+	r, ok := ix.Get("r", "a", 1)
+	require.True(t, ok)
+	require.Equal(t, uint64(1), r.Version)
+	require.Equal(t, []string{"r"}, ix.Runs())
+}

@@ -138,6 +138,10 @@ func (r *commitReq) truncate(n int) {
 
 func (r *commitReq) reset() { r.truncate(0) }
 
+// prefetchGroup is how many keys of a batch have their index slots
+// loaded together before their Adds.
+const prefetchGroup = 8
+
 // commit runs r through the pipeline and returns its error.
 func (db *DB) commit(r *commitReq) error {
 	if err := db.failed(); err != nil {
@@ -267,6 +271,14 @@ func (db *DB) runGroup(group []*commitReq) {
 			continue
 		}
 		for i, e := range r.ents {
+			if i%prefetchGroup == 0 && len(r.ents) > 1 {
+				// The index's slot of a key is a cache miss: load the
+				// slots of the next few keys together, so that their
+				// misses overlap, before their Adds.
+				for _, a := range r.ents[i:min(i+prefetchGroup, len(r.ents))] {
+					db.ix.Prefetch(a.run, a.key)
+				}
+			}
 			rec := index.Record{
 				Version:   v,
 				Timestamp: ts,
