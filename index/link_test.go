@@ -1,6 +1,7 @@
 package index
 
 import (
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"sort"
@@ -242,5 +243,42 @@ func BenchmarkLink(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(n), "ns/key")
 		})
+	}
+}
+
+// comparePrefixed agrees with compare on keys of every length around 16
+// bytes, sharing prefixes, with bytes 0x00 and 0xff where they differ.
+func TestComparePrefixedAgreesWithCompare(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	key := func() string {
+		b := make([]byte, r.IntN(24))
+		for i := range b {
+			b[i] = []byte{0, 'a', 'b', 0xff}[r.IntN(4)]
+		}
+		return string(b)
+	}
+	ix := New()
+	defer ix.Close()
+	var keys []string
+	for i := range 400 {
+		k := key()
+		keys = append(keys, k)
+		require.NoError(t, ix.Add([]string{"r", "s"}[i%2], k, mkrec(uint64(i+1), false)))
+	}
+	for range 20000 {
+		a, b := keys[r.IntN(len(keys))], key()
+		run := []string{"r", "s"}[r.IntN(2)]
+		c, ok := ix.Find(run, a)
+		if !ok {
+			continue
+		}
+		rn, _ := ix.runNumber(run)
+		var k0, k1 uint64
+		if len(b) >= 16 {
+			k0, k1 = binary.BigEndian.Uint64([]byte(b)), binary.BigEndian.Uint64([]byte(b[8:]))
+		}
+		want := ix.compare(c.ref, rn, b)
+		require.Equal(t, want, ix.comparePrefixed(c.ref, rn, b, k0, k1), "%q vs %q", a, b)
+		require.Equal(t, -1, ix.comparePrefixed(c.ref, rn+1, b, k0, k1), "a later run")
 	}
 }
