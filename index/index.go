@@ -81,7 +81,7 @@
 // as Add returns; it joins the skiplist a little later. Linking a key into
 // a skiplist of millions costs a search through memory in arrival order:
 // a cache miss at most steps. So Add only queues the node, and a linker
-// goroutine (started when linkMin (16k) keys are queued, ending when none
+// goroutine (started when linkMin (1024) keys are queued, ending when none
 // is left) links queued nodes in batches, in key order, where neighbouring
 // keys share most of their search path and find it in the cache. A batch
 // goes a window of 256 keys at a time: first every key's predecessors
@@ -696,9 +696,11 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 const maxPending = 1 << 16
 
 // linkMin is how many new keys wait before the linker starts: it links
-// a batch of them for much less per key than a few (neighbours share
-// more of their search), and a Seek links whatever waits anyway.
-const linkMin = 1 << 14
+// a batch of them for less per key than a few (neighbours share more of
+// their search, and the lanes of findPreds have keys to overlap). It is
+// small because a Seek links whatever waits itself: at most linkMin
+// keys, about 1.5 ms, when the linker is not running.
+const linkMin = 1 << 10
 
 // linkLoop links pending nodes until none is left.
 func (ix *Index) linkLoop() {
