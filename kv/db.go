@@ -542,10 +542,29 @@ const initialReserve = 4 << 20
 // readValue returns the value a record points at, decoded into memory the
 // caller owns. t is the segment table loaded before the record was read
 // from the index (see readValues).
-func (db *DB) readValue(t *segTable, r index.Record) (Value, error) {
-	var v [1]Value
-	err := db.readValues(t, []index.Record{r}, v[:])
-	return v[0], err
+func (db *DB) readValue(t *segTable, r index.Record) (v Value, err error) {
+	// readValues for one record, without what overlapping the misses of
+	// many takes (a Get is a third faster when its value is cached).
+	if r.Tombstone() {
+		return Value{}, nil
+	}
+	var newer *segTable
+	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
+	b, path, err := db.readStored(t, r, &newer)
+	if err != nil {
+		return Value{}, err
+	}
+	err = segment.GuardFaults(func() error {
+		raw, err := segment.DecodeValue(r.Codec(), b)
+		if err == nil {
+			v, err = decodeValueIn(raw, nil)
+		}
+		if err != nil {
+			return &segment.CorruptError{File: path, Offset: r.Offset, Err: err}
+		}
+		return nil
+	}, func() (string, int64) { return path, r.Offset })
+	return v, err
 }
 
 // readValues decodes the values recs point at into out (tombstones give
@@ -562,6 +581,21 @@ func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
 	return db.readValuesInto(t, recs, func(i int) *Value { return &out[i] })
 }
 
+// readStored returns the stored bytes of r and the path of their file,
+// from t or, when t cannot serve r (a segment sealed or written since t
+// was loaded), from the newest table, which it leaves in *newer: the
+// caller keeps both tables reachable until it is done with the bytes.
+func (db *DB) readStored(t *segTable, r index.Record, newer **segTable) ([]byte, string, error) {
+	b, path, err := t.read(r)
+	if err == nil {
+		return b, path, nil
+	}
+	if *newer = db.segs.Load(); *newer == t {
+		return nil, path, err
+	}
+	return (*newer).read(r)
+}
+
 // readValuesInto is readValues with value i decoded into *out(i).
 func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *Value) error {
 	// A record t cannot serve names a segment sealed or written since t
@@ -572,16 +606,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 	// bytes read.
 	var newer *segTable
 	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
-	read := func(r index.Record) ([]byte, string, error) {
-		b, path, err := t.read(r)
-		if err == nil {
-			return b, path, nil
-		}
-		if newer = db.segs.Load(); newer == t {
-			return nil, path, err
-		}
-		return newer.read(r)
-	}
+	read := func(r index.Record) ([]byte, string, error) { return db.readStored(t, r, &newer) }
 	var small [16][]byte
 	stored := small[:]
 	switch {
