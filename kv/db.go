@@ -555,6 +555,12 @@ func (db *DB) readValue(t *segTable, r index.Record) (v Value, err error) {
 		return Value{}, err
 	}
 	err = segment.GuardFaults(func() error {
+		// A file truncated under its mapping loses its end: read the
+		// value's last byte first, so that such a value faults (and says
+		// so) rather than decoding the zeros before the cut.
+		if len(b) > 0 {
+			runtime.KeepAlive(b[len(b)-1])
+		}
 		raw, err := segment.DecodeValue(r.Codec(), b)
 		if err == nil {
 			v, err = decodeValueIn(raw, nil)

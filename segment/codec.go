@@ -49,14 +49,16 @@ func Compress(dst, v []byte) ([]byte, uint8) {
 // average of the share of the values it tried that compressed (each
 // value tried weighs 1/1024); while that share is under 1/256 it tries
 // one value in tryEvery and stores the others raw, and any value tried
-// that compresses lifts the share to 1/64 at least. A store of incompressible
-// values (already compressed, encrypted, random) so stops paying for an
-// S2 encoding per value that it throws away (about 120 ns of a 100-byte
-// value's put) after a few thousand values. A store where at least one
-// value in 50 compresses has every value tried, whatever the mix (in a
-// simulation of 200,000 values, none of the compressible ones was stored
-// raw at one in 50, 2% of them at one in 100, most of them at one in
-// 400: few bytes, since such values are few). Its zero value is ready; it
+// that compresses lifts the share to 1/64 at least. A store of
+// incompressible values (already compressed, encrypted, random) so stops
+// paying for an S2 encoding per value that it throws away (about 120 ns
+// of a 100-byte value's put), after about 4,600 of them in a row. Where
+// compressible values are spread evenly, at least one in 50 has every
+// value tried (simulated over 200,000 values: none stored raw at one in
+// 50, 2% of them at one in 100, most at one in 400: few bytes, since such
+// values are few). Where they come in bursts after runs of thousands of
+// incompressible values, each burst's first values, before the first one
+// tried (at most tryEvery-1), are stored raw. Its zero value is ready; it
 // is safe for concurrent use (concurrent updates of the average may lose
 // one another, which only delays it).
 type Compressor struct {

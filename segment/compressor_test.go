@@ -12,8 +12,8 @@ import (
 // A Compressor stores every value so that DecodeValue gives it back. A
 // stream of incompressible values makes it skip: it then tries one value
 // in tryEvery, and a value tried that compresses brings it back to
-// trying every value. Mixes where one value in 50 or more compresses
-// have every value tried.
+// trying every value. Mixes where one value in 50 or more compresses,
+// spread evenly, have every value tried.
 func TestCompressorSkipsWhatDoesNotCompress(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
 	random := func() []byte {

@@ -80,6 +80,11 @@ type Writer struct {
 	m    []byte
 	maps []vfs.Mapping
 	view atomic.Pointer[[]byte]
+	// sealed is what Seal made of the Writer: view shows its bytes, so
+	// a reader still holding the Writer must keep it, and its mapping,
+	// alive (a Sealed retired by compaction is unmapped once
+	// unreachable).
+	sealed *Sealed
 
 	onSync func(time.Duration) // see OnSync
 }
@@ -510,6 +515,7 @@ func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 	// now on: set before the descriptor closes, so a read of the closed
 	// file finds it (see ReadAt).
 	data := s.data
+	w.sealed = s
 	w.view.Store(&data)
 	w.failed = errSealed
 	w.syncMu.Lock()
