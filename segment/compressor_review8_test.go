@@ -7,13 +7,7 @@ import (
 	"testing"
 )
 
-func review8Random(r *rand.Rand) []byte {
-	b := make([]byte, 100)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+func review8Random(r *rand.Rand) []byte { return randomBytes(r, 100) }
 
 // The review found the Compressor's doc claiming "whatever the mix": here
 // exactly one value in 50 compresses, but they come in bursts (100

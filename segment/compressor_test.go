@@ -16,13 +16,7 @@ import (
 // spread evenly, have every value tried.
 func TestCompressorSkipsWhatDoesNotCompress(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 2))
-	random := func() []byte {
-		b := make([]byte, 100)
-		for i := range b {
-			b[i] = byte(r.Uint32())
-		}
-		return b
-	}
+	random := func() []byte { return randomBytes(r, 100) }
 	text := bytes.Repeat([]byte("compressible "), 10)
 	roundTrip := func(c *Compressor, v []byte) uint8 {
 		stored, codec := c.Compress(nil, v)
@@ -63,6 +57,15 @@ func TestCompressorSkipsWhatDoesNotCompress(t *testing.T) {
 			require.Equal(t, CodecRaw, roundTrip(&c, random()))
 		}
 	}
+}
+
+// randomBytes returns n random bytes: a value that does not compress.
+func randomBytes(r *rand.Rand, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }
 
 // Concurrent use (run under -race in CI).
