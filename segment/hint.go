@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime"
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
@@ -141,18 +142,21 @@ func (h *HintHeader) Matches(s *Sealed) bool {
 // (run, key, version) without duplicates; hd's Entries and Keys are
 // filled in from them.
 func EncodeHint(hd HintHeader, entries []HintEntry) []byte {
-	return encodeHint(hd, len(entries), func(i int) *HintEntry { return &entries[i] })
+	keyBytes := 0
+	for i := range entries {
+		keyBytes += len(entries[i].Key)
+	}
+	return encodeHint(hd, len(entries), keyBytes, func(i int) *HintEntry { return &entries[i] })
 }
 
-// encodeHint is EncodeHint of the n entries at(0), at(1), ...
-func encodeHint(hd HintHeader, n int, at func(int) *HintEntry) []byte {
+// encodeHint is EncodeHint of the n entries at(0), at(1), ..., whose
+// keys add up to keyBytes (for the buffer's size: each entry's key
+// without the prefix it shares with the one before, and about 16 bytes
+// more; append grows the buffer for the others).
+func encodeHint(hd HintHeader, n, keyBytes int, at func(int) *HintEntry) []byte {
 	hd.Entries = uint64(n)
 	hd.Keys = 0
-	size := HintHeaderSize + 8
-	for i := range n {
-		size += 16 + len(at(i).Key) // most records; append grows for the others
-	}
-	b := make([]byte, HintHeaderSize, size)
+	b := make([]byte, HintHeaderSize, HintHeaderSize+8+16*n+keyBytes)
 	var prev *HintEntry
 	var ts int64
 	for i := range n {
@@ -530,15 +534,39 @@ func (b *HintBuilder) key(k []byte, op, codec uint8) (uint64, error) {
 // its last commit, or of the range a compacted segment covers) is last.
 func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 	order := b.order()
+	keyBytes := 0
+	for _, c := range b.chunks {
+		keyBytes += len(c)
+	}
 	// encodeHint keeps the entry before the current one: two buffers.
 	var two [2]HintEntry
+	var sink uint64
+	defer func() { runtime.KeepAlive(sink) }()
 	return encodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
-		LastTime: b.lastTime, Frames: b.frames}, len(order), func(i int) *HintEntry {
+		LastTime: b.lastTime, Frames: b.frames}, len(order), keyBytes, func(i int) *HintEntry {
+		if i%touchGroup == 0 {
+			// Entries in key order are records and keys at random
+			// places of the builder: two cache misses each. Load the
+			// next group's records, then their keys, so that the misses
+			// of a group overlap.
+			group := order[i:min(i+touchGroup, len(order))]
+			for _, o := range group {
+				sink += b.rec(o.i).key
+			}
+			for _, o := range group {
+				if k := b.keyOf(b.rec(o.i)); len(k) > 0 {
+					sink += uint64(k[0])
+				}
+			}
+		}
 		e := &two[i&1]
 		*e = b.entry(order[i].i)
 		return e
 	})
 }
+
+// touchGroup is how many entries Encode loads together.
+const touchGroup = 16
 
 // entry returns entry i as a HintEntry, its run and key views of the
 // builder's copies.
