@@ -461,7 +461,11 @@ func (ix *Index) compare(ref uint32, run uint32, key string) int {
 // compares them as two integers first, which settles most comparisons
 // without a call.
 func (ix *Index) comparePrefixed(ref uint32, run uint32, key string, k0, k1 uint64) int {
-	p := ix.mem.at(ref)
+	return comparePrefixedAt(ix.mem.at(ref), run, key, k0, k1)
+}
+
+// comparePrefixedAt is comparePrefixed of the node at p.
+func comparePrefixedAt(p unsafe.Pointer, run uint32, key string, k0, k1 uint64) int {
 	n := (*node)(p)
 	if n.run != run {
 		if n.run < run {
@@ -810,7 +814,8 @@ type lane struct {
 	top    int  // in the climb, the highest level whose successor is < key
 	up     bool // climbing (finger search) rather than descending
 	x      uint32
-	k0, k1 uint64 // the key's first 16 bytes, big-endian, if it has as many
+	xp     unsafe.Pointer // x's node
+	k0, k1 uint64         // the key's first 16 bytes, big-endian, if it has as many
 	preds  [maxHeight]uint32
 }
 
@@ -826,6 +831,10 @@ type lane struct {
 // that their cache misses, the whole cost of a search through a list of
 // millions, overlap.
 func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
+	// The chunks the window's nodes and the list's lie in: loaded once
+	// (only the writer adds chunks, and every node here is older than
+	// the call).
+	v := view(*ix.mem.chunks.Load())
 	var ls [lanes]lane
 	height := int(ix.height.Load())
 	per := (len(win) + lanes - 1) / lanes
@@ -834,11 +843,12 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 		l := &ls[j]
 		l.i, l.end = min(j*per, len(win)), min((j+1)*per, len(win))
 		if l.i < l.end {
-			ix.startKey(l, win, height, true)
+			ix.startKey(l, v, win, height, true)
 			active++
 		}
 	}
 	var next [lanes]uint32
+	var nextp [lanes]unsafe.Pointer
 	var sink uint32
 	for active > 0 {
 		for j := range ls {
@@ -846,16 +856,17 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 			if l.i >= l.end {
 				continue
 			}
-			from := l.x
+			from := l.xp
 			if l.up {
-				from = l.preds[l.lvl]
+				from = v.at(l.preds[l.lvl])
 			}
-			n := ix.next(from, l.lvl)
+			n := atomic.LoadUint32((*uint32)(unsafe.Add(from, nodeHeader+4*l.lvl)))
 			next[j] = n
 			if n != 0 {
 				// Touch the node (its header and a short key) so that
 				// the lanes' loads are in flight together.
-				p := ix.mem.at(n)
+				p := v.at(n)
+				nextp[j] = p
 				sink += touch(p)
 			}
 		}
@@ -865,7 +876,7 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 				continue
 			}
 			n := next[j]
-			before := n != 0 && ix.comparePrefixed(n, l.run, l.key, l.k0, l.k1) < 0
+			before := n != 0 && comparePrefixedAt(nextp[j], l.run, l.key, l.k0, l.k1) < 0
 			if l.up {
 				if before {
 					l.top = l.lvl
@@ -874,22 +885,24 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 					}
 				}
 				if l.top < 0 {
-					ix.doneKey(l, win, found, height)
+					ix.doneKey(l, v, win, found, height)
 					if l.i >= l.end {
 						active--
 					}
 					continue
 				}
-				l.up, l.x, l.lvl = false, l.preds[l.top], l.top
+				l.up, l.lvl = false, l.top
+				l.x = l.preds[l.top]
+				l.xp = v.at(l.x)
 				continue
 			}
 			if before {
-				l.x = n
+				l.x, l.xp = n, nextp[j]
 				continue
 			}
 			l.preds[l.lvl] = l.x
 			if l.lvl--; l.lvl < 0 {
-				ix.doneKey(l, win, found, height)
+				ix.doneKey(l, v, win, found, height)
 				if l.i >= l.end {
 					active--
 				}
@@ -897,6 +910,14 @@ func (ix *Index) findPreds(win []uint32, found *[window][maxHeight]uint32) {
 		}
 	}
 	touched.Add(sink)
+}
+
+// view is the arena's chunks as loaded once, for a search that turns
+// many refs into pointers.
+type view []*chunk
+
+func (v view) at(ref uint32) unsafe.Pointer {
+	return unsafe.Pointer(&v[ref/chunkUnits][(ref%chunkUnits)<<unitShift])
 }
 
 // touch loads the first 28 bytes of a node (its header, and the tower
@@ -912,15 +933,16 @@ var touched atomic.Uint32
 
 // startKey sets lane l to search for win[l.i]: from the head for its
 // first key, else from the predecessors of the key before.
-func (ix *Index) startKey(l *lane, win []uint32, height int, first bool) {
-	ref := win[l.i]
-	k := ix.key(ref)
-	l.run, l.key = ix.node(ref).run, unsafe.String(unsafe.SliceData(k), len(k))
+func (ix *Index) startKey(l *lane, v view, win []uint32, height int, first bool) {
+	p := v.at(win[l.i])
+	n := (*node)(p)
+	k := unsafe.Slice((*byte)(unsafe.Add(p, nodeHeader+4*int(n.h))), n.klen)
+	l.run, l.key = n.run, unsafe.String(unsafe.SliceData(k), len(k))
 	if len(k) >= 16 {
 		l.k0, l.k1 = binary.BigEndian.Uint64(k), binary.BigEndian.Uint64(k[8:])
 	}
 	if first {
-		l.up, l.x, l.lvl = false, ix.head, height-1
+		l.up, l.x, l.xp, l.lvl = false, ix.head, v.at(ix.head), height-1
 		return
 	}
 	l.up, l.lvl, l.top = true, 0, -1
@@ -928,8 +950,8 @@ func (ix *Index) startKey(l *lane, win []uint32, height int, first bool) {
 
 // doneKey records the predecessors lane l found for win[l.i] and moves
 // it to its next key.
-func (ix *Index) doneKey(l *lane, win []uint32, found *[window][maxHeight]uint32, height int) {
-	h := int(ix.node(win[l.i]).h)
+func (ix *Index) doneKey(l *lane, v view, win []uint32, found *[window][maxHeight]uint32, height int) {
+	h := int((*node)(v.at(win[l.i])).h)
 	for lvl := range h {
 		if lvl < height {
 			found[l.i][lvl] = l.preds[lvl]
@@ -938,7 +960,7 @@ func (ix *Index) doneKey(l *lane, win []uint32, found *[window][maxHeight]uint32
 		}
 	}
 	if l.i++; l.i < l.end {
-		ix.startKey(l, win, height, false)
+		ix.startKey(l, v, win, height, false)
 	}
 }
 
