@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"github.com/strata-kv/strata/internal/hashset"
 	"iter"
 	"math"
 	"slices"
@@ -229,7 +230,7 @@ func (db *DB) MPut(run RunID, entries []KeyValue) (Version, error) {
 }
 
 // repeats reports whether a key occurs twice in entries: each with each
-// up to 8, else by sorting the keys' hashes and comparing keys only where
+// up to 8, else by a set of the keys' hashes, comparing keys only where
 // two hashes match (no map for the common batch without repeats).
 func repeats(entries []KeyValue) bool {
 	if len(entries) <= 8 {
@@ -242,35 +243,36 @@ func repeats(entries []KeyValue) bool {
 		}
 		return false
 	}
-	hp := hashScratch.Get().(*[]uint64)
-	defer hashScratch.Put(hp)
-	hs := (*hp)[:0]
+	set := hashScratch.Get().(*hashset.Set)
+	set.Reset(len(entries))
+	equal := false
 	for _, e := range entries {
-		hs = append(hs, xxhash.Sum64String(e.Key))
-	}
-	if cap(hs) <= maxPooledHashes {
-		*hp = hs
-	}
-	slices.Sort(hs)
-	for i := 1; i < len(hs); i++ {
-		if hs[i] == hs[i-1] {
-			seen := make(map[string]struct{}, len(entries))
-			for _, e := range entries {
-				if _, ok := seen[e.Key]; ok {
-					return true
-				}
-				seen[e.Key] = struct{}{}
-			}
-			return false // two keys share a hash
+		if set.Add(xxhash.Sum64String(e.Key)) {
+			equal = true
+			break
 		}
 	}
-	return false
+	if set.Size() <= maxPooledHashes {
+		hashScratch.Put(set)
+	}
+	if !equal {
+		return false
+	}
+	seen := make(map[string]struct{}, len(entries))
+	for _, e := range entries {
+		if _, ok := seen[e.Key]; ok {
+			return true
+		}
+		seen[e.Key] = struct{}{}
+	}
+	return false // two keys share a hash
 }
 
-// hashScratch holds repeats' slices of hashes, of at most maxPooledHashes.
-var hashScratch = sync.Pool{New: func() any { return new([]uint64) }}
+// hashScratch holds repeats' sets of hashes, of at most maxPooledHashes
+// slots.
+var hashScratch = sync.Pool{New: func() any { return new(hashset.Set) }}
 
-const maxPooledHashes = 1 << 16
+const maxPooledHashes = 1 << 17
 
 // storedSizeHint guesses the bytes v takes stored (encoded, before
 // compression), so that a batch's buffer is grown once.

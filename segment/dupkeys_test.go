@@ -2,6 +2,7 @@ package segment
 
 import (
 	"fmt"
+	"github.com/strata-kv/strata/internal/hashset"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -67,7 +68,7 @@ func TestEncoderRefusesDuplicateKeys(t *testing.T) {
 // where a NUL falls, are not duplicates. A map is the oracle.
 func TestDupKeyAgreesWithAMap(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	var scratch []uint64
+	var scratch hashset.Set
 	for round := range 3000 {
 		n := 1 + rng.IntN(40)
 		if round%100 == 0 {

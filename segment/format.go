@@ -4,10 +4,10 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/strata-kv/strata/internal/hashset"
 	"math"
 	"math/bits"
 	"math/rand/v2"
-	"slices"
 	"strings"
 
 	"github.com/cespare/xxhash/v2"
@@ -500,8 +500,8 @@ type Encoder struct {
 	claimed, commitEnd int64
 	// Scratch of the duplicate-key check (see dupKey), dropped after a
 	// commit of more than maxScratchPairs entries.
-	pairs  [][2]string
-	hashes []uint64
+	pairs [][2]string
+	dups  hashset.Set
 }
 
 // maxScratchPairs bounds the duplicate-key scratch an Encoder or Scanner
@@ -549,11 +549,11 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		for _, e := range ents {
 			pairs = append(pairs, [2]string{e.Run, e.Key})
 		}
-		k, dup := dupKey(pairs, &enc.hashes)
+		k, dup := dupKey(pairs, &enc.dups)
 		clear(pairs) // keep no reference to the caller's strings
 		enc.pairs = pairs[:0]
 		if cap(pairs) > maxScratchPairs { // one huge commit pins nothing
-			enc.pairs, enc.hashes = nil, nil
+			enc.pairs, enc.dups = nil, hashset.Set{}
 		}
 		if dup {
 			return dst, offs, fmt.Errorf("segment: key %q of run %q twice in one commit", k[1], k[0])
@@ -691,12 +691,12 @@ func WrapEntries(dst []byte, h Header, vdelta, tdelta, synced, count uint64, ent
 }
 
 // dupKey reports a (run, key) pair that occurs twice in pairs. Up to 8
-// pairs are compared each with each; more are hashed into *hashes
-// (scratch, grown as needed), sorted, and only pairs whose hashes are
-// equal compared (a 64-bit collision of distinct pairs costs a second
-// pass, nothing else). The pair it returns is a copy: pairs may be views
-// of bytes the caller does not own.
-func dupKey(pairs [][2]string, hashes *[]uint64) ([2]string, bool) {
+// pairs are compared each with each; more are hashed into set (scratch,
+// reused), and pairs are compared only if two hashes are equal (a 64-bit
+// collision of distinct pairs costs a second pass, nothing else). The
+// pair it returns is a copy: pairs may be views of bytes the caller does
+// not own.
+func dupKey(pairs [][2]string, set *hashset.Set) ([2]string, bool) {
 	clone := func(p [2]string) [2]string { return [2]string{strings.Clone(p[0]), strings.Clone(p[1])} }
 	if len(pairs) <= 8 {
 		for i := 1; i < len(pairs); i++ {
@@ -708,19 +708,14 @@ func dupKey(pairs [][2]string, hashes *[]uint64) ([2]string, bool) {
 		}
 		return [2]string{}, false
 	}
-	hs := (*hashes)[:0]
+	set.Reset(len(pairs))
 	run, rh := "", uint64(0)
+	equal := false
 	for i, p := range pairs {
 		if i == 0 || p[0] != run {
 			run, rh = p[0], xxhash.Sum64String(p[0])
 		}
-		hs = append(hs, bits.RotateLeft64(rh, 31)^xxhash.Sum64String(p[1]))
-	}
-	*hashes = hs
-	slices.Sort(hs)
-	equal := false
-	for i := 1; i < len(hs); i++ {
-		if hs[i] == hs[i-1] {
+		if set.Add(bits.RotateLeft64(rh, 31) ^ xxhash.Sum64String(p[1])) {
 			equal = true
 			break
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"github.com/strata-kv/strata/internal/hashset"
 	"io"
 	"math"
 	"unsafe"
@@ -26,8 +27,8 @@ type Scanner struct {
 	names     map[string]struct{} // the runs' names, to refuse one named twice
 	// Scratch for the duplicate-key check of a batch, reused from frame
 	// to frame.
-	pairs  [][2]string
-	hashes []uint64 // scratch of the duplicate-key check
+	pairs [][2]string
+	dups  hashset.Set // scratch of the duplicate-key check
 }
 
 // NewScanner checks the header at the start of data (a whole segment
@@ -206,10 +207,10 @@ func (s *Scanner) fits(hd *head, c *entryCursor) error {
 	if c.p != len(c.b) {
 		return fmt.Errorf("%w: %d bytes after the last entry", ErrMalformed, len(c.b)-c.p)
 	}
-	k, dup := dupKey(s.pairs, &s.hashes)
+	k, dup := dupKey(s.pairs, &s.dups)
 	clear(s.pairs) // keep no views of the bytes
 	if cap(s.pairs) > maxScratchPairs {
-		s.pairs, s.hashes = nil, nil
+		s.pairs, s.dups = nil, hashset.Set{}
 	}
 	if dup {
 		return fmt.Errorf("%w: key %q of run %q twice in one commit", ErrMalformed, k[1], k[0])
