@@ -244,6 +244,15 @@ func repeats(entries []KeyValue) bool {
 		return false
 	}
 	set := hashScratch.Get().(*hashset.Set)
+	r := repeatsIn(entries, set)
+	if set.Size() <= maxPooledHashes {
+		hashScratch.Put(set)
+	}
+	return r
+}
+
+// repeatsIn is repeats of more than 8 entries, with set as scratch.
+func repeatsIn(entries []KeyValue, set *hashset.Set) bool {
 	set.Reset(len(entries))
 	equal := false
 	for _, e := range entries {
@@ -251,9 +260,6 @@ func repeats(entries []KeyValue) bool {
 			equal = true
 			break
 		}
-	}
-	if set.Size() <= maxPooledHashes {
-		hashScratch.Put(set)
 	}
 	if !equal {
 		return false

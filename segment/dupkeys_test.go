@@ -63,7 +63,7 @@ func TestEncoderRefusesDuplicateKeys(t *testing.T) {
 }
 
 // dupKey finds a repeated (run, key) pair whatever the size of the batch
-// (compared each with each up to 8, hashed and sorted beyond), and only a
+// (compared each with each up to 8, through a set of hashes beyond), and only a
 // repeated one: the same key in two runs, or pairs that differ only in
 // where a NUL falls, are not duplicates. A map is the oracle.
 func TestDupKeyAgreesWithAMap(t *testing.T) {
