@@ -10,13 +10,15 @@ import "math/rand/v2"
 // linearly, reused from one use to the next. The zero Set is ready for
 // Reset.
 //
-// A hash's first slot is the top bits of the hash times a random odd
-// number drawn once per process, not its own bits: the keys' hashes are
-// unseeded (xxhash), so keys chosen to share the bits that pick a slot
-// would otherwise pile up in one run of slots and make each Add probe
-// past all the others, quadratic in a batch's size (a review found 64k
-// such keys, 64 tries each to find, cost a commit 0.8 s to encode and
-// every later scan of its segment as much).
+// A hash's first slot is the top bits of the hash mixed with a random
+// seed drawn once per process (the splitmix64 finalizer of their XOR),
+// not bits of the hash itself: the keys' hashes are unseeded (xxhash),
+// so keys chosen to share the bits that pick a slot would otherwise pile
+// up in one run of slots and make each Add probe past all the others,
+// quadratic in a batch's size (a review found 64k such keys, 64 tries
+// each to find, cost a commit 0.8 s to encode and every later scan of
+// its segment as much). A mere multiplication by a random odd number
+// spread arithmetic progressions of hashes badly for some numbers.
 type Set struct {
 	t      []uint64
 	mask   uint64
@@ -24,8 +26,16 @@ type Set struct {
 	probes int
 }
 
-// mul picks slots (see Set).
-var mul = rand.Uint64() | 1
+// seed picks slots (see Set).
+var seed = rand.Uint64()
+
+// slot mixes h with the seed (splitmix64's finalizer).
+func slot(h uint64) uint64 {
+	z := h ^ seed
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
 
 // Reset empties s for up to n hashes: a table of at least 2n slots (a
 // power of two, 16 at least), reusing s's memory when it is large
@@ -51,7 +61,7 @@ func (s *Set) Reset(n int) {
 // the keys then finds false, as it does any collision.
 func (s *Set) Add(h uint64) bool {
 	h |= 1 << 63
-	for i := (h * mul) >> s.shift; ; i = (i + 1) & s.mask {
+	for i := slot(h) >> s.shift; ; i = (i + 1) & s.mask {
 		s.probes++
 		switch s.t[i] {
 		case 0:
