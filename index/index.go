@@ -456,15 +456,10 @@ func (ix *Index) compare(ref uint32, run uint32, key string) int {
 	return strings.Compare(unsafe.String(unsafe.SliceData(k), len(k)), key)
 }
 
-// comparePrefixed is compare for a key whose first 16 bytes, if it has
-// as many, are k0 and k1 (big-endian): where both keys have 16 bytes it
-// compares them as two integers first, which settles most comparisons
-// without a call.
-func (ix *Index) comparePrefixed(ref uint32, run uint32, key string, k0, k1 uint64) int {
-	return comparePrefixedAt(ix.mem.at(ref), run, key, k0, k1)
-}
-
-// comparePrefixedAt is comparePrefixed of the node at p.
+// comparePrefixedAt is compare of the node at p, for a key whose first
+// 16 bytes, if it has as many, are k0 and k1 (big-endian): where both
+// keys have 16 bytes it compares them as two integers first, which
+// settles most comparisons without a call.
 func comparePrefixedAt(p unsafe.Pointer, run uint32, key string, k0, k1 uint64) int {
 	n := (*node)(p)
 	if n.run != run {

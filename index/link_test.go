@@ -246,7 +246,7 @@ func BenchmarkLink(b *testing.B) {
 	}
 }
 
-// comparePrefixed agrees with compare on keys of every length around 16
+// comparePrefixedAt agrees with compare on keys of every length around 16
 // bytes, sharing prefixes, with bytes 0x00 and 0xff where they differ.
 func TestComparePrefixedAgreesWithCompare(t *testing.T) {
 	r := rand.New(rand.NewPCG(8, 8))
@@ -278,7 +278,7 @@ func TestComparePrefixedAgreesWithCompare(t *testing.T) {
 			k0, k1 = binary.BigEndian.Uint64([]byte(b)), binary.BigEndian.Uint64([]byte(b[8:]))
 		}
 		want := ix.compare(c.ref, rn, b)
-		require.Equal(t, want, ix.comparePrefixed(c.ref, rn, b, k0, k1), "%q vs %q", a, b)
-		require.Equal(t, -1, ix.comparePrefixed(c.ref, rn+1, b, k0, k1), "a later run")
+		require.Equal(t, want, comparePrefixedAt(ix.mem.at(c.ref), rn, b, k0, k1), "%q vs %q", a, b)
+		require.Equal(t, -1, comparePrefixedAt(ix.mem.at(c.ref), rn+1, b, k0, k1), "a later run")
 	}
 }
