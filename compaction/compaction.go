@@ -425,7 +425,7 @@ func (r *Result) Apply(ix *index.Index) error {
 				err = f.Entries(func(e segment.Entry) error {
 					run := unsafe.String(unsafe.SliceData(e.Run), len(e.Run))
 					key := unsafe.String(unsafe.SliceData(e.Key), len(e.Key))
-					if c, ok := ix.Find(run, key); !ok || !c.Relocate(f.Version, o.Seg.ID(), f.Offset+int64(e.ValueOffset)) {
+					if c, ok := ix.Find(run, key); !ok || !c.Relocate(f.Version, o.Seg.ID(), f.Offset+int64(e.FieldOffset())) {
 						return fmt.Errorf("compaction: version %d of key %q of run %q is not in the index", f.Version, e.Key, e.Run)
 					}
 					return nil

@@ -25,7 +25,7 @@ func (ix *Index) Reset() {
 	ix.linkPending()
 	ix.mem.free()
 	ix.mem.next = 1
-	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0))
+	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0, Record{}))
 	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
 	ix.hash.Store(newTable(1024))
@@ -36,7 +36,6 @@ func (ix *Index) Reset() {
 	ix.keys.Store(0)
 	ix.live.Store(0)
 	ix.versions.Store(0)
-	ix.bytes.Store(0)
 	ix.sources = nil
 }
 
@@ -60,8 +59,8 @@ type Builder struct {
 	err    error
 
 	// Counts, published at Finish (no reader looks before).
-	live, versions, bytes int64
-	rng                   uint64 // state of the tower heights' generator
+	live, versions int64
+	rng            uint64 // state of the tower heights' generator
 }
 
 // Build starts laying out ix, which must be empty (no key was ever
@@ -135,7 +134,7 @@ func (b *Builder) flush() error {
 	}
 	ix := b.ix
 	h := b.height1()
-	ref := ix.mem.alloc(nodeSize(h, len(b.key)))
+	ref := ix.mem.alloc(nodeSize(h, len(b.key), b.recs[0]))
 	if ref == 0 {
 		b.err = ErrFull
 		return b.err
@@ -147,7 +146,6 @@ func (b *Builder) flush() error {
 	first.set(b.recs[0])
 	// Later versions newest first, right behind the node.
 	link := &first.link
-	var size int64
 	for i := len(b.recs) - 1; i >= 1; i-- {
 		nr := ix.mem.alloc(recSize)
 		if nr == 0 {
@@ -158,10 +156,8 @@ func (b *Builder) flush() error {
 		x.set(b.recs[i])
 		*link = nr
 		link = &x.link
-		size += int64(b.recs[i].Len)
 	}
 	*link = 0
-	size += int64(b.recs[0].Len)
 	b.height = max(b.height, h)
 	for lvl := range h {
 		ix.setNext(b.last[lvl], lvl, ref)
@@ -173,7 +169,6 @@ func (b *Builder) flush() error {
 		b.live++
 	}
 	b.versions += int64(len(b.recs))
-	b.bytes += size
 	b.recs = b.recs[:0]
 	return nil
 }
@@ -204,19 +199,19 @@ func (b *Builder) Finish() error {
 	ix.keys.Store(int64(len(b.refs)))
 	ix.live.Store(b.live)
 	ix.versions.Store(b.versions)
-	ix.bytes.Store(b.bytes)
 	ix.hash.Store(t)
 	ix.height.Store(int32(b.height))
 	b.refs, b.hashes = nil, nil
 	return b.err
 }
 
-// tableSize returns the hash table size for n keys: a power of two, at
-// most three quarters full.
+// tableSize returns the hash table size for n keys: the first size
+// growing tables pass through (1024, then grownSize) at most three
+// quarters full.
 func tableSize(n int) int {
 	size := 1024
 	for size*3 < n*4+4 {
-		size *= 2
+		size = grownSize(size)
 	}
 	return size
 }

@@ -21,7 +21,7 @@ func checkAgainst(t *testing.T, ix *Index, model map[string]map[string][]uint64)
 			require.True(t, ok, "%s/%s", run, k)
 			var got []uint64
 			c.Versions(1<<60, func(r Record) bool {
-				require.Equal(t, int64(r.Version)*100, r.Offset, "the record of version %d", r.Version)
+				require.Equal(t, int64(r.Version)*100, r.Field, "the record of version %d", r.Version)
 				got = append(got, r.Version)
 				return true
 			})

@@ -14,66 +14,83 @@
 // Linux the chunks but the first ask for transparent huge pages (they are
 // 2 MiB-aligned), so that a lookup's node and records miss the cache but
 // not the TLB too. A place in the arena is a ref, a uint32 counting
-// 8-byte units from the arena's start (0 is nil), so the arena addresses
-// 32 GiB. Chunks are neither moved nor reused while the index lives
+// 4-byte units from the arena's start (0 is nil), so the arena addresses
+// 16 GiB. Chunks are neither moved nor reused while the index lives
 // (Close frees them); what is written there is immutable
-// once published, except the atomic links named below. Keys handed out
+// once published, except the atomic words named below. Keys handed out
 // are copies (Chain.Key); a view (Chain.KeyView) must not outlive the call.
 //
-// A node (8-byte aligned; 8 + 4h + K bytes rounded up to 8, then 32):
+// A node (4-byte aligned; 8 + 4h + K bytes rounded up to 4, then 24):
 //
 //	0   run   uint32  run number (runs are numbered as the index meets them)
 //	4   h     uint8   tower height, 1..maxHeight
 //	5   -     uint8
 //	6   K     uint16  key length
 //	8   tower [h]uint32  atomic: ref of the next node at each level
-//	8+4h      key bytes, then zeros up to a multiple of 8 (at R)
-//	R   vf    uint64  the key's first version << 3 | flags (see rec)
-//	R+8 ts    int64   its commit time, Unix microseconds
-//	R+16 loc  uint64  segment id << 40 | offset of its stored value
-//	R+24 n    uint32  stored value length
-//	R+28 head uint32  atomic: ref of the newest later version, 0 if none
+//	8+4h      key bytes, then zeros up to a multiple of 4 (at R)
+//	R         the key's first version, a record (below) whose link is head:
+//	          atomic, the ref of the newest later version, 0 if none
+//
+// A record is 24 bytes, six 4-byte words. Its two 8-byte words are
+// atomic (Drop clears vf, Relocate rewrites loc) and so must be 8-byte
+// aligned: where the record starts 8-byte aligned they are words 0-1 and
+// 2-3, with ts32 in word 4; where it starts at 4 mod 8 ts32 comes first
+// and they are words 1-2 and 3-4. Word 5 is link in both:
+//
+//	vf    uint64  bits 0-2 flags (see Record), 3-50 version (48 bits),
+//	              51-63 bits 32-44 of the timestamp
+//	loc   uint64  bits 0-31 offset of the stored value's field in its
+//	              segment (its length uvarint, then its bytes: the index
+//	              keeps no length, the field holds it), 32-55 segment id,
+//	              56-63 bits 45-52 of the timestamp
+//	ts32  uint32  bits 0-31 of the timestamp (Unix microseconds, 53 bits
+//	              in all: 1970 to 2255)
+//	link  uint32  in a node: head; in a later version: prev, the ref of
+//	              the next older record (0: the node's own first version
+//	              is next)
 //
 // What a search compares (run, tower, key) comes first, so a step of a
-// search over short keys touches one cache line.
-//
-// A later version is a 32-byte record laid out as the node's from R on,
-// except that its last field is prev, the ref of the next older record
-// (0: the node's own first version is next). A key's versions thus form a
-// list from head down to the node, newest first; each record is written
-// once and published by the atomic store of head.
+// search over short keys touches one cache line. A key's versions form
+// a list from head down to the node, newest first; each record is
+// written once and published by the atomic store of head.
 //
 // # Runs dropped and forked
 //
 // DeleteRun and ForkRun change every key of a run at one version, for a
 // commit that stores one small record (package kv's run events): the
-// index adds the records that stand for it, 32 bytes a key, with no
-// stored value of their own (Segment 0). DeleteRun adds a tombstone to
-// each live key. ForkRun adds to each key of dst a link: a record whose
-// flags hold codec 3 (which no segment holds), whose loc holds the
-// version at which the source is read and whose n holds the ref of the
-// source's node. At and Newest return, at a link, the source's version
-// it stands for; Versions goes on with the source's versions up to that
-// version and ends there, so what dst's key held before the fork is
-// hidden from readers at or above the fork, and unchanged below it.
-// Raw returns the records themselves (compaction's view), Changed the
-// version of the newest (conflict checks').
+// index adds the records that stand for it, 24 bytes a key (28 for a
+// link), with no stored value of their own (Segment 0). DeleteRun adds a
+// tombstone to each live key. ForkRun adds to each key of dst a link: a
+// record whose flags hold codec 3 (which no segment holds), whose loc
+// holds the version at which the source is read (in bits 0-47), and
+// which is followed by one more word, the ref of the source's node. At
+// and Newest return, at a link, the source's version it stands for;
+// Versions goes on with the source's versions up to that version and
+// ends there, so what dst's key held before the fork is hidden from
+// readers at or above the fork, and unchanged below it. Raw returns the
+// records themselves (compaction's view), Changed the version of the
+// newest (conflict checks').
 //
-// The hash table is a power-of-two array of node refs (4 bytes a slot) and
-// one of tags (a byte of the key's hash a slot), probed linearly from the
-// hash of (run, key) and grown by doubling when it is three quarters full.
+// The hash table is an array of node refs (4 bytes a slot) and one of
+// tags (a byte of the key's hash a slot), probed linearly from the slot
+// the hash's low 32 bits pick; it is replaced by one half as large again
+// (grownSize) when it is three quarters full, so it stays 1/2 to 3/4
+// full.
 //
-// Cost: a key with one version takes 40 bytes of node (8 of header, 32
+// Cost: a key with one version takes 32 bytes of node (8 of header, 24
 // of first version), 5.3 bytes of tower on average (towers grow with
-// p = 1/4), its key bytes, padding to 8 (3.5 bytes on average) and 6.7 to
-// 13.3 bytes of hash table (load 3/8 to 3/4): 56 to 63 bytes beyond its
-// key (TestMemoryPerKeyAndVersion measures 48.5 + 13.1 at 100k keys of 16
-// bytes). Each later version takes 32 bytes. Unused space at the end of
-// the newest chunk (under 2 MiB) comes on top.
+// p = 1/4), its key bytes, padding to 4 (1.5 bytes on average) and 6.7 to
+// 10 bytes of hash table: 44 to 49 bytes beyond its key, 44 to 47.3 for
+// keys whose length is a multiple of 4 (TestMemoryPerKeyAndVersion
+// measures 37.3 + 6.7 at 100k keys of 16 bytes; the bench 46.2 in all at
+// 1M). Each later version takes 24 bytes. Unused space at the end of the
+// newest chunk (under 2 MiB) comes on top.
 //
-// Limits: versions below 2^61, segment ids below 2^24, value offsets below
-// 2^40 (1 TiB), keys of at most 65535 bytes, 32 GiB of arena; Add refuses
-// a record beyond them with ErrRange or ErrFull and changes nothing.
+// Limits: versions below 2^48, timestamps from 0 to 2^53-1, segment ids
+// below 2^24, value fields at offsets below 2^32 (4 GiB; package kv's
+// segments stay under it), keys of at most 65535 bytes, 16 GiB of arena;
+// Add refuses a record beyond them with ErrRange or ErrFull and changes
+// nothing.
 //
 // # Linking
 //
@@ -113,8 +130,8 @@
 // table, and such a key has only versions above the snapshot.
 //
 // The index knows nothing about disk: a Record says where a version's
-// stored value lies (segment, offset, length, codec) and the caller reads
-// it.
+// stored value lies (segment, the offset of its field, codec) and the
+// caller reads it.
 package index
 
 import (
@@ -148,10 +165,11 @@ const (
 
 // Limits of what a Record may hold (see the package doc).
 const (
-	MaxVersion = 1<<61 - 1
-	MaxSegment = 1<<24 - 1
-	MaxOffset  = 1<<40 - 1
-	MaxKeyLen  = 1<<16 - 1
+	MaxVersion   = 1<<48 - 1
+	MaxTimestamp = 1<<53 - 1 // Unix microseconds: the year 2255
+	MaxSegment   = 1<<24 - 1
+	MaxOffset    = 1<<32 - 1
+	MaxKeyLen    = 1<<16 - 1
 )
 
 // Errors of Add.
@@ -160,7 +178,7 @@ var (
 	ErrNotNewer = errors.New("index: version not above the key's newest")
 	// ErrRange: a field of the record is beyond the index's limits.
 	ErrRange = errors.New("index: record beyond the index's limits")
-	// ErrFull: the arena's 32 GiB are used up, or the system refused
+	// ErrFull: the arena's 16 GiB are used up, or the system refused
 	// more memory.
 	ErrFull = errors.New("index: arena full")
 	// ErrClosed: the index was closed.
@@ -170,86 +188,113 @@ var (
 // Record describes one version of a key.
 type Record struct {
 	Version   uint64
-	Timestamp int64  // Unix microseconds
-	Offset    int64  // offset of the stored value in its segment
-	Segment   uint32 // segment id
-	Len       uint32 // stored value length
-	Flags     uint8
+	Timestamp int64 // Unix microseconds
+	// Field is the offset in its segment of the stored value's field:
+	// its length, a uvarint, then its bytes (segment.ValueAt reads it).
+	// For a link (Chain.Raw's) it is the version its source is read at.
+	Field   int64
+	Segment uint32 // segment id
+	Flags   uint8
 }
 
 // Tombstone reports whether the record is a deletion.
 func (r Record) Tombstone() bool { return r.Flags&FlagTombstone != 0 }
 
 // Link reports whether the record is a fork's link (only Chain.Raw
-// returns one; Offset is then the version its source is read at).
+// returns one; Field is then the version its source is read at).
 func (r Record) Link() bool { return r.Flags&flagMask == flagLink }
 
 // Synthetic reports whether the record stands for no stored entry of its
 // own: a deletion DeleteRun added, or a link. Its Segment is 0.
-func (r Record) Synthetic() bool { return r.Segment == 0 && r.Len == 0 && (r.Link() || r.Tombstone()) }
+func (r Record) Synthetic() bool { return r.Segment == 0 && (r.Link() || r.Tombstone()) }
 
 // Codec returns the stored value's codec.
 func (r Record) Codec() uint8 { return (r.Flags & FlagCodecMask) >> FlagCodecShift }
 
-// rec is a version as the arena holds it: 32 bytes, the head of a node or
-// a record of its own.
+// rec is a version as the arena holds it: 24 bytes at a 4-byte aligned
+// place, the tail of a node or a record of its own (see the package doc).
+// Its two 8-byte words, vf and loc, sit at 8-byte aligned addresses
+// wherever the record starts: at 0 and 8 when it starts 8-byte aligned,
+// with ts32 at 16; else at 4 and 12, with ts32 at 0. link is at 20 in
+// both.
 type rec struct {
-	vf   uint64
-	ts   int64
-	loc  uint64
-	n    uint32
+	_    [5]uint32
 	link uint32 // in a node: head; in a record: prev
 }
 
+// Bit fields of a record's words.
+const (
+	vfVersionShift = 3
+	vfTSShift      = 51 // bits 32..44 of the timestamp
+	locSegShift    = 32
+	locTSShift     = 56 // bits 45..52 of the timestamp
+	locTSMask      = 0xff << locTSShift
+	linkSize       = 4 // a link's record holds its source's node ref after it
+)
+
+func (r *rec) odd() uintptr { return uintptr(unsafe.Pointer(r)) & 4 }
+
+func (r *rec) vfp() *uint64 { return (*uint64)(unsafe.Add(unsafe.Pointer(r), r.odd())) }
+
+func (r *rec) locp() *uint64 { return (*uint64)(unsafe.Add(unsafe.Pointer(r), r.odd()+8)) }
+
+func (r *rec) ts32() *uint32 { return (*uint32)(unsafe.Add(unsafe.Pointer(r), 16-4*r.odd())) }
+
+// src is a link record's source: the ref of the node it reads.
+func (r *rec) src() *uint32 { return (*uint32)(unsafe.Add(unsafe.Pointer(r), recSize)) }
+
 // version returns the record's version; 0 means the record is gone
 // (Drop): it and every older record of the chain are no more.
-func (r *rec) version() uint64 { return atomic.LoadUint64(&r.vf) >> 3 }
+func (r *rec) version() uint64 { return atomic.LoadUint64(r.vfp()) >> vfVersionShift & MaxVersion }
 
 func (r *rec) record() Record {
-	vf, loc := atomic.LoadUint64(&r.vf), atomic.LoadUint64(&r.loc)
-	if uint8(vf)&flagMask == flagLink {
-		return Record{Version: vf >> 3, Flags: flagLink, Timestamp: r.ts, Offset: int64(loc)}
+	vf, loc := atomic.LoadUint64(r.vfp()), atomic.LoadUint64(r.locp())
+	ts := int64(*r.ts32()) | int64(vf>>vfTSShift)<<32 | int64(loc>>locTSShift)<<45
+	x := Record{Version: vf >> vfVersionShift & MaxVersion, Flags: uint8(vf & 7), Timestamp: ts}
+	if x.Version == 0 {
+		return Record{} // dropped: the timestamp's bits went with it
 	}
-	return Record{
-		Version:   vf >> 3,
-		Flags:     uint8(vf & 7),
-		Timestamp: r.ts,
-		Segment:   uint32(loc >> 40),
-		Offset:    int64(loc & MaxOffset),
-		Len:       r.n,
+	if x.Flags&flagMask == flagLink {
+		x.Field = int64(loc & MaxVersion)
+		return x
 	}
+	x.Segment = uint32(loc >> locSegShift & MaxSegment)
+	x.Field = int64(loc & MaxOffset)
+	return x
 }
 
-// set writes x into r. For a link (see addLink), x.Offset is the
-// version the source is read at and x.Len the ref of its node.
+// set writes x, which fits, into r. For a link (see ForkRun), x.Field is
+// the version the source is read at; the caller writes its source.
 func (r *rec) set(x Record) {
-	r.vf = x.Version<<3 | uint64(x.Flags&flagMask)
-	r.ts = x.Timestamp
-	r.loc = uint64(x.Segment)<<40 | uint64(x.Offset)
+	ts := uint64(x.Timestamp)
+	*r.vfp() = x.Version<<vfVersionShift | uint64(x.Flags&flagMask) | ts>>32<<vfTSShift
+	loc := uint64(x.Segment)<<locSegShift | uint64(x.Field)
 	if x.Link() {
-		r.loc = uint64(x.Offset)
+		loc = uint64(x.Field)
 	}
-	r.n = x.Len
+	*r.locp() = loc | ts>>45<<locTSShift
+	*r.ts32() = uint32(ts)
 }
 
-// stored is the length of the value r stores (0 for a link).
-func (r *rec) stored() uint32 {
-	if uint8(atomic.LoadUint64(&r.vf))&flagMask == flagLink {
-		return 0
+// recBytes is the size of record x in the arena.
+func recBytes(x Record) int {
+	if x.Link() {
+		return recSize + linkSize
 	}
-	return r.n
+	return recSize
 }
 
 func fits(x Record) bool {
-	return x.Version <= MaxVersion && x.Segment <= MaxSegment && x.Offset >= 0 && x.Offset <= MaxOffset && !x.Link()
+	return x.Version <= MaxVersion && x.Timestamp >= 0 && x.Timestamp <= MaxTimestamp &&
+		x.Segment <= MaxSegment && x.Field >= 0 && x.Field <= MaxOffset && !x.Link()
 }
 
 const (
 	maxHeight  = 20
 	nodeHeader = 8
-	recSize    = 32
+	recSize    = 24
 
-	unitShift  = 3 // refs count 8-byte units
+	unitShift  = 2 // refs count 4-byte units
 	chunkShift = 21
 	chunkBytes = 1 << chunkShift
 	chunkUnits = chunkBytes >> unitShift
@@ -258,7 +303,7 @@ const (
 
 type chunk [chunkBytes]byte
 
-// arena hands out 8-byte aligned space in chunks. Only the writer
+// arena hands out 4-byte aligned space in chunks. Only the writer
 // allocates; readers turn refs into pointers. On Unix the chunks are
 // mapped memory outside the Go heap (newChunk), so that the garbage
 // collector neither scans them nor counts them in the heap it lets grow
@@ -290,7 +335,7 @@ func (a *arena) at(ref uint32) unsafe.Pointer {
 // alloc returns a ref to size bytes of zeroed memory, or 0 if the arena is
 // full.
 func (a *arena) alloc(size int) uint32 {
-	units := uint64(size+7) >> unitShift
+	units := uint64(size+3) >> unitShift
 	if a.next%chunkUnits+units > chunkUnits {
 		a.next += chunkUnits - a.next%chunkUnits // the rest of this chunk stays unused
 	}
@@ -337,7 +382,7 @@ func (a *arena) held() int64 {
 type table struct {
 	slots []uint32
 	tags  []uint8
-	mask  uint64
+	size  uint64
 }
 
 // newTable returns an empty table of size slots. It lives on the Go heap
@@ -346,8 +391,27 @@ type table struct {
 // runtime will reuse works against its scavenger (the runtime gave that
 // up in Go 1.21.4), for about 7% of an index Get.
 func newTable(size int) *table {
-	return &table{slots: make([]uint32, size), tags: make([]uint8, size), mask: uint64(size - 1)}
+	return &table{slots: make([]uint32, size), tags: make([]uint8, size), size: uint64(size)}
 }
+
+// home is the slot where a probe for hash starts: the hash's low 32 bits
+// scaled to the table's size (the tag is its top byte).
+func (t *table) home(hash uint64) uint64 { return uint64(uint32(hash)) * t.size >> 32 }
+
+// after is the slot a probe goes on to after slot i.
+func (t *table) after(i uint64) uint64 {
+	if i++; i == t.size {
+		return 0
+	}
+	return i
+}
+
+// grownSize is the size of the table that replaces one of size slots
+// when it is three quarters full: half as large again, a multiple of 64.
+// (Doubling would leave the table between 3/8 and 3/4 full, 6.7 to 13.3
+// bytes a key; growing by half keeps it between 1/2 and 3/4, 6.7 to 10,
+// for a second rehash of each key on average.)
+func grownSize(size int) int { return (size + size/2 + 63) &^ 63 }
 
 func tagOf(hash uint64) uint8 { return uint8(hash >> 56) }
 
@@ -386,7 +450,6 @@ type Index struct {
 	keys     atomic.Int64 // nodes
 	live     atomic.Int64 // nodes whose newest version is not a tombstone
 	versions atomic.Int64
-	bytes    atomic.Int64 // sum of stored value lengths of all versions
 }
 
 type runName struct {
@@ -398,7 +461,7 @@ type runName struct {
 func New() *Index {
 	ix := &Index{mem: &arena{next: 1}} // ref 0 is nil
 	runtime.AddCleanup(ix, (*arena).free, ix.mem)
-	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0))
+	ix.head = ix.mem.alloc(nodeSize(maxHeight, 0, Record{}))
 	ix.node(ix.head).h = maxHeight
 	ix.height.Store(1)
 	ix.hash.Store(newTable(1024))
@@ -414,13 +477,18 @@ type node struct {
 	klen uint16
 }
 
-func nodeSize(h, klen int) int { return (nodeHeader+4*h+klen+7)&^7 + recSize }
+// recAt is where a node's first version starts: after its header, tower
+// and key, at a multiple of 4.
+func recAt(h, klen int) int { return (nodeHeader + 4*h + klen + 3) &^ 3 }
+
+// nodeSize is the size of a node whose first version is x.
+func nodeSize(h, klen int, x Record) int { return recAt(h, klen) + recBytes(x) }
 
 // first returns node ref's first version.
 func (ix *Index) first(ref uint32) *rec {
 	p := ix.mem.at(ref)
 	n := (*node)(p)
-	return (*rec)(unsafe.Add(p, nodeSize(int(n.h), int(n.klen))-recSize))
+	return (*rec)(unsafe.Add(p, recAt(int(n.h), int(n.klen))))
 }
 
 func (ix *Index) node(ref uint32) *node { return (*node)(ix.mem.at(ref)) }
@@ -509,7 +577,7 @@ func (ix *Index) lookup(run uint32, key string) uint32 {
 // node, or 0 and the free slot where the probe ended.
 func (ix *Index) probe(t *table, hash uint64, run uint32, key string) (ref uint32, free uint64) {
 	tag := tagOf(hash)
-	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.home(hash); ; i = t.after(i) {
 		ref := atomic.LoadUint32(&t.slots[i])
 		if ref == 0 {
 			return 0, i
@@ -562,8 +630,7 @@ func (ix *Index) Prefetch(run, key string) {
 		return
 	}
 	t := ix.hash.Load()
-	i := hashOf(rn, key) & t.mask
-	atomic.LoadUint32(&t.slots[i]) // an atomic load is never optimised away
+	atomic.LoadUint32(&t.slots[t.home(hashOf(rn, key))]) // an atomic load is never optimised away
 }
 
 // AddBytes is Add for a key held in a byte slice (a mapped segment, during
@@ -582,11 +649,12 @@ func (ix *Index) Add(run, key string, r Record) error {
 	if !fits(r) || len(key) > MaxKeyLen {
 		return ErrRange
 	}
-	return ix.add(run, key, r)
+	return ix.add(run, key, r, 0)
 }
 
-// add is Add of a record already checked (or a link).
-func (ix *Index) add(run, key string, r Record) error {
+// add is Add of a record already checked, or of a link whose source is
+// node src.
+func (ix *Index) add(run, key string, r Record, src uint32) error {
 	rn, ok := ix.runNumber(run)
 	if !ok {
 		if ix.nruns == 1<<32-1 {
@@ -602,22 +670,19 @@ func (ix *Index) add(run, key string, r Record) error {
 	hash := hashOf(rn, key)
 	ref, free := ix.probe(t, hash, rn, key)
 	if ref != 0 {
-		return ix.addVersion(ref, r)
+		return ix.addVersion(ref, r, src)
 	}
-	if err := ix.insert(rn, key, r, t, hash, free); err != nil {
+	if err := ix.insert(rn, key, r, src, t, hash, free); err != nil {
 		return err
 	}
 	if !r.Tombstone() {
 		ix.live.Add(1)
 	}
 	ix.versions.Add(1)
-	if !r.Link() {
-		ix.bytes.Add(int64(r.Len))
-	}
 	return nil
 }
 
-func (ix *Index) addVersion(ref uint32, r Record) error {
+func (ix *Index) addVersion(ref uint32, r Record, src uint32) error {
 	first := ix.first(ref)
 	head := atomic.LoadUint32(&first.link)
 	prev := first
@@ -627,14 +692,17 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 	if prev.version() >= r.Version {
 		return ErrNotNewer
 	}
-	pvf := atomic.LoadUint64(&prev.vf)
+	pvf := atomic.LoadUint64(prev.vfp())
 	wasLive := pvf != 0 && pvf&uint64(FlagTombstone) == 0
-	nr := ix.mem.alloc(recSize)
+	nr := ix.mem.alloc(recBytes(r))
 	if nr == 0 {
 		return ErrFull
 	}
 	x := ix.rec(nr)
 	x.set(r)
+	if r.Link() {
+		*x.src() = src
+	}
 	x.link = head
 	atomic.StoreUint32(&first.link, nr)
 
@@ -645,17 +713,14 @@ func (ix *Index) addVersion(ref uint32, r Record) error {
 		ix.live.Add(-1)
 	}
 	ix.versions.Add(1)
-	if !r.Link() {
-		ix.bytes.Add(int64(r.Len))
-	}
 	return nil
 }
 
 // insert adds a node for (run, key), whose hash is hash and which probe
 // did not find in t, ending at slot free.
-func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free uint64) error {
+func (ix *Index) insert(run uint32, key string, r Record, src uint32, t *table, hash, free uint64) error {
 	h := randomHeight()
-	ref := ix.mem.alloc(nodeSize(h, len(key)))
+	ref := ix.mem.alloc(nodeSize(h, len(key), r))
 	if ref == 0 {
 		return ErrFull
 	}
@@ -666,7 +731,11 @@ func (ix *Index) insert(run uint32, key string, r Record, t *table, hash, free u
 	n := ix.node(ref)
 	n.run, n.h, n.klen = run, uint8(h), uint16(len(key))
 	copy(ix.key(ref), key)
-	ix.first(ref).set(r)
+	first := ix.first(ref)
+	first.set(r)
+	if r.Link() {
+		*first.src() = src
+	}
 
 	t.tags[free] = tagOf(hash)
 	atomic.StoreUint32(&t.slots[free], ref)
@@ -962,7 +1031,7 @@ func (ix *Index) doneKey(l *lane, v view, win []uint32, found *[window][maxHeigh
 // put stores ref, whose key has the hash, in the first free slot of t
 // from hash on.
 func put(t *table, hash uint64, ref uint32) {
-	for i := hash & t.mask; ; i = (i + 1) & t.mask {
+	for i := t.home(hash); ; i = t.after(i) {
 		if t.slots[i] == 0 {
 			t.tags[i] = tagOf(hash)
 			atomic.StoreUint32(&t.slots[i], ref)
@@ -971,13 +1040,13 @@ func put(t *table, hash uint64, ref uint32) {
 	}
 }
 
-// grow publishes a table twice the size of t holding the same nodes.
+// grow publishes a table of grownSize holding t's nodes.
 // Rehashing reads every node's key, a cache miss each in an index of
 // millions, so it goes a group at a time: it touches the group's nodes
 // first, so that their misses overlap, then hashes their keys and
 // touches the slots they go to, then puts them.
 func (ix *Index) grow(t *table) *table {
-	nt := newTable(2 * len(t.slots))
+	nt := newTable(grownSize(len(t.slots)))
 	var refs [16]uint32
 	var hashes [16]uint64
 	var sink uint32
@@ -991,7 +1060,7 @@ func (ix *Index) grow(t *table) *table {
 			nd := ix.node(refs[j])
 			k := ix.key(refs[j])
 			hashes[j] = hashOf(nd.run, unsafe.String(unsafe.SliceData(k), len(k)))
-			sink += nt.slots[hashes[j]&nt.mask]
+			sink += nt.slots[nt.home(hashes[j])]
 		}
 		for j := range n {
 			put(nt, hashes[j], refs[j])
@@ -1060,10 +1129,9 @@ func (ix *Index) Get(run, key string, snap uint64) (Record, bool) {
 }
 
 // Counts reports the number of keys, of live keys (newest version not a
-// tombstone, counting versions not yet visible), of versions, and the sum
-// of stored value lengths.
-func (ix *Index) Counts() (keys, live, versions, valueBytes int64) {
-	return ix.keys.Load(), ix.live.Load(), ix.versions.Load(), ix.bytes.Load()
+// tombstone, counting versions not yet visible) and of versions.
+func (ix *Index) Counts() (keys, live, versions int64) {
+	return ix.keys.Load(), ix.live.Load(), ix.versions.Load()
 }
 
 // Bytes returns the memory the index holds: its arena chunks and its hash
@@ -1158,7 +1226,7 @@ func (c Chain) At(snap uint64) (Record, bool) {
 		}
 		if x.Version <= snap {
 			if x.Link() {
-				return c.source(r).At(uint64(x.Offset))
+				return c.source(r).At(uint64(x.Field))
 			}
 			return x, true
 		}
@@ -1167,7 +1235,7 @@ func (c Chain) At(snap uint64) (Record, bool) {
 }
 
 // source returns the chain a link record points at.
-func (c Chain) source(link *rec) Chain { return Chain{ix: c.ix, ref: link.n} }
+func (c Chain) source(link *rec) Chain { return Chain{ix: c.ix, ref: *link.src()} }
 
 // Newest returns the newest version, visible or not (through a link, the
 // source's version it stands for); ok is false when the chain holds none
@@ -1183,7 +1251,7 @@ func (c Chain) Newest() (Record, bool) {
 	}
 	x := r.record()
 	if x.Link() {
-		return c.source(r).At(uint64(x.Offset))
+		return c.source(r).At(uint64(x.Field))
 	}
 	return x, x.Version != 0
 }
@@ -1225,7 +1293,7 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 				continue
 			}
 			if x.Link() {
-				next, snap = c.source(r), uint64(x.Offset)
+				next, snap = c.source(r), uint64(x.Field)
 				break
 			}
 			if !fn(x) {
@@ -1267,7 +1335,7 @@ func (c Chain) Written(v uint64) (Record, bool) {
 	}
 	x := r.record()
 	if x.Link() {
-		if s, ok := c.source(r).At(uint64(x.Offset)); ok {
+		if s, ok := c.source(r).At(uint64(x.Field)); ok {
 			return s, true
 		}
 		return Record{Version: v, Timestamp: x.Timestamp, Flags: FlagTombstone}, true
@@ -1282,7 +1350,7 @@ func (c Chain) Written(v uint64) (Record, bool) {
 // every version the run's keys hold; on an error the keys deleted so far
 // stay deleted.
 func (ix *Index) DeleteRun(run string, v uint64, ts int64) (int, error) {
-	if v > MaxVersion {
+	if v > MaxVersion || ts < 0 || ts > MaxTimestamp {
 		return 0, ErrRange
 	}
 	n := 0
@@ -1291,7 +1359,7 @@ func (ix *Index) DeleteRun(run string, v uint64, ts int64) (int, error) {
 		if x, ok := c.Newest(); !ok || x.Tombstone() {
 			continue
 		}
-		if err := ix.addVersion(c.ref, Record{Version: v, Timestamp: ts, Flags: FlagTombstone}); err != nil {
+		if err := ix.addVersion(c.ref, Record{Version: v, Timestamp: ts, Flags: FlagTombstone}, 0); err != nil {
 			return n, err
 		}
 		n++
@@ -1306,7 +1374,7 @@ func (ix *Index) DeleteRun(run string, v uint64, ts int64) (int, error) {
 // above every version dst's keys hold; on an error the links added so far
 // stay.
 func (ix *Index) ForkRun(src, dst string, at, v uint64, ts int64) (int, error) {
-	if v > MaxVersion || at >= v {
+	if v > MaxVersion || at >= v || ts < 0 || ts > MaxTimestamp {
 		return 0, ErrRange
 	}
 	n := 0
@@ -1315,8 +1383,8 @@ func (ix *Index) ForkRun(src, dst string, at, v uint64, ts int64) (int, error) {
 		if x, ok := c.At(at); !ok || x.Tombstone() {
 			continue
 		}
-		link := Record{Version: v, Timestamp: ts, Flags: flagLink, Offset: int64(at), Len: c.ref}
-		if err := ix.add(dst, c.KeyView(), link); err != nil {
+		link := Record{Version: v, Timestamp: ts, Flags: flagLink, Field: int64(at)}
+		if err := ix.add(dst, c.KeyView(), link, c.ref); err != nil {
 			return n, err
 		}
 		ix.srcMu.Lock()
@@ -1331,7 +1399,8 @@ func (ix *Index) ForkRun(src, dst string, at, v uint64, ts int64) (int, error) {
 }
 
 // Relocate records that version v of the chain is now stored in segment
-// seg at offset off (compaction copied it there, the same bytes). It
+// seg with its field at offset off (compaction copied it there, the same
+// bytes). It
 // reports false if the chain does not hold v, or the place is beyond the
 // index's limits. Readers see the old place or the new one; the caller
 // keeps the old one readable until no reader can hold it. Relocate and
@@ -1342,10 +1411,11 @@ func (c Chain) Relocate(v uint64, seg uint32, off int64) bool {
 	}
 	defer runtime.KeepAlive(c.ix)
 	r := c.find(v)
-	if r == nil {
+	if r == nil || uint8(atomic.LoadUint64(r.vfp()))&flagMask == flagLink {
 		return false
 	}
-	atomic.StoreUint64(&r.loc, uint64(seg)<<40|uint64(off))
+	loc := r.locp()
+	atomic.StoreUint64(loc, atomic.LoadUint64(loc)&locTSMask|uint64(seg)<<locSegShift|uint64(off))
 	return true
 }
 
@@ -1363,21 +1433,18 @@ func (c Chain) Drop(v uint64) int {
 		return 0
 	}
 	newest, first := c.newest()
-	if newest == r && r.vf&uint64(FlagTombstone) == 0 {
+	if newest == r && atomic.LoadUint64(r.vfp())&uint64(FlagTombstone) == 0 {
 		c.ix.live.Add(-1)
 	}
 	n := 0
-	var bytes int64
 	for o := r; o != nil; o = c.older(o, first) {
 		n++
-		bytes += int64(o.stored())
 		if o.record().Link() {
-			c.ix.unlinked(o.n)
+			c.ix.unlinked(*o.src())
 		}
 	}
-	atomic.StoreUint64(&r.vf, 0)
+	atomic.StoreUint64(r.vfp(), 0)
 	c.ix.versions.Add(int64(-n))
-	c.ix.bytes.Add(-bytes)
 	return n
 }
 

@@ -13,10 +13,9 @@ import (
 )
 
 func mkrec(v uint64, tomb bool) Record {
-	r := Record{Version: v, Timestamp: int64(v) * 10, Offset: int64(v) * 100, Segment: 1, Len: 5}
+	r := Record{Version: v, Timestamp: int64(v) * 10, Field: int64(v) * 100, Segment: 1}
 	if tomb {
 		r.Flags |= FlagTombstone
-		r.Len = 0
 	}
 	return r
 }
@@ -52,7 +51,7 @@ func TestOrderAndRuns(t *testing.T) {
 	require.False(t, ok)
 	_, ok = ix.Find("c", "k0001")
 	require.False(t, ok)
-	keys, live, versions, _ := ix.Counts()
+	keys, live, versions := ix.Counts()
 	require.EqualValues(t, 1200, keys)
 	require.EqualValues(t, 1200, live)
 	require.EqualValues(t, 1200, versions)
@@ -85,17 +84,17 @@ func TestVersionChainsAndSnapshots(t *testing.T) {
 	n, ok := find(t, ix, "r", "k").Newest()
 	require.True(t, ok)
 	require.EqualValues(t, 9, n.Version)
-	keys, live, versions, _ := ix.Counts()
+	keys, live, versions := ix.Counts()
 	require.EqualValues(t, 2, keys)
 	require.EqualValues(t, 2, live)
 	require.EqualValues(t, 4, versions)
 	ix.Add("r", "other", mkrec(10, true))
-	_, live, _, _ = ix.Counts()
+	_, live, _ = ix.Counts()
 	require.EqualValues(t, 1, live)
 
 	require.ErrorIs(t, ix.Add("r", "k", mkrec(9, false)), ErrNotNewer, "a version not above the newest is refused")
 	require.ErrorIs(t, ix.Add("r", "k", mkrec(3, false)), ErrNotNewer)
-	_, _, versions, _ = ix.Counts()
+	_, _, versions = ix.Counts()
 	require.EqualValues(t, 5, versions)
 }
 
@@ -169,7 +168,7 @@ func TestConcurrentReadersAndWriter(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	_, _, versions, _ := ix.Counts()
+	_, _, versions := ix.Counts()
 	require.EqualValues(t, keys*rounds, versions)
 }
 
@@ -213,10 +212,11 @@ func TestMemoryPerKeyAndVersion(t *testing.T) {
 	nodePerKey := float64(oneVersion-empty)/keys - 16
 	t.Logf("index memory: %.1f bytes per later version; per key beyond its 16 bytes: %.1f of node + %.1f of hash table; Bytes %d, heap grew %d",
 		perVersion, nodePerKey, hashPerKey, ix.Bytes(), grown)
-	require.LessOrEqual(t, perVersion, 32.01, "32 bytes, and what chunk ends leave unused")
-	// 8 header + 5.3 tower + 3.5 padding + 32 first version, on average.
-	require.Less(t, nodePerKey, 52.0)
-	require.LessOrEqual(t, hashPerKey, 5/(3.0/8)+0.01)
+	require.LessOrEqual(t, perVersion, 24.01, "24 bytes, and what chunk ends leave unused")
+	// 8 header + 5.3 tower + 24 first version, on average (16-byte keys
+	// need no padding).
+	require.Less(t, nodePerKey, 38.5)
+	require.LessOrEqual(t, hashPerKey, 5/(1.0/2)+0.01)
 	hashBytes := int64(len(ix.hash.Load().slots)) * 5
 	if offHeap {
 		require.Less(t, grown, hashBytes+2<<20, "the Go heap holds the hash table, not the arena")
@@ -383,7 +383,7 @@ func TestConcurrentPointReadsAndHistory(t *testing.T) {
 				case len(want) > 0 && (!ok || got.Version != want[0]):
 					errs <- fmt.Errorf("%s/%s at %d: got %d (%v), want %d", run, key, snap, got.Version, ok, want[0])
 					return
-				case ok && got.Offset != int64(got.Version)*100:
+				case ok && got.Field != int64(got.Version)*100:
 					errs <- fmt.Errorf("%s/%s version %d: record %+v is not the one added", run, key, got.Version, got)
 					return
 				}
@@ -422,7 +422,7 @@ func TestConcurrentPointReadsAndHistory(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	n, _, versions, _ := ix.Counts()
+	n, _, versions := ix.Counts()
 	require.EqualValues(t, 3*keys, n, "every (run, key) pair of the schedule")
 	require.EqualValues(t, total, versions)
 }
@@ -441,7 +441,7 @@ func TestDropAndRelocate(t *testing.T) {
 	r, ok := c.At(4)
 	require.True(t, ok)
 	require.EqualValues(t, 99, r.Segment)
-	require.EqualValues(t, 1234, r.Offset)
+	require.EqualValues(t, 1234, r.Field)
 
 	require.Equal(t, 3, c.Drop(3), "versions 3, 2 and 1")
 	var got []uint64
@@ -458,7 +458,7 @@ func TestDropAndRelocate(t *testing.T) {
 	got = nil
 	g.Versions(100, func(r Record) bool { got = append(got, r.Version); return true })
 	require.Empty(t, got)
-	_, live, versions, _ := ix.Counts()
+	_, live, versions := ix.Counts()
 	require.EqualValues(t, 1, live)
 	require.EqualValues(t, 2, versions)
 
@@ -467,7 +467,7 @@ func TestDropAndRelocate(t *testing.T) {
 	got = nil
 	g.Versions(100, func(r Record) bool { got = append(got, r.Version); return true })
 	require.Equal(t, []uint64{8}, got)
-	_, live, _, _ = ix.Counts()
+	_, live, _ = ix.Counts()
 	require.EqualValues(t, 2, live)
 }
 
@@ -481,7 +481,7 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	ix.Prefetch("r", "a")
 	ix.Prefetch("r", "b")
 	ix.Prefetch("nope", "a")
-	keys, live, versions, _ := ix.Counts()
+	keys, live, versions := ix.Counts()
 	require.Equal(t, [3]int64{1, 1, 1}, [3]int64{keys, live, versions})
 	_, ok := ix.Find("nope", "a")
 	require.False(t, ok)

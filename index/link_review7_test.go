@@ -15,7 +15,7 @@ import (
 // and not in the hash table: for driving linkSorted with chosen heights.
 func newNodeH(t *testing.T, ix *Index, run uint32, key string, h int) uint32 {
 	t.Helper()
-	ref := ix.mem.alloc(nodeSize(h, len(key)))
+	ref := ix.mem.alloc(nodeSize(h, len(key), Record{}))
 	require.NotZero(t, ref)
 	n := ix.node(ref)
 	n.run, n.h, n.klen = run, uint8(h), uint16(len(key))

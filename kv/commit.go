@@ -283,16 +283,16 @@ func (db *DB) runGroup(group []*commitReq) {
 				Version:   v,
 				Timestamp: ts,
 				Segment:   w.ID(),
-				Offset:    offs[i],
-				Len:       uint32(e.vlen),
+				Field:     segment.FieldAt(offs[i], e.vlen),
 				Flags:     e.codec << index.FlagCodecShift,
 			}
 			if e.kind == segment.OpDelete {
 				rec.Flags |= index.FlagTombstone
+				rec.Field = 0
 			}
 			if err := db.addEntry(e.run, e.key, rec); err != nil {
 				// The index could not take the entry (the system refused
-				// it memory, or its 32 GiB are full): nothing more can be
+				// it memory, or its 16 GiB are full): nothing more can be
 				// committed. Drop every frame of the group still
 				// buffered, this one's included, so that none reaches the
 				// file; the requests appended before fail in finishGroup.

@@ -362,9 +362,9 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 }
 
 // deadShare estimates what of a segment compaction may drop: the
-// estimated bytes of the versions it may drop, and of all the versions
-// the segment holds, each version's counted as its value, its key and an
-// estimate of its framing. Their ratio is the dead share of the file.
+// estimated bytes of the versions it may drop (each counted as its
+// stored value, its key and an estimate of its framing) and the bytes of
+// the segment's frames. Their ratio is the dead share of the file.
 type deadShare struct{ dead, all int64 }
 
 // of returns the dead share of size bytes.
@@ -372,45 +372,76 @@ func (d deadShare) of(size int64) int64 {
 	if d.all == 0 {
 		return 0
 	}
-	return int64(float64(size) * float64(d.dead) / float64(d.all))
+	return min(size, int64(float64(size)*float64(d.dead)/float64(d.all)))
 }
 
-// deadBySegment returns, for each segment, the share of it the policy
-// lets compaction drop: a walk over every key of the index.
+// deadBySegment returns, for each segment holding a version the policy
+// lets compaction drop, the share of it that may go: a walk over every
+// key of the index, which reads the length of each such version's value
+// from its segment.
 func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	shares := map[uint32]deadShare{}
 	if pol.KeepsAll() {
 		return shares
 	}
+	t := db.segs.Load()
+	var newer *segTable
+	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
 	var recs []index.Record
-	db.ix.Chains(func(c index.Chain) bool {
-		recs = recs[:0]
-		c.Raw(func(r index.Record) bool {
-			recs = append(recs, r)
+	// A fault (a file truncated under its mapping) ends the walk: what it
+	// found so far is the estimate, and reads report the damage.
+	_ = segment.GuardFaults(func() error {
+		db.ix.Chains(func(c index.Chain) bool {
+			recs = recs[:0]
+			c.Raw(func(r index.Record) bool {
+				recs = append(recs, r)
+				return true
+			})
+			run := c.Run()
+			if run == segment.EventRun {
+				return true
+			}
+			drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
+			if drop < 0 {
+				return true
+			}
+			klen := int64(len(c.KeyView()))
+			for _, r := range recs[drop:] {
+				if r.Synthetic() {
+					// No entry of its own (compaction drops a DropRun's
+					// deletion with the version below it).
+					continue
+				}
+				n := klen + entryOverhead
+				if !r.Tombstone() {
+					if b, _, err := db.readStored(t, r, &newer); err == nil {
+						n += int64(len(b))
+					}
+				}
+				sh := shares[r.Segment]
+				sh.dead += n
+				shares[r.Segment] = sh
+			}
 			return true
 		})
-		run := c.Run()
-		if run == segment.EventRun {
-			return true
-		}
-		drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
-		klen := int64(len(c.KeyView()))
-		for i, r := range recs {
-			if r.Synthetic() {
-				// No entry of its own (compaction drops a DropRun's
-				// deletion with the version below it).
-				continue
+		return nil
+	}, func() (string, int64) { return "", 0 })
+	last := db.segs.Load()
+	for id, sh := range shares {
+		size := int64(0)
+		for _, t := range []*segTable{t, last} {
+			if s := t.sealed[id]; s != nil {
+				size = int64(len(s.Bytes()))
+			} else if w := t.active; w != nil && w.ID() == id {
+				size = w.Flushed()
 			}
-			sh := shares[r.Segment]
-			n := int64(r.Len) + klen + entryOverhead
-			sh.all += n
-			if drop >= 0 && i >= drop {
-				sh.dead += n
-			}
-			shares[r.Segment] = sh
 		}
-		return true
-	})
+		if sh.all = size - segment.HeaderSize; sh.all <= 0 {
+			delete(shares, id) // gone since
+			continue
+		}
+		shares[id] = sh
+	}
 	return shares
 }
 

@@ -481,7 +481,7 @@ func (db *DB) Stats() Stats {
 		st.DeadBytes = min(st.DeadBytes, st.LiveBytes)
 		st.LiveBytes -= st.DeadBytes
 	}
-	_, st.Keys, st.Versions, _ = db.ix.Counts()
+	_, st.Keys, st.Versions = db.ix.Counts()
 	st.Keys -= evKeys
 	st.Versions -= evVersions
 	st.IndexBytes = db.ix.Bytes()
@@ -550,11 +550,12 @@ func (db *DB) readValue(t *segTable, r index.Record) (v Value, err error) {
 	}
 	var newer *segTable
 	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
-	b, path, err := db.readStored(t, r, &newer)
-	if err != nil {
-		return Value{}, err
-	}
 	err = segment.GuardFaults(func() error {
+		b, path, err := db.readStored(t, r, &newer)
+		if err != nil {
+			db.touchEnd(t, r)
+			return err
+		}
 		// A file truncated under its mapping loses its end: read the
 		// value's last byte first, so that such a value faults (and says
 		// so) rather than decoding the zeros before the cut.
@@ -566,11 +567,45 @@ func (db *DB) readValue(t *segTable, r index.Record) (v Value, err error) {
 			v, err = decodeValueIn(raw, nil)
 		}
 		if err != nil {
-			return &segment.CorruptError{File: path, Offset: r.Offset, Err: err}
+			db.touchEnd(t, r)
+			return &segment.CorruptError{File: path, Offset: r.Field, Err: err}
 		}
 		return nil
-	}, func() (string, int64) { return path, r.Offset })
+	}, func() (string, int64) { return db.pathOf(t, r), r.Field })
 	return v, err
+}
+
+// pathOf returns the path of the segment file r names, for an error: it
+// reads nothing of the file (a fault handler calls it).
+func (db *DB) pathOf(t *segTable, r index.Record) string {
+	if p := t.path(r.Segment); p != "" {
+		return p
+	}
+	return db.segs.Load().path(r.Segment)
+}
+
+// touchEnd, under GuardFaults, reads the last byte of the mapping of r's
+// sealed segment: where r's bytes made no sense because the file shrank
+// under its mapping (its lost end reads as zeros up to the page boundary
+// and faults beyond), the fault makes the error say so.
+func (db *DB) touchEnd(t *segTable, r index.Record) {
+	for _, t := range [2]*segTable{t, db.segs.Load()} {
+		if s := t.sealed[r.Segment]; s != nil {
+			s.TouchEnd()
+			return
+		}
+	}
+}
+
+// path returns the path of segment id, "" if t does not hold it.
+func (t *segTable) path(id uint32) string {
+	if s := t.sealed[id]; s != nil {
+		return s.Path()
+	}
+	if w := t.active; w != nil && w.ID() == id {
+		return w.Path()
+	}
+	return ""
 }
 
 // readValues decodes the values recs point at into out (tombstones give
@@ -590,7 +625,8 @@ func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
 // readStored returns the stored bytes of r and the path of their file,
 // from t or, when t cannot serve r (a segment sealed or written since t
 // was loaded), from the newest table, which it leaves in *newer: the
-// caller keeps both tables reachable until it is done with the bytes.
+// caller keeps both tables reachable until it is done with the bytes. It
+// reads the value's length from the mapping: call it under GuardFaults.
 func (db *DB) readStored(t *segTable, r index.Record, newer **segTable) ([]byte, string, error) {
 	b, path, err := t.read(r)
 	if err == nil {
@@ -627,29 +663,64 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 	default:
 		stored = make([][]byte, len(recs))
 	}
-	size := 0 // what the arena copies: at most the stored bytes of the small values, but for compressed ones
-	for i, r := range recs {
-		if r.Tombstone() {
-			continue
-		}
-		b, _, err := read(r)
-		if err != nil {
-			return err
-		}
-		stored[i] = b
-		if len(b) <= arenaChunk {
-			size += len(b)
-		}
-	}
 	cur := 0
-	at := func() (string, int64) {
-		_, path, _ := read(recs[cur])
-		return path, recs[cur].Offset
-	}
-	// stored may be slices of mappings: decoding copies them out, and a
-	// file truncated under a mapping must give an error, not SIGBUS.
+	at := func() (string, int64) { return db.pathOf(t, recs[cur]), recs[cur].Field }
+	// The values are read from mappings: a file truncated under one must
+	// give an error, not SIGBUS.
 	return segment.GuardFaults(func() error {
+		// First the first cache lines of each field in a mapping: their
+		// misses overlap, where decoding each length in turn would take
+		// them one after another.
 		var touch byte
+		for cur = range recs {
+			r := recs[cur]
+			if r.Tombstone() {
+				continue
+			}
+			var b []byte
+			if s := t.sealed[r.Segment]; s != nil {
+				b = s.From(r.Field)
+			} else if w := t.active; w != nil && w.ID() == r.Segment {
+				b = w.From(r.Field)
+			}
+			if b != nil {
+				stored[cur] = b
+				touch ^= b[0]
+				if len(b) > 64 {
+					// The next line, which values of more than a few dozen
+					// bytes reach: guessed before the length is known, so
+					// that its miss overlaps too. (Guessing one more line
+					// costs more in lines fetched for nothing than it
+					// saves.)
+					touch ^= b[64]
+				}
+			}
+		}
+		size := 0 // what the arena copies: at most the stored bytes of the small values, but for compressed ones
+		for cur = range recs {
+			r := recs[cur]
+			if r.Tombstone() {
+				continue
+			}
+			var b []byte
+			var err error
+			if stored[cur] != nil {
+				if b, err = segment.FieldValue(stored[cur]); err != nil {
+					path, off := at()
+					err = &segment.CorruptError{File: path, Offset: off, Err: err}
+				}
+			} else {
+				b, _, err = read(r)
+			}
+			if err != nil {
+				db.touchEnd(t, r)
+				return err
+			}
+			stored[cur] = b
+			if len(b) <= arenaChunk {
+				size += len(b)
+			}
+		}
 		for _, b := range stored {
 			// Every cache line of the value (most span one or two).
 			for i := 0; i < len(b); i += 64 {
@@ -676,6 +747,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 				*out(cur), err = decodeValueIn(raw, mem)
 			}
 			if err != nil {
+				db.touchEnd(t, r)
 				path, off := at()
 				return &segment.CorruptError{File: path, Offset: off, Err: err}
 			}
@@ -694,18 +766,20 @@ var storedPool = sync.Pool{New: func() any { return new([][]byte) }}
 // the largest read was, and clears no more.
 const maxPooled = 1024
 
+// read returns the stored bytes of r: it reads the value's length from
+// the mapping, so call it under GuardFaults.
 func (t *segTable) read(r index.Record) ([]byte, string, error) {
 	if s := t.sealed[r.Segment]; s != nil {
-		b, err := s.Slice(r.Offset, int(r.Len))
+		b, err := s.Value(r.Field)
 		if err != nil {
-			return nil, s.Path(), &segment.CorruptError{File: s.Path(), Offset: r.Offset, Err: err}
+			return nil, s.Path(), &segment.CorruptError{File: s.Path(), Offset: r.Field, Err: err}
 		}
 		return b, s.Path(), nil
 	}
 	if w := t.active; w != nil && w.ID() == r.Segment {
-		b, err := w.ReadAt(r.Offset, int(r.Len))
+		b, err := w.Value(r.Field)
 		if err != nil {
-			return nil, w.Path(), &segment.CorruptError{File: w.Path(), Offset: r.Offset, Err: err}
+			return nil, w.Path(), &segment.CorruptError{File: w.Path(), Offset: r.Field, Err: err}
 		}
 		return b, w.Path(), nil
 	}

@@ -45,9 +45,10 @@ const (
 	// maxMaxValueBytes is the largest MaxValueBytes accepted.
 	maxMaxValueBytes = 1 << 30
 	// MaxSegmentSize is the largest SegmentSize accepted: the index
-	// addresses values at offsets below 1 TiB, which a segment of this
-	// size cannot pass even with its last commit at the largest.
-	MaxSegmentSize = 256 << 30
+	// addresses values at offsets below 4 GiB, which a segment of this
+	// size cannot pass even with its last commit at the largest (under
+	// 2 GiB).
+	MaxSegmentSize = 1 << 30
 )
 
 // Options configure Open. The zero value (or a nil *Options) gives the

@@ -368,7 +368,7 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 		key := ""
 		if errors.As(err, &ce) {
 			for i, e := range page.Entries {
-				if !isOwn(i) && recs[i].Offset == ce.Offset {
+				if !isOwn(i) && recs[i].Field == ce.Offset {
 					key = e.Key
 					break
 				}

@@ -81,15 +81,15 @@ func TestReview8ReadValueMatchesReadValues(t *testing.T) {
 	bad.Segment = 999
 	review8Same(t, db, cur, bad, "segment not open")
 	bad = r
-	bad.Len = 1 << 30
+	bad.Field = 1 << 30
 	review8Same(t, db, cur, bad, "past the end")
 	review8Same(t, db, old, bad, "past the end, old table")
 	bad = r
 	bad.Flags = (bad.Flags &^ index.FlagCodecMask) | 3<<index.FlagCodecShift
 	review8Same(t, db, cur, bad, "bad codec")
 	bad = review8Rec(t, db, "sealed-b")
-	bad.Len -= 3
-	review8Same(t, db, cur, bad, "short raw")
+	bad.Field += 3
+	review8Same(t, db, cur, bad, "a field inside the value")
 
 }
 
@@ -116,10 +116,12 @@ func TestReview8GetTruncatedUnderMapping(t *testing.T) {
 	tbl := db.segs.Load()
 	r := review8Rec(t, db, "doc")
 	require.Equal(t, segment.CodecS2, r.Codec())
-	require.Less(t, r.Offset, int64(4096))
-	require.Greater(t, r.Offset+int64(r.Len), int64(4096))
 	s := tbl.sealed[r.Segment]
 	require.NotNil(t, s)
+	stored, err := s.Value(r.Field)
+	require.NoError(t, err)
+	require.Less(t, r.Field, int64(4096))
+	require.Greater(t, r.Field+int64(len(stored)), int64(4096))
 	require.NoError(t, os.Truncate(s.Path(), segment.HeaderSize))
 
 	out := make([]Value, 1)

@@ -13,11 +13,14 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
-// A segment may hold more than 4 GiB of keys (segments go up to
-// kv.MaxSegmentSize, 256 GiB; keys up to 1 KiB): the hint builder's key
-// places stop at 4096 chunks of 1 MiB, its Add fails, recovery ignores
-// the failure and indexes the segment from a hint that lacks its last
-// entries. The last commits vanish on Open.
+// A segment may hold more than 4 GiB of keys (segments went up to
+// 256 GiB; keys up to 1 KiB): the hint builder's key places stopped at
+// 4096 chunks of 1 MiB, its Add failed, recovery ignored the failure and
+// indexed the segment from a hint that lacked its last entries. The last
+// commits vanished on Open. Since the index's records hold 32-bit value
+// offsets (and kv.MaxSegmentSize is 1 GiB), no writer of this version
+// makes such a segment, and recovery refuses one, saying why, rather
+// than losing commits.
 //
 // It writes a 4.3 GB segment and needs about 5 GB of memory: set
 // STRATA_REVIEW5_BIG=1 to run it.
@@ -52,13 +55,8 @@ func TestRecoverSegmentOver4GiBOfKeysReview5(t *testing.T) {
 	ix := index.New()
 	defer ix.Close()
 	res, err := Recover(fs, d, ix, Options{})
-	require.NoError(t, err)
-	defer res.Close()
-	require.EqualValues(t, v, res.LastVersion)
-	r, ok := ix.Get("run", "zzz-last", v)
-	require.True(t, ok, "the last commit's key is missing from the recovered index")
-	require.EqualValues(t, v, r.Version)
-	r, ok = ix.Get("run", ents[0].Key, v)
-	require.True(t, ok)
-	require.EqualValues(t, commits, r.Version, "the newest version of a key written by every commit")
+	if err == nil {
+		res.Close()
+	}
+	require.ErrorIs(t, err, index.ErrRange, "a value past 4 GiB is refused, not lost")
 }

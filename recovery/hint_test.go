@@ -20,7 +20,7 @@ func dump(ix *index.Index) []string {
 	for it := ix.Seek("run", ""); it.Valid(); it.Next() {
 		c := it.Chain()
 		c.Versions(1<<60, func(r index.Record) bool {
-			out = append(out, fmt.Sprintf("%s@%d seg %d off %d len %d flags %d ts %d", c.Key(), r.Version, r.Segment, r.Offset, r.Len, r.Flags, r.Timestamp))
+			out = append(out, fmt.Sprintf("%s@%d seg %d field %d flags %d ts %d", c.Key(), r.Version, r.Segment, r.Field, r.Flags, r.Timestamp))
 			return true
 		})
 	}

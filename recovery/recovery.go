@@ -970,12 +970,12 @@ func (r *recoverer) build() error {
 			Version:   e.Version,
 			Timestamp: e.Timestamp,
 			Segment:   c.seg,
-			Offset:    e.Offset,
-			Len:       e.Len,
+			Field:     segment.FieldAt(e.Offset, int(e.Len)),
 			Flags:     e.Codec << index.FlagCodecShift,
 		}
 		if e.Op == segment.OpDelete {
 			rec.Flags |= index.FlagTombstone
+			rec.Field = 0
 		}
 		held := false
 		if string(e.Run) == segment.EventRun {

@@ -93,7 +93,7 @@ func TestRecoverEmptyDir(t *testing.T) {
 	require.NoError(t, err)
 	require.EqualValues(t, 1, res.NextID)
 	require.Zero(t, res.LastVersion)
-	keys, _, _, _ := ix.Counts()
+	keys, _, _ := ix.Counts()
 	require.Zero(t, keys)
 }
 
@@ -109,7 +109,7 @@ func TestRecoverRebuildsIndex(t *testing.T) {
 	require.Len(t, res.Sealed, 3)
 	require.Zero(t, res.TornBytes)
 
-	keys, live, versions, _ := ix.Counts()
+	keys, live, versions := ix.Counts()
 	require.EqualValues(t, 12, keys)
 	require.EqualValues(t, 12, live)
 	require.EqualValues(t, 12, versions)
@@ -117,7 +117,7 @@ func TestRecoverRebuildsIndex(t *testing.T) {
 	require.True(t, ok)
 	require.EqualValues(t, 5, r.Version)
 	require.EqualValues(t, 2, r.Segment)
-	v, err := res.Sealed[1].Slice(r.Offset, int(r.Len))
+	v, err := res.Sealed[1].Value(r.Field)
 	require.NoError(t, err)
 	require.Equal(t, "value 5", string(v))
 }
@@ -405,7 +405,7 @@ func TestSalvage(t *testing.T) {
 		require.Equal(t, []string{segPath(2), segPath(3)}, res.Damaged)
 		r, ok := ix.Get("run", "k006", 100)
 		require.True(t, ok)
-		v, err := res.Sealed[1].Slice(r.Offset, int(r.Len))
+		v, err := res.Sealed[1].Value(r.Field)
 		require.NoError(t, err)
 		require.Equal(t, "value 6", string(v))
 		names, err := fs.List(dir)
@@ -448,7 +448,7 @@ func TestEveryByteFlip(t *testing.T) {
 				for it := ix.Seek("run", ""); it.Valid(); it.Next() {
 					r, _ := it.Chain().Newest()
 					seg := res.Sealed[r.Segment-1]
-					v, err := seg.Slice(r.Offset, int(r.Len))
+					v, err := seg.Value(r.Field)
 					require.NoError(t, err)
 					require.Equal(t, fmt.Sprintf("value %d", r.Version), string(v))
 				}

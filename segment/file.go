@@ -382,6 +382,40 @@ func (w *Writer) Frames() ([]byte, error) {
 	return p, nil
 }
 
+// Value returns the stored value whose field (see FieldValue) is at off,
+// which must lie where ReadAt may read; the bytes are as ReadAt's. With
+// MapWrites it reads the mapping, so a caller calls it under GuardFaults.
+func (w *Writer) Value(off int64) ([]byte, error) {
+	end := w.flushed.Load()
+	if off >= end {
+		end = w.Size() // buffered frames: only the appending goroutine reads them
+	}
+	avail := end - off
+	if off < HeaderSize || avail <= 0 {
+		return nil, fmt.Errorf("%w: a value field at %d, outside the file's %d bytes", ErrMalformed, off, end)
+	}
+	head, err := w.ReadAt(off, int(min(binary.MaxVarintLen64, avail)))
+	if err != nil {
+		return nil, err
+	}
+	n, k := binary.Uvarint(head)
+	if k <= 0 || n > uint64(avail-int64(k)) {
+		return nil, fmt.Errorf("%w: no value field of a valid length at %d", ErrMalformed, off)
+	}
+	return w.ReadAt(off+int64(k), int(n))
+}
+
+// From returns the mapped bytes from off to the end of the flushed
+// frames, nil if the writer has no mapping or off is not past the header
+// and before that end. It reads nothing; the bytes are as ReadAt's.
+func (w *Writer) From(off int64) []byte {
+	flushed := w.flushed.Load()
+	if v := w.view.Load(); v != nil && off >= HeaderSize && off < min(flushed, int64(len(*v))) {
+		return (*v)[off:min(flushed, int64(len(*v)))]
+	}
+	return nil
+}
+
 // ReadAt returns n bytes at off, which must lie within flushed frames
 // (those are the only ones readers can see) or, for the goroutine that
 // appends, within the buffered ones. The returned bytes must not be
@@ -598,6 +632,41 @@ func (s *Sealed) Path() string { return s.path }
 // Bytes returns the whole mapped file, header included. The bytes are
 // valid until Close and must not be modified.
 func (s *Sealed) Bytes() []byte { return s.data }
+
+// Value returns the stored value whose field (see FieldValue) is at off:
+// a view of the mapping, valid until Close. It reads the mapping, so a
+// caller calls it under GuardFaults.
+func (s *Sealed) Value(off int64) ([]byte, error) {
+	b := s.From(off)
+	if b == nil {
+		return nil, fmt.Errorf("%w: a value field at %d, outside the file's %d bytes", ErrMalformed, off, len(s.data))
+	}
+	if len(b) > 64 {
+		// The next cache line, which most values of more than a few
+		// dozen bytes reach: its miss overlaps the length's.
+		runtime.KeepAlive(b[64])
+	}
+	return FieldValue(b)
+}
+
+// From returns the mapped bytes from off to the end of the file, nil if
+// off is not past the header and before the end. It reads nothing.
+func (s *Sealed) From(off int64) []byte {
+	if off < HeaderSize || off >= int64(len(s.data)) {
+		return nil
+	}
+	return s.data[off:]
+}
+
+// TouchEnd reads the mapping's last byte: it faults if the file shrank
+// under the mapping by a page or more, whose lost pages a read before it
+// may have seen as zeros. Callers call it under GuardFaults when bytes
+// read from the mapping make no sense, so that the error says why.
+func (s *Sealed) TouchEnd() {
+	if len(s.data) > 0 {
+		runtime.KeepAlive(s.data[len(s.data)-1])
+	}
+}
 
 // Slice returns the n mapped bytes at off, checking bounds. The bytes
 // are valid until Close.

@@ -457,6 +457,31 @@ func (c *entryCursor) next() (Entry, error) {
 	return e, nil
 }
 
+// FieldOffset is the offset from the start of the frame of the entry's
+// value field: the value's length, a uvarint, then Value. A deletion has
+// none: its FieldOffset is 0.
+func (e *Entry) FieldOffset() int {
+	if e.Op != OpPut {
+		return 0
+	}
+	return e.ValueOffset - uvlen(uint64(len(e.Value)))
+}
+
+// FieldAt returns the offset of the field of a stored value of n bytes
+// that starts at off: its length uvarint comes right before it.
+func FieldAt(off int64, n int) int64 { return off - int64(uvlen(uint64(n))) }
+
+// FieldValue returns the stored value of the field at the start of b
+// (its length, a uvarint, then its bytes): a view of b. It touches b, so
+// a caller reading a mapping calls it under GuardFaults.
+func FieldValue(b []byte) ([]byte, error) {
+	n, k := binary.Uvarint(b)
+	if k <= 0 || n > uint64(len(b)-k) {
+		return nil, fmt.Errorf("%w: no value field of a valid length here", ErrMalformed)
+	}
+	return b[k : k+int(n) : k+int(n)], nil
+}
+
 // EntrySpec is an entry to encode: its value is already in stored form
 // (see Compress).
 type EntrySpec struct {

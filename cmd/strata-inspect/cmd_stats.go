@@ -101,6 +101,7 @@ func (c *statsCmd) run(args []string) error {
 		tl          timeline // entries and what run events stand for
 		live        bool
 		recs        []index.Record // newest last; with a policy only
+		sizes       []int64        // the entry bytes of each of recs
 	}
 	keys := map[[2]string]*keyState{}
 	var events []runEvent
@@ -130,11 +131,12 @@ func (c *statsCmd) run(args []string) error {
 			}
 			entries[sf] += size
 			if !pol.KeepsAll() {
-				r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID, Len: uint32(size)}
+				r := index.Record{Version: f.Version, Timestamp: f.Timestamp, Segment: sf.ID}
 				if !k.live {
 					r.Flags = index.FlagTombstone
 				}
 				k.recs = append(k.recs, r)
+				k.sizes = append(k.sizes, size)
 			}
 			return nil
 		})
@@ -179,9 +181,10 @@ func (c *statsCmd) run(args []string) error {
 		}
 		if len(k.recs) > 0 {
 			slices.Reverse(k.recs)
+			slices.Reverse(k.sizes)
 			if i, _ := pol.Horizon(k.recs, nil); i >= 0 {
-				for _, r := range k.recs[i:] {
-					per[segIDs[r.Segment]].Droppable += int64(r.Len)
+				for j, r := range k.recs[i:] {
+					per[segIDs[r.Segment]].Droppable += k.sizes[i+j]
 				}
 			}
 		}
