@@ -243,6 +243,12 @@ func (db *DB) runGroup(group []*commitReq) {
 		if len(r.ents) == 0 {
 			continue
 		}
+		if ts < 0 || ts > index.MaxTimestamp {
+			// A clock gone badly wrong: the index holds times from 1970
+			// to 2255. Refused before anything is written.
+			r.err = fmt.Errorf("strata: the clock reads %s, outside what the index holds (1970 to 2255): nothing was written", time.UnixMicro(ts).UTC())
+			continue
+		}
 		w := db.segs.Load().active
 		if w.Size() > segment.HeaderSize && w.Size()+segment.MaxHead+r.bound > db.opts.SegmentSize {
 			db.finishGroup(pending, ts)

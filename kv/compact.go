@@ -384,6 +384,10 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	if pol.KeepsAll() {
 		return shares
 	}
+	// Only versions published are read: the index holds those of a
+	// group being committed before their frames leave the writer's
+	// buffer, which only the committing goroutine may read.
+	vis := db.visible.Load()
 	t := db.segs.Load()
 	var newer *segTable
 	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
@@ -413,7 +417,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 					continue
 				}
 				n := klen + entryOverhead
-				if !r.Tombstone() {
+				if !r.Tombstone() && r.Version <= vis {
 					if b, _, err := db.readStored(t, r, &newer); err == nil {
 						n += int64(len(b))
 					}

@@ -430,7 +430,10 @@ type Stats struct {
 	// DeadBytes estimates the bytes compaction could reclaim now: the
 	// entries of versions outside Retention (keys, values, framing).
 	// Computing it walks the index (a few tens of milliseconds a
-	// million keys) when Retention may drop anything; it is 0 otherwise.
+	// million keys) and reads the length of each droppable version's
+	// value from its segment (a page of the file each, which a database
+	// larger than memory reads from disk) when Retention may drop
+	// anything; it is 0 otherwise.
 	DeadBytes   int64
 	Keys        int64 // live (non-absent) keys, all runs
 	Versions    int64 // versions held, tombstones included
@@ -721,7 +724,8 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 				size += len(b)
 			}
 		}
-		for _, b := range stored {
+		for cur = range stored { // cur names the value a fault cut
+			b := stored[cur]
 			// Every cache line of the value (most span one or two).
 			for i := 0; i < len(b); i += 64 {
 				touch ^= b[i]

@@ -14,7 +14,7 @@ import (
 //
 // It stores one small record (a run event, see segment.EventRun), not one
 // entry per key: O(1) bytes on disk whatever the run's size. The index
-// adds a deletion to each live key (32 bytes a key, in memory), and
+// adds a deletion to each live key (24 bytes a key, in memory), and
 // recovery adds them again on Open.
 func (db *DB) DropRun(run RunID) (Version, error) {
 	if err := checkRun(run); err != nil {
@@ -32,7 +32,7 @@ func (db *DB) DropRun(run RunID) (Version, error) {
 // no live key (else ErrInvalidRun); src and dst must differ.
 //
 // It stores one small record (a run event, see segment.EventRun) and
-// copies no value: each of dst's keys links to src's key (32 bytes a key,
+// copies no value: each of dst's keys links to src's key (28 bytes a key,
 // in memory), so dst's History of a forked key shows src's versions up to
 // at, then dst's own. Compaction keeps, for each key of src, the version
 // a read at at finds, for as long as the database lives (what dst's keys

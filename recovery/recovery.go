@@ -924,11 +924,24 @@ var errAgain = errors.New("recovery: start over")
 // and is errAgain: the next pass scans the segment and rebuilds its hint.
 func (r *recoverer) next(c *cursor) error {
 	err := c.next()
+	if err == nil && c.e != nil {
+		err = indexable(c.e)
+	}
 	if h := r.ready[c.seg]; err != nil && h != nil && h.used {
 		h.bad = err
 		return errAgain
 	}
 	return err
+}
+
+// indexable checks what the index's records cannot hold (a version or a
+// timestamp beyond its limits): a hint whose checksum held may still
+// carry it, and is then bad; a segment that does fails recovery.
+func indexable(e *segment.HintEntry) error {
+	if e.Version > index.MaxVersion || e.Timestamp < 0 || e.Timestamp > index.MaxTimestamp {
+		return fmt.Errorf("recovery: key %q of run %q, version %d, timestamp %d: %w", e.Key, e.Run, e.Version, e.Timestamp, index.ErrRange)
+	}
+	return nil
 }
 
 // build merges the hints of the segments kept, in key order, into the

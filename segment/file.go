@@ -400,7 +400,7 @@ func (w *Writer) Value(off int64) ([]byte, error) {
 	}
 	n, k := binary.Uvarint(head)
 	if k <= 0 || n > uint64(avail-int64(k)) {
-		return nil, fmt.Errorf("%w: no value field of a valid length at %d", ErrMalformed, off)
+		return nil, errNoField // as FieldValue says, whichever way the field is read
 	}
 	return w.ReadAt(off+int64(k), int(n))
 }

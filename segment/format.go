@@ -477,10 +477,13 @@ func FieldAt(off int64, n int) int64 { return off - int64(uvlen(uint64(n))) }
 func FieldValue(b []byte) ([]byte, error) {
 	n, k := binary.Uvarint(b)
 	if k <= 0 || n > uint64(len(b)-k) {
-		return nil, fmt.Errorf("%w: no value field of a valid length here", ErrMalformed)
+		return nil, errNoField
 	}
 	return b[k : k+int(n) : k+int(n)], nil
 }
+
+// errNoField is the error of a value field that cannot be read.
+var errNoField = fmt.Errorf("%w: no value field of a valid length here", ErrMalformed)
 
 // EntrySpec is an entry to encode: its value is already in stored form
 // (see Compress).
