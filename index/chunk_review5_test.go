@@ -62,8 +62,11 @@ func TestNewChunkAlignedNoLeakReview5(t *testing.T) {
 		}
 	}
 	grown := vmSize(t) - before
-	// Allow a few MiB of the runtime's own mappings.
-	if grown < n*chunkBytes || grown > n*chunkBytes+8<<20 {
+	// Allow a few MiB of the runtime's own mappings. No lower bound:
+	// mapped proved every chunk there, and the arenas of indexes earlier
+	// tests dropped may be unmapped (by their cleanups) meanwhile, which
+	// made one in many runs measure less than the 64 chunks.
+	if grown > n*chunkBytes+8<<20 {
 		t.Fatalf("%d chunks grew the mapped size by %d bytes, want about %d", n, grown, n*chunkBytes)
 	}
 	for i, c := range cs {
