@@ -190,8 +190,9 @@ type Record struct {
 	Version   uint64
 	Timestamp int64 // Unix microseconds
 	// Field is the offset in its segment of the stored value's field:
-	// its length, a uvarint, then its bytes (segment.ValueAt reads it).
-	// For a link (Chain.Raw's) it is the version its source is read at.
+	// its length, a uvarint, then its bytes (segment.FieldValue reads
+	// it). A deletion has none: its Field means nothing. For a link
+	// (Chain.Raw's) it is the version its source is read at.
 	Field   int64
 	Segment uint32 // segment id
 	Flags   uint8
