@@ -1,6 +1,7 @@
 package kv
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -35,8 +36,12 @@ type DB struct {
 	// visible is the newest published version: readers take their
 	// snapshot from it, and every version at or below it is complete.
 	visible atomic.Uint64
-	segs    atomic.Pointer[segTable]
-	set     segSet
+	// fieldGuess is the longest value field the last read of many values
+	// met (plus a length uvarint, at most maxFieldGuess): the next such
+	// read touches that much of each field before it knows its length.
+	fieldGuess atomic.Int32
+	segs       atomic.Pointer[segTable]
+	set        segSet
 	// trimmed is the trim horizon (see segment.Manifest): a read at a
 	// version below it that finds no version of a key cannot tell an
 	// absent key from history compaction dropped.
@@ -668,38 +673,42 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 	}
 	cur := 0
 	at := func() (string, int64) { return db.pathOf(t, recs[cur]), recs[cur].Field }
+	guess := int(db.fieldGuess.Load())
 	// The values are read from mappings: a file truncated under one must
 	// give an error, not SIGBUS.
 	return segment.GuardFaults(func() error {
-		// First the first cache lines of each field in a mapping: their
-		// misses overlap, where decoding each length in turn would take
-		// them one after another.
-		var touch byte
+		// First where each field in a mapping lies, then, in a loop of
+		// its own (a tight one: the more loads the core holds at once,
+		// the more misses overlap), the field's lines up to the length
+		// the fields read last were (fieldGuess): a length is not known
+		// before its line comes, and the lines past the guess wait for
+		// it.
 		for cur = range recs {
 			r := recs[cur]
 			if r.Tombstone() {
 				continue
 			}
-			var b []byte
 			if s := t.sealed[r.Segment]; s != nil {
-				b = s.From(r.Field)
+				stored[cur] = s.From(r.Field)
 			} else if w := t.active; w != nil && w.ID() == r.Segment {
-				b = w.From(r.Field)
-			}
-			if b != nil {
-				stored[cur] = b
-				touch ^= b[0]
-				if len(b) > 64 {
-					// The next line, which values of more than a few dozen
-					// bytes reach: guessed before the length is known, so
-					// that its miss overlaps too. (Guessing one more line
-					// costs more in lines fetched for nothing than it
-					// saves.)
-					touch ^= b[64]
-				}
+				stored[cur] = w.From(r.Field)
 			}
 		}
+		var touch byte
+		for cur = range stored { // cur names the field a fault cut
+			b := stored[cur]
+			if len(b) == 0 {
+				continue
+			}
+			end := min(guess, len(b))
+			for i := 0; i < end; i += 64 {
+				touch ^= b[i]
+			}
+			touch ^= b[max(end, 1)-1]
+		}
 		size := 0 // what the arena copies: at most the stored bytes of the small values, but for compressed ones
+		longest := 0
+		defer func() { db.fieldGuess.Store(int32(min(longest+binary.MaxVarintLen32, maxFieldGuess))) }()
 		for cur = range recs {
 			r := recs[cur]
 			if r.Tombstone() {
@@ -720,6 +729,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 				return err
 			}
 			stored[cur] = b
+			longest = max(longest, len(b))
 			if len(b) <= arenaChunk {
 				size += len(b)
 			}
@@ -759,6 +769,10 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 		return nil
 	}, at)
 }
+
+// maxFieldGuess caps DB.fieldGuess: lines touched before a field's
+// length is known, on a guess, are at most this many bytes' worth.
+const maxFieldGuess = 512
 
 // storedPool holds the slices of stored bytes of reads of 17 to
 // maxPooled values (a scan page's), cleared between uses so that they
