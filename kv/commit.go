@@ -207,6 +207,13 @@ func (db *DB) commit(r *commitReq) error {
 func (db *DB) runGroup(group []*commitReq) {
 	p := &db.pipe
 	ts := max(time.Now().UnixMicro(), p.lastTS)
+	var clockErr error
+	if ts < 0 || ts > index.MaxTimestamp {
+		// A clock gone badly wrong: the index holds times from 1970 to
+		// 2255. Commits and rolls (a new segment takes the time as its
+		// base) are refused before anything is written.
+		clockErr = fmt.Errorf("strata: the clock reads %s, outside what the index holds (1970 to 2255): nothing was written", time.UnixMicro(ts).UTC())
+	}
 	var pending []*commitReq // appended, not yet written
 	for _, r := range group {
 		if err := db.failed(); err != nil {
@@ -217,6 +224,10 @@ func (db *DB) runGroup(group []*commitReq) {
 			if w := db.segs.Load().active; w.Size() > segment.HeaderSize {
 				r.err = w.AppendMarker()
 			}
+			continue
+		}
+		if r.roll && clockErr != nil {
+			r.err = clockErr
 			continue
 		}
 		if r.roll {
@@ -243,10 +254,8 @@ func (db *DB) runGroup(group []*commitReq) {
 		if len(r.ents) == 0 {
 			continue
 		}
-		if ts < 0 || ts > index.MaxTimestamp {
-			// A clock gone badly wrong: the index holds times from 1970
-			// to 2255. Refused before anything is written.
-			r.err = fmt.Errorf("strata: the clock reads %s, outside what the index holds (1970 to 2255): nothing was written", time.UnixMicro(ts).UTC())
+		if clockErr != nil {
+			r.err = clockErr
 			continue
 		}
 		w := db.segs.Load().active

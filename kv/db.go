@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
@@ -700,7 +701,12 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 			if len(b) == 0 {
 				continue
 			}
-			end := min(guess, len(b))
+			// Never past the field's first page: bytes beyond the value
+			// may lie in a page that is gone (a file truncated under its
+			// mapping) while the value is whole, and a fault there would
+			// be charged to this value. (Mappings start at offset 0, so
+			// the field's place in its page is its offset's.)
+			end := min(guess, len(b), int(pageSize-recs[cur].Field%pageSize))
 			for i := 0; i < end; i += 64 {
 				touch ^= b[i]
 			}
@@ -769,6 +775,9 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 		return nil
 	}, at)
 }
+
+// pageSize is the system's memory page size.
+var pageSize = int64(os.Getpagesize())
 
 // maxFieldGuess caps DB.fieldGuess: lines touched before a field's
 // length is known, on a guess, are at most this many bytes' worth.

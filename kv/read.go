@@ -3,11 +3,13 @@ package kv
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"time"
 
 	"github.com/strata-kv/strata/index"
+	"github.com/strata-kv/strata/segment"
 )
 
 func (db *DB) versioned(t *segTable, r index.Record) (Versioned, error) {
@@ -368,7 +370,7 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 		key := ""
 		if errors.As(err, &ce) {
 			for i, e := range page.Entries {
-				if !isOwn(i) && recs[i].Field == ce.Offset {
+				if !isOwn(i) && recs[i].Field == ce.Offset && filepath.Base(ce.File) == segment.FileName(recs[i].Segment) {
 					key = e.Key
 					break
 				}

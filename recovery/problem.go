@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 
+	"github.com/strata-kv/strata/index"
 	"github.com/strata-kv/strata/segment"
 )
 
@@ -259,6 +260,9 @@ func hintRule(hint []byte, s *segment.Sealed, st step, newest bool) (*segment.Hi
 		return nil, fmt.Errorf("%w: it ends at version %d, the manifest says %d", segment.ErrBadHint, hd.Last, st.listed.Last)
 	case newest && hd.Frames == 0:
 		return nil, fmt.Errorf("%w: it lists no frame of the newest segment", segment.ErrBadHint)
+	case hd.LastTime < 0 || hd.LastTime > index.MaxTimestamp:
+		// Open would take it for the last commit's time.
+		return nil, fmt.Errorf("%w: its last timestamp, %d, is beyond what the index holds", segment.ErrBadHint, hd.LastTime)
 	}
 	return hr, nil
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -641,13 +642,18 @@ func (s *Sealed) Value(off int64) ([]byte, error) {
 	if b == nil {
 		return nil, fmt.Errorf("%w: a value field at %d, outside the file's %d bytes", ErrMalformed, off, len(s.data))
 	}
-	if len(b) > 64 {
+	if len(b) > 64 && off%pageSize+64 < pageSize {
 		// The next cache line, which most values of more than a few
-		// dozen bytes reach: its miss overlaps the length's.
+		// dozen bytes reach: its miss overlaps the length's. Never in
+		// the next page, which may be gone (a file truncated under its
+		// mapping) while a short value before it is whole.
 		runtime.KeepAlive(b[64])
 	}
 	return FieldValue(b)
 }
+
+// pageSize is the system's memory page size.
+var pageSize = int64(os.Getpagesize())
 
 // From returns the mapped bytes from off to the end of the file, nil if
 // off is not past the header and before the end. It reads nothing.
