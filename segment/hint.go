@@ -612,15 +612,11 @@ func (b *HintBuilder) order() []hintSortKey {
 		}
 		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: ranks[r.run], i: uint32(i)}
 	}
-	slices.SortFunc(sks, func(x, y hintSortKey) int {
-		switch {
-		case x.run != y.run:
-			return cmp.Compare(x.run, y.run)
-		case x.k0 != y.k0:
-			return cmp.Compare(x.k0, y.k0)
-		case x.k1 != y.k1:
-			return cmp.Compare(x.k1, y.k1)
-		}
+	// By (run, k0, k1) with a radix sort, then each run of equal
+	// prefixes (a key's versions, and keys sharing their first 16
+	// bytes) by the whole comparison.
+	sks = radixSort(sks, make([]hintSortKey, len(sks)))
+	tie := func(x, y hintSortKey) int {
 		rx, ry := b.rec(x.i), b.rec(y.i)
 		if rx.klen() <= 16 && ry.klen() <= 16 {
 			// The same key, or one a prefix of the other padded with
@@ -631,7 +627,88 @@ func (b *HintBuilder) order() []hintSortKey {
 			return c
 		}
 		return cmp.Compare(rx.version, ry.version)
-	})
+	}
+	for i := 0; i < len(sks); {
+		j := i + 1
+		for j < len(sks) && sks[j].run == sks[i].run && sks[j].k0 == sks[i].k0 && sks[j].k1 == sks[i].k1 {
+			j++
+		}
+		if j-i > 1 {
+			slices.SortFunc(sks[i:j], tie)
+		}
+		i = j
+	}
+	return sks
+}
+
+// radixDigits is the number of 8-bit digits of a hintSortKey's (run, k0,
+// k1): 4 + 8 + 8.
+const radixDigits = 20
+
+// radixSort sorts sks by (run, k0, k1), stably (a least significant
+// digit radix sort, a byte at a time), using tmp (as long as sks) for
+// scratch, and returns whichever of the two holds the result. A digit
+// every key shares (a common prefix, the run of a one-run segment) costs
+// no pass: keys like "user:000012345" sort in a few passes, where a
+// comparison sort takes log2(n) comparisons a key.
+func radixSort(sks, tmp []hintSortKey) []hintSortKey {
+	if len(sks) < 2 {
+		return sks
+	}
+	// Digits 0-7 are k1's bytes from the lowest, 8-15 k0's, 16-19 run's.
+	var counts [radixDigits][256]uint32
+	for i := range sks {
+		k := &sks[i]
+		for d := range 8 {
+			counts[d][uint8(k.k1>>(8*d))]++
+			counts[8+d][uint8(k.k0>>(8*d))]++
+		}
+		for d := range 4 {
+			counts[16+d][uint8(k.run>>(8*d))]++
+		}
+	}
+	n := uint32(len(sks))
+	for d := range radixDigits {
+		c := &counts[d]
+		field, shift := d/8, uint(8*(d%8)) // field 0: k1, 1: k0, 2: run
+		digit := func(k *hintSortKey) uint8 {
+			switch field {
+			case 0:
+				return uint8(k.k1 >> shift)
+			case 1:
+				return uint8(k.k0 >> shift)
+			}
+			return uint8(k.run >> shift)
+		}
+		if c[digit(&sks[0])] == n {
+			continue // every key has this digit
+		}
+		var sum uint32
+		for v := range c {
+			c[v], sum = sum, sum+c[v]
+		}
+		switch field {
+		case 0:
+			for i := range sks {
+				v := uint8(sks[i].k1 >> shift)
+				tmp[c[v]] = sks[i]
+				c[v]++
+			}
+		case 1:
+			for i := range sks {
+				v := uint8(sks[i].k0 >> shift)
+				tmp[c[v]] = sks[i]
+				c[v]++
+			}
+		default:
+			for i := range sks {
+				v := uint8(sks[i].run >> shift)
+				tmp[c[v]] = sks[i]
+				c[v]++
+			}
+		}
+		sks, tmp = tmp, sks
+	}
 	return sks
 }
 
