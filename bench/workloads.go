@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime/metrics"
 	"runtime/pprof"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -155,7 +156,36 @@ func (c *child) record(metric, label, unit string, ops int64, el time.Duration) 
 	c.res.Metrics[metric] = rate
 	c.res.Ops[metric] = ops
 	c.res.Seconds[metric] = el.Seconds()
-	c.logf("%s: %d ops in %.2fs = %s %s", label, ops, el.Seconds(), fmtCount(rate), unit)
+	c.logf("%s: %d ops in %.2fs = %s %s%s", label, ops, el.Seconds(), fmtCount(rate), unit, memNow())
+}
+
+// memNow describes the process's resident memory now and at its peak so
+// far (Linux only: "" elsewhere), so that a log shows which workload
+// set the peak.
+func memNow() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return ""
+	}
+	var rss, hwm, anon, file string
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 {
+			switch f[0] {
+			case "VmRSS:":
+				rss = f[1]
+			case "VmHWM:":
+				hwm = f[1]
+			case "RssAnon:":
+				anon = f[1]
+			case "RssFile:":
+				file = f[1]
+			}
+		}
+	}
+	if rss == "" || hwm == "" {
+		return ""
+	}
+	return fmt.Sprintf(" (RSS %s kB: %s anonymous, %s of files; peak %s kB)", rss, anon, file, hwm)
 }
 
 // worker is the per-goroutine state of a timed workload.
@@ -474,6 +504,7 @@ func (c *child) compactSpace() error {
 			}
 		}
 	}
+	c.logf("W7: loaded%s", memNow())
 	start := time.Now()
 	if err := cp.Compact(); err != nil {
 		e.Close()
@@ -490,7 +521,7 @@ func (c *child) compactSpace() error {
 	}
 	c.res.Metrics[MetricCompacted] = float64(size)
 	c.res.Metrics[MetricCompactS] = el.Seconds()
-	c.logf("W7: compaction %.2fs, then %.1f MiB on disk", el.Seconds(), float64(size)/(1<<20))
+	c.logf("W7: compaction %.2fs, then %.1f MiB on disk%s", el.Seconds(), float64(size)/(1<<20), memNow())
 	return os.RemoveAll(dir)
 }
 
