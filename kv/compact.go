@@ -377,16 +377,27 @@ func (d deadShare) of(size int64) int64 {
 
 // deadBySegment returns, for each segment holding a version the policy
 // lets compaction drop, the share of it that may go: a walk over every
-// key of the index, which reads the length of each such version's value
-// from its segment.
+// key of the index, which reads the lengths of a sample of such
+// versions' values from their segments.
 func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	shares := map[uint32]deadShare{}
 	if pol.KeepsAll() {
 		return shares
 	}
-	// Only versions published are read: the index holds those of a
-	// group being committed before their frames leave the writer's
-	// buffer, which only the committing goroutine may read.
+	// A droppable version's value length is read from its segment for a
+	// sample of deadSample values a segment (the first the walk meets:
+	// the index's hash order, which has nothing to do with their sizes),
+	// so that a walk reads a bounded number of pages of each segment,
+	// however many versions may go; the rest count at the sample's mean.
+	// Only versions published are read: the index holds those of a group
+	// being committed before their frames leave the writer's buffer,
+	// which only the committing goroutine may read.
+	type acc struct {
+		dead            int64 // keys and framing of the versions that may go
+		values          int64 // of them, those with a stored value
+		sampled, sample int64 // values read, and their bytes
+	}
+	accs := map[uint32]*acc{}
 	vis := db.visible.Load()
 	t := db.segs.Load()
 	var newer *segTable
@@ -416,20 +427,34 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 					// deletion with the version below it).
 					continue
 				}
-				n := klen + entryOverhead
-				if !r.Tombstone() && r.Version <= vis {
+				a := accs[r.Segment]
+				if a == nil {
+					a = &acc{}
+					accs[r.Segment] = a
+				}
+				a.dead += klen + entryOverhead
+				if r.Tombstone() {
+					continue
+				}
+				a.values++
+				if a.sampled < deadSample && r.Version <= vis {
 					if b, _, err := db.readStored(t, r, &newer); err == nil {
-						n += int64(len(b))
+						a.sampled++
+						a.sample += int64(len(b))
 					}
 				}
-				sh := shares[r.Segment]
-				sh.dead += n
-				shares[r.Segment] = sh
 			}
 			return true
 		})
 		return nil
 	}, func() (string, int64) { return "", 0 })
+	for id, a := range accs {
+		sh := deadShare{dead: a.dead}
+		if a.sampled > 0 {
+			sh.dead += int64(float64(a.values) * float64(a.sample) / float64(a.sampled))
+		}
+		shares[id] = sh
+	}
 	last := db.segs.Load()
 	for id, sh := range shares {
 		size := int64(0)
@@ -448,6 +473,10 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	}
 	return shares
 }
+
+// deadSample is how many droppable values of a segment deadBySegment
+// reads the length of, at most, in one walk.
+const deadSample = 256
 
 // entryOverhead estimates an entry's bytes in a frame beyond its key and
 // value: flags and lengths, and its share of the frame's head and

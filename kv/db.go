@@ -436,10 +436,10 @@ type Stats struct {
 	// DeadBytes estimates the bytes compaction could reclaim now: the
 	// entries of versions outside Retention (keys, values, framing).
 	// Computing it walks the index (a few tens of milliseconds a
-	// million keys) and reads the length of each droppable version's
-	// value from its segment (a page of the file each, which a database
-	// larger than memory reads from disk) when Retention may drop
-	// anything; it is 0 otherwise.
+	// million keys) and reads the lengths of up to 256 droppable values
+	// a segment from the segment (a page of the file each, which a
+	// database larger than memory reads from disk; the rest count at
+	// their mean) when Retention may drop anything; it is 0 otherwise.
 	DeadBytes   int64
 	Keys        int64 // live (non-absent) keys, all runs
 	Versions    int64 // versions held, tombstones included
