@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -385,16 +386,17 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		return shares
 	}
 	// A droppable version's value length is read from its segment for a
-	// sample of deadSample values a segment (the first the walk meets:
-	// the index's hash order, which has nothing to do with their sizes),
-	// so that a walk reads a bounded number of pages of each segment,
-	// however many versions may go; the rest count at the sample's mean.
-	// Only versions published are read: the index holds those of a group
-	// being committed before their frames leave the writer's buffer,
-	// which only the committing goroutine may read.
+	// sample of up to deadSample keys a segment, so that a walk reads a
+	// bounded number of pages of each segment however many versions may
+	// go. A key's first droppable value in a segment is read (while the
+	// segment's sample has room) and its other ones there count at that
+	// length (a key's versions are most often alike); the values of keys
+	// beyond the sample count at the sample's mean. Keys come in the
+	// index's hash order, which has nothing to do with their values'
+	// sizes.
 	type acc struct {
-		dead            int64 // keys and framing of the versions that may go
-		values          int64 // of them, those with a stored value
+		dead            int64 // the bytes known of the versions that may go
+		unknown         int64 // values beyond the sample
 		sampled, sample int64 // values read, and their bytes
 	}
 	accs := map[uint32]*acc{}
@@ -403,6 +405,11 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	var newer *segTable
 	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
 	var recs []index.Record
+	type keySample struct {
+		seg uint32
+		n   int64
+	}
+	var sampled []keySample // the values this key gave the samples
 	// A fault (a file truncated under its mapping) ends the walk: what it
 	// found so far is the estimate, and reads report the damage.
 	_ = segment.GuardFaults(func() error {
@@ -421,6 +428,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				return true
 			}
 			klen := int64(len(c.KeyView()))
+			sampled = sampled[:0] // the segments this key gave a sample
 			for _, r := range recs[drop:] {
 				if r.Synthetic() {
 					// No entry of its own (compaction drops a DropRun's
@@ -436,13 +444,21 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				if r.Tombstone() {
 					continue
 				}
-				a.values++
+				if i := slices.IndexFunc(sampled, func(k keySample) bool { return k.seg == r.Segment }); i >= 0 {
+					a.dead += sampled[i].n // as this key's value read there
+					continue
+				}
 				if a.sampled < deadSample && r.Version <= vis {
 					if b, _, err := db.readStored(t, r, &newer); err == nil {
+						n := int64(len(b))
 						a.sampled++
-						a.sample += int64(len(b))
+						a.sample += n
+						a.dead += n
+						sampled = append(sampled, keySample{r.Segment, n})
+						continue
 					}
 				}
+				a.unknown++
 			}
 			return true
 		})
@@ -451,7 +467,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	for id, a := range accs {
 		sh := deadShare{dead: a.dead}
 		if a.sampled > 0 {
-			sh.dead += int64(float64(a.values) * float64(a.sample) / float64(a.sampled))
+			sh.dead += int64(float64(a.unknown) * float64(a.sample) / float64(a.sampled))
 		}
 		shares[id] = sh
 	}
