@@ -477,6 +477,7 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 		r.opts.Logger.Info("strata: a sealed segment has no hint file: scanning it, and writing its hint unless read-only", "file", path)
 	}
 	var hb segment.HintBuilder
+	defer hb.Release() // the hints encoded are copies
 	sc := s.Scanner()
 	var bad error
 	scanErr := segment.GuardFault(path, 0, func() error {

@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/strata-kv/strata/internal/offheap"
 	"github.com/strata-kv/strata/internal/vfs"
 )
 
@@ -405,8 +406,17 @@ func (r *HintReader) uvarint(lo, hi uint64) (uint64, bool) {
 // moves as it grows: an entry is a 40-byte record (hintRec) in blocks of
 // recBlock, its key a place in chunks of keyChunk bytes, its run a number
 // in runs. A 64 MiB segment of 100-byte values (half a million entries)
-// costs it about 30 MB, and the sort 12 MB more.
+// costs it about 30 MB, and the sort 24 MB more (12 of them only while
+// it sorts).
+//
+// Those blocks, chunks and sort keys live outside the Go heap (package
+// offheap), so that Release returns them to the system at once: freed
+// by the collector, they would stay resident for seconds after each
+// build, as the runtime keeps freed memory for reuse, and a build every
+// 64 MiB of writes would keep adding to the process's peak. A builder
+// nobody calls Release on gives its memory back when it is collected.
 type HintBuilder struct {
+	mem      offheap.Arena
 	blocks   [][]hintRec
 	n        int // entries added
 	frames   uint64
@@ -476,7 +486,7 @@ func (b *HintBuilder) add(run, key []byte, version uint64, ts, off int64, n uint
 	if b.n%recBlock == 0 {
 		// The first block grows as a slice does, so that a small
 		// segment's build allocates little; later ones come whole.
-		b.blocks = append(b.blocks, make([]hintRec, 0, min(recBlock, max(64, b.n))))
+		b.blocks = append(b.blocks, offheap.Slice[hintRec](&b.mem, min(recBlock, max(64, b.n)))[:0])
 	}
 	blk := &b.blocks[len(b.blocks)-1]
 	*blk = append(*blk, hintRec{version: version, ts: ts, off: off, key: kp, len: n,
@@ -521,12 +531,19 @@ func (b *HintBuilder) key(k []byte, op, codec uint8) (uint64, error) {
 	if len(b.chunks) == 0 || len(b.chunks[len(b.chunks)-1])+len(k) > keyChunk {
 		// As with blocks, the first chunk grows (nothing views the
 		// chunks before Encode).
-		b.chunks = append(b.chunks, make([]byte, 0, min(keyChunk, max(1024, len(b.chunks)*keyChunk))))
+		b.chunks = append(b.chunks, b.mem.Bytes(min(keyChunk, max(1024, len(b.chunks)*keyChunk)))[:0])
 	}
 	c := &b.chunks[len(b.chunks)-1]
 	at := len(*c)
 	*c = append(*c, k...)
 	return place(uint64(len(b.chunks)-1), uint64(at), len(k), op, codec), nil
+}
+
+// Release returns the builder's memory to the system and empties it;
+// it can be used again.
+func (b *HintBuilder) Release() {
+	b.mem.Free()
+	*b = HintBuilder{mem: b.mem}
 }
 
 // Encode returns the hint file of the entries added so far, for the
@@ -598,7 +615,7 @@ func (b *HintBuilder) order() []hintSortKey {
 	for r, id := range names {
 		ranks[id] = uint32(r)
 	}
-	sks := make([]hintSortKey, b.n)
+	sks := offheap.Slice[hintSortKey](&b.mem, b.n)
 	var pad [16]byte
 	for i := range sks {
 		r := b.rec(uint32(i))
@@ -615,7 +632,11 @@ func (b *HintBuilder) order() []hintSortKey {
 	// By (run, k0, k1) with a radix sort, then each run of equal
 	// prefixes (a key's versions, and keys sharing their first 16
 	// bytes) by the whole comparison.
-	sks = radixSort(sks, make([]hintSortKey, len(sks)))
+	var scratch offheap.Arena
+	defer scratch.Free()
+	if sorted := radixSort(sks, offheap.Slice[hintSortKey](&scratch, len(sks))); len(sks) > 0 && &sorted[0] != &sks[0] {
+		copy(sks, sorted) // the result must outlive scratch
+	}
 	tie := func(x, y hintSortKey) int {
 		rx, ry := b.rec(x.i), b.rec(y.i)
 		if rx.klen() <= 16 && ry.klen() <= 16 {
@@ -721,6 +742,7 @@ func radixSort(sks, tmp []hintSortKey) []hintSortKey {
 func BuildHint(s *Sealed, last uint64) ([]byte, error) {
 	covers := last
 	var b HintBuilder
+	defer b.Release()
 	sc := s.Scanner()
 	last = s.Header().BaseVersion - 1
 	evicted := int64(0)
