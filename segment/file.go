@@ -259,8 +259,22 @@ func (w *Writer) Flush() error {
 	return nil
 }
 
+// writeAtMin is the size from which Flush writes a buffer with a system
+// call (vfs.SharedMapper.WriteAt) rather than a copy into the mapping.
+// A copy takes a page fault for each page it writes first, and the file
+// system's work to make the page writable with it (ext4: about 7 us a
+// page here), where pwrite(2) costs about 2 us and a little per page.
+// Measured on 1M puts of 100-byte values: batches of 1000 (130 KB a
+// commit) went from 0.79-0.85M to 0.99-1.06M puts/s; single puts (136
+// bytes) fell from 1.07-1.14M to 0.84-0.85M through pwrite, so small
+// commits keep copying; from 2 to 64 puts a commit the two were within
+// the noise of each other.
+const writeAtMin = 2 << 10
+
 // copyOut copies the buffer into the mapping, mapping more of the file
-// first if it does not fit. It copies all or nothing.
+// first if it does not fit, or writes it there with WriteAt if it is
+// long (see writeAtMin). A copy is all or nothing; a WriteAt that fails
+// may have written part (Flush then cuts the file back).
 func (w *Writer) copyOut() (int, error) {
 	off := w.flushed.Load()
 	end := off + int64(len(w.buf))
@@ -268,6 +282,11 @@ func (w *Writer) copyOut() (int, error) {
 		if err := w.remap(w.f.(vfs.SharedMapper), max(end, 2*int64(len(w.m)))); err != nil {
 			return 0, err
 		}
+	}
+	if len(w.buf) >= writeAtMin {
+		// A system call costs less than the page faults of a copy this
+		// long (see writeAtMin).
+		return w.f.(vfs.SharedMapper).WriteAt(w.buf, off)
 	}
 	// A file cut under the mapping (by another process), or a file system
 	// that did not really reserve the blocks, faults here: fail the

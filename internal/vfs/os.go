@@ -19,7 +19,7 @@ func (osFS) Create(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
 func (osFS) Open(name string) (File, error) {
@@ -27,7 +27,7 @@ func (osFS) Open(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
 func (osFS) OpenRW(name string) (File, error) {
@@ -35,7 +35,7 @@ func (osFS) OpenRW(name string) (File, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &osFile{f}, nil
+	return &osFile{File: f}, nil
 }
 
 func (osFS) Rename(oldname, newname string) error { return os.Rename(oldname, newname) }
@@ -60,7 +60,22 @@ func (osFS) SyncDir(dir string) error { return syncDir(dir) }
 // Link implements Linker.
 func (osFS) Link(oldname, newname string) error { return os.Link(oldname, newname) }
 
-type osFile struct{ *os.File }
+type osFile struct {
+	*os.File
+	// at writes at offsets (WriteAt): File may be opened O_APPEND, where
+	// Linux's pwrite(2) ignores the offset. Opened by the first
+	// MapShared, on Linux.
+	at *os.File
+}
+
+// Close closes the file (and its second descriptor, if any).
+func (f *osFile) Close() error {
+	if f.at != nil {
+		f.at.Close()
+		f.at = nil
+	}
+	return f.File.Close()
+}
 
 func (f *osFile) Size() (int64, error) {
 	st, err := f.Stat()

@@ -121,6 +121,13 @@ type SharedMapper interface {
 	// its first size bytes. It may be called again with a larger size;
 	// earlier mappings stay valid until their Close.
 	MapShared(size int64) (Mapping, error)
+	// WriteAt writes b at offset off of a file MapShared has mapped,
+	// through the page cache as pwrite(2) does, so the bytes are in
+	// every mapping of the file as soon as it returns. For a write of
+	// more than a page or two it costs less than a copy into the mapping,
+	// which takes a page fault, and the file system's work to make a
+	// page writable, for each page it writes first.
+	WriteAt(b []byte, off int64) (int, error)
 }
 
 // Mapping is a view of a file's bytes: read-only (File.Map), or writable

@@ -81,6 +81,14 @@ func (f *faultFile) MapShared(size int64) (vfs.Mapping, error) {
 	return sm.MapShared(size)
 }
 
+func (f *faultFile) WriteAt(b []byte, off int64) (int, error) {
+	sm, ok := f.File.(vfs.SharedMapper)
+	if !ok {
+		return 0, errors.New("no shared mappings here")
+	}
+	return sm.WriteAt(b, off)
+}
+
 func (f *faultFile) Sync() error {
 	f.fs.mu.Lock()
 	if isSeg(f.name) {
