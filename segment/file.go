@@ -49,7 +49,8 @@ const maxKeptBuffer = 1 << 20
 // Writer appends frames to the active segment. Frames are collected in a
 // buffer by AppendCommit and written with one write(2) by Flush, or, once
 // MapWrites is in effect, copied into a shared mapping of the file (no
-// system call; see MapWrites). One
+// system call; see MapWrites), or for a flush of writeAtMin bytes or
+// more written there with one pwrite(2). One
 // goroutine at a time may call AppendCommit, AppendMarker, Flush, Abort,
 // ReadAt of buffered bytes and Close; Sync, Flushed and ReadAt of flushed
 // bytes may be called concurrently with them.
@@ -94,13 +95,14 @@ type Writer struct {
 const mapChunk = 1 << 20
 
 // MapWrites makes Flush copy frames into a shared read-write mapping of
-// the file instead of writing them, and ReadAt slice flushed bytes out of
-// it, when the file system can (vfs.SharedMapper); it reports whether it
-// did. The file is first made capacity bytes long with its blocks
-// allocated, so the copies cannot fail for want of space (a frame beyond
-// capacity grows the file and maps it again). Until Close or Seal cut it
-// back, the file ends in zeros past its frames: after a crash, recovery
-// finds them there and cuts them.
+// the file instead of writing them (a long flush is written at its
+// offset, through the same page cache: see writeAtMin), and ReadAt slice
+// flushed bytes out of it, when the file system can (vfs.SharedMapper);
+// it reports whether it did. The file is first made capacity bytes long
+// with its blocks allocated, so the writes cannot fail for want of space
+// (a frame beyond capacity grows the file and maps it again). Until Close
+// or Seal cut it back, the file ends in zeros past its frames: after a
+// crash, recovery finds them there and cuts them.
 func (w *Writer) MapWrites(capacity int64) bool {
 	sm, ok := w.f.(vfs.SharedMapper)
 	if !ok || w.m != nil || w.failed != nil {
@@ -274,7 +276,7 @@ const writeAtMin = 2 << 10
 // copyOut copies the buffer into the mapping, mapping more of the file
 // first if it does not fit, or writes it there with WriteAt if it is
 // long (see writeAtMin). A copy is all or nothing; a WriteAt that fails
-// may have written part (Flush then cuts the file back).
+// may have written part, which it zeroes (and Flush cuts the file back).
 func (w *Writer) copyOut() (int, error) {
 	off := w.flushed.Load()
 	end := off + int64(len(w.buf))
@@ -286,7 +288,17 @@ func (w *Writer) copyOut() (int, error) {
 	if len(w.buf) >= writeAtMin {
 		// A system call costs less than the page faults of a copy this
 		// long (see writeAtMin).
-		return w.f.(vfs.SharedMapper).WriteAt(w.buf, off)
+		n, err := w.f.(vfs.SharedMapper).WriteAt(w.buf, off)
+		if err != nil && n > 0 {
+			// Part of the group is in the file: zero it through the
+			// mapping, so that none of it is there even if the
+			// truncation that follows (Flush's cutBack) fails.
+			GuardFault(w.path, off, func() error {
+				clear(w.m[off : off+int64(n)])
+				return nil
+			})
+		}
+		return n, err
 	}
 	// A file cut under the mapping (by another process), or a file system
 	// that did not really reserve the blocks, faults here: fail the

@@ -11,10 +11,12 @@
 // raise the heap the collector paces itself by.
 //
 // The cost: an allocation is a system call (small ones come from the
-// heap, see minMapped), and a use after Free is a fault, not a dangling
-// read the collector would have prevented, so an owner must never let a
-// slice of its arena outlive it. Under the race detector, which sees only
-// Go memory, and off Unix, everything comes from the heap.
+// heap, see minMapped), and nothing catches a use after Free: a slice
+// kept past Free reads and writes whatever is mapped at its address next
+// (another arena's memory, a file's mapping), or faults if nothing is.
+// So an owner must never let a slice of its arena outlive it. Under the
+// race detector, which sees only Go memory, and off Unix, everything
+// comes from the heap.
 package offheap
 
 import (
@@ -99,6 +101,11 @@ const maxBytes = ^uintptr(0) >> 1
 func (a *Arena) Free() {
 	if a.o != nil {
 		a.o.m.free()
+		// Until free is done the owner must stay reachable: else a
+		// collection meanwhile could run the cleanup, which frees the
+		// same mappings (twice unmapped, the second time perhaps
+		// someone else's memory).
+		runtime.KeepAlive(a.o)
 	}
 }
 
