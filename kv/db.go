@@ -764,7 +764,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 			}
 			raw, err := segment.DecodeValue(r.Codec(), stored[cur])
 			if err == nil {
-				*out(cur), err = decodeValueIn(raw, mem)
+				err = decodeValueInto(out(cur), raw, mem)
 			}
 			if err != nil {
 				db.touchEnd(t, r)

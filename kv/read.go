@@ -339,16 +339,26 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 		if len(page.Entries) == 0 {
 			keys.reserve(min(len(key)*n, 16<<10)) // most pages' keys are alike in length
 		}
-		e := Entry{Key: keys.str(key)}
+		// The entry is filled in place, field by field: an Entry is 144
+		// bytes, and appending one built aside copied it whole (with
+		// write barriers while the collector runs). Within the capacity
+		// made above, the new entry is zero already.
+		i := len(page.Entries)
+		if i < cap(page.Entries) {
+			page.Entries = page.Entries[:i+1]
+		} else {
+			page.Entries = append(page.Entries, Entry{})
+		}
+		e := &page.Entries[i]
+		e.Key = keys.str(key)
 		if p != nil {
-			own = append(own, len(page.Entries))
+			own = append(own, i)
 			e.Value = p.value
 			r = index.Record{Flags: index.FlagTombstone} // nothing to read
 		} else {
 			e.Version = Version(r.Version)
 			e.Timestamp = time.UnixMicro(r.Timestamp).UTC()
 		}
-		page.Entries = append(page.Entries, e)
 		recs = append(recs, r)
 		return true
 	})

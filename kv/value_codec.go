@@ -165,15 +165,24 @@ func decodeValue(b []byte) (Value, error) { return decodeValueIn(b, nil) }
 // copied into mem (nil: each its own allocation), so that decoding many
 // values costs a few allocations, not one each.
 func decodeValueIn(b []byte, mem *arena) (Value, error) {
-	d := valueDecoder{b: b, mem: mem}
-	v, err := d.value(0)
-	if err != nil {
+	var v Value
+	if err := decodeValueInto(&v, b, mem); err != nil {
 		return Value{}, err
 	}
-	if d.off != len(b) {
-		return Value{}, fmt.Errorf("%w: %d bytes after the value", errBadEncoding, len(b)-d.off)
-	}
 	return v, nil
+}
+
+// decodeValueInto is decodeValueIn writing the value into *dst (left
+// undefined on error).
+func decodeValueInto(dst *Value, b []byte, mem *arena) error {
+	d := valueDecoder{b: b, mem: mem}
+	if err := d.into(dst, 0); err != nil {
+		return err
+	}
+	if d.off != len(b) {
+		return fmt.Errorf("%w: %d bytes after the value", errBadEncoding, len(b)-d.off)
+	}
+	return nil
 }
 
 // arena hands out copies of byte strings from shared chunks: one
@@ -255,79 +264,93 @@ func (d *valueDecoder) length(min int) (int, error) {
 	return int(x), nil
 }
 
-func (d *valueDecoder) value(depth int) (Value, error) {
+// into decodes the next value into *dst, written in place: a Value is 88
+// bytes, and returning it through the calls up to a page's entry copied
+// it (with write barriers, while the collector runs) more than decoding
+// it cost. On error *dst is left undefined.
+func (d *valueDecoder) into(dst *Value, depth int) error {
 	if d.off >= len(d.b) {
-		return Value{}, fmt.Errorf("%w: truncated at %d", errBadEncoding, d.off)
+		return fmt.Errorf("%w: truncated at %d", errBadEncoding, d.off)
 	}
 	tag := d.b[d.off]
 	d.off++
 	switch tag {
 	case tagNull:
-		return Value{}, nil
+		*dst = Value{}
+		return nil
 	case tagFalse:
-		return Bool(false), nil
+		*dst = Value{kind: KindBool}
+		return nil
 	case tagTrue:
-		return Bool(true), nil
+		*dst = Value{kind: KindBool, num: 1}
+		return nil
 	case tagInt:
 		u, err := d.uvarint()
 		if err != nil {
-			return Value{}, err
+			return err
 		}
-		return Int(int64(u>>1) ^ -int64(u&1)), nil
+		*dst = Value{kind: KindInt, num: uint64(int64(u>>1) ^ -int64(u&1))}
+		return nil
 	case tagFloat:
 		if len(d.b)-d.off < 8 {
-			return Value{}, fmt.Errorf("%w: truncated float at %d", errBadEncoding, d.off)
+			return fmt.Errorf("%w: truncated float at %d", errBadEncoding, d.off)
 		}
 		bits := binary.LittleEndian.Uint64(d.b[d.off:])
 		d.off += 8
-		return Value{kind: KindFloat, num: bits}, nil
+		*dst = Value{kind: KindFloat, num: bits}
+		return nil
 	case tagString, tagBytes:
 		n, err := d.length(1)
 		if err != nil {
-			return Value{}, err
+			return err
 		}
 		p := d.b[d.off : d.off+n]
 		d.off += n
 		if d.mem != nil {
 			c := d.mem.copy(p)
 			if tag == tagString {
-				return Value{kind: KindString, str: unsafe.String(unsafe.SliceData(c), len(c))}, nil
+				*dst = Value{kind: KindString, str: unsafe.String(unsafe.SliceData(c), len(c))}
+			} else {
+				*dst = Value{kind: KindBytes, raw: c}
 			}
-			return Value{kind: KindBytes, raw: c}, nil
+			return nil
 		}
 		if tag == tagString {
-			return String(string(p)), nil
+			*dst = String(string(p))
+		} else {
+			*dst = Bytes(p)
 		}
-		return Bytes(p), nil
+		return nil
 	case tagArray:
 		if depth >= MaxDepth {
-			return Value{}, fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
+			return fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
 		}
 		n, err := d.length(1)
 		if err != nil {
-			return Value{}, err
+			return err
 		}
 		items := make([]Value, n)
 		for i := range items {
-			if items[i], err = d.value(depth + 1); err != nil {
-				return Value{}, err
+			if err := d.into(&items[i], depth+1); err != nil {
+				return err
 			}
 		}
-		return Value{kind: KindArray, arr: items}, nil
+		*dst = Value{kind: KindArray, arr: items}
+		return nil
 	case tagObject:
 		if depth >= MaxDepth {
-			return Value{}, fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
+			return fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
 		}
 		n, err := d.length(2)
 		if err != nil {
-			return Value{}, err
+			return err
 		}
 		m := make(map[string]Value, n)
 		prev := ""
 		for i := 0; i < n; i++ {
 			kl, err := d.length(1)
 			if err != nil {
-				return Value{}, err
+				return err
 			}
 			var k string
 			if d.mem != nil {
@@ -338,14 +361,17 @@ func (d *valueDecoder) value(depth int) (Value, error) {
 			}
 			d.off += kl
 			if i > 0 && k <= prev {
-				return Value{}, fmt.Errorf("%w: object keys out of order at %d", errBadEncoding, d.off)
+				return fmt.Errorf("%w: object keys out of order at %d", errBadEncoding, d.off)
 			}
 			prev = k
-			if m[k], err = d.value(depth + 1); err != nil {
-				return Value{}, err
+			var v Value
+			if err := d.into(&v, depth+1); err != nil {
+				return err
 			}
+			m[k] = v
 		}
-		return Value{kind: KindObject, obj: m}, nil
+		*dst = Value{kind: KindObject, obj: m}
+		return nil
 	}
-	return Value{}, fmt.Errorf("%w: unknown tag %d at %d", errBadEncoding, tag, d.off-1)
+	return fmt.Errorf("%w: unknown tag %d at %d", errBadEncoding, tag, d.off-1)
 }
