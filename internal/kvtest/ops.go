@@ -1,6 +1,8 @@
 package kvtest
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -425,3 +427,20 @@ func CrashImage(mem *vfs.Mem, image byte) *vfs.Mem {
 
 // errNoCommit reports a commit the model did not expect, or the reverse.
 var errNoCommit = errors.New("kvtest: the call committed where the model says it writes nothing, or the reverse")
+
+// PadValue returns n >= 8 bytes that do not compress: seed, then a
+// stream drawn from it. IsPadValue recognises them whole.
+func PadValue(seed uint64, n int) []byte {
+	b := make([]byte, n)
+	binary.LittleEndian.PutUint64(b, seed)
+	var key [32]byte
+	binary.LittleEndian.PutUint64(key[:], seed)
+	rand.NewChaCha8(key).Read(b[8:])
+	return b
+}
+
+// IsPadValue reports whether b is PadValue(seed, len(b)) for the seed
+// its first 8 bytes hold.
+func IsPadValue(b []byte) bool {
+	return len(b) >= 8 && bytes.Equal(b, PadValue(binary.LittleEndian.Uint64(b), len(b)))
+}

@@ -23,6 +23,7 @@ func main() {
 	strict := flag.Bool("strict", false, "Strict durability")
 	workers := flag.Int("workers", 4, "writer goroutines")
 	segment := flag.Int64("segment", 16<<10, "segment size")
+	pad := flag.Int("pad", 0, "bytes of a value each worker also writes, unacknowledged, to run \"pad\" before every fourth operation (0: none): commits over 2 KiB, which reach the segment by pwrite, not a copy into its mapping")
 	flag.Parse()
 	opts := &kv.Options{SegmentSize: *segment}
 	if *strict {
@@ -47,6 +48,13 @@ func main() {
 		go func(w int) {
 			defer wg.Done()
 			for j := 0; ; j++ {
+				if *pad > 0 && j%4 == 0 {
+					val := kvtest.PadValue(uint64(w)<<32|uint64(j), *pad)
+					if _, err := db.Put("pad", fmt.Sprint("w", w), kv.Bytes(val)); err != nil {
+						fmt.Fprintf(os.Stderr, "worker %d pad before op %d: %v\n", w, j, err)
+						os.Exit(1)
+					}
+				}
 				v, err := Op(db, w, j)
 				if err != nil {
 					fmt.Fprintf(os.Stderr, "worker %d op %d: %v\n", w, j, err)
