@@ -4,6 +4,7 @@ package crash
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -86,7 +87,7 @@ func TestKill9(t *testing.T) {
 			for trial := 0; trial < n; trial++ {
 				dir := t.TempDir()
 				acks := killOnce(t, bin, dir, mode, time.Duration(5+r.IntN(120))*time.Millisecond)
-				check(t, dir, acks)
+				check(t, dir, acks, mode == "padded")
 				for _, a := range acks {
 					totalAcks += a.n
 				}
@@ -144,14 +145,14 @@ func killOnce(t *testing.T, bin, dir, mode string, d time.Duration) [workers]ack
 }
 
 // check reopens dir (twice) and verifies it against the acknowledgements.
-func check(t *testing.T, dir string, acks [workers]acked) {
+func check(t *testing.T, dir string, acks [workers]acked, padded bool) {
 	t.Helper()
-	first := verify(t, dir, acks)
-	second := verify(t, dir, acks)
+	first := verify(t, dir, acks, padded)
+	second := verify(t, dir, acks, padded)
 	require.True(t, first == second, "a second reopen found a different state")
 }
 
-func verify(t *testing.T, dir string, acks [workers]acked) string {
+func verify(t *testing.T, dir string, acks [workers]acked, padded bool) string {
 	t.Helper()
 	db, err := kv.Open(dir, nil)
 	require.NoError(t, err)
@@ -204,19 +205,41 @@ func verify(t *testing.T, dir string, acks [workers]acked) string {
 			}
 		}
 	}
-	// The padding commits ("padded" mode): whole values as the writer
-	// made them, versions of their own.
-	for w := range workers {
+	// The padding commits ("padded" mode): worker w's pad before its
+	// operation j (j = 0, 4, 8, ...) holds PadValue(w<<32|j). Every pad
+	// before an acknowledged operation is there, whole, oldest first,
+	// each at a version of its own below that operation's; the pad of
+	// the operation in flight may be there too; nothing else is. (In the
+	// other modes the run is empty.)
+	for w, a := range acks {
 		key := fmt.Sprint("w", w)
 		h, err := db.History("pad", key, 0, 0)
 		require.NoError(t, err)
-		for _, v := range h {
+		var seeds []uint64
+		for _, v := range slices.Backward(h) {
 			b, ok := v.Value.AsBytes()
 			require.True(t, ok && len(b) == 3000, "pad/%s@%d holds %v", key, v.Version, v.Value)
 			require.True(t, kvtest.IsPadValue(b), "pad/%s@%d: not a value the writer wrote", key, v.Version)
+			seed := binary.LittleEndian.Uint64(b)
+			seeds = append(seeds, seed)
+			if opv, ok := a.versions[int(uint32(seed))]; ok {
+				require.Less(t, uint64(v.Version), opv, "pad/%s@%d: after the operation it precedes", key, v.Version)
+			}
 			seen[v.Version] = append(seen[v.Version], "pad/"+key)
+			fmt.Fprintf(&dump, "pad/%s@%d %x\n", key, v.Version, seed)
 		}
+		var want []uint64
+		if padded {
+			for j := 0; j < a.n; j += 4 {
+				want = append(want, uint64(w)<<32|uint64(j))
+			}
+			if a.n%4 == 0 && len(seeds) == len(want)+1 {
+				want = append(want, uint64(w)<<32|uint64(a.n)) // before the operation in flight
+			}
+		}
+		require.Equal(t, fmt.Sprintf("%x", want), fmt.Sprintf("%x", seeds), "worker %d's pads (seeds), %d operations acknowledged", w, a.n)
 	}
+	fmt.Fprintf(&dump, "last version %d\n", db.LastVersion())
 	// Versions are unique to a commit (a batch's keys share one) and run
 	// from 1 to LastVersion without a gap.
 	last := db.LastVersion()
