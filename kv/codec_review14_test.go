@@ -9,7 +9,6 @@ import (
 	"unsafe"
 )
 
-
 // Review 14: the in-place decoder gives what the decoder it replaced
 // gave, values and errors alike, with and without an arena.
 func TestDecodeIntoMatchesOld_review14(t *testing.T) {
