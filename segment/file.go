@@ -247,7 +247,7 @@ func (w *Writer) Flush() error {
 	if err != nil {
 		err = fmt.Errorf("write segment %s: %w", w.path, err)
 		if n > 0 {
-			w.cutBack(w.flushed.Load())
+			w.cutBack(w.flushed.Load(), w.flushed.Load()+int64(n))
 		}
 		w.fail(err)
 		return err
@@ -276,7 +276,7 @@ const writeAtMin = 2 << 10
 // copyOut copies the buffer into the mapping, mapping more of the file
 // first if it does not fit, or writes it there with WriteAt if it is
 // long (see writeAtMin). A copy is all or nothing; a WriteAt that fails
-// may have written part, which it zeroes (and Flush cuts the file back).
+// may have written part, which Flush's cutBack zeroes and cuts off.
 func (w *Writer) copyOut() (int, error) {
 	off := w.flushed.Load()
 	end := off + int64(len(w.buf))
@@ -288,17 +288,7 @@ func (w *Writer) copyOut() (int, error) {
 	if len(w.buf) >= writeAtMin {
 		// A system call costs less than the page faults of a copy this
 		// long (see writeAtMin).
-		n, err := w.f.(vfs.SharedMapper).WriteAt(w.buf, off)
-		if err != nil && n > 0 {
-			// Part of the group is in the file: zero it through the
-			// mapping, so that none of it is there even if the
-			// truncation that follows (Flush's cutBack) fails.
-			GuardFault(w.path, off, func() error {
-				clear(w.m[off : off+int64(n)])
-				return nil
-			})
-		}
-		return n, err
+		return w.f.(vfs.SharedMapper).WriteAt(w.buf, off)
 	}
 	// A file cut under the mapping (by another process), or a file system
 	// that did not really reserve the blocks, faults here: fail the
@@ -323,7 +313,7 @@ func (w *Writer) Abort(err error, to int64) {
 		return
 	}
 	if to < w.flushed.Load() {
-		w.cutBack(to)
+		w.cutBack(to, w.flushed.Load())
 	}
 	w.fail(err)
 }
@@ -338,11 +328,16 @@ func (w *Writer) fail(err error) {
 
 // cutBack truncates the file to size, best effort: the writer is failing
 // anyway, and bytes it leaves are an unsynced tail that recovery cuts.
-func (w *Writer) cutBack(size int64) {
+// With a mapping it first zeroes the bytes from size to end (the end of
+// what was written: a failed write may have gone past the flushed size).
+func (w *Writer) cutBack(size, end int64) {
 	if w.m != nil {
 		// The bytes are in the page cache: zero them, so that the file
 		// holds none of them whatever the truncation does.
-		clear(w.m[size:w.flushed.Load()])
+		GuardFault(w.path, size, func() error {
+			clear(w.m[size:end])
+			return nil
+		})
 		w.flushed.Store(size)
 		w.f.Truncate(size)
 		return
