@@ -26,7 +26,10 @@ func BenchmarkFindPreds(b *testing.B) {
 					start := r.IntN(len(keys) - 256*per - 1)
 					for i := 0; i < 256; i++ {
 						k := fmt.Sprintf("%sx", keys[start+i*per+r.IntN(per)])
-						if err := ix.Add("default", k, mkrec(uint64(1<<30+per<<16+w*256+i), false)); err != nil {
+						rec := mkrec(uint64(1<<30+per<<16+w*256+i), false)
+						rec.Field = int64(i) // within a segment's 4 GiB
+						if err := ix.Add("default", k, rec); err != nil {
+							ix.linkMu.Unlock() // else the linker waits for ever
 							b.Fatal(err)
 						}
 					}

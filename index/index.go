@@ -148,6 +148,8 @@ import (
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
+
+	"github.com/strata-kv/strata/internal/keysort"
 )
 
 // Record flags.
@@ -442,6 +444,8 @@ type Index struct {
 	linkMu   sync.Mutex
 	// lanePreds is linkSorted's scratch: predecessors found (linkMu).
 	lanePreds *[window][maxHeight]uint32
+	// sortBuf and sortTmp are sortKeys's scratch (linkMu).
+	sortBuf, sortTmp []keysort.Key
 
 	// sources counts, for each node a fork's link points at, the links
 	// that do (see Chain.Linked).

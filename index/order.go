@@ -5,52 +5,42 @@ package index
 
 import (
 	"bytes"
-	"cmp"
-	"encoding/binary"
-	"slices"
+
+	"github.com/strata-kv/strata/internal/keysort"
 )
 
-// sortKey orders nodes by (run, key) from a copy of the key's first 16
-// bytes, so sorting touches the arena only to break ties beyond them.
-type sortKey struct {
-	k0, k1 uint64
-	run    uint32
-	ref    uint32
-}
-
-// sortKeys returns refs as sortKeys, in (run, key) order.
-func (ix *Index) sortKeys(refs []uint32) []sortKey {
-	sks := make([]sortKey, len(refs))
-	var pad [16]byte
-	for i, ref := range refs {
-		k := ix.key(ref)
-		p := pad[:]
-		if len(k) >= 16 {
-			p = k[:16]
-		} else {
-			copy(p, k)
-			clear(p[len(k):])
-		}
-		sks[i] = sortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: ix.node(ref).run, ref: ref}
+// sortKeys returns refs as sort keys (Ref the node's ref), in (run, key)
+// order: a radix sort of the runs and the keys' first 16 bytes, copied
+// from the nodes once, then the whole keys compared within ties only.
+// With linkMu held: the keys live in the index's scratch, valid until
+// the next call.
+func (ix *Index) sortKeys(refs []uint32) []keysort.Key {
+	if cap(ix.sortBuf) < len(refs) {
+		ix.sortBuf = make([]keysort.Key, len(refs))
+		ix.sortTmp = make([]keysort.Key, len(refs))
 	}
-	slices.SortFunc(sks, func(a, b sortKey) int {
-		if c := cmp.Compare(a.run, b.run); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.k0, b.k0); c != 0 {
-			return c
-		}
-		if c := cmp.Compare(a.k1, b.k1); c != 0 {
-			return c
-		}
-		return bytes.Compare(ix.key(a.ref), ix.key(b.ref))
-	})
-	return sks
+	ks := ix.sortBuf[:len(refs)]
+	for i, ref := range refs {
+		k0, k1 := keysort.Prefix(ix.key(ref))
+		ks[i] = keysort.Key{K0: k0, K1: k1, Run: ix.node(ref).run, Ref: ref}
+	}
+	ks = keysort.Radix(ks, ix.sortTmp)
+	keysort.Ties(ks, func(a, b keysort.Key) int { return bytes.Compare(ix.key(a.Ref), ix.key(b.Ref)) })
+	if cap(ix.sortBuf) > maxSortScratch {
+		// A batch linked by a writer far ahead of the linker: keep no
+		// more than a usual batch's scratch.
+		ix.sortBuf, ix.sortTmp = nil, nil
+	}
+	return ks
 }
 
-// sortRefs puts refs in (run, key) order.
+// maxSortScratch is the most sort keys the index keeps scratch for
+// between batches: 2 x 1.5 MiB.
+const maxSortScratch = maxPending
+
+// sortRefs puts refs in (run, key) order. With linkMu held.
 func (ix *Index) sortRefs(refs []uint32) {
-	for i, sk := range ix.sortKeys(refs) {
-		refs[i] = sk.ref
+	for i, k := range ix.sortKeys(refs) {
+		refs[i] = k.Ref
 	}
 }

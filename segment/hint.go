@@ -12,6 +12,7 @@ import (
 	"slices"
 
 	"github.com/cespare/xxhash/v2"
+	"github.com/strata-kv/strata/internal/keysort"
 	"github.com/strata-kv/strata/internal/offheap"
 	"github.com/strata-kv/strata/internal/vfs"
 )
@@ -568,16 +569,16 @@ func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 			// of a group overlap.
 			group := order[i:min(i+touchGroup, len(order))]
 			for _, o := range group {
-				sink += b.rec(o.i).key
+				sink += b.rec(o.Ref).key
 			}
 			for _, o := range group {
-				if k := b.keyOf(b.rec(o.i)); len(k) > 0 {
+				if k := b.keyOf(b.rec(o.Ref)); len(k) > 0 {
 					sink += uint64(k[0])
 				}
 			}
 		}
 		e := &two[i&1]
-		*e = b.entry(order[i].i)
+		*e = b.entry(order[i].Ref)
 		return e
 	})
 }
@@ -593,19 +594,11 @@ func (b *HintBuilder) entry(i uint32) HintEntry {
 		Offset: r.off, Len: r.len, Op: r.op(), Codec: r.codec()}
 }
 
-// hintSortKey orders entries by (run, key, version) from their run's
-// rank and a copy of their key's first 16 bytes, so that sorting touches
-// the entries themselves only to break ties beyond those bytes; i is the
-// entry's place in the builder.
-type hintSortKey struct {
-	k0, k1 uint64
-	run    uint32
-	i      uint32
-}
-
-// order returns the entries' order by (run, key, version): the place of
-// the first in entries, of the second, ...
-func (b *HintBuilder) order() []hintSortKey {
+// order returns the entries' order by (run, key, version): Ref is the
+// place of the first in the builder, of the second, ... Sort keys hold
+// each entry's run rank and a copy of its key's first 16 bytes, so that
+// sorting touches the entries themselves only to break ties beyond them.
+func (b *HintBuilder) order() []keysort.Key {
 	names := make([]uint32, len(b.runs))
 	for i := range names {
 		names[i] = uint32(i)
@@ -615,30 +608,22 @@ func (b *HintBuilder) order() []hintSortKey {
 	for r, id := range names {
 		ranks[id] = uint32(r)
 	}
-	sks := offheap.Slice[hintSortKey](&b.mem, b.n)
-	var pad [16]byte
-	for i := range sks {
+	ks := offheap.Slice[keysort.Key](&b.mem, b.n)
+	for i := range ks {
 		r := b.rec(uint32(i))
-		k := b.keyOf(r)
-		p := pad[:]
-		if len(k) >= 16 {
-			p = k[:16]
-		} else {
-			copy(p, k)
-			clear(p[len(k):])
-		}
-		sks[i] = hintSortKey{k0: binary.BigEndian.Uint64(p), k1: binary.BigEndian.Uint64(p[8:]), run: ranks[r.run], i: uint32(i)}
+		k0, k1 := keysort.Prefix(b.keyOf(r))
+		ks[i] = keysort.Key{K0: k0, K1: k1, Run: ranks[r.run], Ref: uint32(i)}
 	}
 	// By (run, k0, k1) with a radix sort, then each run of equal
 	// prefixes (a key's versions, and keys sharing their first 16
 	// bytes) by the whole comparison.
 	var scratch offheap.Arena
 	defer scratch.Free()
-	if sorted := radixSort(sks, offheap.Slice[hintSortKey](&scratch, len(sks))); len(sks) > 0 && &sorted[0] != &sks[0] {
-		copy(sks, sorted) // the result must outlive scratch
+	if sorted := keysort.Radix(ks, offheap.Slice[keysort.Key](&scratch, len(ks))); len(ks) > 0 && &sorted[0] != &ks[0] {
+		copy(ks, sorted) // the result must outlive scratch
 	}
-	tie := func(x, y hintSortKey) int {
-		rx, ry := b.rec(x.i), b.rec(y.i)
+	keysort.Ties(ks, func(x, y keysort.Key) int {
+		rx, ry := b.rec(x.Ref), b.rec(y.Ref)
 		if rx.klen() <= 16 && ry.klen() <= 16 {
 			// The same key, or one a prefix of the other padded with
 			// zeros: the shorter first, then a key's versions in order.
@@ -648,89 +633,8 @@ func (b *HintBuilder) order() []hintSortKey {
 			return c
 		}
 		return cmp.Compare(rx.version, ry.version)
-	}
-	for i := 0; i < len(sks); {
-		j := i + 1
-		for j < len(sks) && sks[j].run == sks[i].run && sks[j].k0 == sks[i].k0 && sks[j].k1 == sks[i].k1 {
-			j++
-		}
-		if j-i > 1 {
-			slices.SortFunc(sks[i:j], tie)
-		}
-		i = j
-	}
-	return sks
-}
-
-// radixDigits is the number of 8-bit digits of a hintSortKey's (run, k0,
-// k1): 4 + 8 + 8.
-const radixDigits = 20
-
-// radixSort sorts sks by (run, k0, k1), stably (a least significant
-// digit radix sort, a byte at a time), using tmp (as long as sks) for
-// scratch, and returns whichever of the two holds the result. A digit
-// every key shares (a common prefix, the run of a one-run segment) costs
-// no pass: keys like "user:000012345" sort in a few passes, where a
-// comparison sort takes log2(n) comparisons a key.
-func radixSort(sks, tmp []hintSortKey) []hintSortKey {
-	if len(sks) < 2 {
-		return sks
-	}
-	// Digits 0-7 are k1's bytes from the lowest, 8-15 k0's, 16-19 run's.
-	var counts [radixDigits][256]uint32
-	for i := range sks {
-		k := &sks[i]
-		for d := range 8 {
-			counts[d][uint8(k.k1>>(8*d))]++
-			counts[8+d][uint8(k.k0>>(8*d))]++
-		}
-		for d := range 4 {
-			counts[16+d][uint8(k.run>>(8*d))]++
-		}
-	}
-	n := uint32(len(sks))
-	for d := range radixDigits {
-		c := &counts[d]
-		field, shift := d/8, uint(8*(d%8)) // field 0: k1, 1: k0, 2: run
-		digit := func(k *hintSortKey) uint8 {
-			switch field {
-			case 0:
-				return uint8(k.k1 >> shift)
-			case 1:
-				return uint8(k.k0 >> shift)
-			}
-			return uint8(k.run >> shift)
-		}
-		if c[digit(&sks[0])] == n {
-			continue // every key has this digit
-		}
-		var sum uint32
-		for v := range c {
-			c[v], sum = sum, sum+c[v]
-		}
-		switch field {
-		case 0:
-			for i := range sks {
-				v := uint8(sks[i].k1 >> shift)
-				tmp[c[v]] = sks[i]
-				c[v]++
-			}
-		case 1:
-			for i := range sks {
-				v := uint8(sks[i].k0 >> shift)
-				tmp[c[v]] = sks[i]
-				c[v]++
-			}
-		default:
-			for i := range sks {
-				v := uint8(sks[i].run >> shift)
-				tmp[c[v]] = sks[i]
-				c[v]++
-			}
-		}
-		sks, tmp = tmp, sks
-	}
-	return sks
+	})
+	return ks
 }
 
 // BuildHint scans the whole of sealed segment s, verifying every frame,

@@ -43,7 +43,7 @@ func TestReview9EncodeSameBytesAsBefore(t *testing.T) {
 		want := oldEncodeHintReview9(HintHeader{Segment: h.ID, Salt: h.Salt, Size: 12345, Base: h.BaseVersion, Last: uint64(n),
 			LastTime: b.lastTime, Frames: b.frames}, len(order), func(i int) *HintEntry {
 			e := &two[i&1]
-			*e = b.entry(order[i].i)
+			*e = b.entry(order[i].Ref)
 			return e
 		})
 		require.True(t, bytes.Equal(want, got), "round %d: %d entries", round, n)

@@ -222,7 +222,7 @@ func (b *HintBuilder) sorted() []HintEntry {
 	order := b.order()
 	out := make([]HintEntry, len(order))
 	for i, sk := range order {
-		e := b.entry(sk.i)
+		e := b.entry(sk.Ref)
 		e.Run, e.Key = bytes.Clone(e.Run), bytes.Clone(e.Key)
 		out[i] = e
 	}
