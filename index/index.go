@@ -150,6 +150,7 @@ import (
 	"github.com/cespare/xxhash/v2"
 
 	"github.com/strata-kv/strata/internal/keysort"
+	"github.com/strata-kv/strata/internal/prefetch"
 )
 
 // Record flags.
@@ -625,17 +626,17 @@ func randomHeight() int {
 	return min(h, maxHeight)
 }
 
-// Prefetch loads the hash table slot of (run, key), so that an Add of
-// it soon after, by the same goroutine, does not wait for the load: a
-// writer adding many keys prefetches a few keys ahead, and their cache
-// misses overlap. It changes nothing.
+// Prefetch asks for the hash table slot of (run, key) to be brought into
+// the cache, so that an Add of it soon after, by the same goroutine, does
+// not wait for the load: a writer adding many keys prefetches a few keys
+// ahead, and their cache misses overlap. It changes nothing.
 func (ix *Index) Prefetch(run, key string) {
 	rn, ok := ix.runNumber(run)
 	if !ok {
 		return
 	}
 	t := ix.hash.Load()
-	atomic.LoadUint32(&t.slots[t.home(hashOf(rn, key))]) // an atomic load is never optimised away
+	prefetch.Line(unsafe.Pointer(&t.slots[t.home(hashOf(rn, key))]))
 }
 
 // AddBytes is Add for a key held in a byte slice (a mapped segment, during
