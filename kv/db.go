@@ -708,9 +708,11 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 			}
 			// Never past the field's first page: bytes beyond the value
 			// may lie in a page that is gone (a file truncated under its
-			// mapping) or not mapped yet, where a prefetch is wasted.
-			// (Mappings start at offset 0, so the field's place in its
-			// page is its offset's.)
+			// mapping) while the value is whole, and where the portable
+			// Line loads (off amd64, or with -tags purego), a fault there
+			// would be charged to this value; on amd64 a prefetch there
+			// is wasted. (Mappings start at offset 0, so the field's
+			// place in its page is its offset's.)
 			end := min(guess, len(b), int(pageSize-recs[cur].Field%pageSize))
 			p := unsafe.Pointer(unsafe.SliceData(b))
 			for i := 0; i < end; i += 64 {
