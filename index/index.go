@@ -1048,25 +1048,27 @@ func put(t *table, hash uint64, ref uint32) {
 
 // grow publishes a table of grownSize holding t's nodes.
 // Rehashing reads every node's key, a cache miss each in an index of
-// millions, so it goes a group at a time: it touches the group's nodes
-// first, so that their misses overlap, then hashes their keys and
-// touches the slots they go to, then puts them.
+// millions, so it goes a group of 32 at a time: it prefetches the
+// group's nodes first, so that their misses overlap, then hashes their
+// keys and prefetches the slots they go to, then puts them. (Loads in
+// place of the prefetches, 16 at a time: 64 ns a key at 1M keys, against
+// 48.)
 func (ix *Index) grow(t *table) *table {
 	nt := newTable(grownSize(len(t.slots)))
-	var refs [16]uint32
-	var hashes [16]uint64
-	var sink uint32
+	var refs [32]uint32
+	var hashes [32]uint64
 	n := 0
 	flush := func() {
 		for j := range n {
 			p := ix.mem.at(refs[j])
-			sink += touch(p)
+			prefetch.Line(p)
+			prefetch.Line(unsafe.Add(p, 24)) // a short key's end
 		}
 		for j := range n {
 			nd := ix.node(refs[j])
 			k := ix.key(refs[j])
 			hashes[j] = hashOf(nd.run, unsafe.String(unsafe.SliceData(k), len(k)))
-			sink += nt.slots[nt.home(hashes[j])]
+			prefetch.Line(unsafe.Pointer(&nt.slots[nt.home(hashes[j])]))
 		}
 		for j := range n {
 			put(nt, hashes[j], refs[j])
@@ -1082,7 +1084,6 @@ func (ix *Index) grow(t *table) *table {
 		}
 	}
 	flush()
-	touched.Add(sink)
 	ix.hash.Store(nt)
 	return nt
 }
