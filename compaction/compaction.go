@@ -257,14 +257,15 @@ type runner struct {
 	wbase uint64
 	recs  []index.Record
 	specs []segment.EntrySpec
-	// decided holds the drop decided for each key met (the version
-	// dropped with all older ones, 0: none), so that every entry of a key
-	// follows the same decision while writers add versions.
-	decided map[index.Chain]uint64
+	// decided holds the drop decided for each key met, by its chain's
+	// ID (the version dropped with all older ones, 0: none), so that
+	// every entry of a key follows the same decision while writers add
+	// versions.
+	decided map[uint32]uint64
 }
 
 func (r *runner) run() error {
-	r.decided = map[index.Chain]uint64{}
+	r.decided = map[uint32]uint64{}
 	next := r.job.Inputs[0].Info.Base
 	ts := r.job.Inputs[0].Seg.Header().BaseTime
 	frames := 0
@@ -379,7 +380,7 @@ func (r *runner) drops(run, key string, v uint64) bool {
 	if !ok {
 		return false
 	}
-	d, ok := r.decided[c]
+	d, ok := r.decided[c.ID()]
 	if !ok {
 		r.recs = r.recs[:0]
 		c.Raw(func(x index.Record) bool {
@@ -401,7 +402,7 @@ func (r *runner) drops(run, key string, v uint64) bool {
 				}
 			}
 		}
-		r.decided[c] = d
+		r.decided[c.ID()] = d
 	}
 	return v <= d
 }
