@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -66,6 +67,30 @@ type compactor struct {
 	// hurry counts Compact calls waiting: a background job in progress
 	// then runs unpaced, so that they do not wait on its sleeps.
 	hurry atomic.Int32
+	// idle is the state the last background look found nothing dead
+	// enough in (nil: none yet, or it found work): a look at the same
+	// state would walk the whole index to find the same (background
+	// goroutine only).
+	idle *lookState
+	// walks counts deadBySegment's walks, for tests.
+	walks atomic.Int64
+}
+
+// lookState is what decides which versions a KeepVersions policy lets
+// compaction drop, and how many bytes that frees in which segment: the
+// versions published, the segments, and the versions readers and forks
+// pin. (With KeepFor, versions also age out while nothing changes.)
+type lookState struct {
+	visible uint64
+	segs    *segTable
+	pol     compaction.Policy
+}
+
+// same reports whether a background look at pol, with the database as
+// it is now, would find what the look that recorded s found.
+func (s *lookState) same(db *DB, pol compaction.Policy) bool {
+	return s != nil && pol.KeepFor <= 0 && s.visible == db.visible.Load() && s.segs == db.segs.Load() &&
+		s.pol.KeepVersions == pol.KeepVersions && s.pol.Pin == pol.Pin && maps.Equal(s.pol.Pins, pol.Pins)
 }
 
 func (c *compactor) init() {
@@ -385,6 +410,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	if pol.KeepsAll() {
 		return shares
 	}
+	db.compact.walks.Add(1)
 	// A droppable version's value length is read from its segment for a
 	// sample of up to deadSample keys a segment, so that a walk reads a
 	// bounded number of pages of each segment however many versions may
@@ -521,13 +547,31 @@ func (db *DB) background() {
 		default:
 			continue // Compact is running
 		}
-		db.writeHints()
-		if db.opts.CompactAt > 0 && !db.retention().KeepsAll() && db.failed() == nil {
-			if pol, err := db.policy(); err == nil {
-				db.compactDead(pol)
-			}
-		}
+		db.backgroundPass()
 		<-db.compact.sem
+	}
+}
+
+// backgroundPass is one look of the background goroutine for work:
+// hints to write, then segments dead enough to compact, unless nothing
+// changed since a look that found none (an idle database with a
+// retention policy would otherwise walk its whole index every
+// backgroundEvery). With compact.sem held.
+func (db *DB) backgroundPass() {
+	db.writeHints()
+	if db.opts.CompactAt <= 0 || db.retention().KeepsAll() || db.failed() != nil {
+		return
+	}
+	pol, err := db.policy()
+	if err != nil || db.compact.idle.same(db, pol) {
+		return
+	}
+	// The state is taken before the walk: a commit during it makes the
+	// next look walk again.
+	state := &lookState{visible: db.visible.Load(), segs: db.segs.Load(), pol: pol}
+	db.compact.idle = nil
+	if !db.compactDead(pol) {
+		db.compact.idle = state
 	}
 }
 
@@ -535,8 +579,9 @@ func (db *DB) background() {
 // without a roll to prompt it.
 const backgroundEvery = 5 * time.Second
 
-// compactDead runs a job for each run of segments dead enough.
-func (db *DB) compactDead(pol compaction.Policy) {
+// compactDead runs a job for each run of segments dead enough, and
+// reports whether there was any.
+func (db *DB) compactDead(pol compaction.Policy) bool {
 	dead := db.deadBySegment(pol)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -547,17 +592,19 @@ func (db *DB) compactDead(pol compaction.Policy) {
 		case <-ctx.Done():
 		}
 	}()
-	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool {
+	runs := db.runsOf(func(s segment.SegmentInfo) bool {
 		sh := dead[s.ID]
 		return sh.dead > 0 && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all)
-	}) {
+	})
+	for _, run := range runs {
 		if _, err := db.compactRun(ctx, run, pol, db.pace()); err != nil {
 			if ctx.Err() == nil && !errors.Is(err, errPinned) {
 				db.log.Warn("strata: background compaction failed", "err", err)
 			}
-			return
+			break
 		}
 	}
+	return len(runs) > 0
 }
 
 // pace returns a Pace function that keeps background compaction to about
