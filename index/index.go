@@ -75,7 +75,9 @@
 // tags (a byte of the key's hash a slot), probed linearly from the slot
 // the hash's low 32 bits pick; it is replaced by one half as large again
 // (grownSize) when it is three quarters full, so it stays 1/2 to 3/4
-// full.
+// full. The writer rehashes inline, 32 nodes at a time, prefetching the
+// nodes and then their new slots so that the misses overlap (48 ns a
+// key at 1M keys, BenchmarkGrow).
 //
 // Cost: a key with one version takes 32 bytes of node (8 of header, 24
 // of first version), 5.3 bytes of tower on average (towers grow with
@@ -99,7 +101,8 @@
 // a skiplist of millions costs a search through memory in arrival order:
 // a cache miss at most steps. So Add only queues the node, and a linker
 // goroutine (started when linkMin (1024) keys are queued, ending when none
-// is left) links queued nodes in batches, in key order, where neighbouring
+// is left) links queued nodes in batches, in key order (a radix sort of
+// their runs and first 16 bytes, package keysort), where neighbouring
 // keys share most of their search path and find it in the cache. A batch
 // goes a window of 256 keys at a time: first every key's predecessors
 // are found by eight searches in lanes, which take a step each in turn,

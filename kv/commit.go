@@ -139,7 +139,7 @@ func (r *commitReq) truncate(n int) {
 func (r *commitReq) reset() { r.truncate(0) }
 
 // prefetchGroup is how many keys of a batch have their index slots
-// loaded together before their Adds.
+// prefetched together before their Adds (16 measured no faster).
 const prefetchGroup = 8
 
 // commit runs r through the pipeline and returns its error.
