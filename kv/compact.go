@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/strata-kv/strata/compaction"
 	"github.com/strata-kv/strata/index"
@@ -82,14 +83,14 @@ type compactor struct {
 // pin. (With KeepFor, versions also age out while nothing changes.)
 type lookState struct {
 	visible uint64
-	segs    *segTable
+	segs    weak.Pointer[segTable] // not the table: it keeps its segments mapped
 	pol     compaction.Policy
 }
 
 // same reports whether a background look at pol, with the database as
 // it is now, would find what the look that recorded s found.
 func (s *lookState) same(db *DB, pol compaction.Policy) bool {
-	return s != nil && pol.KeepFor <= 0 && s.visible == db.visible.Load() && s.segs == db.segs.Load() &&
+	return s != nil && pol.KeepFor <= 0 && s.visible == db.visible.Load() && s.segs == weak.Make(db.segs.Load()) &&
 		s.pol.KeepVersions == pol.KeepVersions && s.pol.Pin == pol.Pin && maps.Equal(s.pol.Pins, pol.Pins)
 }
 
@@ -293,6 +294,12 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	if err != nil {
 		return CompactStats{}, err
 	}
+	if res.VersionsDropped == 0 {
+		// The outputs hold what the inputs do: switching them in would
+		// rewrite the same versions under new names, at every look.
+		res.Close(db.fs)
+		return CompactStats{}, nil
+	}
 	for _, o := range res.Outputs {
 		// Before the switch: an output the switch never lists is removed,
 		// hint and all, by the next Open.
@@ -391,7 +398,16 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 // estimated bytes of the versions it may drop (each counted as its
 // stored value, its key and an estimate of its framing) and the bytes of
 // the segment's frames. Their ratio is the dead share of the file.
-type deadShare struct{ dead, all int64 }
+//
+// from is the segment holding the oldest droppable version of the keys
+// whose droppable versions the segment holds (its own ID when it holds
+// them all): a job drops a version only with every older version of its
+// key among its inputs, so compacting the segment frees its dead bytes
+// only in a run that reaches back to from.
+type deadShare struct {
+	dead, all int64
+	from      uint32
+}
 
 // of returns the dead share of size bytes.
 func (d deadShare) of(size int64) int64 {
@@ -424,8 +440,17 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		dead            int64 // the bytes known of the versions that may go
 		unknown         int64 // values beyond the sample
 		sampled, sample int64 // values read, and their bytes
+		from            int   // the place in the manifest of deadShare.from
 	}
 	accs := map[uint32]*acc{}
+	// Segments' places in the manifest, which lists them oldest first.
+	db.set.mu.Lock()
+	infos := db.set.man.Segments
+	db.set.mu.Unlock()
+	place := make(map[uint32]int, len(infos))
+	for i, info := range infos {
+		place[info.ID] = i
+	}
 	vis := db.visible.Load()
 	t := db.segs.Load()
 	var newer *segTable
@@ -455,6 +480,12 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 			}
 			klen := int64(len(c.KeyView()))
 			sampled = sampled[:0] // the segments this key gave a sample
+			oldest := -1          // the place of the segment of the key's oldest droppable version
+			for i := len(recs) - 1; i >= drop && oldest < 0; i-- {
+				if p, ok := place[recs[i].Segment]; ok && !recs[i].Synthetic() {
+					oldest = p
+				}
+			}
 			for _, r := range recs[drop:] {
 				if r.Synthetic() {
 					// No entry of its own (compaction drops a DropRun's
@@ -463,8 +494,14 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				}
 				a := accs[r.Segment]
 				if a == nil {
-					a = &acc{}
+					a = &acc{from: math.MaxInt}
+					if p, ok := place[r.Segment]; ok {
+						a.from = p
+					}
 					accs[r.Segment] = a
+				}
+				if oldest >= 0 {
+					a.from = min(a.from, oldest)
 				}
 				a.dead += klen + entryOverhead
 				if r.Tombstone() {
@@ -491,7 +528,10 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		return nil
 	}, func() (string, int64) { return "", 0 })
 	for id, a := range accs {
-		sh := deadShare{dead: a.dead}
+		sh := deadShare{dead: a.dead, from: id}
+		if a.from < len(infos) {
+			sh.from = infos[a.from].ID
+		}
 		if a.sampled > 0 {
 			sh.dead += int64(float64(a.unknown) * float64(a.sample) / float64(a.sampled))
 		}
@@ -568,7 +608,7 @@ func (db *DB) backgroundPass() {
 	}
 	// The state is taken before the walk: a commit during it makes the
 	// next look walk again.
-	state := &lookState{visible: db.visible.Load(), segs: db.segs.Load(), pol: pol}
+	state := &lookState{visible: db.visible.Load(), segs: weak.Make(db.segs.Load()), pol: pol}
 	db.compact.idle = nil
 	if !db.compactDead(pol) {
 		db.compact.idle = state
@@ -580,7 +620,8 @@ func (db *DB) backgroundPass() {
 const backgroundEvery = 5 * time.Second
 
 // compactDead runs a job for each run of segments dead enough, and
-// reports whether there was any.
+// reports whether any switched its outputs in or failed (a look at the
+// same state would then find something else).
 func (db *DB) compactDead(pol compaction.Policy) bool {
 	dead := db.deadBySegment(pol)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -592,19 +633,42 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		case <-ctx.Done():
 		}
 	}()
-	runs := db.runsOf(func(s segment.SegmentInfo) bool {
-		sh := dead[s.ID]
-		return sh.dead > 0 && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all)
-	})
-	for _, run := range runs {
-		if _, err := db.compactRun(ctx, run, pol, db.pace()); err != nil {
+	// A segment dead enough is compacted in a run that reaches back to
+	// the segment its dead versions' keys started in (deadShare.from):
+	// alone, a job on it would drop nothing.
+	db.set.mu.Lock()
+	infos := db.set.man.Segments
+	db.set.mu.Unlock()
+	pick := make(map[uint32]bool)
+	place := make(map[uint32]int, len(infos))
+	for i, info := range infos {
+		place[info.ID] = i
+	}
+	for i, info := range infos {
+		sh := dead[info.ID]
+		if sh.dead <= 0 || float64(sh.dead) < db.opts.CompactAt*float64(sh.all) {
+			continue
+		}
+		from, ok := place[sh.from]
+		if !ok || from > i {
+			from = i
+		}
+		for _, in := range infos[from : i+1] {
+			pick[in.ID] = true
+		}
+	}
+	worked := false
+	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return pick[s.ID] }) {
+		st, err := db.compactRun(ctx, run, pol, db.pace())
+		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, errPinned) {
 				db.log.Warn("strata: background compaction failed", "err", err)
 			}
-			break
+			return true // look again
 		}
+		worked = worked || st.SegmentsIn > 0
 	}
-	return len(runs) > 0
+	return worked
 }
 
 // pace returns a Pace function that keeps background compaction to about

@@ -1,11 +1,19 @@
 package kv
 
 import (
+	"context"
 	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/compaction"
+	"github.com/strata-kv/strata/segment"
 )
 
 // lookWalks runs one background look (holdBackground must have been
@@ -84,4 +92,76 @@ func TestBackgroundLookAfterACompaction(t *testing.T) {
 	require.Less(t, db.Stats().DeadBytes, before, "it compacted")
 	require.EqualValues(t, 1, lookWalks(db), "the next look walks: the segments changed")
 	require.EqualValues(t, 0, lookWalks(db), "then nothing changed")
+}
+
+// A segment dead enough whose dead versions' keys began in an older
+// segment that is not (a job drops a version only with every older one
+// of its key among its inputs) is compacted in a run reaching back to
+// that segment, not alone, where the job would drop nothing; and a job
+// that drops nothing is not switched in.
+func TestBackgroundCompactsBackToTheOldestVersion(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := range 100 { // live keys: the first segment is not dead enough
+		mustPut(t, db, "r", fmt.Sprintf("u%d", i), String(randString(rng, 200)))
+	}
+	var first []Version
+	for round := range 3 { // three versions of ten keys, a segment each
+		for i := range 10 {
+			v := mustPut(t, db, "r", fmt.Sprintf("k%d", i), String(randString(rng, 200)))
+			if round == 0 {
+				first = append(first, v)
+			}
+		}
+		rollNow(t, db)
+	}
+	require.Positive(t, db.Stats().DeadBytes)
+	db.backgroundPass()
+	require.Zero(t, db.Stats().DeadBytes, "the background look reclaimed every dead version")
+	for i, v := range first {
+		_, err := db.GetAt("r", fmt.Sprintf("k%d", i), v)
+		require.ErrorIs(t, err, ErrHistoryTrimmed)
+	}
+	for i := range 100 {
+		_, ok, err := db.Get("r", fmt.Sprintf("u%d", i))
+		require.NoError(t, err)
+		require.True(t, ok)
+	}
+	sealed := slices.Sorted(maps.Keys(db.segs.Load().sealed))
+	require.EqualValues(t, 1, lookWalks(db), "the segments changed")
+	require.EqualValues(t, 0, lookWalks(db))
+	require.Equal(t, sealed, slices.Sorted(maps.Keys(db.segs.Load().sealed)))
+}
+
+// A job that can drop nothing (its segment's dead versions have older
+// ones outside it) leaves the segments as they were: no copy under a new
+// name.
+func TestCompactRunThatDropsNothingSwitchesNothing(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	for round := range 3 {
+		for i := range 10 {
+			mustPut(t, db, "r", fmt.Sprintf("k%d", i), Int(int64(round)))
+		}
+		rollNow(t, db)
+	}
+	infos := db.set.man.Segments
+	require.GreaterOrEqual(t, len(infos), 3)
+	second := infos[1] // the keys' second versions: dead, their first in infos[0]
+	before := slices.Sorted(maps.Keys(db.segs.Load().sealed))
+	pol, err := db.policy()
+	require.NoError(t, err)
+	st, err := db.compactRun(context.Background(), []compaction.Input{{Seg: db.segs.Load().sealed[second.ID], Info: second}}, pol, nil)
+	require.NoError(t, err)
+	require.Zero(t, st)
+	require.Equal(t, before, slices.Sorted(maps.Keys(db.segs.Load().sealed)))
+	names, err := os.ReadDir(db.dir)
+	require.NoError(t, err)
+	for _, n := range names {
+		id, ok := segment.ParseFileName(n.Name())
+		require.True(t, !ok || slices.Contains(before, id) || id == db.segs.Load().active.ID(), "file %s left behind", n.Name())
+	}
 }
