@@ -399,14 +399,14 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 // stored value, its key and an estimate of its framing) and the bytes of
 // the segment's frames. Their ratio is the dead share of the file.
 //
-// from is the segment holding the oldest droppable version of the keys
-// whose droppable versions the segment holds (its own ID when it holds
-// them all): a job drops a version only with every older version of its
-// key among its inputs, so compacting the segment frees its dead bytes
-// only in a run that reaches back to from.
+// needs lists the other segments that hold older droppable versions of
+// the keys whose droppable versions the segment holds: a job drops a
+// version only with every older version of its key among its inputs or
+// gone, so the segment's dead bytes go only once those segments are
+// compacted too (before it, or in the same run).
 type deadShare struct {
 	dead, all int64
-	from      uint32
+	needs     []uint32
 }
 
 // of returns the dead share of size bytes.
@@ -440,17 +440,9 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		dead            int64 // the bytes known of the versions that may go
 		unknown         int64 // values beyond the sample
 		sampled, sample int64 // values read, and their bytes
-		from            int   // the place in the manifest of deadShare.from
+		needs           map[uint32]bool
 	}
 	accs := map[uint32]*acc{}
-	// Segments' places in the manifest, which lists them oldest first.
-	db.set.mu.Lock()
-	infos := db.set.man.Segments
-	db.set.mu.Unlock()
-	place := make(map[uint32]int, len(infos))
-	for i, info := range infos {
-		place[info.ID] = i
-	}
 	vis := db.visible.Load()
 	t := db.segs.Load()
 	var newer *segTable
@@ -461,6 +453,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		n   int64
 	}
 	var sampled []keySample // the values this key gave the samples
+	var segs []uint32
 	// A fault (a file truncated under its mapping) ends the walk: what it
 	// found so far is the estimate, and reads report the damage.
 	_ = segment.GuardFaults(func() error {
@@ -480,10 +473,27 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 			}
 			klen := int64(len(c.KeyView()))
 			sampled = sampled[:0] // the segments this key gave a sample
-			oldest := -1          // the place of the segment of the key's oldest droppable version
-			for i := len(recs) - 1; i >= drop && oldest < 0; i-- {
-				if p, ok := place[recs[i].Segment]; ok && !recs[i].Synthetic() {
-					oldest = p
+			segs = segs[:0]       // the segments of the key's droppable versions, oldest first
+			for i := len(recs) - 1; i >= drop; i-- {
+				if r := recs[i]; !r.Synthetic() && (len(segs) == 0 || segs[len(segs)-1] != r.Segment) {
+					segs = append(segs, r.Segment)
+				}
+			}
+			for i, seg := range segs[1:] {
+				// seg's versions of the key go only after those in the
+				// segments before it in segs.
+				a := accs[seg]
+				if a == nil {
+					a = &acc{}
+					accs[seg] = a
+				}
+				for _, older := range segs[:i+1] {
+					if older != seg {
+						if a.needs == nil {
+							a.needs = map[uint32]bool{}
+						}
+						a.needs[older] = true
+					}
 				}
 			}
 			for _, r := range recs[drop:] {
@@ -494,14 +504,8 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				}
 				a := accs[r.Segment]
 				if a == nil {
-					a = &acc{from: math.MaxInt}
-					if p, ok := place[r.Segment]; ok {
-						a.from = p
-					}
+					a = &acc{}
 					accs[r.Segment] = a
-				}
-				if oldest >= 0 {
-					a.from = min(a.from, oldest)
 				}
 				a.dead += klen + entryOverhead
 				if r.Tombstone() {
@@ -528,10 +532,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		return nil
 	}, func() (string, int64) { return "", 0 })
 	for id, a := range accs {
-		sh := deadShare{dead: a.dead, from: id}
-		if a.from < len(infos) {
-			sh.from = infos[a.from].ID
-		}
+		sh := deadShare{dead: a.dead, needs: slices.Sorted(maps.Keys(a.needs))}
 		if a.sampled > 0 {
 			sh.dead += int64(float64(a.unknown) * float64(a.sample) / float64(a.sampled))
 		}
@@ -633,28 +634,17 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		case <-ctx.Done():
 		}
 	}()
-	// A segment dead enough is compacted in a run that reaches back to
-	// the segment its dead versions' keys started in (deadShare.from):
-	// alone, a job on it would drop nothing.
-	db.set.mu.Lock()
-	infos := db.set.man.Segments
-	db.set.mu.Unlock()
+	// A segment dead enough is compacted with the segments holding older
+	// versions of its dead keys (deadShare.needs): alone, a job on it
+	// would drop nothing of those keys. The runs go oldest first, and each
+	// job's drops are in the index before the next job decides.
 	pick := make(map[uint32]bool)
-	place := make(map[uint32]int, len(infos))
-	for i, info := range infos {
-		place[info.ID] = i
-	}
-	for i, info := range infos {
-		sh := dead[info.ID]
-		if sh.dead <= 0 || float64(sh.dead) < db.opts.CompactAt*float64(sh.all) {
-			continue
-		}
-		from, ok := place[sh.from]
-		if !ok || from > i {
-			from = i
-		}
-		for _, in := range infos[from : i+1] {
-			pick[in.ID] = true
+	for id, sh := range dead {
+		if sh.dead > 0 && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all) {
+			pick[id] = true
+			for _, n := range sh.needs {
+				pick[n] = true
+			}
 		}
 	}
 	worked := false

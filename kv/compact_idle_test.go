@@ -165,3 +165,37 @@ func TestCompactRunThatDropsNothingSwitchesNothing(t *testing.T) {
 		require.True(t, !ok || slices.Contains(before, id) || id == db.segs.Load().active.ID(), "file %s left behind", n.Name())
 	}
 }
+
+// The segments a dead one needs are compacted, not those between: a
+// segment of live keys lying between the one a key began in (not dead
+// enough itself) and the dead one is left as it is.
+func TestBackgroundCompactsOnlyTheSegmentsNeeded(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(5, 6))
+	put := func(prefix string, n int) {
+		for i := range n {
+			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
+		}
+	}
+	newest := func() uint32 {
+		db.set.mu.Lock()
+		defer db.set.mu.Unlock()
+		return db.set.man.Segments[len(db.set.man.Segments)-1].ID
+	}
+	put("u", 100) // live keys, then the first versions of the k keys
+	put("k", 10)
+	rollNow(t, db)
+	put("w", 100) // live keys between
+	rollNow(t, db)
+	between := newest()
+	put("k", 10) // the second versions: a segment all dead
+	rollNow(t, db)
+	put("k", 10) // the third, live
+	dead := db.deadBySegment(db.retention())
+	require.Len(t, dead, 2, "the first versions' segment and the second versions'")
+	db.backgroundPass()
+	require.Zero(t, db.Stats().DeadBytes, "the look reclaimed every dead version")
+	require.Contains(t, db.segs.Load().sealed, between, "the segment of live keys between was rewritten")
+}
