@@ -399,14 +399,14 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 // stored value, its key and an estimate of its framing) and the bytes of
 // the segment's frames. Their ratio is the dead share of the file.
 //
-// needs lists the other segments that hold older droppable versions of
-// the keys whose droppable versions the segment holds: a job drops a
-// version only with every older version of its key among its inputs or
-// gone, so the segment's dead bytes go only once those segments are
-// compacted too (before it, or in the same run).
+// alone is the share of the segment's dead versions that a job on it
+// alone drops (by count): a job drops a version only with every older
+// version of its key among its inputs or gone, so a version whose key
+// has older droppable versions in another segment goes only with that
+// one (see compactDead).
 type deadShare struct {
 	dead, all int64
-	needs     []uint32
+	alone     float64
 }
 
 // of returns the dead share of size bytes.
@@ -440,7 +440,9 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		dead            int64 // the bytes known of the versions that may go
 		unknown         int64 // values beyond the sample
 		sampled, sample int64 // values read, and their bytes
-		needs           map[uint32]bool
+		// entries counts the droppable versions, dependent those whose
+		// key has an older droppable version in another segment.
+		entries, dependent int64
 	}
 	accs := map[uint32]*acc{}
 	vis := db.visible.Load()
@@ -453,7 +455,6 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		n   int64
 	}
 	var sampled []keySample // the values this key gave the samples
-	var segs []uint32
 	// A fault (a file truncated under its mapping) ends the walk: what it
 	// found so far is the estimate, and reads report the damage.
 	_ = segment.GuardFaults(func() error {
@@ -472,30 +473,8 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				return true
 			}
 			klen := int64(len(c.KeyView()))
-			sampled = sampled[:0] // the segments this key gave a sample
-			segs = segs[:0]       // the segments of the key's droppable versions, oldest first
-			for i := len(recs) - 1; i >= drop; i-- {
-				if r := recs[i]; !r.Synthetic() && (len(segs) == 0 || segs[len(segs)-1] != r.Segment) {
-					segs = append(segs, r.Segment)
-				}
-			}
-			for i, seg := range segs[1:] {
-				// seg's versions of the key go only after those in the
-				// segments before it in segs.
-				a := accs[seg]
-				if a == nil {
-					a = &acc{}
-					accs[seg] = a
-				}
-				for _, older := range segs[:i+1] {
-					if older != seg {
-						if a.needs == nil {
-							a.needs = map[uint32]bool{}
-						}
-						a.needs[older] = true
-					}
-				}
-			}
+			sampled = sampled[:0]              // the segments this key gave a sample
+			first := oldestSegment(recs, drop) // where the key's droppable versions begin
 			for _, r := range recs[drop:] {
 				if r.Synthetic() {
 					// No entry of its own (compaction drops a DropRun's
@@ -506,6 +485,10 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				if a == nil {
 					a = &acc{}
 					accs[r.Segment] = a
+				}
+				a.entries++
+				if r.Segment != first {
+					a.dependent++
 				}
 				a.dead += klen + entryOverhead
 				if r.Tombstone() {
@@ -532,7 +515,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		return nil
 	}, func() (string, int64) { return "", 0 })
 	for id, a := range accs {
-		sh := deadShare{dead: a.dead, needs: slices.Sorted(maps.Keys(a.needs))}
+		sh := deadShare{dead: a.dead, alone: 1 - float64(a.dependent)/float64(a.entries)}
 		if a.sampled > 0 {
 			sh.dead += int64(float64(a.unknown) * float64(a.sample) / float64(a.sampled))
 		}
@@ -634,18 +617,24 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		case <-ctx.Done():
 		}
 	}()
-	// A segment dead enough is compacted with the segments holding older
-	// versions of its dead keys (deadShare.needs): alone, a job on it
-	// would drop nothing of those keys. The runs go oldest first, and each
-	// job's drops are in the index before the next job decides.
-	pick := make(map[uint32]bool)
+	// A sealed segment dead enough is compacted; if what a job on it
+	// alone would drop is not enough (deadShare.alone), with the segments
+	// holding older versions of its dead keys. The runs go oldest first,
+	// and each job's drops are in the index before the next one decides.
+	pick, needy := map[uint32]bool{}, map[uint32]bool{}
+	sealed := db.segs.Load().sealed
 	for id, sh := range dead {
-		if sh.dead > 0 && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all) {
-			pick[id] = true
-			for _, n := range sh.needs {
-				pick[n] = true
-			}
+		at := db.opts.CompactAt * float64(sh.all)
+		if sealed[id] == nil || sh.dead <= 0 || float64(sh.dead) < at {
+			continue
 		}
+		pick[id] = true
+		if float64(sh.dead)*sh.alone < at {
+			needy[id] = true
+		}
+	}
+	if len(needy) > 0 {
+		db.pickNeeds(pol, needy, pick)
 	}
 	worked := false
 	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return pick[s.ID] }) {
@@ -659,6 +648,55 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		worked = worked || st.SegmentsIn > 0
 	}
 	return worked
+}
+
+// oldestSegment returns the segment of the oldest of the droppable
+// versions recs[drop:] that has an entry of its own (0: none).
+func oldestSegment(recs []index.Record, drop int) uint32 {
+	for i := len(recs) - 1; i >= drop; i-- {
+		if !recs[i].Synthetic() {
+			return recs[i].Segment
+		}
+	}
+	return 0
+}
+
+// pickNeeds adds to pick, for each key with a droppable version in a
+// segment of needy, the segments holding its older droppable versions:
+// a second walk of the index, taken only when a segment's dead versions
+// mostly go only with older segments.
+func (db *DB) pickNeeds(pol compaction.Policy, needy, pick map[uint32]bool) {
+	var recs []index.Record
+	var segs []uint32
+	db.ix.Chains(func(c index.Chain) bool {
+		run := c.Run()
+		if run == segment.EventRun {
+			return true
+		}
+		recs = recs[:0]
+		c.Raw(func(r index.Record) bool {
+			recs = append(recs, r)
+			return true
+		})
+		drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
+		if drop < 0 {
+			return true
+		}
+		segs = segs[:0] // the segments of its droppable versions, oldest first
+		newest := -1    // the newest of them in needy
+		for i := len(recs) - 1; i >= drop; i-- {
+			if r := recs[i]; !r.Synthetic() && (len(segs) == 0 || segs[len(segs)-1] != r.Segment) {
+				segs = append(segs, r.Segment)
+				if needy[r.Segment] {
+					newest = len(segs) - 1
+				}
+			}
+		}
+		for _, s := range segs[:max(newest, 0)] {
+			pick[s] = true
+		}
+		return true
+	})
 }
 
 // pace returns a Pace function that keeps background compaction to about
