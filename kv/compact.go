@@ -399,14 +399,14 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 // stored value, its key and an estimate of its framing) and the bytes of
 // the segment's frames. Their ratio is the dead share of the file.
 //
-// alone is the share of the segment's dead versions that a job on it
-// alone drops (by count): a job drops a version only with every older
-// version of its key among its inputs or gone, so a version whose key
-// has older droppable versions in another segment goes only with that
-// one (see compactDead).
+// dep is the part of dead in versions whose key has older droppable
+// versions in another segment: a job drops a version only with every
+// older version of its key among its inputs or gone, so those go only
+// with that segment (see compactDead). mean is the mean length of the
+// values sampled (0: none).
 type deadShare struct {
-	dead, all int64
-	alone     float64
+	dead, all, dep int64
+	mean           float64
 }
 
 // of returns the dead share of size bytes.
@@ -440,9 +440,9 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		dead            int64 // the bytes known of the versions that may go
 		unknown         int64 // values beyond the sample
 		sampled, sample int64 // values read, and their bytes
-		// entries counts the droppable versions, dependent those whose
-		// key has an older droppable version in another segment.
-		entries, dependent int64
+		// depKnown and depUnknown are dead and unknown for the versions
+		// whose key has an older droppable version in another segment.
+		depKnown, depUnknown int64
 	}
 	accs := map[uint32]*acc{}
 	vis := db.visible.Load()
@@ -486,38 +486,40 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 					a = &acc{}
 					accs[r.Segment] = a
 				}
-				a.entries++
-				if r.Segment != first {
-					a.dependent++
-				}
-				a.dead += klen + entryOverhead
-				if r.Tombstone() {
-					continue
-				}
-				if i := slices.IndexFunc(sampled, func(k keySample) bool { return k.seg == r.Segment }); i >= 0 {
-					a.dead += sampled[i].n // as this key's value read there
-					continue
-				}
-				if a.sampled < deadSample && r.Version <= vis {
-					if b, _, err := db.readStored(t, r, &newer); err == nil {
-						n := int64(len(b))
-						a.sampled++
-						a.sample += n
-						a.dead += n
-						sampled = append(sampled, keySample{r.Segment, n})
-						continue
+				known, unknown := klen+entryOverhead, int64(0)
+				switch i := slices.IndexFunc(sampled, func(k keySample) bool { return k.seg == r.Segment }); {
+				case r.Tombstone():
+				case i >= 0:
+					known += sampled[i].n // as this key's value read there
+				default:
+					unknown = 1
+					if a.sampled < deadSample && r.Version <= vis {
+						if b, _, err := db.readStored(t, r, &newer); err == nil {
+							n := int64(len(b))
+							a.sampled++
+							a.sample += n
+							known, unknown = known+n, 0
+							sampled = append(sampled, keySample{r.Segment, n})
+						}
 					}
 				}
-				a.unknown++
+				a.dead += known
+				a.unknown += unknown
+				if r.Segment != first {
+					a.depKnown += known
+					a.depUnknown += unknown
+				}
 			}
 			return true
 		})
 		return nil
 	}, func() (string, int64) { return "", 0 })
 	for id, a := range accs {
-		sh := deadShare{dead: a.dead, alone: 1 - float64(a.dependent)/float64(a.entries)}
+		sh := deadShare{dead: a.dead, dep: a.depKnown}
 		if a.sampled > 0 {
-			sh.dead += int64(float64(a.unknown) * float64(a.sample) / float64(a.sampled))
+			sh.mean = float64(a.sample) / float64(a.sampled)
+			sh.dead += int64(float64(a.unknown) * sh.mean)
+			sh.dep += int64(float64(a.depUnknown) * sh.mean)
 		}
 		shares[id] = sh
 	}
@@ -617,10 +619,12 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		case <-ctx.Done():
 		}
 	}()
-	// A sealed segment dead enough is compacted; if what a job on it
-	// alone would drop is not enough (deadShare.alone), with the segments
-	// holding older versions of its dead keys. The runs go oldest first,
-	// and each job's drops are in the index before the next one decides.
+	// A sealed segment dead enough is compacted. If what a job on it
+	// alone would drop is not enough (dead less deadShare.dep), so are the
+	// older segments whose compaction would free enough: their own dead
+	// bytes and those of its versions that go only with them. The runs go
+	// oldest first, and each job's drops are in the index before the next
+	// one decides.
 	pick, needy := map[uint32]bool{}, map[uint32]bool{}
 	sealed := db.segs.Load().sealed
 	for id, sh := range dead {
@@ -629,12 +633,16 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 			continue
 		}
 		pick[id] = true
-		if float64(sh.dead)*sh.alone < at {
+		if float64(sh.dead-sh.dep) < at {
 			needy[id] = true
 		}
 	}
 	if len(needy) > 0 {
-		db.pickNeeds(pol, needy, pick)
+		for id, freed := range db.freedWith(pol, needy, dead) {
+			if sh := dead[id]; sealed[id] != nil && float64(sh.dead+freed) >= db.opts.CompactAt*float64(sh.all) {
+				pick[id] = true
+			}
+		}
 	}
 	worked := false
 	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return pick[s.ID] }) {
@@ -661,11 +669,13 @@ func oldestSegment(recs []index.Record, drop int) uint32 {
 	return 0
 }
 
-// pickNeeds adds to pick, for each key with a droppable version in a
-// segment of needy, the segments holding its older droppable versions:
-// a second walk of the index, taken only when a segment's dead versions
-// mostly go only with older segments.
-func (db *DB) pickNeeds(pol compaction.Policy, needy, pick map[uint32]bool) {
+// freedWith returns, for each segment holding older droppable versions
+// of keys with droppable versions in a segment of needy, the estimated
+// bytes of those versions in needy segments (they go only once it is
+// compacted too): a second walk of the index, taken only when a
+// segment's dead versions mostly go only with older segments.
+func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[uint32]deadShare) map[uint32]int64 {
+	freed := map[uint32]int64{}
 	var recs []index.Record
 	var segs []uint32
 	db.ix.Chains(func(c index.Chain) bool {
@@ -682,21 +692,30 @@ func (db *DB) pickNeeds(pol compaction.Policy, needy, pick map[uint32]bool) {
 		if drop < 0 {
 			return true
 		}
+		klen := int64(len(c.KeyView()))
 		segs = segs[:0] // the segments of its droppable versions, oldest first
-		newest := -1    // the newest of them in needy
 		for i := len(recs) - 1; i >= drop; i-- {
-			if r := recs[i]; !r.Synthetic() && (len(segs) == 0 || segs[len(segs)-1] != r.Segment) {
-				segs = append(segs, r.Segment)
-				if needy[r.Segment] {
-					newest = len(segs) - 1
-				}
+			r := recs[i]
+			if r.Synthetic() {
+				continue
 			}
-		}
-		for _, s := range segs[:max(newest, 0)] {
-			pick[s] = true
+			if len(segs) == 0 || segs[len(segs)-1] != r.Segment {
+				segs = append(segs, r.Segment)
+			}
+			if len(segs) == 1 || !needy[r.Segment] {
+				continue
+			}
+			n := klen + entryOverhead // the version's bytes, as deadBySegment estimates them
+			if !r.Tombstone() {
+				n += int64(dead[r.Segment].mean)
+			}
+			for _, older := range segs[:len(segs)-1] {
+				freed[older] += n
+			}
 		}
 		return true
 	})
+	return freed
 }
 
 // pace returns a Pace function that keeps background compaction to about

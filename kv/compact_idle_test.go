@@ -96,15 +96,16 @@ func TestBackgroundLookAfterACompaction(t *testing.T) {
 
 // A segment dead enough whose dead versions' keys began in an older
 // segment that is not (a job drops a version only with every older one
-// of its key among its inputs) is compacted in a run reaching back to
-// that segment, not alone, where the job would drop nothing; and a job
-// that drops nothing is not switched in.
+// of its key among its inputs) is compacted together with that segment,
+// where a job on it alone would drop nothing, when the older segment's
+// own dead bytes and those that go with it reach CompactAt of it (here
+// 10 of 35 entries dead, and 10 more that go with them).
 func TestBackgroundCompactsBackToTheOldestVersion(t *testing.T) {
 	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
 	holdBackground(db)
 	defer func() { <-db.compact.sem }()
 	rng := rand.New(rand.NewPCG(3, 4))
-	for i := range 100 { // live keys: the first segment is not dead enough
+	for i := range 25 { // live keys: the first segment is not dead enough
 		mustPut(t, db, "r", fmt.Sprintf("u%d", i), String(randString(rng, 200)))
 	}
 	var first []Version
@@ -124,7 +125,7 @@ func TestBackgroundCompactsBackToTheOldestVersion(t *testing.T) {
 		_, err := db.GetAt("r", fmt.Sprintf("k%d", i), v)
 		require.ErrorIs(t, err, ErrHistoryTrimmed)
 	}
-	for i := range 100 {
+	for i := range 25 {
 		_, ok, err := db.Get("r", fmt.Sprintf("u%d", i))
 		require.NoError(t, err)
 		require.True(t, ok)
@@ -184,7 +185,7 @@ func TestBackgroundCompactsOnlyTheSegmentsNeeded(t *testing.T) {
 		defer db.set.mu.Unlock()
 		return db.set.man.Segments[len(db.set.man.Segments)-1].ID
 	}
-	put("u", 100) // live keys, then the first versions of the k keys
+	put("u", 25) // live keys, then the first versions of the k keys
 	put("k", 10)
 	rollNow(t, db)
 	put("w", 100) // live keys between
@@ -198,4 +199,35 @@ func TestBackgroundCompactsOnlyTheSegmentsNeeded(t *testing.T) {
 	db.backgroundPass()
 	require.Zero(t, db.Stats().DeadBytes, "the look reclaimed every dead version")
 	require.Contains(t, db.segs.Load().sealed, between, "the segment of live keys between was rewritten")
+}
+
+// The older segment is not compacted when its own dead bytes and those
+// that go with it stay below CompactAt of it: the dead segment's
+// versions wait, its job (which would drop nothing) is not switched in,
+// and the looks go idle.
+func TestBackgroundLeavesAnOlderSegmentNotWorthIt(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(7, 8))
+	put := func(prefix string, n int) {
+		for i := range n {
+			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
+		}
+	}
+	put("u", 100) // 100 live keys and 10 dead: 18% dead with the 10 that go with them
+	put("k", 10)
+	rollNow(t, db)
+	put("k", 10) // the second versions: dead, going only with the first
+	rollNow(t, db)
+	put("k", 10)
+	sealed := slices.Sorted(maps.Keys(db.segs.Load().sealed))
+	before := db.Stats().DeadBytes
+	require.Positive(t, before)
+	for range 3 {
+		db.backgroundPass()
+	}
+	require.Equal(t, sealed, slices.Sorted(maps.Keys(db.segs.Load().sealed)), "a segment was rewritten")
+	require.Equal(t, before, db.Stats().DeadBytes)
+	require.EqualValues(t, 0, lookWalks(db), "the looks went idle")
 }
