@@ -4,29 +4,37 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"os"
 	"runtime"
 	"slices"
-	"strings"
 	"testing"
-	"time"
+	"weak"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/segment"
 )
 
-// deletedMappings returns the lines of /proc/self/maps that map a file
-// of dir removed since (the kernel keeps a removed file's blocks while it
-// is mapped).
-func deletedMappings(t *testing.T, dir string) []string {
-	t.Helper()
-	b, err := os.ReadFile("/proc/self/maps")
-	if err != nil {
-		t.Skip("no /proc/self/maps:", err)
+// sealedWeakly returns weak pointers to db's sealed segments now.
+func sealedWeakly(db *DB) map[uint32]weak.Pointer[segment.Sealed] {
+	out := map[uint32]weak.Pointer[segment.Sealed]{}
+	for id, s := range db.segs.Load().sealed {
+		out[id] = weak.Make(s)
 	}
-	var out []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, dir) && strings.HasSuffix(l, "(deleted)") {
-			out = append(out, l)
+	return out
+}
+
+// reachable returns the segments of ws that are not in db's table now
+// and are still reachable after a collection: a removed segment stays
+// mapped, and its file's blocks on disk, while it is (its mapping goes
+// by a cleanup once it is not). runtime.GC returns with the cycle and
+// its sweep done, so the answer does not depend on timing.
+func reachable(db *DB, ws map[uint32]weak.Pointer[segment.Sealed]) []uint32 {
+	runtime.GC()
+	runtime.GC()
+	var out []uint32
+	for id, w := range ws {
+		if _, live := db.segs.Load().sealed[id]; !live && w.Value() != nil {
+			out = append(out, id)
 		}
 	}
 	return out
@@ -61,21 +69,12 @@ func TestReview16CompactReleasesSegmentsTheIdleLookSaw(t *testing.T) {
 	<-db.compact.sem
 	active := db.segs.Load().active.ID()
 
+	ws := sealedWeakly(db)
 	st, err := db.Compact(t.Context())
 	require.NoError(t, err)
 	require.Positive(t, st.SegmentsIn)
 	require.Equal(t, active, db.segs.Load().active.ID(), "Compact did not roll (no kick for the background)")
-	// Cleanups run after a collection, on a goroutine of their own: give
-	// them a second (the background look comes only every 5 s).
-	var left []string
-	for range 100 {
-		runtime.GC()
-		if left = deletedMappings(t, dir); len(left) == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	require.Empty(t, left, "segments compacted away are still mapped after Compact")
+	require.Empty(t, reachable(db, ws), "segments compacted away are still reachable (and mapped) after Compact")
 }
 
 // The same, closed at once: Close stops the background goroutine before
@@ -100,21 +99,14 @@ func TestReview16CloseReleasesSegmentsTheIdleLookSaw(t *testing.T) {
 	mustPut(t, db, "r", "z", String("z"))
 	db.backgroundPass()
 	<-db.compact.sem
+	ws := sealedWeakly(db)
 	st, err := db.Compact(t.Context())
 	require.NoError(t, err)
 	require.Positive(t, st.SegmentsIn)
 	require.NoError(t, db.Close())
-
-	var left []string
-	for range 100 {
-		runtime.GC()
-		if left = deletedMappings(t, dir); len(left) == 0 {
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	left := reachable(db, ws)
 	runtime.KeepAlive(db) // the application still holds it
-	require.Empty(t, left, "segments compacted away are still mapped after Close")
+	require.Empty(t, left, "segments compacted away are still reachable (and mapped) after Close")
 }
 
 // (Before this change too.) A segment whose dead versions all have older
