@@ -459,17 +459,8 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	// found so far is the estimate, and reads report the damage.
 	_ = segment.GuardFaults(func() error {
 		db.ix.Chains(func(c index.Chain) bool {
-			recs = recs[:0]
-			c.Raw(func(r index.Record) bool {
-				recs = append(recs, r)
-				return true
-			})
-			run := c.Run()
-			if run == segment.EventRun {
-				return true
-			}
-			drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
-			if drop < 0 {
+			var drop int
+			if recs, drop = droppable(c, pol, recs); drop < 0 {
 				return true
 			}
 			klen := int64(len(c.KeyView()))
@@ -658,6 +649,23 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	return worked
 }
 
+// droppable returns c's records, newest first, in recs (reused), and
+// the index in them of the newest version pol lets compaction drop with
+// every older one (-1: none; always for run events, never dropped).
+func droppable(c index.Chain, pol compaction.Policy, recs []index.Record) ([]index.Record, int) {
+	recs = recs[:0]
+	run := c.Run()
+	if run == segment.EventRun {
+		return recs, -1
+	}
+	c.Raw(func(r index.Record) bool {
+		recs = append(recs, r)
+		return true
+	})
+	drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
+	return recs, drop
+}
+
 // oldestSegment returns the segment of the oldest of the droppable
 // versions recs[drop:] that has an entry of its own (0: none).
 func oldestSegment(recs []index.Record, drop int) uint32 {
@@ -679,17 +687,8 @@ func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[u
 	var recs []index.Record
 	var segs []uint32
 	db.ix.Chains(func(c index.Chain) bool {
-		run := c.Run()
-		if run == segment.EventRun {
-			return true
-		}
-		recs = recs[:0]
-		c.Raw(func(r index.Record) bool {
-			recs = append(recs, r)
-			return true
-		})
-		drop, _ := pol.For(run, c.Linked()).Horizon(recs, nil)
-		if drop < 0 {
+		var drop int
+		if recs, drop = droppable(c, pol, recs); drop < 0 {
 			return true
 		}
 		klen := int64(len(c.KeyView()))
