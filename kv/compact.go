@@ -610,28 +610,49 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		case <-ctx.Done():
 		}
 	}()
-	// A sealed segment dead enough is compacted. If what a job on it
-	// alone would drop is not enough (dead less deadShare.dep), so are the
-	// older segments whose compaction would free enough: their own dead
-	// bytes and those of its versions that go only with them. The runs go
-	// oldest first, and each job's drops are in the index before the next
-	// one decides.
+	// A sealed segment is compacted when what a job on it would drop
+	// reaches CompactAt of it. Alone, that is its dead bytes less those
+	// that go only with an older segment (deadShare.dep). A segment dead
+	// enough but not alone is needy: it goes only with an older segment
+	// it needs that is picked, and an older segment is picked if its own
+	// droppable bytes and the needy segments' bytes that go only with it
+	// reach CompactAt of it. (Picked alone, a needy segment's job could
+	// drop nothing, and would be run at every look under writes.) The
+	// runs go oldest first, and each job's drops are in the index before
+	// the next one decides.
 	pick, needy := map[uint32]bool{}, map[uint32]bool{}
 	sealed := db.segs.Load().sealed
+	worth := func(id uint32, extra int64) bool {
+		sh := dead[id]
+		return sealed[id] != nil && sh.dead > 0 && float64(sh.dead-sh.dep+extra) >= db.opts.CompactAt*float64(sh.all)
+	}
 	for id, sh := range dead {
-		at := db.opts.CompactAt * float64(sh.all)
-		if sealed[id] == nil || sh.dead <= 0 || float64(sh.dead) < at {
-			continue
-		}
-		pick[id] = true
-		if float64(sh.dead-sh.dep) < at {
+		switch {
+		case worth(id, 0):
+			pick[id] = true
+		case sealed[id] != nil && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all):
 			needy[id] = true
 		}
 	}
 	if len(needy) > 0 {
-		for id, freed := range db.freedWith(pol, needy, dead) {
-			if sh := dead[id]; sealed[id] != nil && float64(sh.dead+freed) >= db.opts.CompactAt*float64(sh.all) {
+		freed, needs := db.freedWith(pol, needy, dead)
+		for id, f := range freed {
+			if worth(id, f) {
 				pick[id] = true
+			}
+		}
+		for changed := true; changed; {
+			changed = false
+			for n := range needy {
+				if pick[n] {
+					continue
+				}
+				for o := range needs[n] {
+					if pick[o] {
+						pick[n], changed = true, true
+						break
+					}
+				}
 			}
 		}
 	}
@@ -680,10 +701,12 @@ func oldestSegment(recs []index.Record, drop int) uint32 {
 // freedWith returns, for each segment holding older droppable versions
 // of keys with droppable versions in a segment of needy, the estimated
 // bytes of those versions in needy segments (they go only once it is
-// compacted too): a second walk of the index, taken only when a
-// segment's dead versions mostly go only with older segments.
-func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[uint32]deadShare) map[uint32]int64 {
+// compacted too), and for each needy segment the older segments it so
+// needs: a second walk of the index, taken only when a segment's dead
+// versions mostly go only with older segments.
+func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[uint32]deadShare) (map[uint32]int64, map[uint32]map[uint32]bool) {
 	freed := map[uint32]int64{}
+	needs := map[uint32]map[uint32]bool{}
 	var recs []index.Record
 	var segs []uint32
 	db.ix.Chains(func(c index.Chain) bool {
@@ -708,13 +731,17 @@ func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[u
 			if !r.Tombstone() {
 				n += int64(dead[r.Segment].mean)
 			}
+			if needs[r.Segment] == nil {
+				needs[r.Segment] = map[uint32]bool{}
+			}
 			for _, older := range segs[:len(segs)-1] {
 				freed[older] += n
+				needs[r.Segment][older] = true
 			}
 		}
 		return true
 	})
-	return freed
+	return freed, needs
 }
 
 // pace returns a Pace function that keeps background compaction to about
