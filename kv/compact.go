@@ -2,6 +2,7 @@ package kv
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -613,10 +614,10 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	// A sealed segment is compacted when what a job on it would drop
 	// reaches CompactAt of it. Alone, that is its dead bytes less those
 	// that go only with an older segment (deadShare.dep). A segment dead
-	// enough but not alone is needy: it goes only with an older segment
-	// it needs that is picked, and an older segment is picked if its own
-	// droppable bytes and the needy segments' bytes that go only with it
-	// reach CompactAt of it. (Picked alone, a needy segment's job could
+	// enough but not alone is needy: it is picked only once every older
+	// segment some version of it needs is, and the segment holding the
+	// oldest versions of its keys is picked if its own droppable bytes and
+	// the needy segments' bytes that go with it reach CompactAt of it. (Picked alone, a needy segment's job could
 	// drop nothing, and would be run at every look under writes.) The
 	// runs go oldest first, and each job's drops are in the index before
 	// the next one decides.
@@ -647,9 +648,9 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 				if pick[n] {
 					continue
 				}
-				for o := range needs[n] {
-					if pick[o] {
-						pick[n], changed = true, true
+				for _, req := range needs[n] {
+					if !slices.ContainsFunc(req, func(o uint32) bool { return !pick[o] }) {
+						pick[n], changed = true, true // a version of it goes
 						break
 					}
 				}
@@ -698,17 +699,19 @@ func oldestSegment(recs []index.Record, drop int) uint32 {
 	return 0
 }
 
-// freedWith returns, for each segment holding older droppable versions
-// of keys with droppable versions in a segment of needy, the estimated
-// bytes of those versions in needy segments (they go only once it is
-// compacted too), and for each needy segment the older segments it so
-// needs: a second walk of the index, taken only when a segment's dead
-// versions mostly go only with older segments.
-func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[uint32]deadShare) (map[uint32]int64, map[uint32]map[uint32]bool) {
+// freedWith returns, for each segment holding the oldest droppable
+// version of keys with droppable versions in a segment of needy, the
+// estimated bytes of those versions in needy segments (they go only once
+// it, and any segment between, is compacted too), and for each needy
+// segment the distinct sets of older segments its versions so need: a
+// second walk of the index, taken only when a segment's dead versions
+// mostly go only with older segments.
+func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[uint32]deadShare) (map[uint32]int64, map[uint32]map[string][]uint32) {
 	freed := map[uint32]int64{}
-	needs := map[uint32]map[uint32]bool{}
+	needs := map[uint32]map[string][]uint32{}
 	var recs []index.Record
 	var segs []uint32
+	var name []byte // a set of segments as a map key
 	db.ix.Chains(func(c index.Chain) bool {
 		var drop int
 		if recs, drop = droppable(c, pol, recs); drop < 0 {
@@ -731,12 +734,20 @@ func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[u
 			if !r.Tombstone() {
 				n += int64(dead[r.Segment].mean)
 			}
-			if needs[r.Segment] == nil {
-				needs[r.Segment] = map[uint32]bool{}
+			// It goes once every older segment of its key is compacted:
+			// credit the oldest (the others' own versions of the key go
+			// only with it too), and record the set.
+			freed[segs[0]] += n
+			req := segs[:len(segs)-1]
+			name = name[:0]
+			for _, o := range req {
+				name = binary.LittleEndian.AppendUint32(name, o)
 			}
-			for _, older := range segs[:len(segs)-1] {
-				freed[older] += n
-				needs[r.Segment][older] = true
+			if needs[r.Segment] == nil {
+				needs[r.Segment] = map[string][]uint32{}
+			}
+			if _, ok := needs[r.Segment][string(name)]; !ok {
+				needs[r.Segment][string(name)] = slices.Clone(req)
 			}
 		}
 		return true

@@ -231,3 +231,39 @@ func TestBackgroundLeavesAnOlderSegmentNotWorthIt(t *testing.T) {
 	require.Equal(t, before, db.Stats().DeadBytes)
 	require.EqualValues(t, 0, lookWalks(db), "the looks went idle")
 }
+
+// A needy segment is picked only once every older segment a version of
+// it needs is: here its keys began in a segment not worth compacting,
+// and their middle versions lie in a segment picked for dead versions of
+// its own, so a job with the needy segment would drop nothing of it.
+func TestBackgroundNeedyWaitsForEveryOlderSegment(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(9, 10))
+	put := func(prefix string, n int) {
+		for i := range n {
+			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
+		}
+	}
+	newest := func() uint32 {
+		db.set.mu.Lock()
+		defer db.set.mu.Unlock()
+		return db.set.man.Segments[len(db.set.man.Segments)-1].ID
+	}
+	put("u", 100) // live, and the k keys' first versions: not worth compacting
+	put("k", 10)
+	rollNow(t, db)
+	put("k", 10) // the k keys' second versions, and x keys overwritten later:
+	put("x", 30) // worth compacting for the x keys alone
+	rollNow(t, db)
+	put("k", 10) // the third versions: needy, needing both segments before
+	rollNow(t, db)
+	needy := newest()
+	put("k", 10)
+	put("x", 30)
+	dead := db.deadBySegment(db.retention())
+	require.Equal(t, dead[needy].dead, dead[needy].dep, "every dead version of the needy segment needs older ones")
+	db.backgroundPass()
+	require.Contains(t, db.segs.Load().sealed, needy, "the needy segment was compacted, though one segment it needs was not")
+}
