@@ -16,6 +16,44 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
+// putKeys writes prefix0 .. prefix<n-1> in run "r", a random 200-byte
+// string each, one commit a key.
+func putKeys(t *testing.T, db *DB, rng *rand.Rand, prefix string, n int) {
+	t.Helper()
+	for i := range n {
+		mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
+	}
+}
+
+// newestSegment returns the ID of the newest segment the manifest lists.
+func newestSegment(db *DB) uint32 {
+	db.set.mu.Lock()
+	defer db.set.mu.Unlock()
+	return db.set.man.Segments[len(db.set.man.Segments)-1].ID
+}
+
+// requireNoJobsUnderWrites runs ten background looks, a small commit
+// before each (any live database: a look every 5 s and at every roll),
+// and fails if any rewrote a segment or took a segment ID (a job run,
+// even one thrown away).
+func requireNoJobsUnderWrites(t *testing.T, db *DB) {
+	t.Helper()
+	sealed := slices.Sorted(maps.Keys(db.segs.Load().sealed))
+	db.set.mu.Lock()
+	next := db.set.nextID
+	db.set.mu.Unlock()
+	const looks = 10
+	for i := range looks {
+		mustPut(t, db, "r", "z", Int(int64(i)))
+		db.backgroundPass()
+	}
+	require.Equal(t, sealed, slices.Sorted(maps.Keys(db.segs.Load().sealed)), "nothing is worth compacting")
+	db.set.mu.Lock()
+	taken := db.set.nextID - next
+	db.set.mu.Unlock()
+	require.Zero(t, taken, "%d looks under steady writes ran %d compaction jobs that dropped nothing", looks, taken)
+}
+
 // lookWalks runs one background look (holdBackground must have been
 // called) and returns how many walks of the index it took.
 func lookWalks(db *DB) int64 {
@@ -175,22 +213,13 @@ func TestBackgroundCompactsOnlyTheSegmentsNeeded(t *testing.T) {
 	holdBackground(db)
 	defer func() { <-db.compact.sem }()
 	rng := rand.New(rand.NewPCG(5, 6))
-	put := func(prefix string, n int) {
-		for i := range n {
-			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
-		}
-	}
-	newest := func() uint32 {
-		db.set.mu.Lock()
-		defer db.set.mu.Unlock()
-		return db.set.man.Segments[len(db.set.man.Segments)-1].ID
-	}
+	put := func(prefix string, n int) { putKeys(t, db, rng, prefix, n) }
 	put("u", 25) // live keys, then the first versions of the k keys
 	put("k", 10)
 	rollNow(t, db)
 	put("w", 100) // live keys between
 	rollNow(t, db)
-	between := newest()
+	between := newestSegment(db)
 	put("k", 10) // the second versions: a segment all dead
 	rollNow(t, db)
 	put("k", 10) // the third, live
@@ -210,11 +239,7 @@ func TestBackgroundLeavesAnOlderSegmentNotWorthIt(t *testing.T) {
 	holdBackground(db)
 	defer func() { <-db.compact.sem }()
 	rng := rand.New(rand.NewPCG(7, 8))
-	put := func(prefix string, n int) {
-		for i := range n {
-			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
-		}
-	}
+	put := func(prefix string, n int) { putKeys(t, db, rng, prefix, n) }
 	put("u", 100) // 100 live keys and 10 dead: 18% dead with the 10 that go with them
 	put("k", 10)
 	rollNow(t, db)
@@ -241,16 +266,7 @@ func TestBackgroundNeedyWaitsForEveryOlderSegment(t *testing.T) {
 	holdBackground(db)
 	defer func() { <-db.compact.sem }()
 	rng := rand.New(rand.NewPCG(9, 10))
-	put := func(prefix string, n int) {
-		for i := range n {
-			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
-		}
-	}
-	newest := func() uint32 {
-		db.set.mu.Lock()
-		defer db.set.mu.Unlock()
-		return db.set.man.Segments[len(db.set.man.Segments)-1].ID
-	}
+	put := func(prefix string, n int) { putKeys(t, db, rng, prefix, n) }
 	put("u", 100) // live, and the k keys' first versions: not worth compacting
 	put("k", 10)
 	rollNow(t, db)
@@ -259,7 +275,7 @@ func TestBackgroundNeedyWaitsForEveryOlderSegment(t *testing.T) {
 	rollNow(t, db)
 	put("k", 10) // the third versions: needy, needing both segments before
 	rollNow(t, db)
-	needy := newest()
+	needy := newestSegment(db)
 	put("k", 10)
 	put("x", 30)
 	dead := db.deadBySegment(db.retention())

@@ -2,9 +2,7 @@ package kv
 
 import (
 	"fmt"
-	"maps"
 	"math/rand/v2"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -24,11 +22,7 @@ func TestReview20CreditFromVersionThatNeedsAnUnpickedSegmentToo(t *testing.T) {
 	holdBackground(db)
 	defer func() { <-db.compact.sem }()
 	rng := rand.New(rand.NewPCG(7, 8))
-	put := func(prefix string, n int) {
-		for i := range n {
-			mustPut(t, db, "r", fmt.Sprintf("%s%d", prefix, i), String(randString(rng, 200)))
-		}
-	}
+	put := func(prefix string, n int) { putKeys(t, db, rng, prefix, n) }
 	put("u", 100) // Q: 100 live keys and 10 dead: not worth compacting
 	put("k", 10)
 	rollNow(t, db)
@@ -37,18 +31,7 @@ func TestReview20CreditFromVersionThatNeedsAnUnpickedSegmentToo(t *testing.T) {
 	put("k", 10) // N: the third versions, going only with Q and O
 	rollNow(t, db)
 	put("k", 10)
-	sealed := slices.Sorted(maps.Keys(db.segs.Load().sealed))
-	db.set.mu.Lock()
-	next := db.set.nextID
-	db.set.mu.Unlock()
-	const looks = 10
-	for i := range looks {
-		mustPut(t, db, "r", "z", Int(int64(i))) // a steady trickle of writes, no roll
-		db.backgroundPass()
-	}
-	require.Equal(t, sealed, slices.Sorted(maps.Keys(db.segs.Load().sealed)), "nothing is worth compacting")
-	require.Zero(t, idsTaken(db, next), "%d looks under steady writes ran %d compaction jobs that dropped nothing",
-		looks, idsTaken(db, next))
+	requireNoJobsUnderWrites(t, db)
 }
 
 // An overwrite-heavy workload with KeepVersions 1 over many segments,
