@@ -146,16 +146,25 @@ func (b *Builder) flush() error {
 	first.set(b.recs[0])
 	// Later versions newest first, right behind the node.
 	link := &first.link
+	// p1 and p2 are the records written one and two rounds before: x is
+	// the record two older than p2 (its skip; the memory is zeroed, so
+	// the last two keep 0, which stands for the first version or none).
+	var p1, p2 *rec
 	for i := len(b.recs) - 1; i >= 1; i-- {
-		nr := ix.mem.alloc(recSize)
+		nr := ix.mem.alloc(skipSize + recSize)
 		if nr == 0 {
 			b.err = ErrFull
 			return b.err
 		}
+		nr += skipSize >> unitShift
 		x := ix.rec(nr)
 		x.set(b.recs[i])
 		*link = nr
 		link = &x.link
+		if p2 != nil {
+			*p2.skip() = nr
+		}
+		p1, p2 = x, p1
 	}
 	*link = 0
 	b.height = max(b.height, h)

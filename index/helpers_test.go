@@ -19,6 +19,7 @@ func checkAgainst(t *testing.T, ix *Index, model map[string]map[string][]uint64)
 			want = append(want, k)
 			c, ok := ix.Find(run, k)
 			require.True(t, ok, "%s/%s", run, k)
+			checkSkips(t, c)
 			var got []uint64
 			c.Versions(1<<60, func(r Record) bool {
 				require.Equal(t, int64(r.Version)*100, r.Field, "the record of version %d", r.Version)
@@ -64,4 +65,20 @@ func loadRandom(t *testing.T, ix *Index, seed uint64, versions int) map[string]m
 		model[run][key] = append(model[run][key], v)
 	}
 	return model
+}
+
+// checkSkips checks every later version's skip word in chain c: the ref
+// of the record two older, 0 where that is the node's first version or
+// there is none.
+func checkSkips(t *testing.T, c Chain) {
+	t.Helper()
+	for ref, n := c.ix.first(c.ref).link, 0; ref != 0; n++ {
+		r := c.ix.rec(ref)
+		want := uint32(0)
+		if r.link != 0 {
+			want = c.ix.rec(r.link).link
+		}
+		require.Equal(t, want, *r.skip(), "the skip word of the chain's record %d from the newest", n)
+		ref = r.link
+	}
 }
