@@ -614,13 +614,22 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	// A sealed segment is compacted when what a job on it would drop
 	// reaches CompactAt of it. Alone, that is its dead bytes less those
 	// that go only with an older segment (deadShare.dep). A segment dead
-	// enough but not alone is needy: it is picked only once every older
-	// segment some version of it needs is, and the segment holding the
-	// oldest versions of its keys is picked if its own droppable bytes and
-	// the needy segments' bytes that go with it reach CompactAt of it. (Picked alone, a needy segment's job could
-	// drop nothing, and would be run at every look under writes.) The
-	// runs go oldest first, and each job's drops are in the index before
-	// the next one decides.
+	// enough but not alone is needy. A version of it goes only once every
+	// older segment of its key's droppable versions is compacted too (its
+	// need set; a job on it alone could drop nothing, and would be run at
+	// every look under writes). So:
+	//   - the oldest segment of such a key is credited with the version's
+	//     bytes when every other segment of its need set is needy or
+	//     picked already (a chain of needy segments will go with it), and
+	//     picked if its own droppable bytes and the credit reach
+	//     CompactAt of it;
+	//   - then, oldest first (a need set holds only older segments, so one
+	//     pass settles it), a needy segment is picked when its droppable
+	//     bytes alone plus those of its need sets all picked reach
+	//     CompactAt of it.
+	// The rest wait: versions that need a segment not worth a job wait
+	// until it is. The runs go oldest first, and each job's drops are in
+	// the index before the next one decides.
 	pick, needy := map[uint32]bool{}, map[uint32]bool{}
 	sealed := db.segs.Load().sealed
 	worth := func(id uint32, extra int64) bool {
@@ -636,24 +645,24 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		}
 	}
 	if len(needy) > 0 {
-		freed, needs := db.freedWith(pol, needy, dead)
-		for id, f := range freed {
-			if worth(id, f) {
+		credit, needs := db.freedWith(pol, needy, pick, dead)
+		for id, c := range credit {
+			if !pick[id] && worth(id, c) {
 				pick[id] = true
 			}
 		}
-		for changed := true; changed; {
-			changed = false
-			for n := range needy {
-				if pick[n] {
-					continue
+		for _, id := range db.manifestOrder() {
+			if !needy[id] || pick[id] {
+				continue
+			}
+			freed := int64(0)
+			for _, req := range needs[id] {
+				if !slices.ContainsFunc(req.segs, func(o uint32) bool { return !pick[o] }) {
+					freed += req.bytes
 				}
-				for _, req := range needs[n] {
-					if !slices.ContainsFunc(req, func(o uint32) bool { return !pick[o] }) {
-						pick[n], changed = true, true // a version of it goes
-						break
-					}
-				}
+			}
+			if worth(id, freed) {
+				pick[id] = true
 			}
 		}
 	}
@@ -699,33 +708,46 @@ func oldestSegment(recs []index.Record, drop int) uint32 {
 	return 0
 }
 
-// freedWith returns, for each segment holding the oldest droppable
-// version of keys with droppable versions in a segment of needy, the
-// estimated bytes of those versions in needy segments (they go only once
-// it, and any segment between, is compacted too), and for each needy
-// segment the distinct sets of older segments its versions so need: a
-// second walk of the index, taken only when a segment's dead versions
-// mostly go only with older segments.
-func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[uint32]deadShare) (map[uint32]int64, map[uint32]map[string][]uint32) {
-	freed := map[uint32]int64{}
-	needs := map[uint32]map[string][]uint32{}
+// needSet is a set of older segments some versions of a needy segment
+// need compacted with it, and those versions' estimated bytes.
+type needSet struct {
+	segs  []uint32
+	bytes int64
+}
+
+// freedWith walks the index again (only when some segment is needy) for
+// the versions of needy segments that go only with older segments. It
+// returns the credit of each segment holding the oldest droppable
+// version of such keys (the bytes of those versions whose every other
+// needed segment is needy or in pick), and, for each needy segment, its
+// distinct need sets with their bytes (see compactDead).
+func (db *DB) freedWith(pol compaction.Policy, needy, pick map[uint32]bool, dead map[uint32]deadShare) (map[uint32]int64, map[uint32]map[string]*needSet) {
+	credit := map[uint32]int64{}
+	needs := map[uint32]map[string]*needSet{}
 	var recs []index.Record
 	var segs []uint32
-	var name []byte // a set of segments as a map key
+	var name []byte // segs but the last, as a map key
 	db.ix.Chains(func(c index.Chain) bool {
 		var drop int
 		if recs, drop = droppable(c, pol, recs); drop < 0 {
 			return true
 		}
 		klen := int64(len(c.KeyView()))
-		segs = segs[:0] // the segments of its droppable versions, oldest first
+		segs, name = segs[:0], name[:0] // the segments of its droppable versions, oldest first
+		chain := true                   // every segment of segs but the first is needy or picked
+		var set *needSet                // of the last segment in segs
 		for i := len(recs) - 1; i >= drop; i-- {
 			r := recs[i]
 			if r.Synthetic() {
 				continue
 			}
 			if len(segs) == 0 || segs[len(segs)-1] != r.Segment {
+				if len(segs) > 0 {
+					name = binary.LittleEndian.AppendUint32(name, segs[len(segs)-1])
+					chain = chain && (needy[r.Segment] || pick[r.Segment])
+				}
 				segs = append(segs, r.Segment)
+				set = nil
 			}
 			if len(segs) == 1 || !needy[r.Segment] {
 				continue
@@ -734,25 +756,35 @@ func (db *DB) freedWith(pol compaction.Policy, needy map[uint32]bool, dead map[u
 			if !r.Tombstone() {
 				n += int64(dead[r.Segment].mean)
 			}
-			// It goes once every older segment of its key is compacted:
-			// credit the oldest (the others' own versions of the key go
-			// only with it too), and record the set.
-			freed[segs[0]] += n
-			req := segs[:len(segs)-1]
-			name = name[:0]
-			for _, o := range req {
-				name = binary.LittleEndian.AppendUint32(name, o)
+			if chain {
+				credit[segs[0]] += n
 			}
-			if needs[r.Segment] == nil {
-				needs[r.Segment] = map[string][]uint32{}
+			if set == nil {
+				if needs[r.Segment] == nil {
+					needs[r.Segment] = map[string]*needSet{}
+				}
+				if set = needs[r.Segment][string(name)]; set == nil {
+					set = &needSet{segs: slices.Clone(segs[:len(segs)-1])}
+					needs[r.Segment][string(name)] = set
+				}
 			}
-			if _, ok := needs[r.Segment][string(name)]; !ok {
-				needs[r.Segment][string(name)] = slices.Clone(req)
-			}
+			set.bytes += n
 		}
 		return true
 	})
-	return freed, needs
+	return credit, needs
+}
+
+// manifestOrder returns the ids of the segments the manifest lists,
+// oldest versions first.
+func (db *DB) manifestOrder() []uint32 {
+	db.set.mu.Lock()
+	defer db.set.mu.Unlock()
+	ids := make([]uint32, len(db.set.man.Segments))
+	for i, info := range db.set.man.Segments {
+		ids[i] = info.ID
+	}
+	return ids
 }
 
 // pace returns a Pace function that keeps background compaction to about

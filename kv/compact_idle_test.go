@@ -283,3 +283,73 @@ func TestBackgroundNeedyWaitsForEveryOlderSegment(t *testing.T) {
 	db.backgroundPass()
 	require.Contains(t, db.segs.Load().sealed, needy, "the needy segment was compacted, though one segment it needs was not")
 }
+
+// Hot keys born in a segment of mostly live keys and then overwritten
+// over several segments: each of those is needy (its versions need the
+// older ones), none alone brings the oldest segment to CompactAt, but
+// together they do, as a chain of needy segments goes with it: one look
+// compacts them all. (A credit only from versions that need the oldest
+// segment alone would leave them waiting for ever.)
+func TestBackgroundCompactsAChainOfNeedySegments(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(11, 12))
+	putKeys(t, db, rng, "u", 200) // live for good: about 45 KB
+	putKeys(t, db, rng, "h", 10)  // the hot keys' first versions
+	rollNow(t, db)
+	oldest := newestSegment(db)
+	var chain []uint32
+	for range 5 {
+		for range 3 {
+			putKeys(t, db, rng, "h", 10) // about 7 KB a segment
+		}
+		rollNow(t, db)
+		chain = append(chain, newestSegment(db))
+	}
+	putKeys(t, db, rng, "h", 10) // the newest versions, in the active segment
+	dead := db.deadBySegment(db.retention())
+	for _, id := range chain {
+		require.Equal(t, dead[id].dead, dead[id].dep, "segment %d's dead versions all need older ones", id)
+		require.Less(t, float64(dead[id].dead), 0.5*float64(dead[oldest].all-dead[oldest].dead), "segment %d alone is not worth the oldest", id)
+	}
+	db.backgroundPass()
+	sealed := db.segs.Load().sealed
+	for _, id := range append(chain, oldest) {
+		require.NotContains(t, sealed, id, "segment %d was not compacted", id)
+	}
+	require.Less(t, db.Stats().DeadBytes, int64(8<<10), "what is dead is in the active segment")
+}
+
+// A needy segment is picked only when what its job would drop reaches
+// CompactAt of it: here a few of its versions need only a segment picked
+// anyway, and the rest a segment not worth compacting, so it waits
+// rather than be rewritten for those few.
+func TestBackgroundNeedyWaitsWhenWhatGoesIsLittle(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(13, 14))
+	putKeys(t, db, rng, "x", 60) // overwritten below: worth compacting alone
+	putKeys(t, db, rng, "k", 2)
+	rollNow(t, db)
+	picked := newestSegment(db)
+	putKeys(t, db, rng, "u", 250) // live for good
+	putKeys(t, db, rng, "m", 20)
+	rollNow(t, db)
+	putKeys(t, db, rng, "k", 2) // needing only the first segment
+	for range 5 {
+		putKeys(t, db, rng, "m", 20) // needing only the second
+	}
+	rollNow(t, db)
+	needy := newestSegment(db)
+	putKeys(t, db, rng, "x", 60)
+	putKeys(t, db, rng, "k", 2)
+	putKeys(t, db, rng, "m", 20)
+	dead := db.deadBySegment(db.retention())
+	require.Equal(t, dead[needy].dead, dead[needy].dep, "every dead version of the needy segment needs older ones")
+	db.backgroundPass()
+	sealed := db.segs.Load().sealed
+	require.NotContains(t, sealed, picked, "the segment worth compacting alone was compacted")
+	require.Contains(t, sealed, needy, "the needy segment was rewritten for its two versions that could go")
+}

@@ -73,7 +73,7 @@ func fillDeadSegments(t *testing.T, db *DB) {
 }
 
 // rollNow seals the active segment, as Compact does first.
-func rollNow(t *testing.T, db *DB) {
+func rollNow(t testing.TB, db *DB) {
 	t.Helper()
 	require.NoError(t, db.commit(&commitReq{roll: true}))
 }
