@@ -367,11 +367,17 @@ func (r *runner) frame(f *segment.Frame) error {
 	}
 	_, _, err = r.w.AppendCommit(f.Version, f.Timestamp, r.specs, nil)
 	clear(r.specs)
-	if err == nil && r.w.Size()-r.w.Flushed() >= 1<<20 {
+	if err == nil && r.w.Size()-r.w.Flushed() >= flushAt {
 		err = r.w.Flush()
 	}
 	return err
 }
+
+// flushAt is how many bytes of frames an output buffers before it writes
+// them: half of what a segment.Writer keeps of its buffer after a write,
+// so that the buffer, grown past flushAt by the last commit, is kept and
+// reused rather than allocated again for every write.
+const flushAt = 512 << 10
 
 // drops decides whether version v of (run, key) is dropped: the first
 // entry of a key met decides for all of them.

@@ -530,6 +530,16 @@ type Encoder struct {
 	// commit of more than maxScratchPairs entries.
 	pairs [][2]string
 	dups  hashset.Set
+	// refs is AppendCommit's scratch of the entries' runs, dropped after
+	// a commit of more than maxScratchPairs entries.
+	refs []runRef
+}
+
+// runRef is how a commit frame names an entry's run: its number, and
+// whether the frame names it first (see AppendCommit).
+type runRef struct {
+	num   uint64
+	named bool
 }
 
 // maxScratchPairs bounds the duplicate-key scratch an Encoder or Scanner
@@ -588,15 +598,7 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		}
 	}
 	// Name the runs first seen here, and size the entries.
-	type runRef struct {
-		num   uint64
-		named bool
-	}
-	var refs [8]runRef
-	rr := refs[:0]
-	if len(ents) > len(refs) {
-		rr = make([]runRef, 0, len(ents))
-	}
+	rr := enc.refs[:0]
 	body := checksumSize
 	for _, e := range ents {
 		num, ok := enc.runs[e.Run]
@@ -642,6 +644,9 @@ func (enc *Encoder) AppendCommit(dst []byte, off, synced int64, version uint64, 
 		}
 	}
 	dst = binary.LittleEndian.AppendUint32(dst, frameChecksum(enc.hdr.Salt, dst[start:]))
+	if enc.refs = rr[:0]; cap(rr) > maxScratchPairs { // one huge commit pins nothing
+		enc.refs = nil
+	}
 	enc.ts, enc.next = ts, version+1
 	enc.commitEnd = off + int64(len(dst)-start)
 	return dst, offs, nil
