@@ -2,7 +2,6 @@ package kv
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -614,57 +613,32 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	// A sealed segment is compacted when what a job on it would drop
 	// reaches CompactAt of it. Alone, that is its dead bytes less those
 	// that go only with an older segment (deadShare.dep). A segment dead
-	// enough but not alone is needy. A version of it goes only once every
-	// older segment of its key's droppable versions is compacted too (its
-	// need set; a job on it alone could drop nothing, and would be run at
-	// every look under writes). So:
-	//   - the oldest segment of such a key is credited with the version's
-	//     bytes when every other segment of its need set is needy or
-	//     picked already (a chain of needy segments will go with it), and
-	//     picked if its own droppable bytes and the credit reach
-	//     CompactAt of it;
-	//   - then, oldest first (a need set holds only older segments, so one
-	//     pass settles it), a needy segment is picked when its droppable
-	//     bytes alone plus those of its need sets all picked reach
-	//     CompactAt of it.
-	// The rest wait: versions that need a segment not worth a job wait
-	// until it is. The runs go oldest first, and each job's drops are in
-	// the index before the next one decides.
+	// enough but not alone is needy: a version goes in a job only with
+	// every older droppable version of its key, so a job on a needy
+	// segment alone could drop nothing (and would be run at every look
+	// under writes). A needy segment goes with its group: every segment
+	// not picked that holds an older droppable version of a key of its
+	// (needy ones, and live ones a key began in or passed through). See
+	// needTrie.pickGroups for when a group is worth its job.
 	pick, needy := map[uint32]bool{}, map[uint32]bool{}
 	sealed := db.segs.Load().sealed
-	worth := func(id uint32, extra int64) bool {
-		sh := dead[id]
-		return sealed[id] != nil && sh.dead > 0 && float64(sh.dead-sh.dep+extra) >= db.opts.CompactAt*float64(sh.all)
-	}
 	for id, sh := range dead {
 		switch {
-		case worth(id, 0):
+		case sealed[id] == nil || sh.dead <= 0:
+		case float64(sh.dead-sh.dep) >= db.opts.CompactAt*float64(sh.all):
 			pick[id] = true
-		case sealed[id] != nil && float64(sh.dead) >= db.opts.CompactAt*float64(sh.all):
+		case float64(sh.dead) >= db.opts.CompactAt*float64(sh.all):
 			needy[id] = true
 		}
 	}
 	if len(needy) > 0 {
-		credit, needs := db.freedWith(pol, needy, pick, dead)
-		for id, c := range credit {
-			if !pick[id] && worth(id, c) {
-				pick[id] = true
+		t := db.needTrie(pol, dead)
+		t.pickGroups(db.manifestOrder(), needy, pick, func(id uint32) int64 {
+			if sealed[id] == nil {
+				return 0
 			}
-		}
-		for _, id := range db.manifestOrder() {
-			if !needy[id] || pick[id] {
-				continue
-			}
-			freed := int64(0)
-			for _, req := range needs[id] {
-				if !slices.ContainsFunc(req.segs, func(o uint32) bool { return !pick[o] }) {
-					freed += req.bytes
-				}
-			}
-			if worth(id, freed) {
-				pick[id] = true
-			}
-		}
+			return dead[id].all
+		}, db.opts.CompactAt)
 	}
 	worked := false
 	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return pick[s.ID] }) {
@@ -708,71 +682,207 @@ func oldestSegment(recs []index.Record, drop int) uint32 {
 	return 0
 }
 
-// needSet is a set of older segments some versions of a needy segment
-// need compacted with it, and those versions' estimated bytes.
-type needSet struct {
-	segs  []uint32
-	bytes int64
+// needTrie is, for one look, the index's droppable versions grouped by
+// the segments they need. A node stands for the droppable versions of a
+// key in one segment and is named by that segment and its parent: the
+// node of the key's droppable versions in the segment before (the root,
+// node 0, for the key's oldest). Keys whose droppable versions lie in
+// the same segments share their nodes, so the trie has a node for each
+// distinct path of segments, at most one for each version. A job drops
+// a version only with every older version of its key among its inputs
+// or gone, so a node's versions go when its segment and every segment
+// on its path are compacted (runs go oldest first, each job's drops in
+// the index before the next decides). Nodes are numbered parents first.
+type needTrie struct {
+	nodes []needNode
+	bySeg map[uint32][]int32 // the nodes of each segment
 }
 
-// freedWith walks the index again (only when some segment is needy) for
-// the versions of needy segments that go only with older segments. It
-// returns the credit of each segment holding the oldest droppable
-// version of such keys (the bytes of those versions whose every other
-// needed segment is needy or in pick), and, for each needy segment, its
-// distinct need sets with their bytes (see compactDead).
-func (db *DB) freedWith(pol compaction.Policy, needy, pick map[uint32]bool, dead map[uint32]deadShare) (map[uint32]int64, map[uint32]map[string]*needSet) {
-	credit := map[uint32]int64{}
-	needs := map[uint32]map[string]*needSet{}
+// needNode is a node of a needTrie: child is its first child and
+// sibling the next child of its parent (0: none), bytes the estimated
+// bytes of its versions (as deadBySegment estimates them).
+type needNode struct {
+	parent, child, sibling int32
+	seg                    uint32
+	bytes                  int64
+}
+
+// needTrie walks the index again (only when some segment is needy) for
+// the trie of its droppable versions.
+func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTrie {
+	t := &needTrie{nodes: make([]needNode, 1, 64), bySeg: map[uint32][]int32{}}
+	ids := map[uint64]int32{} // parent<<32 | segment: the node
 	var recs []index.Record
-	var segs []uint32
-	var name []byte // segs but the last, as a map key
 	db.ix.Chains(func(c index.Chain) bool {
 		var drop int
 		if recs, drop = droppable(c, pol, recs); drop < 0 {
 			return true
 		}
 		klen := int64(len(c.KeyView()))
-		segs, name = segs[:0], name[:0] // the segments of its droppable versions, oldest first
-		chain := true                   // every segment of segs but the first is needy or picked
-		var set *needSet                // of the last segment in segs
+		node := int32(0)
 		for i := len(recs) - 1; i >= drop; i-- {
 			r := recs[i]
 			if r.Synthetic() {
-				continue
+				continue // no entry of its own (see deadBySegment)
 			}
-			if len(segs) == 0 || segs[len(segs)-1] != r.Segment {
-				if len(segs) > 0 {
-					name = binary.LittleEndian.AppendUint32(name, segs[len(segs)-1])
-					chain = chain && (needy[r.Segment] || pick[r.Segment])
+			if node == 0 || t.nodes[node].seg != r.Segment {
+				k := uint64(node)<<32 | uint64(r.Segment)
+				id, ok := ids[k]
+				if !ok {
+					id = int32(len(t.nodes))
+					t.nodes = append(t.nodes, needNode{parent: node, sibling: t.nodes[node].child, seg: r.Segment})
+					t.nodes[node].child = id
+					t.bySeg[r.Segment] = append(t.bySeg[r.Segment], id)
+					ids[k] = id
 				}
-				segs = append(segs, r.Segment)
-				set = nil
+				node = id
 			}
-			if len(segs) == 1 || !needy[r.Segment] {
-				continue
-			}
-			n := klen + entryOverhead // the version's bytes, as deadBySegment estimates them
+			n := klen + entryOverhead
 			if !r.Tombstone() {
 				n += int64(dead[r.Segment].mean)
 			}
-			if chain {
-				credit[segs[0]] += n
-			}
-			if set == nil {
-				if needs[r.Segment] == nil {
-					needs[r.Segment] = map[string]*needSet{}
-				}
-				if set = needs[r.Segment][string(name)]; set == nil {
-					set = &needSet{segs: slices.Clone(segs[:len(segs)-1])}
-					needs[r.Segment][string(name)] = set
-				}
-			}
-			set.bytes += n
+			t.nodes[node].bytes += n
 		}
 		return true
 	})
-	return credit, needs
+	return t
+}
+
+// pickGroups adds to pick the needy segments worth a job with their
+// groups, and those groups. order lists the segments oldest first; size
+// gives a segment's bytes (0: not sealed, never picked); at is
+// CompactAt.
+//
+// The needy segments are decided in order. A needy segment's group is
+// the segments not picked on the paths of its nodes; it is picked when
+//   - what its segments and those picked before would drop with it,
+//     beyond what they would drop without it, reaches at of the bytes of
+//     its segments that are not needy (live segments are rewritten for
+//     what the group frees, or the group waits until enough dead
+//     versions pile up behind them), and
+//   - what goes of each needy segment in it reaches at of that segment
+//     (one whose other versions need a segment outside the group is not
+//     rewritten for the few that go).
+//
+// Where it is not, the needy segments of the group alone are tried the
+// same way (the versions that need only picked or needy segments go; a
+// heartbeat's version that needs ten live segments waits). A group holds
+// only older segments, decided already, so one pass settles it; a needy
+// segment whose group waits may go later in the group of a newer one.
+func (t *needTrie) pickGroups(order []uint32, needy, pick map[uint32]bool, size func(uint32) int64, at float64) {
+	g := groupTrial{t: t, pick: pick, needy: needy, size: size, at: at,
+		covered: make([]bool, len(t.nodes)), seen: make([]int32, len(t.nodes)),
+		group: map[uint32]bool{}, freed: map[uint32]int64{}}
+	g.covered[0] = true
+	for i := 1; i < len(t.nodes); i++ {
+		n := &t.nodes[i]
+		g.covered[i] = pick[n.seg] && g.covered[n.parent]
+	}
+	var live []uint32
+	for _, j := range order {
+		if !needy[j] || pick[j] {
+			continue
+		}
+		g.trial++
+		clear(g.group)
+		g.group[j] = true
+		for _, id := range t.bySeg[j] {
+			for a := t.nodes[id].parent; !g.covered[a] && g.seen[a] != g.trial; a = t.nodes[a].parent {
+				g.seen[a] = g.trial
+				if s := t.nodes[a].seg; !pick[s] {
+					g.group[s] = true
+				}
+			}
+		}
+		if g.try() {
+			continue
+		}
+		live = live[:0]
+		for s := range g.group {
+			if !needy[s] {
+				live = append(live, s)
+			}
+		}
+		if len(live) > 0 {
+			for _, s := range live {
+				delete(g.group, s)
+			}
+			g.try()
+		}
+	}
+}
+
+// groupTrial is pickGroups' state: covered tells the nodes whose every
+// segment is picked, seen the last trial that walked up through a node,
+// group and freed the segments tried and what of each would go.
+type groupTrial struct {
+	t           *needTrie
+	pick, needy map[uint32]bool
+	size        func(uint32) int64
+	at          float64
+	covered     []bool
+	seen        []int32
+	trial       int32
+	group       map[uint32]bool
+	freed       map[uint32]int64
+	stack, new  []int32
+}
+
+// try picks the segments of group if they are worth a job (see
+// pickGroups), and reports whether it did.
+func (g *groupTrial) try() bool {
+	live := int64(0)
+	for s := range g.group {
+		switch n := g.size(s); {
+		case n <= 0:
+			return false
+		case !g.needy[s]:
+			live += n
+		}
+	}
+	// The nodes the group would cover: those of its segments whose parent
+	// is covered, then their children in the group or picked.
+	t := g.t
+	clear(g.freed)
+	g.stack, g.new = g.stack[:0], g.new[:0]
+	for s := range g.group {
+		for _, id := range t.bySeg[s] {
+			if g.covered[t.nodes[id].parent] {
+				g.stack = append(g.stack, id)
+			}
+		}
+	}
+	gain := int64(0)
+	for len(g.stack) > 0 {
+		id := g.stack[len(g.stack)-1]
+		g.stack = g.stack[:len(g.stack)-1]
+		g.covered[id] = true
+		g.new = append(g.new, id)
+		n := &t.nodes[id]
+		gain += n.bytes
+		g.freed[n.seg] += n.bytes
+		for c := n.child; c != 0; c = t.nodes[c].sibling {
+			if s := t.nodes[c].seg; g.pick[s] || g.group[s] {
+				g.stack = append(g.stack, c)
+			}
+		}
+	}
+	ok := float64(gain) >= g.at*float64(live)
+	for s := range g.group {
+		if g.needy[s] && float64(g.freed[s]) < g.at*float64(g.size(s)) {
+			ok = false
+		}
+	}
+	if !ok {
+		for _, id := range g.new {
+			g.covered[id] = false
+		}
+		return false
+	}
+	for s := range g.group {
+		g.pick[s] = true
+	}
+	return true
 }
 
 // manifestOrder returns the ids of the segments the manifest lists,

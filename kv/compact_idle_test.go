@@ -353,3 +353,37 @@ func TestBackgroundNeedyWaitsWhenWhatGoesIsLittle(t *testing.T) {
 	require.NotContains(t, sealed, picked, "the segment worth compacting alone was compacted")
 	require.Contains(t, sealed, needy, "the needy segment was rewritten for its two versions that could go")
 }
+
+// A needy segment's group goes through a segment picked on its own: the
+// hot keys began in a segment of few live keys, their second versions
+// lie in a segment picked for dead keys of its own, and their third in a
+// needy segment. The needy segment and the oldest go together, with the
+// versions in the picked segment between counted as freed by them.
+func TestBackgroundGroupGoesThroughAPickedSegment(t *testing.T) {
+	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	rng := rand.New(rand.NewPCG(15, 16))
+	putKeys(t, db, rng, "u", 40) // live for good
+	putKeys(t, db, rng, "k", 10)
+	rollNow(t, db)
+	oldest := newestSegment(db)
+	putKeys(t, db, rng, "k", 10)
+	putKeys(t, db, rng, "x", 30) // overwritten below: worth compacting alone
+	rollNow(t, db)
+	picked := newestSegment(db)
+	putKeys(t, db, rng, "k", 10)
+	rollNow(t, db)
+	needy := newestSegment(db)
+	putKeys(t, db, rng, "k", 10)
+	putKeys(t, db, rng, "x", 30)
+	dead := db.deadBySegment(db.retention())
+	require.Less(t, float64(dead[oldest].dead), 0.5*float64(dead[oldest].all), "the oldest is not worth a job alone")
+	require.Equal(t, dead[needy].dead, dead[needy].dep, "every dead version of the needy segment needs older ones")
+	db.backgroundPass()
+	sealed := db.segs.Load().sealed
+	for _, id := range []uint32{oldest, picked, needy} {
+		require.NotContains(t, sealed, id, "segment %d was not compacted", id)
+	}
+	require.Less(t, db.Stats().DeadBytes, int64(16<<10), "what is dead is in the active segment")
+}

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// freedWith credits each older segment a needy version needs with that
+// freedWith once credited each older segment a needy version needs with that
 // version's bytes, though the version goes only once every older
 // segment of its key is compacted too. With a key set written in three
 // sealed segments Q (mostly live, not worth it), O and N, then again in

@@ -80,7 +80,7 @@ func review21BusyHeartbeat(t *testing.T, db *DB, rng *rand.Rand, liveSegs []uint
 	return needy
 }
 
-// freedWith credits a needy segment's versions to their key's oldest
+// freedWith once credited a needy segment's versions to their key's oldest
 // segment alone, though they go only once every segment between is
 // compacted too (a4e3a57). A heartbeat key updated once in each of ten
 // segments of live keys, then busy for a while (a segment of its
