@@ -618,8 +618,9 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	// segment alone could drop nothing (and would be run at every look
 	// under writes). A needy segment goes with its group: every segment
 	// not picked that holds an older droppable version of a key of its
-	// (needy ones, and live ones a key began in or passed through). See
-	// needTrie.pickGroups for when a group is worth its job.
+	// (needy ones, and live ones a key began in or passed through). The
+	// rule for when a group is worth its job is at the top of
+	// compact_pick.go.
 	pick, needy := map[uint32]bool{}, map[uint32]bool{}
 	sealed := db.segs.Load().sealed
 	for id, sh := range dead {
@@ -726,16 +727,9 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 				continue // no entry of its own (see deadBySegment)
 			}
 			if node == 0 || t.nodes[node].seg != r.Segment {
-				k := uint64(node)<<32 | uint64(r.Segment)
-				id, ok := ids[k]
-				if !ok {
-					id = int32(len(t.nodes))
-					t.nodes = append(t.nodes, needNode{parent: node, sibling: t.nodes[node].child, seg: r.Segment})
-					t.nodes[node].child = id
-					t.bySeg[r.Segment] = append(t.bySeg[r.Segment], id)
-					ids[k] = id
+				if node = t.child(ids, node, r.Segment); node < 0 {
+					return false // the trie is full: decide on what it holds
 				}
-				node = id
 			}
 			n := klen + entryOverhead
 			if !r.Tombstone() {
@@ -748,141 +742,23 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 	return t
 }
 
-// pickGroups adds to pick the needy segments worth a job with their
-// groups, and those groups. order lists the segments oldest first; size
-// gives a segment's bytes (0: not sealed, never picked); at is
-// CompactAt.
-//
-// The needy segments are decided in order. A needy segment's group is
-// the segments not picked on the paths of its nodes; it is picked when
-//   - what its segments and those picked before would drop with it,
-//     beyond what they would drop without it, reaches at of the bytes of
-//     its segments that are not needy (live segments are rewritten for
-//     what the group frees, or the group waits until enough dead
-//     versions pile up behind them), and
-//   - what goes of each needy segment in it reaches at of that segment
-//     (one whose other versions need a segment outside the group is not
-//     rewritten for the few that go).
-//
-// Where it is not, the needy segments of the group alone are tried the
-// same way (the versions that need only picked or needy segments go; a
-// heartbeat's version that needs ten live segments waits). A group holds
-// only older segments, decided already, so one pass settles it; a needy
-// segment whose group waits may go later in the group of a newer one.
-func (t *needTrie) pickGroups(order []uint32, needy, pick map[uint32]bool, size func(uint32) int64, at float64) {
-	g := groupTrial{t: t, pick: pick, needy: needy, size: size, at: at,
-		covered: make([]bool, len(t.nodes)), seen: make([]int32, len(t.nodes)),
-		group: map[uint32]bool{}, freed: map[uint32]int64{}}
-	g.covered[0] = true
-	for i := 1; i < len(t.nodes); i++ {
-		n := &t.nodes[i]
-		g.covered[i] = pick[n.seg] && g.covered[n.parent]
+// child returns the node for segment seg under parent, added if new
+// (ids: parent<<32 | seg to node), or -1 where the trie has as many
+// nodes as an int32 numbers.
+func (t *needTrie) child(ids map[uint64]int32, parent int32, seg uint32) int32 {
+	k := uint64(parent)<<32 | uint64(seg)
+	if id, ok := ids[k]; ok {
+		return id
 	}
-	var live []uint32
-	for _, j := range order {
-		if !needy[j] || pick[j] {
-			continue
-		}
-		g.trial++
-		clear(g.group)
-		g.group[j] = true
-		for _, id := range t.bySeg[j] {
-			for a := t.nodes[id].parent; !g.covered[a] && g.seen[a] != g.trial; a = t.nodes[a].parent {
-				g.seen[a] = g.trial
-				if s := t.nodes[a].seg; !pick[s] {
-					g.group[s] = true
-				}
-			}
-		}
-		if g.try() {
-			continue
-		}
-		live = live[:0]
-		for s := range g.group {
-			if !needy[s] {
-				live = append(live, s)
-			}
-		}
-		if len(live) > 0 {
-			for _, s := range live {
-				delete(g.group, s)
-			}
-			g.try()
-		}
+	if len(t.nodes) >= math.MaxInt32 {
+		return -1
 	}
-}
-
-// groupTrial is pickGroups' state: covered tells the nodes whose every
-// segment is picked, seen the last trial that walked up through a node,
-// group and freed the segments tried and what of each would go.
-type groupTrial struct {
-	t           *needTrie
-	pick, needy map[uint32]bool
-	size        func(uint32) int64
-	at          float64
-	covered     []bool
-	seen        []int32
-	trial       int32
-	group       map[uint32]bool
-	freed       map[uint32]int64
-	stack, new  []int32
-}
-
-// try picks the segments of group if they are worth a job (see
-// pickGroups), and reports whether it did.
-func (g *groupTrial) try() bool {
-	live := int64(0)
-	for s := range g.group {
-		switch n := g.size(s); {
-		case n <= 0:
-			return false
-		case !g.needy[s]:
-			live += n
-		}
-	}
-	// The nodes the group would cover: those of its segments whose parent
-	// is covered, then their children in the group or picked.
-	t := g.t
-	clear(g.freed)
-	g.stack, g.new = g.stack[:0], g.new[:0]
-	for s := range g.group {
-		for _, id := range t.bySeg[s] {
-			if g.covered[t.nodes[id].parent] {
-				g.stack = append(g.stack, id)
-			}
-		}
-	}
-	gain := int64(0)
-	for len(g.stack) > 0 {
-		id := g.stack[len(g.stack)-1]
-		g.stack = g.stack[:len(g.stack)-1]
-		g.covered[id] = true
-		g.new = append(g.new, id)
-		n := &t.nodes[id]
-		gain += n.bytes
-		g.freed[n.seg] += n.bytes
-		for c := n.child; c != 0; c = t.nodes[c].sibling {
-			if s := t.nodes[c].seg; g.pick[s] || g.group[s] {
-				g.stack = append(g.stack, c)
-			}
-		}
-	}
-	ok := float64(gain) >= g.at*float64(live)
-	for s := range g.group {
-		if g.needy[s] && float64(g.freed[s]) < g.at*float64(g.size(s)) {
-			ok = false
-		}
-	}
-	if !ok {
-		for _, id := range g.new {
-			g.covered[id] = false
-		}
-		return false
-	}
-	for s := range g.group {
-		g.pick[s] = true
-	}
-	return true
+	id := int32(len(t.nodes))
+	t.nodes = append(t.nodes, needNode{parent: parent, sibling: t.nodes[parent].child, seg: seg})
+	t.nodes[parent].child = id
+	t.bySeg[seg] = append(t.bySeg[seg], id)
+	ids[k] = id
+	return id
 }
 
 // manifestOrder returns the ids of the segments the manifest lists,
