@@ -616,10 +616,10 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	// enough but not alone is needy: a version goes in a job only with
 	// every older droppable version of its key, so a job on a needy
 	// segment alone could drop nothing (and would be run at every look
-	// under writes). A needy segment goes with its group: every segment
-	// not picked that holds an older droppable version of a key of its
-	// (needy ones, and live ones a key began in or passed through). The
-	// rule for when a group is worth its job is at the top of
+	// under writes). When some segment is needy, a second walk builds the
+	// trie of which segments each droppable version needs, and the
+	// segments worth a job with the others (needy ones, and live ones a
+	// key began in or passed through) are added by the rule at the top of
 	// compact_pick.go.
 	pick, needy := map[uint32]bool{}, map[uint32]bool{}
 	sealed := db.segs.Load().sealed
@@ -633,8 +633,7 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		}
 	}
 	if len(needy) > 0 {
-		t := db.needTrie(pol, dead)
-		t.pickGroups(db.manifestOrder(), needy, pick, func(id uint32) int64 {
+		db.needTrie(pol, dead).pickNeeded(pick, func(id uint32) int64 {
 			if sealed[id] == nil {
 				return 0
 			}
@@ -759,18 +758,6 @@ func (t *needTrie) child(ids map[uint64]int32, parent int32, seg uint32) int32 {
 	t.bySeg[seg] = append(t.bySeg[seg], id)
 	ids[k] = id
 	return id
-}
-
-// manifestOrder returns the ids of the segments the manifest lists,
-// oldest versions first.
-func (db *DB) manifestOrder() []uint32 {
-	db.set.mu.Lock()
-	defer db.set.mu.Unlock()
-	ids := make([]uint32, len(db.set.man.Segments))
-	for i, info := range db.set.man.Segments {
-		ids[i] = info.ID
-	}
-	return ids
 }
 
 // pace returns a Pace function that keeps background compaction to about

@@ -178,10 +178,9 @@ func BenchmarkReview22LookSkippingChain(b *testing.B) {
 // versions need o). So no look picked o or l, and the needy segments
 // waited for them for ever: the dead space grew with every segment
 // written (69, 136, 270 KB after 10, 20, 40), a leak without bound under
-// a steady load (KeepVersions 1, a look at every roll). Now a needy
-// segment goes with its group (o, l and the needy segments between) once
-// what the group frees reaches CompactAt of o and l: the dead space
-// stays bounded.
+// a steady load (KeepVersions 1, a look at every roll). Now o and l are
+// picked with the needy segments once what goes because of each reaches
+// CompactAt of it (pickNeeded): the dead space stays bounded.
 func TestReview22HotKeysLeakBehindALiveSegment(t *testing.T) {
 	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
 	holdBackground(db)

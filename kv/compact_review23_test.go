@@ -18,8 +18,8 @@ import (
 // and no other burst. In 7ab8ce8 each burst's group was tried alone:
 // about 25 KB against the cold segments' 110 KB, never worth it, and the
 // gains of the bursts never added up (the parent, 7ba5001, compacted most
-// of them). Now a group not worth a job stays pending, and the next
-// burst's group joins it: once the bursts behind the cold segments free
+// of them). Now (pickNeeded) every burst's versions that go count toward
+// the cold segments they need: once the bursts behind them free
 // CompactAt of them, all go.
 func TestReview23NeedySegmentsSharingLiveSegmentsAddUp(t *testing.T) {
 	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
@@ -73,8 +73,7 @@ func TestReview23NeedySegmentsSharingLiveSegmentsAddUp(t *testing.T) {
 // needy segment h whose versions need only a segment picked alone (n):
 // h's group held c for its one version. In 7ab8ce8 the group was worth
 // it on h's gain, which goes without c, and c was rewritten for 20
-// bytes. Now h is picked with its needy segments alone, and c only for
-// what goes because of it.
+// bytes. Now c is picked only for what goes because of it (pickNeeded).
 func TestReview23LiveSegmentNotRewrittenOnGainThatGoesWithoutIt(t *testing.T) {
 	db := openT(t, &Options{SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
 	holdBackground(db)
