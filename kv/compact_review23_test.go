@@ -37,7 +37,7 @@ func TestReview23NeedySegmentsSharingLiveSegmentsAddUp(t *testing.T) {
 		}
 		cold = append(cold, review22Segment(t, db))
 	}
-	burstSegs := map[uint32]bool{}
+	var burstSegs []uint32
 	most := int64(0)
 	for k := range bursts {
 		for i := range perBurst {
@@ -46,23 +46,12 @@ func TestReview23NeedySegmentsSharingLiveSegmentsAddUp(t *testing.T) {
 				mustPut(t, db, "r", fmt.Sprintf("h%d-%d", k-1, i), Int(int64(i))) // the burst before: dead now
 			}
 		}
-		burstSegs[review22Segment(t, db)] = true
+		burstSegs = append(burstSegs, review22Segment(t, db))
 		db.backgroundPass() // a look at every roll
 		most = max(most, db.Stats().DeadBytes)
 	}
-	sealed := db.segs.Load().sealed
-	left := 0
-	for id := range burstSegs {
-		if sealed[id] != nil {
-			left++
-		}
-	}
-	coldLeft := 0
-	for _, id := range cold {
-		if sealed[id] != nil {
-			coldLeft++
-		}
-	}
+	left := stillSealed(db, burstSegs)
+	coldLeft := stillSealed(db, cold)
 	t.Logf("%d of %d burst segments and %d of 4 cold segments left; the most dead bytes after a look: %d, now %d",
 		left, bursts, coldLeft, most, db.Stats().DeadBytes)
 	require.Less(t, left, bursts/2, "burst segments never compacted: their groups' gains do not add up")
