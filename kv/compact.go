@@ -427,34 +427,18 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		return shares
 	}
 	db.compact.walks.Add(1)
-	// A droppable version's value length is read from its segment for a
-	// sample of up to deadSample keys a segment, so that a walk reads a
-	// bounded number of pages of each segment however many versions may
-	// go. A key's first droppable value in a segment is read (while the
-	// segment's sample has room) and its other ones there count at that
-	// length (a key's versions are most often alike); the values of keys
-	// beyond the sample count at the sample's mean. Keys come in the
-	// index's hash order, which has nothing to do with their values'
-	// sizes.
 	type acc struct {
-		dead            int64 // the bytes known of the versions that may go
-		unknown         int64 // values beyond the sample
-		sampled, sample int64 // values read, and their bytes
+		dead    int64 // the bytes known of the versions that may go
+		unknown int64 // values beyond the sample
 		// depKnown and depUnknown are dead and unknown for the versions
 		// whose key has an older droppable version in another segment.
 		depKnown, depUnknown int64
 	}
 	accs := map[uint32]*acc{}
-	vis := db.visible.Load()
 	t := db.segs.Load()
-	var newer *segTable
-	defer func() { runtime.KeepAlive(t); runtime.KeepAlive(newer) }()
+	vs := db.newValueSampler(t)
+	defer vs.done()
 	var recs []index.Record
-	type keySample struct {
-		seg uint32
-		n   int64
-	}
-	var sampled []keySample // the values this key gave the samples
 	// A fault (a file truncated under its mapping) ends the walk: what it
 	// found so far is the estimate, and reads report the damage.
 	_ = segment.GuardFaults(func() error {
@@ -464,7 +448,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 				return true
 			}
 			klen := int64(len(c.KeyView()))
-			sampled = sampled[:0]              // the segments this key gave a sample
+			vs.key()
 			first := oldestSegment(recs, drop) // where the key's droppable versions begin
 			for _, r := range recs[drop:] {
 				if r.Synthetic() {
@@ -478,20 +462,11 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 					accs[r.Segment] = a
 				}
 				known, unknown := klen+entryOverhead, int64(0)
-				switch i := slices.IndexFunc(sampled, func(k keySample) bool { return k.seg == r.Segment }); {
-				case r.Tombstone():
-				case i >= 0:
-					known += sampled[i].n // as this key's value read there
-				default:
-					unknown = 1
-					if a.sampled < deadSample && r.Version <= vis {
-						if b, _, err := db.readStored(t, r, &newer); err == nil {
-							n := int64(len(b))
-							a.sampled++
-							a.sample += n
-							known, unknown = known+n, 0
-							sampled = append(sampled, keySample{r.Segment, n})
-						}
+				if !r.Tombstone() {
+					if n, ok := vs.length(r); ok {
+						known += n
+					} else {
+						unknown = 1
 					}
 				}
 				a.dead += known
@@ -507,8 +482,7 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	}, func() (string, int64) { return "", 0 })
 	for id, a := range accs {
 		sh := deadShare{dead: a.dead, dep: a.depKnown}
-		if a.sampled > 0 {
-			sh.mean = float64(a.sample) / float64(a.sampled)
+		if sh.mean = vs.mean(id); sh.mean > 0 {
 			sh.dead += int64(float64(a.unknown) * sh.mean)
 			sh.dep += int64(float64(a.depUnknown) * sh.mean)
 		}
@@ -533,9 +507,77 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	return shares
 }
 
-// deadSample is how many droppable values of a segment deadBySegment
-// reads the length of, at most, in one walk.
+// deadSample is how many droppable values of a segment a walk
+// (deadBySegment's, needTrie's) reads the length of, at most.
 const deadSample = 256
+
+// valueSampler gives a walk over the index the lengths of droppable
+// values, read from their segments for a sample of up to deadSample keys
+// a segment, so that a walk reads a bounded number of pages of each
+// segment however many versions may go. A key's first droppable value in
+// a segment is read (while the segment's sample has room) and its other
+// ones there count at that length (a key's versions are most often
+// alike); the values of keys beyond the sample count at the sample's
+// mean. Keys come in the index's hash order, which has nothing to do
+// with their values' sizes.
+type valueSampler struct {
+	db       *DB
+	t, newer *segTable
+	vis      uint64
+	segs     map[uint32]*[2]int64 // a segment: values read, and their bytes
+	keyOf    []keySample          // the values the current key gave
+}
+
+// keySample is the length of a key's value read in segment seg.
+type keySample struct {
+	seg uint32
+	n   int64
+}
+
+func (db *DB) newValueSampler(t *segTable) *valueSampler {
+	return &valueSampler{db: db, t: t, vis: db.visible.Load(), segs: map[uint32]*[2]int64{}}
+}
+
+// key starts the next key.
+func (vs *valueSampler) key() { vs.keyOf = vs.keyOf[:0] }
+
+// length returns the length of r's value (not a tombstone's): the
+// current key's sample in r's segment, read now if the segment's sample
+// has room; false when it is beyond the sample.
+func (vs *valueSampler) length(r index.Record) (int64, bool) {
+	if i := slices.IndexFunc(vs.keyOf, func(k keySample) bool { return k.seg == r.Segment }); i >= 0 {
+		return vs.keyOf[i].n, true
+	}
+	a := vs.segs[r.Segment]
+	if a == nil {
+		a = new([2]int64)
+		vs.segs[r.Segment] = a
+	}
+	if a[0] >= deadSample || r.Version > vs.vis {
+		return 0, false
+	}
+	b, _, err := vs.db.readStored(vs.t, r, &vs.newer)
+	if err != nil {
+		return 0, false
+	}
+	n := int64(len(b))
+	a[0]++
+	a[1] += n
+	vs.keyOf = append(vs.keyOf, keySample{r.Segment, n})
+	return n, true
+}
+
+// mean returns the mean length of the values read in segment id (0:
+// none).
+func (vs *valueSampler) mean(id uint32) float64 {
+	if a := vs.segs[id]; a != nil && a[0] > 0 {
+		return float64(a[1]) / float64(a[0])
+	}
+	return 0
+}
+
+// done keeps the tables the values were read from until the walk ends.
+func (vs *valueSampler) done() { runtime.KeepAlive(vs.t); runtime.KeepAlive(vs.newer) }
 
 // entryOverhead estimates an entry's bytes in a frame beyond its key and
 // value: flags and lengths, and its share of the frame's head and
@@ -633,7 +675,7 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		}
 	}
 	if len(needy) > 0 {
-		db.needTrie(pol, dead).pickNeeded(pick, func(id uint32) int64 {
+		db.needTrie(pol, dead).pickNeeded(pick, needy, func(id uint32) int64 {
 			if sealed[id] == nil {
 				return 0
 			}
@@ -712,32 +754,43 @@ type needNode struct {
 func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTrie {
 	t := &needTrie{nodes: make([]needNode, 1, 64), bySeg: map[uint32][]int32{}}
 	ids := map[uint64]int32{} // parent<<32 | segment: the node
+	vs := db.newValueSampler(db.segs.Load())
+	defer vs.done()
 	var recs []index.Record
-	db.ix.Chains(func(c index.Chain) bool {
-		var drop int
-		if recs, drop = droppable(c, pol, recs); drop < 0 {
-			return true
-		}
-		klen := int64(len(c.KeyView()))
-		node := int32(0)
-		for i := len(recs) - 1; i >= drop; i-- {
-			r := recs[i]
-			if r.Synthetic() {
-				continue // no entry of its own (see deadBySegment)
+	// A fault ends the walk: the trie holds what it found so far.
+	_ = segment.GuardFaults(func() error {
+		db.ix.Chains(func(c index.Chain) bool {
+			var drop int
+			if recs, drop = droppable(c, pol, recs); drop < 0 {
+				return true
 			}
-			if node == 0 || t.nodes[node].seg != r.Segment {
-				if node = t.child(ids, node, r.Segment); node < 0 {
-					return false // the trie is full: decide on what it holds
+			klen := int64(len(c.KeyView()))
+			vs.key()
+			node := int32(0)
+			for i := len(recs) - 1; i >= drop; i-- {
+				r := recs[i]
+				if r.Synthetic() {
+					continue // no entry of its own (see deadBySegment)
 				}
+				if node == 0 || t.nodes[node].seg != r.Segment {
+					if node = t.child(ids, node, r.Segment); node < 0 {
+						return false // the trie is full: decide on what it holds
+					}
+				}
+				n := klen + entryOverhead
+				if !r.Tombstone() {
+					if l, ok := vs.length(r); ok {
+						n += l // as deadBySegment counts it
+					} else {
+						n += int64(dead[r.Segment].mean)
+					}
+				}
+				t.nodes[node].bytes += n
 			}
-			n := klen + entryOverhead
-			if !r.Tombstone() {
-				n += int64(dead[r.Segment].mean)
-			}
-			t.nodes[node].bytes += n
-		}
-		return true
-	})
+			return true
+		})
+		return nil
+	}, func() (string, int64) { return "", 0 })
 	return t
 }
 

@@ -4,111 +4,108 @@ package kv
 // alone (see compactDead for needy and live segments).
 //
 // A node of the need trie goes (its versions are dropped) when its
-// segment and every segment on its path are picked. A segment pays for
-// itself when the bytes that go of the subtrees of its nodes, its own
-// versions and those whose path holds it (the versions that would not go
-// without it), reach CompactAt of its bytes (and are more than none).
-// The segments picked are the largest set, among the sealed segments of
-// the trie and with those picked alone, in which every segment not
-// picked alone pays for itself.
+// segment and every segment on its path are picked. A segment not worth
+// a job alone is picked when it pays for itself: when its gain reaches
+// CompactAt of its bytes (and is more than none). Its gain is the bytes
+// of its nodes that go, plus what goes below its nodes (the versions
+// that need it): in full for a needy segment, and for a live one a
+// share, a node's bytes being shared out equally among the live
+// segments' nodes above it. The segments picked are the largest set in
+// which every segment pays.
 //
-// Paying for itself only gets easier as more segments are picked, so two
-// sets that each pay for themselves do so together: the largest set is
-// one, and is found by starting from every sealed segment and letting go,
-// in any order, of one that does not pay until none is left. So a live
-// segment is rewritten only for the versions that go because of it;
-// needy segments that need the same live segment add up, whenever they
-// were written; and a needy segment short of CompactAt is still picked
-// when the versions that need it make up the rest.
+// So a needy segment pays with its own versions, as Options.CompactAt
+// promises, or with those that need it; and a live segment is picked
+// when its own dead versions and its shares of what goes because of it
+// pay for it: a version that needs many live segments pays each a part,
+// never each in full. Needy segments that need the same live segment add
+// up, however far apart they were written.
 //
-// The cost is linear in the trie's nodes, plus the depth of each node
-// that stops going when its segment is let go (the nodes above it lose
-// its subtree's bytes): a key overwritten in n segments let go newest
-// first costs up to n²/2 steps (BenchmarkPickNeeded's cascade, n²/8
-// steps: about 9 ms for 4,000 segments here).
+// Paying only gets easier as more segments are picked (the shares are
+// fixed by the paths), so two sets that each pay do so together: the
+// largest set is one, found by starting from every sealed segment and
+// letting go of those that do not pay, round after round, until none is
+// left. A round costs a pass over the trie's nodes; the rounds are few
+// unless letting go of some segments makes the next ones fail in turn (a
+// chain of segments each paying only with the ones after it takes a
+// round for each few of its links).
 
 // pickNeeded adds to pick the segments worth a job with the segments
-// picked (see above), given the bytes of each segment (0: not sealed,
-// never picked) and CompactAt, and returns the steps it took.
-func (t *needTrie) pickNeeded(pick map[uint32]bool, size func(uint32) int64, at float64) (steps int64) {
+// picked (see above), given the needy segments, the bytes of each
+// segment (0: not sealed, never picked) and CompactAt, and returns the
+// rounds it took.
+func (t *needTrie) pickNeeded(pick, needy map[uint32]bool, size func(uint32) int64, at float64) (rounds int) {
 	n := len(t.nodes)
-	going := make([]bool, n)
-	sub := make([]int64, n) // a going node: the bytes of the going nodes of its subtree
 	type segState struct {
-		id                uint32
-		in, fixed, queued bool
-		gain, size        int64
+		id               uint32
+		in, fixed, needy bool
+		size             int64
+		gain             float64
 	}
 	segs := make([]segState, 0, len(t.bySeg))
 	of := make([]int32, n) // a node: its segment's index in segs
 	for s, ids := range t.bySeg {
-		st := segState{id: s, size: size(s), fixed: pick[s]}
+		st := segState{id: s, size: size(s), fixed: pick[s], needy: needy[s] && !pick[s]}
 		st.in = st.fixed || st.size > 0
 		for _, id := range ids {
 			of[id] = int32(len(segs))
 		}
 		segs = append(segs, st)
 	}
-	going[0] = true
+	// live: a segment neither picked alone nor needy.
+	live := func(st *segState) bool { return !st.fixed && !st.needy }
+	// above: how many nodes above a node have a live segment (its bytes'
+	// shares).
+	above := make([]int32, n)
 	for i := 1; i < n; i++ { // parents first
-		going[i] = going[t.nodes[i].parent] && segs[of[i]].in
-	}
-	for i := n - 1; i > 0; i-- { // children first
-		if going[i] {
-			nd := &t.nodes[i]
-			sub[i] += nd.bytes
-			sub[nd.parent] += sub[i]
-			segs[of[i]].gain += sub[i]
+		p := t.nodes[i].parent
+		above[i] = above[p]
+		if p != 0 && live(&segs[of[p]]) {
+			above[i]++
 		}
 	}
-	steps = int64(n)
-
-	pays := func(st *segState) bool {
-		return st.gain > 0 && float64(st.gain) >= at*float64(st.size)
-	}
-	var queue []int32
-	check := func(i int32) {
-		if st := &segs[i]; st.in && !st.fixed && !st.queued && !pays(st) {
-			st.queued = true
-			queue = append(queue, i)
+	going := make([]bool, n)
+	// below and shares: the bytes of the going nodes below a node, and
+	// their shares.
+	below := make([]int64, n)
+	shares := make([]float64, n)
+	going[0] = true
+	for {
+		rounds++
+		for i := range segs {
+			segs[i].gain = 0
 		}
-	}
-	for i := range segs {
-		check(int32(i))
-	}
-	var stack []int32
-	for len(queue) > 0 {
-		i := queue[len(queue)-1]
-		queue = queue[:len(queue)-1]
-		segs[i].in = false
-		for _, v := range t.bySeg[segs[i].id] {
-			if !going[v] {
+		for i := 1; i < n; i++ {
+			going[i] = going[t.nodes[i].parent] && segs[of[i]].in
+			below[i], shares[i] = 0, 0
+		}
+		for i := n - 1; i > 0; i-- { // children first
+			if !going[i] {
 				continue
 			}
-			// v's subtree stops going: each node's segment loses what went
-			// of the node's subtree, and v's ancestors lose all of it.
-			lost := sub[v]
-			stack = append(stack[:0], v)
-			for len(stack) > 0 {
-				w := stack[len(stack)-1]
-				stack = stack[:len(stack)-1]
-				steps++
-				going[w] = false
-				segs[of[w]].gain -= sub[w]
-				sub[w] = 0
-				check(of[w])
-				for c := t.nodes[w].child; c != 0; c = t.nodes[c].sibling {
-					if going[c] {
-						stack = append(stack, c)
-					}
-				}
+			nd := &t.nodes[i]
+			st := &segs[of[i]]
+			st.gain += float64(nd.bytes)
+			switch {
+			case st.needy:
+				st.gain += float64(below[i])
+			case live(st):
+				st.gain += shares[i]
 			}
-			for a := t.nodes[v].parent; a != 0; a = t.nodes[a].parent {
-				steps++
-				sub[a] -= lost
-				segs[of[a]].gain -= lost
-				check(of[a])
+			below[nd.parent] += below[i] + nd.bytes
+			shares[nd.parent] += shares[i]
+			if above[i] > 0 {
+				shares[nd.parent] += float64(nd.bytes) / float64(above[i])
 			}
+		}
+		fail := false
+		for i := range segs {
+			st := &segs[i]
+			if st.in && !st.fixed && !(st.gain > 0 && st.gain >= at*float64(st.size)) {
+				st.in, fail = false, true
+			}
+		}
+		if !fail {
+			break
 		}
 	}
 	for _, st := range segs {
@@ -116,5 +113,5 @@ func (t *needTrie) pickNeeded(pick map[uint32]bool, size func(uint32) int64, at 
 			pick[st.id] = true
 		}
 	}
-	return steps
+	return rounds
 }

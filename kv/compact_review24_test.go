@@ -28,18 +28,20 @@ func stillSealed(db *DB, ids []uint32) int {
 // heartbeat key overwritten in every needy segment after it (3..segs).
 // A is short alone (its versions need L); each later segment is worth a
 // job but for its heartbeat version needing A.
-func review24ChainCase(segs int) (*needTrie, func(uint32) int64) {
+func review24ChainCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int64) {
 	var paths [][]uint32
 	for range 9 {
 		paths = append(paths, []uint32{1, 2})
 	}
 	heartbeat := []uint32{2}
+	needy := map[uint32]bool{2: true}
 	for s := uint32(3); s <= uint32(segs); s++ {
 		heartbeat = append(heartbeat, s)
+		needy[s] = true
 	}
 	paths = append(paths, heartbeat)
 	t := trieOf(paths, func(int, int) int64 { return 100 })
-	return t, func(s uint32) int64 {
+	return t, needy, func(s uint32) int64 {
 		switch s {
 		case 1:
 			return 1 << 40
@@ -53,14 +55,15 @@ func review24ChainCase(segs int) (*needTrie, func(uint32) int64) {
 // 039d5de reran its step 1 over every node a group held at each trial
 // when a needy member was short alone and others not: 500 visits a node
 // at 500 segments, 2,000 at 2,000. And it picked nothing here, though the
-// heartbeat versions that need A pay for A many times over.
+// heartbeat versions that need A pay for A many times over. pickNeeded
+// takes two passes over the trie (L goes in the first).
 func TestReview24StepsLinearWhenANeedySegmentIsShortAlone(t *testing.T) {
 	for _, segs := range []int{500, 2000} {
-		trie, size := review24ChainCase(segs)
+		trie, needy, size := review24ChainCase(segs)
 		pick := map[uint32]bool{}
-		steps := trie.pickNeeded(pick, size, 0.5)
-		t.Logf("%d segments, %d nodes: %d steps", segs, len(trie.nodes), steps)
-		require.LessOrEqual(t, steps, 3*int64(len(trie.nodes)))
+		rounds := trie.pickNeeded(pick, needy, size, 0.5)
+		t.Logf("%d segments: %d rounds", segs, rounds)
+		require.LessOrEqual(t, rounds, 3, "passes over the trie")
 		require.False(t, pick[1], "L rewritten for A's 900 bytes")
 		require.Len(t, pick, segs-1, "A and every segment after it pay")
 	}
@@ -71,12 +74,16 @@ func TestReview24StepsLinearWhenANeedySegmentIsShortAlone(t *testing.T) {
 // 3..segs, each overwriting the hot keys (its versions need L and the
 // bursts before). The first burst also overwrites key y, born in C: one
 // version of 20 bytes that needs C.
-func review24HostageCase(segs int) (*needTrie, func(uint32) int64) {
+func review24HostageCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int64) {
 	hot := []uint32{2}
 	for s := uint32(3); s <= uint32(segs); s++ {
 		hot = append(hot, s)
 	}
 	paths := [][]uint32{{1, 3}, hot}
+	needy := map[uint32]bool{}
+	for s := uint32(3); s <= uint32(segs); s++ {
+		needy[s] = true
+	}
 	t := trieOf(paths, func(k, i int) int64 {
 		if k == 0 {
 			return 20 // y's versions in C and in the first burst
@@ -86,7 +93,7 @@ func review24HostageCase(segs int) (*needTrie, func(uint32) int64) {
 		}
 		return 100 // a burst: its hot versions
 	})
-	return t, func(s uint32) int64 {
+	return t, needy, func(s uint32) int64 {
 		switch s {
 		case 1:
 			return 10000
@@ -106,16 +113,16 @@ func review24HostageCase(segs int) (*needTrie, func(uint32) int64) {
 // of C and L together, C (10,000 bytes) was rewritten for y's 40.
 func TestReview24LiveSegmentNotRewrittenForAnotherLiveSegmentsGain(t *testing.T) {
 	t.Run("C not rewritten for L's gain", func(t *testing.T) {
-		trie, size := review24HostageCase(60)
+		trie, needy, size := review24HostageCase(60)
 		pick := map[uint32]bool{}
-		trie.pickNeeded(pick, size, 0.5)
+		trie.pickNeeded(pick, needy, size, 0.5)
 		require.False(t, pick[1], "C (10,000 bytes) rewritten: what goes because of it is 40 bytes")
 		require.Len(t, pick, 59, "L and every burst")
 	})
 	t.Run("bursts go with L", func(t *testing.T) {
-		trie, size := review24HostageCase(5)
+		trie, needy, size := review24HostageCase(5)
 		pick := map[uint32]bool{}
-		trie.pickNeeded(pick, size, 0.5)
+		trie.pickNeeded(pick, needy, size, 0.5)
 		t.Logf("picked %v", pick)
 		require.True(t, pick[2] && pick[3] && pick[4] && pick[5], "three bursts (300 bytes) behind L (200, 50 of them its own dead versions) wait behind C")
 	})
@@ -184,7 +191,9 @@ func TestReview24ColdSegmentNotRewrittenForHotKeysThatNeedAnother(t *testing.T) 
 // at the next burst), whose versions need L and nothing of N. In 039d5de
 // the first burst's walk met L's node, held by N's pending group, and
 // joined it: the group could never pass (N short), so no burst ever went
-// and the dead bytes grew with every burst.
+// and the dead bytes grew with every burst. (Since the trie weighs a
+// key's versions at its own sampled length, as deadBySegment does, N is
+// no longer short: it goes with the rest.)
 func TestReview24ShortNeedySegmentDoesNotHoldBurstsBehindItsLiveSegment(t *testing.T) {
 	for _, withN := range []bool{false, true} {
 		t.Run(fmt.Sprintf("N=%v", withN), func(t *testing.T) {
@@ -220,7 +229,7 @@ func TestReview24ShortNeedySegmentDoesNotHoldBurstsBehindItsLiveSegment(t *testi
 					mustPut(t, db, "r", fmt.Sprintf("g%d", i), String(randString(rng, 2500)))
 				}
 				burstSegs = append(burstSegs, review22Segment(t, db))
-				if k == 1 && withN {
+				if k == 0 && withN { // before the first look
 					dead := db.deadBySegment(db.retention())
 					t.Logf("L %d: %+v; N %d: %+v", l, dead[l], n, dead[n])
 					require.GreaterOrEqual(t, float64(dead[n].dead), 0.5*float64(dead[n].all), "N is needy")
