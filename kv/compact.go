@@ -675,7 +675,7 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		}
 	}
 	if len(needy) > 0 {
-		db.needTrie(pol, dead).pickNeeded(pick, needy, func(id uint32) int64 {
+		db.needTrie(pol, dead).pickNeeded(pick, db.manifestOrder(), func(id uint32) int64 {
 			if sealed[id] == nil {
 				return 0
 			}
@@ -757,6 +757,7 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 	vs := db.newValueSampler(db.segs.Load())
 	defer vs.done()
 	var recs []index.Record
+	var lens []int64 // a key's droppable versions' bytes, as recs[drop:]
 	// A fault ends the walk: the trie holds what it found so far.
 	_ = segment.GuardFaults(func() error {
 		db.ix.Chains(func(c index.Chain) bool {
@@ -765,7 +766,21 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 				return true
 			}
 			klen := int64(len(c.KeyView()))
+			// The lengths first, newest first as deadBySegment reads them
+			// (so that both sample the same version of a key in a segment).
 			vs.key()
+			lens = lens[:0]
+			for _, r := range recs[drop:] {
+				n := klen + entryOverhead
+				if !r.Synthetic() && !r.Tombstone() {
+					if l, ok := vs.length(r); ok {
+						n += l
+					} else {
+						n += int64(dead[r.Segment].mean)
+					}
+				}
+				lens = append(lens, n)
+			}
 			node := int32(0)
 			for i := len(recs) - 1; i >= drop; i-- {
 				r := recs[i]
@@ -777,15 +792,7 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 						return false // the trie is full: decide on what it holds
 					}
 				}
-				n := klen + entryOverhead
-				if !r.Tombstone() {
-					if l, ok := vs.length(r); ok {
-						n += l // as deadBySegment counts it
-					} else {
-						n += int64(dead[r.Segment].mean)
-					}
-				}
-				t.nodes[node].bytes += n
+				t.nodes[node].bytes += lens[i-drop]
 			}
 			return true
 		})
@@ -811,6 +818,18 @@ func (t *needTrie) child(ids map[uint64]int32, parent int32, seg uint32) int32 {
 	t.bySeg[seg] = append(t.bySeg[seg], id)
 	ids[k] = id
 	return id
+}
+
+// manifestOrder returns the ids of the segments the manifest lists,
+// oldest versions first.
+func (db *DB) manifestOrder() []uint32 {
+	db.set.mu.Lock()
+	defer db.set.mu.Unlock()
+	ids := make([]uint32, len(db.set.man.Segments))
+	for i, info := range db.set.man.Segments {
+		ids[i] = info.ID
+	}
+	return ids
 }
 
 // pace returns a Pace function that keeps background compaction to about

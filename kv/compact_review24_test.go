@@ -28,20 +28,18 @@ func stillSealed(db *DB, ids []uint32) int {
 // heartbeat key overwritten in every needy segment after it (3..segs).
 // A is short alone (its versions need L); each later segment is worth a
 // job but for its heartbeat version needing A.
-func review24ChainCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int64) {
+func review24ChainCase(segs int) (*needTrie, []uint32, func(uint32) int64) {
 	var paths [][]uint32
 	for range 9 {
 		paths = append(paths, []uint32{1, 2})
 	}
 	heartbeat := []uint32{2}
-	needy := map[uint32]bool{2: true}
 	for s := uint32(3); s <= uint32(segs); s++ {
 		heartbeat = append(heartbeat, s)
-		needy[s] = true
 	}
 	paths = append(paths, heartbeat)
 	t := trieOf(paths, func(int, int) int64 { return 100 })
-	return t, needy, func(s uint32) int64 {
+	return t, upTo(segs), func(s uint32) int64 {
 		switch s {
 		case 1:
 			return 1 << 40
@@ -59,9 +57,9 @@ func review24ChainCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int64
 // takes two passes over the trie (L goes in the first).
 func TestReview24StepsLinearWhenANeedySegmentIsShortAlone(t *testing.T) {
 	for _, segs := range []int{500, 2000} {
-		trie, needy, size := review24ChainCase(segs)
+		trie, order, size := review24ChainCase(segs)
 		pick := map[uint32]bool{}
-		rounds := trie.pickNeeded(pick, needy, size, 0.5)
+		rounds := trie.pickNeeded(pick, order, size, 0.5)
 		t.Logf("%d segments: %d rounds", segs, rounds)
 		require.LessOrEqual(t, rounds, 3, "passes over the trie")
 		require.False(t, pick[1], "L rewritten for A's 900 bytes")
@@ -74,16 +72,12 @@ func TestReview24StepsLinearWhenANeedySegmentIsShortAlone(t *testing.T) {
 // 3..segs, each overwriting the hot keys (its versions need L and the
 // bursts before). The first burst also overwrites key y, born in C: one
 // version of 20 bytes that needs C.
-func review24HostageCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int64) {
+func review24HostageCase(segs int) (*needTrie, []uint32, func(uint32) int64) {
 	hot := []uint32{2}
 	for s := uint32(3); s <= uint32(segs); s++ {
 		hot = append(hot, s)
 	}
 	paths := [][]uint32{{1, 3}, hot}
-	needy := map[uint32]bool{}
-	for s := uint32(3); s <= uint32(segs); s++ {
-		needy[s] = true
-	}
 	t := trieOf(paths, func(k, i int) int64 {
 		if k == 0 {
 			return 20 // y's versions in C and in the first burst
@@ -93,7 +87,7 @@ func review24HostageCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int
 		}
 		return 100 // a burst: its hot versions
 	})
-	return t, needy, func(s uint32) int64 {
+	return t, upTo(segs), func(s uint32) int64 {
 		switch s {
 		case 1:
 			return 10000
@@ -113,16 +107,16 @@ func review24HostageCase(segs int) (*needTrie, map[uint32]bool, func(uint32) int
 // of C and L together, C (10,000 bytes) was rewritten for y's 40.
 func TestReview24LiveSegmentNotRewrittenForAnotherLiveSegmentsGain(t *testing.T) {
 	t.Run("C not rewritten for L's gain", func(t *testing.T) {
-		trie, needy, size := review24HostageCase(60)
+		trie, order, size := review24HostageCase(60)
 		pick := map[uint32]bool{}
-		trie.pickNeeded(pick, needy, size, 0.5)
+		trie.pickNeeded(pick, order, size, 0.5)
 		require.False(t, pick[1], "C (10,000 bytes) rewritten: what goes because of it is 40 bytes")
 		require.Len(t, pick, 59, "L and every burst")
 	})
 	t.Run("bursts go with L", func(t *testing.T) {
-		trie, needy, size := review24HostageCase(5)
+		trie, order, size := review24HostageCase(5)
 		pick := map[uint32]bool{}
-		trie.pickNeeded(pick, needy, size, 0.5)
+		trie.pickNeeded(pick, order, size, 0.5)
 		t.Logf("picked %v", pick)
 		require.True(t, pick[2] && pick[3] && pick[4] && pick[5], "three bursts (300 bytes) behind L (200, 50 of them its own dead versions) wait behind C")
 	})
