@@ -502,6 +502,10 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 			delete(shares, id) // gone since
 			continue
 		}
+		// The sample may count a segment's versions at more than its
+		// bytes (a key's versions there at the length of one of them).
+		sh.dead = min(sh.dead, sh.all)
+		sh.dep = min(sh.dep, sh.dead)
 		shares[id] = sh
 	}
 	return shares
@@ -675,7 +679,11 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 		}
 	}
 	if len(needy) > 0 {
-		db.needTrie(pol, dead).pickNeeded(pick, db.manifestOrder(), func(id uint32) int64 {
+		order := db.manifestOrder()
+		if w := db.segs.Load().active; w != nil {
+			order = append(order, w.ID()) // the newest
+		}
+		db.needTrie(pol, dead).pickNeeded(pick, order, func(id uint32) int64 {
 			if sealed[id] == nil {
 				return 0
 			}
@@ -798,6 +806,22 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 		})
 		return nil
 	}, func() (string, int64) { return "", 0 })
+	// A key's versions in a segment count at the length of one of them,
+	// read (see valueSampler): a segment's nodes may sum to more than the
+	// segment (600 counter values after a document, counted as 600
+	// documents). Scale them down to its dead bytes, so that none is
+	// credited with more than it can free.
+	for s, ids := range t.bySeg {
+		sum := int64(0)
+		for _, id := range ids {
+			sum += t.nodes[id].bytes
+		}
+		if most := dead[s].dead; sum > most && sum > 0 {
+			for _, id := range ids {
+				t.nodes[id].bytes = int64(float64(t.nodes[id].bytes) * float64(most) / float64(sum))
+			}
+		}
+	}
 	return t
 }
 

@@ -36,8 +36,18 @@ import (
 // it is found not to pay (its versions then count for none older), so
 // that one pass lets go of a whole chain of segments each paying only
 // with the newer ones. A pass that follows lets go of what needed a
-// segment let go before it. (Where a path is out of segment order, which
-// the index never gives, a pass decides only at its end.)
+// segment let go before it, so a chain whose links go alternately to
+// older and newer segments takes a pass for each alternation (see
+// pickBudget). (Where a path is out of segment order, which the index
+// never gives, a pass decides only at its end.)
+
+// pickBudget bounds the node visits of pickNeeded's passes: a pattern
+// whose segments stop paying in turn, alternately older and newer ones
+// (review 27's pipeline: a pass for each alternation), could otherwise
+// cost passes as many as the segments over a trie of millions of nodes.
+// Past it the look picks nothing beyond what is worth a job alone (never
+// more than it should), and the next look tries again.
+var pickBudget = 64 << 20 // a var for the tests
 
 // pickNeeded adds to pick the segments worth a job with the segments
 // picked (see above), given the segments oldest first, the bytes of each
@@ -52,10 +62,15 @@ func (t *needTrie) pickNeeded(pick map[uint32]bool, order []uint32, size func(ui
 		own, shares      float64
 	}
 	// segs: the trie's segments newest first (those order does not list
-	// last, as if oldest).
+	// first, as the newest: the active segment, or one sealed since).
 	rank := make(map[uint32]int, len(order))
 	for i, s := range order {
 		rank[s] = i + 1
+	}
+	for s := range t.bySeg {
+		if rank[s] == 0 {
+			rank[s] = len(order) + 1
+		}
 	}
 	segs := make([]segState, 0, len(t.bySeg))
 	for s := range t.bySeg {
@@ -103,7 +118,9 @@ func (t *needTrie) pickNeeded(pick map[uint32]bool, order []uint32, size func(ui
 		return true
 	}
 	for {
-		passes++
+		if passes++; passes*n > pickBudget && passes > 2 {
+			return passes // see pickBudget: nothing more is picked
+		}
 		for i := range segs {
 			segs[i].own, segs[i].shares = 0, 0
 		}

@@ -242,6 +242,34 @@ func TestPickNeededRounds(t *testing.T) {
 	}
 }
 
+// Past pickBudget node visits, pickNeeded stops and picks nothing more
+// than was picked: over random tries with a budget of two passes, those
+// that take more stop at the third and pick nothing; the others pick as
+// without a budget.
+func TestPickNeededBudget(t *testing.T) {
+	defer func(b int) { pickBudget = b }(pickBudget)
+	rng := rand.New(rand.NewPCG(27, 4))
+	cut := 0
+	for range 2000 {
+		trie, pick, order, sizes := randomPickCase(rng, 2+rng.IntN(9))
+		size := func(s uint32) int64 { return sizes[s] }
+		pickBudget = 64 << 20
+		full := maps.Clone(pick)
+		passes := trie.pickNeeded(full, order, size, 0.5)
+		pickBudget = 2 * len(trie.nodes) // two passes
+		got := maps.Clone(pick)
+		if p := trie.pickNeeded(got, order, size, 0.5); passes > 2 {
+			cut++
+			require.Equal(t, 3, p, "stopped at the third pass")
+			require.Equal(t, pick, got, "nothing picked beyond what was")
+		} else {
+			require.Equal(t, full, got, "within the budget: all of it")
+		}
+	}
+	t.Logf("%d of 2000 cut short", cut)
+	require.Positive(t, cut)
+}
+
 // BenchmarkPickNeeded measures pickNeeded over chainCase (linear) and
 // cascadeCase (quadratic, its worst).
 func BenchmarkPickNeeded(b *testing.B) {
