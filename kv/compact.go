@@ -438,48 +438,39 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 	t := db.segs.Load()
 	vs := db.newValueSampler(t)
 	defer vs.done()
-	var recs []index.Record
 	// A fault (a file truncated under its mapping) ends the walk: what it
 	// found so far is the estimate, and reads report the damage.
-	_ = segment.GuardFaults(func() error {
-		db.ix.Chains(func(c index.Chain) bool {
-			var drop int
-			if recs, drop = droppable(c, pol, recs); drop < 0 {
-				return true
+	db.walkDroppable(pol, vs, func(c index.Chain, recs []index.Record, drop int) bool {
+		klen := int64(len(c.KeyView()))
+		first := oldestSegment(recs, drop) // where the key's droppable versions begin
+		for _, r := range recs[drop:] {
+			if r.Synthetic() {
+				// No entry of its own (compaction drops a DropRun's
+				// deletion with the version below it).
+				continue
 			}
-			klen := int64(len(c.KeyView()))
-			vs.key()
-			first := oldestSegment(recs, drop) // where the key's droppable versions begin
-			for _, r := range recs[drop:] {
-				if r.Synthetic() {
-					// No entry of its own (compaction drops a DropRun's
-					// deletion with the version below it).
-					continue
-				}
-				a := accs[r.Segment]
-				if a == nil {
-					a = &acc{}
-					accs[r.Segment] = a
-				}
-				known, unknown := klen+entryOverhead, int64(0)
-				if !r.Tombstone() {
-					if n, ok := vs.length(r); ok {
-						known += n
-					} else {
-						unknown = 1
-					}
-				}
-				a.dead += known
-				a.unknown += unknown
-				if r.Segment != first {
-					a.depKnown += known
-					a.depUnknown += unknown
+			a := accs[r.Segment]
+			if a == nil {
+				a = &acc{}
+				accs[r.Segment] = a
+			}
+			known, unknown := klen+entryOverhead, int64(0)
+			if !r.Tombstone() {
+				if n, ok := vs.length(r); ok {
+					known += n
+				} else {
+					unknown = 1
 				}
 			}
-			return true
-		})
-		return nil
-	}, func() (string, int64) { return "", 0 })
+			a.dead += known
+			a.unknown += unknown
+			if r.Segment != first {
+				a.depKnown += known
+				a.depUnknown += unknown
+			}
+		}
+		return true
+	})
 	for id, a := range accs {
 		sh := deadShare{dead: a.dead, dep: a.depKnown}
 		if sh.mean = vs.mean(id); sh.mean > 0 {
@@ -509,6 +500,26 @@ func (db *DB) deadBySegment(pol compaction.Policy) map[uint32]deadShare {
 		shares[id] = sh
 	}
 	return shares
+}
+
+// walkDroppable calls fn for each key of the index with versions pol
+// lets compaction drop: its chain, its records newest first and the
+// index in them of its newest droppable one (see droppable), with vs
+// started on the key; fn returns false to end the walk. A fault (a file
+// truncated under its mapping, met by vs's reads) ends it too.
+func (db *DB) walkDroppable(pol compaction.Policy, vs *valueSampler, fn func(c index.Chain, recs []index.Record, drop int) bool) {
+	var recs []index.Record
+	_ = segment.GuardFaults(func() error {
+		db.ix.Chains(func(c index.Chain) bool {
+			var drop int
+			if recs, drop = droppable(c, pol, recs); drop < 0 {
+				return true
+			}
+			vs.key()
+			return fn(c, recs, drop)
+		})
+		return nil
+	}, func() (string, int64) { return "", 0 })
 }
 
 // deadSample is how many droppable values of a segment a walk
@@ -667,28 +678,9 @@ func (db *DB) compactDead(pol compaction.Policy) bool {
 	// segments worth a job with the others (needy ones, and live ones a
 	// key began in or passed through) are added by the rule at the top of
 	// compact_pick.go.
-	pick, needy := map[uint32]bool{}, map[uint32]bool{}
-	sealed := db.segs.Load().sealed
-	for id, sh := range dead {
-		switch {
-		case sealed[id] == nil || sh.dead <= 0:
-		case float64(sh.dead-sh.dep) >= db.opts.CompactAt*float64(sh.all):
-			pick[id] = true
-		case float64(sh.dead) >= db.opts.CompactAt*float64(sh.all):
-			needy[id] = true
-		}
-	}
+	pick, needy := db.splitDead(dead)
 	if len(needy) > 0 {
-		order := db.manifestOrder()
-		if w := db.segs.Load().active; w != nil {
-			order = append(order, w.ID()) // the newest
-		}
-		db.needTrie(pol, dead).pickNeeded(pick, order, func(id uint32) int64 {
-			if sealed[id] == nil {
-				return 0
-			}
-			return dead[id].all
-		}, db.opts.CompactAt)
+		db.addNeeded(pol, dead, pick)
 	}
 	worked := false
 	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return pick[s.ID] }) {
@@ -764,48 +756,39 @@ func (db *DB) needTrie(pol compaction.Policy, dead map[uint32]deadShare) *needTr
 	ids := map[uint64]int32{} // parent<<32 | segment: the node
 	vs := db.newValueSampler(db.segs.Load())
 	defer vs.done()
-	var recs []index.Record
 	var lens []int64 // a key's droppable versions' bytes, as recs[drop:]
 	// A fault ends the walk: the trie holds what it found so far.
-	_ = segment.GuardFaults(func() error {
-		db.ix.Chains(func(c index.Chain) bool {
-			var drop int
-			if recs, drop = droppable(c, pol, recs); drop < 0 {
-				return true
-			}
-			klen := int64(len(c.KeyView()))
-			// The lengths first, newest first as deadBySegment reads them
-			// (so that both sample the same version of a key in a segment).
-			vs.key()
-			lens = lens[:0]
-			for _, r := range recs[drop:] {
-				n := klen + entryOverhead
-				if !r.Synthetic() && !r.Tombstone() {
-					if l, ok := vs.length(r); ok {
-						n += l
-					} else {
-						n += int64(dead[r.Segment].mean)
-					}
+	db.walkDroppable(pol, vs, func(c index.Chain, recs []index.Record, drop int) bool {
+		klen := int64(len(c.KeyView()))
+		// The lengths first, newest first as deadBySegment reads them
+		// (so that both sample the same version of a key in a segment).
+		lens = lens[:0]
+		for _, r := range recs[drop:] {
+			n := klen + entryOverhead
+			if !r.Synthetic() && !r.Tombstone() {
+				if l, ok := vs.length(r); ok {
+					n += l
+				} else {
+					n += int64(dead[r.Segment].mean)
 				}
-				lens = append(lens, n)
 			}
-			node := int32(0)
-			for i := len(recs) - 1; i >= drop; i-- {
-				r := recs[i]
-				if r.Synthetic() {
-					continue // no entry of its own (see deadBySegment)
-				}
-				if node == 0 || t.nodes[node].seg != r.Segment {
-					if node = t.child(ids, node, r.Segment); node < 0 {
-						return false // the trie is full: decide on what it holds
-					}
-				}
-				t.nodes[node].bytes += lens[i-drop]
+			lens = append(lens, n)
+		}
+		node := int32(0)
+		for i := len(recs) - 1; i >= drop; i-- {
+			r := recs[i]
+			if r.Synthetic() {
+				continue // no entry of its own (see deadBySegment)
 			}
-			return true
-		})
-		return nil
-	}, func() (string, int64) { return "", 0 })
+			if node == 0 || t.nodes[node].seg != r.Segment {
+				if node = t.child(ids, node, r.Segment); node < 0 {
+					return false // the trie is full: decide on what it holds
+				}
+			}
+			t.nodes[node].bytes += lens[i-drop]
+		}
+		return true
+	})
 	// A key's versions in a segment count at the length of one of them,
 	// read (see valueSampler): a segment's nodes may sum to more than the
 	// segment (600 counter values after a document, counted as 600
@@ -842,6 +825,42 @@ func (t *needTrie) child(ids map[uint64]int32, parent int32, seg uint32) int32 {
 	t.bySeg[seg] = append(t.bySeg[seg], id)
 	ids[k] = id
 	return id
+}
+
+// splitDead returns the sealed segments worth a job alone and the needy
+// ones (see compactDead).
+func (db *DB) splitDead(dead map[uint32]deadShare) (pick, needy map[uint32]bool) {
+	pick, needy = map[uint32]bool{}, map[uint32]bool{}
+	sealed := db.segs.Load().sealed
+	for id, sh := range dead {
+		switch {
+		case sealed[id] == nil || sh.dead <= 0:
+		case float64(sh.dead-sh.dep) >= db.opts.CompactAt*float64(sh.all):
+			pick[id] = true
+		case float64(sh.dead) >= db.opts.CompactAt*float64(sh.all):
+			needy[id] = true
+		}
+	}
+	return pick, needy
+}
+
+// addNeeded adds to pick the segments worth a job with those picked, by
+// the need trie (see compact_pick.go), and returns the trie's nodes and
+// the passes pickNeeded made over it.
+func (db *DB) addNeeded(pol compaction.Policy, dead map[uint32]deadShare, pick map[uint32]bool) (nodes, passes int) {
+	t := db.segs.Load()
+	order := db.manifestOrder()
+	if w := t.active; w != nil {
+		order = append(order, w.ID()) // the newest
+	}
+	trie := db.needTrie(pol, dead)
+	passes = trie.pickNeeded(pick, order, func(id uint32) int64 {
+		if t.sealed[id] == nil {
+			return 0
+		}
+		return dead[id].all
+	}, db.opts.CompactAt)
+	return len(trie.nodes), passes
 }
 
 // manifestOrder returns the ids of the segments the manifest lists,

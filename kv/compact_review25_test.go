@@ -120,17 +120,7 @@ func TestReview25SegmentMeanInflatesWhatGoesBecauseOfALiveSegment(t *testing.T) 
 // pickNeeded makes over it.
 func review25Mixed(t *testing.T, segs int) (*DB, int64, int64) {
 	t.Helper()
-	db := openT(t, &Options{Durability: InMemory, SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
-	holdBackground(db)
-	t.Cleanup(func() { <-db.compact.sem })
-	rng := rand.New(rand.NewPCG(25, 4))
-	putKeys(t, db, rng, "big", 1000)
-	putKeys(t, db, rng, "g", 20)
-	rollNow(t, db)
-	for range 3 {
-		putKeys(t, db, rng, "g", 20)
-	}
-	rollNow(t, db)
+	db, rng := review25Prelude(t, 4)
 	for s := range segs {
 		for i := range 20 {
 			if i != s%20 {
@@ -142,16 +132,28 @@ func review25Mixed(t *testing.T, segs int) (*DB, int64, int64) {
 	}
 	pol, err := db.policy()
 	require.NoError(t, err)
-	dead := db.deadBySegment(pol)
-	sealed := db.segs.Load().sealed
-	trie := db.needTrie(pol, dead)
-	rounds := trie.pickNeeded(map[uint32]bool{}, db.manifestOrder(), func(id uint32) int64 {
-		if sealed[id] == nil {
-			return 0
-		}
-		return dead[id].all
-	}, 0.5)
-	return db, int64(len(trie.nodes)), int64(rounds)
+	nodes, passes := db.addNeeded(pol, db.deadBySegment(pol), map[uint32]bool{})
+	return db, int64(nodes), int64(passes)
+}
+
+// review25Prelude opens an in-memory database (64 KB segments,
+// KeepVersions 1, the background held) and writes a big live segment and
+// a needy segment that cannot pay for it, so that every look builds the
+// need trie.
+func review25Prelude(t *testing.T, seed uint64) (*DB, *rand.Rand) {
+	t.Helper()
+	db := openT(t, &Options{Durability: InMemory, SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
+	holdBackground(db)
+	t.Cleanup(func() { <-db.compact.sem })
+	rng := rand.New(rand.NewPCG(25, seed))
+	putKeys(t, db, rng, "big", 1000)
+	putKeys(t, db, rng, "g", 20)
+	rollNow(t, db)
+	for range 3 {
+		putKeys(t, db, rng, "g", 20)
+	}
+	rollNow(t, db)
+	return db, rng
 }
 
 // 3. Cost. Where no hot segment paid, 96175a5 let them go newest first,

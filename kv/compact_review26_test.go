@@ -68,17 +68,30 @@ func TestReview26NeedyChainCreditedInFull(t *testing.T) {
 // which is rewritten for the 20 KB that really go (9% of it, CompactAt
 // 0.5): review 25's second defect, by another road.
 func TestReview26TrieSamplesAnotherVersionThanDeadBySegment(t *testing.T) {
+	review26CounterAndDocument(t, 26, false)
+}
+
+// review26CounterAndDocument writes L (1,000 live keys and k's first
+// version) and N (one 8 KB version of k and 600 counter values, the
+// document first or last), makes N's versions dead, runs a look and
+// checks that L was not rewritten for them.
+func review26CounterAndDocument(t *testing.T, seed uint64, documentLast bool) {
 	const at = 0.5
 	db := openT(t, &Options{SegmentSize: 4 << 20, Retention: Retention{KeepVersions: 1}, CompactAt: at})
 	holdBackground(db)
 	defer func() { <-db.compact.sem }()
-	rng := rand.New(rand.NewPCG(26, 2))
+	rng := rand.New(rand.NewPCG(seed, 2))
 	putKeys(t, db, rng, "v", 1000) // live for good
 	mustPut(t, db, "r", "k", Int(0))
 	l := review22Segment(t, db)
-	mustPut(t, db, "r", "k", String(randString(rng, 8000))) // a document
+	if !documentLast {
+		mustPut(t, db, "r", "k", String(randString(rng, 8000))) // a document
+	}
 	for i := range 600 {
-		mustPut(t, db, "r", "k", Int(int64(i))) // then a counter
+		mustPut(t, db, "r", "k", Int(int64(i))) // a counter
+	}
+	if documentLast {
+		mustPut(t, db, "r", "k", String(randString(rng, 8000)))
 	}
 	n := review22Segment(t, db)
 	mustPut(t, db, "r", "k", Int(-1)) // N's versions: dead now
@@ -93,8 +106,8 @@ func TestReview26TrieSamplesAnotherVersionThanDeadBySegment(t *testing.T) {
 	gone, rewritten, reclaimed := review25Look(t, db)
 	t.Logf("the look rewrote %v (%d bytes) to reclaim %d bytes", gone, rewritten, reclaimed)
 	require.NotNil(t, db.segs.Load().sealed[l],
-		"L (%d bytes, %d dead) rewritten to reclaim %d bytes: deadBySegment weighed N's versions at %d bytes, the trie at %d",
-		dead[l].all, dead[l].dead, reclaimed, dead[n].dead, trieN)
+		"L (%d bytes, %d dead) rewritten to reclaim %d bytes: N (%d bytes) weighed at %d bytes in deadBySegment, %d in the trie",
+		dead[l].all, dead[l].dead, reclaimed, dead[n].all, dead[n].dead, trieN)
 }
 
 // review26Windows writes a big live segment and a needy segment that
@@ -107,17 +120,24 @@ func TestReview26TrieSamplesAnotherVersionThanDeadBySegment(t *testing.T) {
 // the trie's nodes and pickNeeded's passes over it.
 func review26Windows(t *testing.T, segs int) (*DB, int, int, time.Duration) {
 	t.Helper()
-	db := openT(t, &Options{Durability: InMemory, SegmentSize: 64 << 10, Retention: Retention{KeepVersions: 1}, CompactAt: 0.5})
-	holdBackground(db)
-	t.Cleanup(func() { <-db.compact.sem })
-	rng := rand.New(rand.NewPCG(26, 3))
-	putKeys(t, db, rng, "big", 1000)
-	putKeys(t, db, rng, "g", 20)
-	rollNow(t, db)
-	for range 3 {
-		putKeys(t, db, rng, "g", 20)
-	}
-	rollNow(t, db)
+	db, rng := review25Prelude(t, 26)
+	review26Buckets(t, db, rng, segs)
+	pol, err := db.policy()
+	require.NoError(t, err)
+	dead := db.deadBySegment(pol)
+	pick, needy := db.splitDead(dead)
+	require.Empty(t, pick, "no segment worth a job alone")
+	require.Len(t, needy, 1, "one needy segment (g's)")
+	start := time.Now()
+	nodes, passes := db.addNeeded(pol, dead, pick)
+	took := time.Since(start)
+	require.Empty(t, pick, "nothing picked")
+	return db, nodes, passes, took
+}
+
+// review26Buckets writes segs segments of the time-bucketed counter.
+func review26Buckets(t *testing.T, db *DB, rng *rand.Rand, segs int) {
+	t.Helper()
 	for s := range segs {
 		for range 7 { // the end of the previous window
 			mustPut(t, db, "r", fmt.Sprintf("bucket%d", s-1), String(randString(rng, 200)))
@@ -128,33 +148,6 @@ func review26Windows(t *testing.T, segs int) (*DB, int, int, time.Duration) {
 		}
 		rollNow(t, db)
 	}
-	pol, err := db.policy()
-	require.NoError(t, err)
-	dead := db.deadBySegment(pol)
-	sealed := db.segs.Load().sealed
-	needy, pick := map[uint32]bool{}, map[uint32]bool{}
-	for id, d := range dead {
-		switch {
-		case sealed[id] == nil:
-		case float64(d.dead-d.dep) >= 0.5*float64(d.all):
-			pick[id] = true
-		case float64(d.dead) >= 0.5*float64(d.all):
-			needy[id] = true
-		}
-	}
-	require.Empty(t, pick, "no segment worth a job alone")
-	require.Len(t, needy, 1, "one needy segment (g's)")
-	trie := db.needTrie(pol, dead)
-	start := time.Now()
-	rounds := trie.pickNeeded(pick, db.manifestOrder(), func(id uint32) int64 {
-		if sealed[id] == nil {
-			return 0
-		}
-		return dead[id].all
-	}, 0.5)
-	took := time.Since(start)
-	require.Empty(t, pick, "nothing picked")
-	return db, len(trie.nodes), rounds, took
 }
 
 // 3. Passes growing with the segments. Under a time-bucketed counter
