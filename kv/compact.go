@@ -527,14 +527,16 @@ func (db *DB) walkDroppable(pol compaction.Policy, vs *valueSampler, fn func(c i
 const deadSample = 256
 
 // valueSampler gives a walk over the index the lengths of droppable
-// values, read from their segments for a sample of up to deadSample keys
-// a segment, so that a walk reads a bounded number of pages of each
-// segment however many versions may go. A key's first droppable value in
-// a segment is read (while the segment's sample has room) and its other
-// ones there count at that length (a key's versions are most often
-// alike); the values of keys beyond the sample count at the sample's
-// mean. Keys come in the index's hash order, which has nothing to do
-// with their values' sizes.
+// values, read from their segments for a sample of up to deadSample
+// values a segment, so that a walk reads a bounded number of pages of
+// each segment however many versions may go. A key's newest keyReads
+// droppable values in a segment are read (walks go newest first; while
+// the segment's sample has room) and its older ones there count at the
+// length of the last read (a key's versions are most often alike, and
+// the newest tell best what the older ones near them were: 600 counter
+// values then a document are not 601 documents); the values of keys
+// beyond the sample count at the sample's mean. Keys come in the index's
+// hash order, which has nothing to do with their values' sizes.
 type valueSampler struct {
 	db       *DB
 	t, newer *segTable
@@ -543,10 +545,16 @@ type valueSampler struct {
 	keyOf    []keySample          // the values the current key gave
 }
 
-// keySample is the length of a key's value read in segment seg.
+// keyReads is how many of a key's values in a segment a valueSampler
+// reads, at most.
+const keyReads = 4
+
+// keySample is the length of the last value of a key read in segment
+// seg, and how many were read.
 type keySample struct {
-	seg uint32
-	n   int64
+	seg   uint32
+	n     int64
+	reads int
 }
 
 func (db *DB) newValueSampler(t *segTable) *valueSampler {
@@ -556,11 +564,13 @@ func (db *DB) newValueSampler(t *segTable) *valueSampler {
 // key starts the next key.
 func (vs *valueSampler) key() { vs.keyOf = vs.keyOf[:0] }
 
-// length returns the length of r's value (not a tombstone's): the
-// current key's sample in r's segment, read now if the segment's sample
-// has room; false when it is beyond the sample.
+// length returns the length of r's value (not a tombstone's): read now
+// if the key has had fewer than keyReads read in r's segment and the
+// segment's sample has room, else the last read there; false when the
+// key has none read there.
 func (vs *valueSampler) length(r index.Record) (int64, bool) {
-	if i := slices.IndexFunc(vs.keyOf, func(k keySample) bool { return k.seg == r.Segment }); i >= 0 {
+	i := slices.IndexFunc(vs.keyOf, func(k keySample) bool { return k.seg == r.Segment })
+	if i >= 0 && vs.keyOf[i].reads >= keyReads {
 		return vs.keyOf[i].n, true
 	}
 	a := vs.segs[r.Segment]
@@ -568,17 +578,26 @@ func (vs *valueSampler) length(r index.Record) (int64, bool) {
 		a = new([2]int64)
 		vs.segs[r.Segment] = a
 	}
-	if a[0] >= deadSample || r.Version > vs.vis {
-		return 0, false
+	var b []byte
+	err := errors.New("not read")
+	if a[0] < deadSample && r.Version <= vs.vis {
+		b, _, err = vs.db.readStored(vs.t, r, &vs.newer)
 	}
-	b, _, err := vs.db.readStored(vs.t, r, &vs.newer)
 	if err != nil {
+		if i >= 0 {
+			return vs.keyOf[i].n, true
+		}
 		return 0, false
 	}
 	n := int64(len(b))
 	a[0]++
 	a[1] += n
-	vs.keyOf = append(vs.keyOf, keySample{r.Segment, n})
+	if i < 0 {
+		vs.keyOf = append(vs.keyOf, keySample{seg: r.Segment})
+		i = len(vs.keyOf) - 1
+	}
+	vs.keyOf[i].n = n
+	vs.keyOf[i].reads++
 	return n, true
 }
 
