@@ -527,21 +527,23 @@ func (db *DB) walkDroppable(pol compaction.Policy, vs *valueSampler, fn func(c i
 const deadSample = 256
 
 // valueSampler gives a walk over the index the lengths of droppable
-// values, read from their segments for a sample of up to deadSample
-// values a segment, so that a walk reads a bounded number of pages of
-// each segment however many versions may go. A key's newest keyReads
-// droppable values in a segment are read (walks go newest first; while
-// the segment's sample has room) and its older ones there count at the
-// length of the last read (a key's versions are most often alike, and
-// the newest tell best what the older ones near them were: 600 counter
-// values then a document are not 601 documents); the values of keys
-// beyond the sample count at the sample's mean. Keys come in the index's
-// hash order, which has nothing to do with their values' sizes.
+// values, read from their segments for a sample of up to deadSample keys
+// a segment, so that a walk reads a bounded number of pages of each
+// segment however many versions may go. A key's first droppable value in
+// a segment is read (walks go newest first; while the segment's sample
+// has room) and, from a second allowance of deadSample reads a segment,
+// up to keyReads-1 more; its older ones there count at the length of the
+// last read (a key's versions are most often alike, and the newest tell
+// best what the older ones near them were: 600 counter values then a
+// document are not 601 documents). The values of keys beyond the sample
+// count at the mean of the first reads (one a key, so that keys written
+// often weigh no more in it than others). Keys come in the index's hash
+// order, which has nothing to do with their values' sizes.
 type valueSampler struct {
 	db       *DB
 	t, newer *segTable
 	vis      uint64
-	segs     map[uint32]*[2]int64 // a segment: values read, and their bytes
+	segs     map[uint32]*[3]int64 // a segment: first reads, their bytes, and further reads
 	keyOf    []keySample          // the values the current key gave
 }
 
@@ -558,7 +560,7 @@ type keySample struct {
 }
 
 func (db *DB) newValueSampler(t *segTable) *valueSampler {
-	return &valueSampler{db: db, t: t, vis: db.visible.Load(), segs: map[uint32]*[2]int64{}}
+	return &valueSampler{db: db, t: t, vis: db.visible.Load(), segs: map[uint32]*[3]int64{}}
 }
 
 // key starts the next key.
@@ -566,8 +568,9 @@ func (vs *valueSampler) key() { vs.keyOf = vs.keyOf[:0] }
 
 // length returns the length of r's value (not a tombstone's): read now
 // if the key has had fewer than keyReads read in r's segment and the
-// segment's sample has room, else the last read there; false when the
-// key has none read there.
+// segment's allowance for this read (a first one, or a further one) has
+// room, else the last read there; false when the key has none read
+// there.
 func (vs *valueSampler) length(r index.Record) (int64, bool) {
 	i := slices.IndexFunc(vs.keyOf, func(k keySample) bool { return k.seg == r.Segment })
 	if i >= 0 && vs.keyOf[i].reads >= keyReads {
@@ -575,12 +578,16 @@ func (vs *valueSampler) length(r index.Record) (int64, bool) {
 	}
 	a := vs.segs[r.Segment]
 	if a == nil {
-		a = new([2]int64)
+		a = new([3]int64)
 		vs.segs[r.Segment] = a
+	}
+	room := a[0] < deadSample
+	if i >= 0 {
+		room = a[2] < deadSample
 	}
 	var b []byte
 	err := errors.New("not read")
-	if a[0] < deadSample && r.Version <= vs.vis {
+	if room && r.Version <= vs.vis {
 		b, _, err = vs.db.readStored(vs.t, r, &vs.newer)
 	}
 	if err != nil {
@@ -590,11 +597,13 @@ func (vs *valueSampler) length(r index.Record) (int64, bool) {
 		return 0, false
 	}
 	n := int64(len(b))
-	a[0]++
-	a[1] += n
 	if i < 0 {
+		a[0]++
+		a[1] += n
 		vs.keyOf = append(vs.keyOf, keySample{seg: r.Segment})
 		i = len(vs.keyOf) - 1
+	} else {
+		a[2]++
 	}
 	vs.keyOf[i].n = n
 	vs.keyOf[i].reads++

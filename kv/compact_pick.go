@@ -48,7 +48,7 @@ import (
 // passes as many as the segments over a trie of millions of nodes. Past
 // it the look picks nothing of that component beyond what is worth a job
 // alone (never more than it should), and decides the others as ever.
-var pickBudget = 64 << 20 // a var for the tests
+var pickBudget int64 = 64 << 20 // a var for the tests
 
 // pickNeeded adds to pick the segments worth a job with the segments
 // picked (see above), given the segments oldest first, the bytes of each
@@ -189,7 +189,7 @@ func (p *picker) letGo(i int32) bool {
 func (p *picker) decide(c *pickComp) (passes int) {
 	t := p.t
 	for {
-		if passes++; passes*len(c.nodes) > pickBudget && passes > 2 {
+		if passes++; int64(passes)*int64(len(c.nodes)) > pickBudget && passes > 2 {
 			for _, i := range c.segs {
 				if !p.segs[i].fixed {
 					p.segs[i].in = false

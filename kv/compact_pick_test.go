@@ -247,7 +247,7 @@ func TestPickNeededRounds(t *testing.T) {
 // make two passes), it picks what it picks without the budget or less,
 // never more; and less in some.
 func TestPickNeededBudget(t *testing.T) {
-	defer func(b int) { pickBudget = b }(pickBudget)
+	defer func(b int64) { pickBudget = b }(pickBudget)
 	rng := rand.New(rand.NewPCG(27, 4))
 	cut := 0
 	for range 2000 {

@@ -148,7 +148,7 @@ func TestReview28BudgetCutHoldsBackUnrelatedNeedySegments(t *testing.T) {
 	order := upTo(int(q))
 	size := func(s uint32) int64 { return sizes[s] }
 
-	defer func(b int) { pickBudget = b }(pickBudget)
+	defer func(b int64) { pickBudget = b }(pickBudget)
 	pickBudget = 1 << 62
 	full := map[uint32]bool{}
 	passes := trie.pickNeeded(full, order, size, 0.5)
