@@ -39,7 +39,9 @@ import (
 // segment let go before it, so a chain whose links go alternately to
 // older and newer segments takes a pass for each alternation (see
 // pickBudget). (Where a path is out of segment order, which the index
-// never gives, a pass decides only at its end.)
+// never gives, a pass decides only at its end.) Segments no path joins
+// do not bear on each other's pay: each component (segments joined by
+// paths) has its own passes.
 
 // pickBudget bounds the node visits of pickNeeded's passes over one
 // component of the trie (segments joined by paths): a pattern whose
@@ -53,7 +55,7 @@ var pickBudget int64 = 64 << 20 // a var for the tests
 // pickNeeded adds to pick the segments worth a job with the segments
 // picked (see above), given the segments oldest first, the bytes of each
 // segment (0: not sealed, never picked) and CompactAt, and returns the
-// passes it made over the trie.
+// most passes it made over a component.
 func (t *needTrie) pickNeeded(pick map[uint32]bool, order []uint32, size func(uint32) int64, at float64) (passes int) {
 	n := len(t.nodes)
 	// segs: the trie's segments newest first (those order does not list
