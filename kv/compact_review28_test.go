@@ -107,6 +107,16 @@ func TestReview28OverWeighedKeyRewritesASegmentAlone(t *testing.T) {
 // so Q's dead bytes stay for good, and every needy segment written after
 // it joins them.
 func TestReview28BudgetCutHoldsBackUnrelatedNeedySegments(t *testing.T) {
+	full, got, p, q := review28BudgetCase(t, false)
+	require.Equal(t, map[uint32]bool{p: true, q: true}, full, "P and Q pay together")
+	require.True(t, got[q], "Q (needy, paying with P) not picked: the alternating chain elsewhere cut the look")
+}
+
+// review28BudgetCase builds the trie of review 28's third case (with a
+// heartbeat key in every segment if heartbeat) and returns what
+// pickNeeded picks without the budget and with it, and P and Q.
+func review28BudgetCase(t *testing.T, heartbeat bool) (full, got map[uint32]bool, p, q uint32) {
+	t.Helper()
 	const pad, groups = 900, 200
 	var paths [][]uint32
 	var bytes []int64 // a path's nodes' bytes, all alike
@@ -130,10 +140,14 @@ func TestReview28BudgetCutHoldsBackUnrelatedNeedySegments(t *testing.T) {
 		bytes = append(bytes, -1)
 	}
 	sizes[l(1)] = 1 << 40 // a huge live load
-	p, q := uint32(pad+2*groups+1), uint32(pad+2*groups+2)
+	p, q = uint32(pad+2*groups+1), uint32(pad+2*groups+2)
 	sizes[p], sizes[q] = 10000, 10000
 	paths = append(paths, []uint32{p, q})
 	bytes = append(bytes, -2)
+	if heartbeat {
+		paths = append(paths, upTo(int(q))) // a key updated in every segment
+		bytes = append(bytes, 30)
+	}
 	trie := trieOf(paths, func(k, i int) int64 {
 		switch {
 		case bytes[k] > 0:
@@ -150,14 +164,12 @@ func TestReview28BudgetCutHoldsBackUnrelatedNeedySegments(t *testing.T) {
 
 	defer func(b int64) { pickBudget = b }(pickBudget)
 	pickBudget = 1 << 62
-	full := map[uint32]bool{}
+	full = map[uint32]bool{}
 	passes := trie.pickNeeded(full, order, size, 0.5)
 	t.Logf("trie of %d nodes: without the budget, %d passes, picked %v", len(trie.nodes), passes, slices.Sorted(maps.Keys(full)))
-	require.Equal(t, map[uint32]bool{p: true, q: true}, full, "P and Q pay together")
-
 	pickBudget = 64 << 20
-	got := map[uint32]bool{}
+	got = map[uint32]bool{}
 	passes = trie.pickNeeded(got, order, size, 0.5)
 	t.Logf("with the budget (%d node visits): %d passes, picked %v", pickBudget, passes, slices.Sorted(maps.Keys(got)))
-	require.True(t, got[q], "Q (needy, paying with P) not picked: the alternating chain elsewhere cut the look")
+	return full, got, p, q
 }

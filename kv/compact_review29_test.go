@@ -11,10 +11,8 @@ package kv
 
 import (
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -78,59 +76,7 @@ func TestReview29HeartbeatJoinsTheCutComponent(t *testing.T) {
 	if os.Getenv("STRATA_KNOWN_DEFECTS") == "" {
 		t.Skip("a known defect (pickBudget's cut holds back a component joined by one key); STRATA_KNOWN_DEFECTS=1 runs it")
 	}
-	const pad, groups = 900, 200
-	var paths [][]uint32
-	var bytes []int64 // a path's nodes' bytes, all alike
-	sizes := map[uint32]int64{}
-	for a := uint32(1); a <= pad; a++ { // live segments, a few droppable versions each
-		sizes[a] = 1 << 30
-		for b := a + 1; b <= pad; b++ {
-			paths = append(paths, []uint32{a, b})
-			bytes = append(bytes, 100)
-		}
-	}
-	l := func(i int) uint32 { return uint32(pad + i) }          // ingest segments L1..Ln
-	n := func(i int) uint32 { return uint32(pad + groups + i) } // processing segments N1..Nn
-	for i := 1; i <= groups; i++ {
-		sizes[l(i)], sizes[n(i)] = 39000, 17600
-		if i < groups {
-			paths = append(paths, []uint32{l(i), l(i + 1), n(i)})
-		} else {
-			paths = append(paths, []uint32{l(i), n(i)})
-		}
-		bytes = append(bytes, -1)
-	}
-	sizes[l(1)] = 1 << 40 // a huge live load
-	p, q := uint32(pad+2*groups+1), uint32(pad+2*groups+2)
-	sizes[p], sizes[q] = 10000, 10000
-	paths = append(paths, []uint32{p, q})
-	bytes = append(bytes, -2)
-	paths = append(paths, upTo(int(q))) // the heartbeat
-	bytes = append(bytes, 30)
-	trie := trieOf(paths, func(k, i int) int64 {
-		switch {
-		case bytes[k] > 0:
-			return bytes[k]
-		case bytes[k] == -2: // P: 1,000 of its own, Q: 8,000 (needy)
-			return []int64{1000, 8000}[i]
-		case i == len(paths[k])-1: // a group's burst in its N
-			return 13200
-		}
-		return 4400 // a group's record, its update
-	})
-	order := upTo(int(q))
-	size := func(s uint32) int64 { return sizes[s] }
-
-	defer func(b int64) { pickBudget = b }(pickBudget)
-	pickBudget = 1 << 62
-	full := map[uint32]bool{}
-	passes := trie.pickNeeded(full, order, size, 0.5)
-	t.Logf("trie of %d nodes: without the budget, %d passes, picked %v", len(trie.nodes), passes, slices.Sorted(maps.Keys(full)))
+	full, got, p, q := review28BudgetCase(t, true)
 	require.True(t, full[p] && full[q], "P and Q pay together")
-
-	pickBudget = 64 << 20
-	got := map[uint32]bool{}
-	passes = trie.pickNeeded(got, order, size, 0.5)
-	t.Logf("with the budget (%d node visits): %d passes, picked %v", pickBudget, passes, slices.Sorted(maps.Keys(got)))
 	require.True(t, got[q], "Q (needy, paying with P) not picked: one heartbeat key put it in the chain's cut component")
 }
