@@ -522,8 +522,11 @@ func (db *DB) walkDroppable(pol compaction.Policy, vs *valueSampler, fn func(c i
 	}, func() (string, int64) { return "", 0 })
 }
 
-// deadSample is how many droppable values of a segment a walk
-// (deadBySegment's, needTrie's) reads the length of, at most.
+// deadSample is how many keys' droppable values in a segment a walk
+// (deadBySegment's, needTrie's) reads the length of, at most, and how
+// many further values of those keys (see valueSampler): a walk reads at
+// most twice deadSample values of a segment. needTrie's walk, which runs
+// only when some segment is needy, reads the same ones again.
 const deadSample = 256
 
 // valueSampler gives a walk over the index the lengths of droppable
@@ -586,11 +589,13 @@ func (vs *valueSampler) length(r index.Record) (int64, bool) {
 		room = a[2] < deadSample
 	}
 	var b []byte
-	err := errors.New("not read")
-	if room && r.Version <= vs.vis {
+	read := room && r.Version <= vs.vis
+	if read {
+		var err error
 		b, _, err = vs.db.readStored(vs.t, r, &vs.newer)
+		read = err == nil
 	}
-	if err != nil {
+	if !read {
 		if i >= 0 {
 			return vs.keyOf[i].n, true
 		}
