@@ -269,20 +269,25 @@ func (r *rec) skip() *uint32 { return (*uint32)(unsafe.Add(unsafe.Pointer(r), -s
 // (Drop): it and every older record of the chain are no more.
 func (r *rec) version() uint64 { return atomic.LoadUint64(r.vfp()) >> vfVersionShift & MaxVersion }
 
-func (r *rec) record() Record {
-	vf, loc := atomic.LoadUint64(r.vfp()), atomic.LoadUint64(r.locp())
-	ts := int64(*r.ts32()) | int64(vf>>vfTSShift)<<32 | int64(loc>>locTSShift)<<45
-	x := Record{Version: vf >> vfVersionShift & MaxVersion, Flags: uint8(vf & 7), Timestamp: ts}
-	if x.Version == 0 {
+func (r *rec) record() Record { return r.recordOf(atomic.LoadUint64(r.vfp())) }
+
+// recordOf is record with the record's vf word already loaded. Each
+// return builds its Record in one literal: a Record (five fields) lives
+// in memory, and a copy of one built field by field reloaded its 8-byte
+// stores with 16-byte loads, which wait for the stores to retire (a
+// store-forwarding stall, about half of Chain.At's time on keys in the
+// cache).
+func (r *rec) recordOf(vf uint64) Record {
+	v := vf >> vfVersionShift & MaxVersion
+	if v == 0 {
 		return Record{} // dropped: the timestamp's bits went with it
 	}
-	if x.Flags&flagMask == flagLink {
-		x.Field = int64(loc & MaxVersion)
-		return x
+	loc := atomic.LoadUint64(r.locp())
+	ts := int64(*r.ts32()) | int64(vf>>vfTSShift)<<32 | int64(loc>>locTSShift)<<45
+	if uint8(vf)&flagMask == flagLink {
+		return Record{Version: v, Timestamp: ts, Field: int64(loc & MaxVersion), Flags: uint8(vf & 7)}
 	}
-	x.Segment = uint32(loc >> locSegShift & MaxSegment)
-	x.Field = int64(loc & MaxOffset)
-	return x
+	return Record{Version: v, Timestamp: ts, Field: int64(loc & MaxOffset), Segment: uint32(loc >> locSegShift & MaxSegment), Flags: uint8(vf & 7)}
 }
 
 // set writes x, which fits, into r. For a link (see ForkRun), x.Field is
@@ -1258,17 +1263,33 @@ func (c Chain) At(snap uint64) (Record, bool) {
 		return Record{}, false
 	}
 	defer runtime.KeepAlive(c.ix) // its arena holds r
+	// The node and its first version from one lookup of the arena's
+	// chunks (first and newest would each make their own).
+	p := c.ix.mem.at(c.ref)
+	first := (*rec)(unsafe.Add(p, recAt(int((*node)(p).h), int((*node)(p).klen))))
+	if atomic.LoadUint32(&first.link) == 0 {
+		// A key of one version, most keys: nothing to walk.
+		vf := atomic.LoadUint64(first.vfp())
+		if v := vf >> vfVersionShift & MaxVersion; v == 0 || v > snap {
+			return Record{}, false
+		}
+		if uint8(vf)&flagMask == flagLink {
+			return c.source(first).At(atomic.LoadUint64(first.locp()) & MaxVersion)
+		}
+		return first.recordOf(vf), true
+	}
 	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
-		x := r.record()
-		if x.Version == 0 {
+		vf := atomic.LoadUint64(r.vfp())
+		v := vf >> vfVersionShift & MaxVersion
+		if v == 0 {
 			break // dropped since older looked
 		}
-		if x.Version <= snap {
-			if x.Link() {
-				return c.source(r).At(uint64(x.Field))
+		if v <= snap {
+			if uint8(vf)&flagMask == flagLink {
+				return c.source(r).At(atomic.LoadUint64(r.locp()) & MaxVersion)
 			}
-			return x, true
+			return r.recordOf(vf), true
 		}
 	}
 	return Record{}, false
@@ -1325,18 +1346,22 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 		next := Chain{}
 		r, first := c.newest()
 		for ; r != nil; r = c.older(r, first) {
-			x := r.record()
-			if x.Version == 0 {
+			// The checks read vf alone, and the record goes straight
+			// to fn: a copy of it held in a variable stalls (see
+			// recordOf).
+			vf := atomic.LoadUint64(r.vfp())
+			v := vf >> vfVersionShift & MaxVersion
+			if v == 0 {
 				return // dropped since older looked
 			}
-			if x.Version > snap {
+			if v > snap {
 				continue
 			}
-			if x.Link() {
-				next, snap = c.source(r), uint64(x.Field)
+			if uint8(vf)&flagMask == flagLink {
+				next, snap = c.source(r), atomic.LoadUint64(r.locp())&MaxVersion
 				break
 			}
-			if !fn(x) {
+			if !fn(r.recordOf(vf)) {
 				return
 			}
 		}
