@@ -273,6 +273,23 @@ func BenchmarkScan100(b *testing.B) {
 	}
 }
 
+// BenchmarkScanFunc100 is BenchmarkScan100 through ScanFunc: the same
+// keys and values, passed to a function instead of returned in a page.
+func BenchmarkScanFunc100(b *testing.B) {
+	db, keys := fillRandom(b, 1<<18)
+	r := rand.New(rand.NewPCG(3, 4))
+	n := 0
+	fn := func(_ []byte, v Versioned) bool { n++; return true }
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		n = 0
+		if err := db.ScanFunc(DefaultRun, keys.at(r.IntN(keys.len()))[:14], "", 100, fn); err != nil || n == 0 {
+			b.Fatal(err, n)
+		}
+	}
+}
+
 // BenchmarkFillRandom is bench/'s W1 in small: one 100-byte put per
 // commit, keys in random order, Buffered.
 func BenchmarkFillRandom(b *testing.B) {
@@ -366,14 +383,26 @@ func BenchmarkHistory10(b *testing.B) {
 			}
 		}
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		h, err := db.History(DefaultRun, names[r.IntN(keys)], 10, 0)
-		if err != nil || len(h) != 10 {
-			b.Fatal(err, len(h))
+	b.Run("History", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			h, err := db.History(DefaultRun, names[r.IntN(keys)], 10, 0)
+			if err != nil || len(h) != 10 {
+				b.Fatal(err, len(h))
+			}
 		}
-	}
+	})
+	b.Run("HistoryFunc", func(b *testing.B) {
+		n := 0
+		fn := func(Versioned) bool { n++; return true }
+		b.ReportAllocs()
+		for b.Loop() {
+			n = 0
+			if err := db.HistoryFunc(DefaultRun, names[r.IntN(keys)], 10, 0, fn); err != nil || n != 10 {
+				b.Fatal(err, n)
+			}
+		}
+	})
 }
 
 // BenchmarkOpenLarge measures Open of the directories issue 8 names: 1M

@@ -631,7 +631,7 @@ func (t *segTable) path(id uint32) string {
 // recs may name but newer ones, for which readValues loads the table
 // again.
 func (db *DB) readValues(t *segTable, recs []index.Record, out []Value) error {
-	return db.readValuesInto(t, recs, func(i int) *Value { return &out[i] })
+	return db.readValuesInto(t, recs, nil, func(i int) *Value { return &out[i] })
 }
 
 // readStored returns the stored bytes of r and the path of their file,
@@ -650,8 +650,11 @@ func (db *DB) readStored(t *segTable, r index.Record, newer **segTable) ([]byte,
 	return (*newer).read(r)
 }
 
-// readValuesInto is readValues with value i decoded into *out(i).
-func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *Value) error {
+// readValuesInto is readValues with value i decoded into *out(i). With
+// a scratch arena the bytes of top-level Bytes values are copied into it
+// (which the caller reuses: they are views for a callback), and every
+// other value is decoded into memory of its own.
+func (db *DB) readValuesInto(t *segTable, recs []index.Record, scratch *arena, out func(i int) *Value) error {
 	// A record t cannot serve names a segment sealed or written since t
 	// was loaded: it is read from the newest table. Each record tries t
 	// first, since the newest table may no longer hold a segment that
@@ -760,7 +763,9 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 		}
 		runtime.KeepAlive(touch)
 		var mem *arena // one allocation for many values' bytes
-		if len(recs) > 1 {
+		if scratch != nil {
+			scratch.reserve(size)
+		} else if len(recs) > 1 {
 			mem = &arena{}
 			mem.reserve(size)
 		}
@@ -771,7 +776,7 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, out func(i int) *
 				continue
 			}
 			raw, err := segment.DecodeValue(r.Codec(), stored[cur])
-			if err == nil {
+			if err == nil && (scratch == nil || !decodeBytesInto(out(cur), raw, scratch)) {
 				err = decodeValueInto(out(cur), raw, mem)
 			}
 			if err != nil {

@@ -170,7 +170,7 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 			Deleted:   r.Tombstone(),
 		}
 	}
-	if err := db.readValuesInto(t, recs, func(i int) *Value { return &out[i].Value }); err != nil {
+	if err := db.readValuesInto(t, recs, nil, func(i int) *Value { return &out[i].Value }); err != nil {
 		return nil, keyErr("history", run, key, err)
 	}
 	return out, nil
@@ -369,7 +369,7 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 	}
 	isOwn := func(i int) bool { _, ok := slices.BinarySearch(own, i); return ok }
 	var scratch Value
-	err := db.readValuesInto(t, recs, func(i int) *Value {
+	err := db.readValuesInto(t, recs, nil, func(i int) *Value {
 		if isOwn(i) {
 			return &scratch // keeps the transaction's value
 		}

@@ -299,7 +299,12 @@ func (db *DB) View(fn func(tx *Txn) error) error {
 		return err
 	}
 	defer db.leave()
-	return db.view(db.visible.Load(), fn)
+	if fn == nil {
+		return errNilFunc
+	}
+	snap := db.pinLatest()
+	defer db.pins.remove(snap)
+	return db.runTxn(fn, &Txn{db: db, snap: snap})
 }
 
 // ViewAt runs fn in a read-only transaction that sees the whole database
@@ -313,7 +318,17 @@ func (db *DB) ViewAt(at Version, fn func(tx *Txn) error) error {
 		return err
 	}
 	defer db.leave()
-	return db.view(min(uint64(at), db.visible.Load()), fn)
+	if latest := db.visible.Load(); uint64(at) < latest {
+		return db.view(uint64(at), fn)
+	}
+	// The latest: a snapshot as View's, which compaction cannot have
+	// trimmed.
+	if fn == nil {
+		return errNilFunc
+	}
+	snap := db.pinLatest()
+	defer db.pins.remove(snap)
+	return db.runTxn(fn, &Txn{db: db, snap: snap})
 }
 
 func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
@@ -328,6 +343,24 @@ func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
 		return err
 	}
 	return db.runTxn(fn, &Txn{db: db, snap: snap})
+}
+
+// pinLatest pins the newest visible version and returns it: compaction
+// keeps what a read there needs until the caller removes the pin.
+// Loaded and then pinned, it may have been trimmed between the two (a
+// compaction that ran meanwhile dropped versions a commit since then
+// superseded): then it pins the newest again, which compaction cannot
+// have trimmed (the trim horizon never passes the newest version
+// visible), so that a read of the latest never gets ErrHistoryTrimmed.
+func (db *DB) pinLatest() uint64 {
+	for {
+		snap := db.visible.Load()
+		db.pins.add(snap)
+		if db.trimmedAt(snap) == nil {
+			return snap
+		}
+		db.pins.remove(snap)
+	}
 }
 
 // trimmedAt returns ErrHistoryTrimmed if compaction may have dropped

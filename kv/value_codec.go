@@ -185,6 +185,22 @@ func decodeValueInto(dst *Value, b []byte, mem *arena) error {
 	return nil
 }
 
+// decodeBytesInto decodes b into *dst if b is a whole Bytes value, its
+// bytes copied into mem, and reports whether it was; for any other b it
+// leaves *dst as it is, for the full decoder (which says what is wrong
+// with b, if anything).
+func decodeBytesInto(dst *Value, b []byte, mem *arena) bool {
+	if len(b) < 2 || b[0] != tagBytes {
+		return false
+	}
+	n, k := binary.Uvarint(b[1:])
+	if k <= 0 || k != uvarintLen(n) || n != uint64(len(b)-1-k) {
+		return false
+	}
+	*dst = Value{kind: KindBytes, raw: mem.copy(b[1+k:])}
+	return true
+}
+
 // arena hands out copies of byte strings from shared chunks: one
 // allocation for the keys or values of a page instead of one each. A
 // copy is never written again (strings may view it); its capacity ends
@@ -221,6 +237,11 @@ func (a *arena) copy(b []byte) []byte {
 	a.buf = append(a.buf, b...)
 	return a.buf[n:len(a.buf):len(a.buf)]
 }
+
+// reset makes the arena's current chunk free for new copies: what it
+// handed out before is overwritten by what it hands out next. Only for
+// an arena whose copies are views valid until then (see HistoryFunc).
+func (a *arena) reset() { a.buf, a.want = a.buf[:0], 0 }
 
 // reserve says the next copies (of at most arenaChunk bytes each) come to
 // about n bytes: they come from chunks of up to arenaMax bytes sized to

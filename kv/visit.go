@@ -1,0 +1,230 @@
+package kv
+
+import (
+	"errors"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/strata-kv/strata/index"
+	"github.com/strata-kv/strata/segment"
+)
+
+// HistoryFunc calls fn with the versions of a key that History would
+// return for the same arguments, one at a time, newest first, until fn
+// returns false. Unlike History it allocates nothing per call for
+// versions whose values are Bytes stored uncompressed (or tombstones):
+// the bytes of a Bytes value fn gets are valid only until fn returns,
+// and fn copies what it keeps. Every other value is fn's own, as
+// History's are.
+//
+// All versions are read at one snapshot, which compaction keeps while the
+// call lasts. HistoryFunc does not hold the database while fn runs:
+// fn may call any method of db, Close included (HistoryFunc then returns
+// ErrClosed if it had more versions to read). An unknown key calls fn
+// never and returns nil; a nil fn gets an error; read errors are
+// History's.
+func (db *DB) HistoryFunc(run RunID, key string, limit int, before Version, fn func(v Versioned) bool) error {
+	if err := checkRunKey(run, key); err != nil {
+		return err
+	}
+	if fn == nil {
+		return errNilVisit
+	}
+	if err := db.enter(); err != nil {
+		return err
+	}
+	snap := db.pinLatest()
+	db.leave()
+	defer db.pins.remove(snap)
+	v := getVisitor()
+	defer putVisitor(v)
+	for {
+		// A batch: the versions' records first, then their values read
+		// together (their cache misses overlap), then fn without the
+		// database held.
+		if err := db.enter(); err != nil {
+			return err
+		}
+		t := db.segs.Load()
+		v.recs = v.recs[:0]
+		more := false
+		if c, ok := db.ix.Find(string(run), key); ok {
+			c.Versions(snap, func(r index.Record) bool {
+				if before != 0 && r.Version >= uint64(before) {
+					return true
+				}
+				if len(v.recs) == visitBatch {
+					more = true
+					return false
+				}
+				v.recs = append(v.recs, r)
+				return limit <= 0 || len(v.recs) < limit
+			})
+		}
+		err := v.read(db, t)
+		db.leave()
+		if err != nil {
+			return keyErr("history", run, key, err)
+		}
+		for i, r := range v.recs {
+			if !fn(Versioned{Value: v.vals[i], Version: Version(r.Version), Timestamp: time.UnixMicro(r.Timestamp).UTC(), Deleted: r.Tombstone()}) {
+				return nil
+			}
+		}
+		n := len(v.recs)
+		if !more || n == 0 {
+			return nil
+		}
+		if limit > 0 {
+			if limit -= n; limit <= 0 {
+				return nil
+			}
+		}
+		before = Version(v.recs[n-1].Version)
+	}
+}
+
+// ScanFunc calls fn for each key that Scan would list for run and prefix,
+// in the same order, with its newest version, starting after the key
+// `after` ("": from the first), until fn returns false or limit keys
+// (limit <= 0: no limit) have been passed. Unlike Scan it allocates
+// nothing per key for keys whose values are Bytes stored uncompressed:
+// the key and the bytes of a Bytes value fn gets are valid only until fn
+// returns, and fn copies what it keeps. Every other value is fn's own.
+//
+// The whole walk reads one snapshot, which compaction keeps while the
+// call lasts. ScanFunc does not hold the database while fn runs: fn may
+// call any method of db, Close included (ScanFunc then returns ErrClosed
+// if it had more keys to read). The prefix obeys Scan's rules; after is
+// "" or a valid key (else ErrInvalidKey); a nil fn gets an error.
+func (db *DB) ScanFunc(run RunID, prefix, after string, limit int, fn func(key []byte, v Versioned) bool) error {
+	if err := checkPrefix(run, prefix); err != nil {
+		return err
+	}
+	if after != "" {
+		if err := checkKey(after); err != nil {
+			return err
+		}
+	}
+	if fn == nil {
+		return errNilVisit
+	}
+	if err := db.enter(); err != nil {
+		return err
+	}
+	snap := db.pinLatest()
+	db.leave()
+	defer db.pins.remove(snap)
+	v := getVisitor()
+	defer putVisitor(v)
+	sp := span{lo: prefix, hi: prefixEnd(prefix), after: after}
+	for {
+		if err := db.enter(); err != nil {
+			return err
+		}
+		t := db.segs.Load()
+		v.recs, v.keys, v.ends = v.recs[:0], v.keys[:0], v.ends[:0]
+		batch := visitBatch
+		if limit > 0 {
+			batch = min(batch, limit)
+		}
+		more := false
+		db.walkSpan(run, sp, snap, nil, func(key string, r index.Record, _ *pendingWrite) bool {
+			if len(v.recs) == batch {
+				more = true
+				return false
+			}
+			v.keys = append(v.keys, key...)
+			v.ends = append(v.ends, len(v.keys))
+			v.recs = append(v.recs, r)
+			return true
+		})
+		err := v.read(db, t)
+		db.leave()
+		n := len(v.recs)
+		if err != nil {
+			key := ""
+			var ce *CorruptError
+			if errors.As(err, &ce) {
+				for i, r := range v.recs {
+					if r.Field == ce.Offset && filepath.Base(ce.File) == segment.FileName(r.Segment) {
+						key = string(v.key(i))
+						break
+					}
+				}
+			}
+			return keyErr("scan", run, key, err)
+		}
+		for i, r := range v.recs {
+			if !fn(v.key(i), Versioned{Value: v.vals[i], Version: Version(r.Version), Timestamp: time.UnixMicro(r.Timestamp).UTC()}) {
+				return nil
+			}
+		}
+		if !more || n == 0 {
+			return nil
+		}
+		if limit > 0 {
+			if limit -= n; limit <= 0 {
+				return nil
+			}
+		}
+		sp.after = string(v.key(n - 1))
+	}
+}
+
+// errNilVisit is what HistoryFunc and ScanFunc return for a nil fn.
+var errNilVisit = errors.New("strata: nil function to visit with")
+
+// visitBatch is how many versions or keys HistoryFunc and ScanFunc read
+// at a time: enough for their values' cache misses to overlap, few
+// enough that the buffers they reuse stay small.
+const visitBatch = 128
+
+// visitor holds the buffers HistoryFunc and ScanFunc reuse from batch to
+// batch and, through visitPool, from call to call.
+type visitor struct {
+	recs    []index.Record
+	vals    []Value
+	keys    []byte // a batch's keys, one after another
+	ends    []int  // where each ends in keys
+	scratch arena  // the bytes of its Bytes values
+}
+
+var visitPool = sync.Pool{New: func() any { return new(visitor) }}
+
+func getVisitor() *visitor { return visitPool.Get().(*visitor) }
+
+// putVisitor returns v to the pool, without what it holds of values
+// that were fn's own (arrays, objects, strings), and without a keys
+// buffer long keys grew past visitKeysMax.
+func putVisitor(v *visitor) {
+	clear(v.vals[:cap(v.vals)])
+	if cap(v.keys) > visitKeysMax {
+		v.keys = nil
+	}
+	visitPool.Put(v)
+}
+
+// visitKeysMax is the most bytes of keys a pooled visitor keeps.
+const visitKeysMax = 64 << 10
+
+// key returns key i of the batch ScanFunc read, a view of v.keys.
+func (v *visitor) key(i int) []byte {
+	start := 0
+	if i > 0 {
+		start = v.ends[i-1]
+	}
+	return v.keys[start:v.ends[i]:v.ends[i]]
+}
+
+// read reads the values of v.recs into v.vals from t, the table loaded
+// before the records were read (see readValues). With db entered.
+func (v *visitor) read(db *DB, t *segTable) error {
+	if cap(v.vals) < len(v.recs) {
+		v.vals = make([]Value, len(v.recs), visitBatch)
+	}
+	v.vals = v.vals[:len(v.recs)]
+	v.scratch.reset()
+	return db.readValuesInto(t, v.recs, &v.scratch, func(i int) *Value { return &v.vals[i] })
+}
