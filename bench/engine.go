@@ -81,6 +81,17 @@ type Engine interface {
 	Scan(prefix []byte, limit int) (n, bytes int, err error)
 }
 
+// Visiter is implemented by engines with a second way to read a history
+// and a scan, handing each value to a function instead of returning
+// copies the caller keeps (Strata's HistoryFunc and ScanFunc): W3b and
+// W4b. The peers' W3 and W4 already copy into buffers they reuse.
+type Visiter interface {
+	// HistoryVisit is History through the engine's visiting call.
+	HistoryVisit(k []byte, limit int) (n, bytes int, err error)
+	// ScanVisit is Scan through the engine's visiting call.
+	ScanVisit(prefix []byte, limit int) (n, bytes int, err error)
+}
+
 // ExtraStatser is implemented by engines that expose counters of their
 // own (Strata's kv.Stats). ExtraStats returns the counters present, by
 // name.

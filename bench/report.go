@@ -23,6 +23,9 @@ type row struct {
 	format func(float64) string
 	// marked lists the engines whose cell gets a † (not native; see notes).
 	marked []string
+	// fallback is the metric shown, with a ‡, for an engine without
+	// this one (W3b and W4b: the peers' W3 and W4).
+	fallback string
 }
 
 // title is the row's first cell (W3 names its key count).
@@ -30,6 +33,8 @@ func (r row) title(rep *Report) string {
 	switch r.metric {
 	case MetricHistory:
 		return fmt.Sprintf("W3 History(10), %s keys x 10 versions (ops/s)", fmtShort(rep.HistoryKeys))
+	case MetricHistoryFn:
+		return fmt.Sprintf("W3b History(10) to a function, %s keys x 10 versions (ops/s)", fmtShort(rep.HistoryKeys))
 	case MetricCompacted:
 		return fmt.Sprintf("W7 bytes after %s keys x 10 overwrites + compaction (MiB)", fmtShort(rep.HistoryKeys))
 	}
@@ -38,19 +43,21 @@ func (r row) title(rep *Report) string {
 
 // rows are the table's rows, in order.
 var rows = []row{
-	{MetricFill, "W1 fill, 1 put per commit, no fsync (ops/s)", higherBetter, fmtCount, []string{"bbolt"}},
-	{MetricBatchFill, "W1b fill, batches of 1000 (ops/s)", higherBetter, fmtCount, nil},
-	{MetricGet1, "W2 random Get, 1 goroutine (ops/s)", higherBetter, fmtCount, nil},
-	{MetricGet2, "W2 random Get, 2 goroutines (ops/s)", higherBetter, fmtCount, nil},
-	{MetricGCShare, "W2 GC share of CPU, 1 goroutine", noRatio, fmtPercent, nil},
-	{MetricHistory, "", higherBetter, fmtCount, []string{"pebble", "bbolt"}},
-	{MetricScan, "W4 prefix scan of 100 keys (scans/s)", higherBetter, fmtCount, nil},
-	{MetricSync, "W5 fsync per commit, 8 goroutines (commits/s)", higherBetter, fmtCount, nil},
-	{MetricBytes, "W1 bytes on disk (MiB)", vsPebble, fmtMiB, nil},
-	{MetricReopen, "W6 reopen after W1 (s)", noRatio, fmtSeconds, nil},
-	{MetricCompacted, "", vsPebble, fmtMiB, nil},
-	{MetricCompactS, "W7 compaction time (s)", noRatio, fmtSeconds, nil},
-	{MetricRSS, "peak RSS (MiB)", vsPebble, fmtMiB, nil},
+	{MetricFill, "W1 fill, 1 put per commit, no fsync (ops/s)", higherBetter, fmtCount, []string{"bbolt"}, ""},
+	{MetricBatchFill, "W1b fill, batches of 1000 (ops/s)", higherBetter, fmtCount, nil, ""},
+	{MetricGet1, "W2 random Get, 1 goroutine (ops/s)", higherBetter, fmtCount, nil, ""},
+	{MetricGet2, "W2 random Get, 2 goroutines (ops/s)", higherBetter, fmtCount, nil, ""},
+	{MetricGCShare, "W2 GC share of CPU, 1 goroutine", noRatio, fmtPercent, nil, ""},
+	{MetricHistory, "", higherBetter, fmtCount, []string{"pebble", "bbolt"}, ""},
+	{MetricScan, "W4 prefix scan of 100 keys (scans/s)", higherBetter, fmtCount, nil, ""},
+	{MetricHistoryFn, "", higherBetter, fmtCount, []string{"pebble", "bbolt"}, MetricHistory},
+	{MetricScanFn, "W4b prefix scan of 100 keys to a function (scans/s)", higherBetter, fmtCount, nil, MetricScan},
+	{MetricSync, "W5 fsync per commit, 8 goroutines (commits/s)", higherBetter, fmtCount, nil, ""},
+	{MetricBytes, "W1 bytes on disk (MiB)", vsPebble, fmtMiB, nil, ""},
+	{MetricReopen, "W6 reopen after W1 (s)", noRatio, fmtSeconds, nil, ""},
+	{MetricCompacted, "", vsPebble, fmtMiB, nil, ""},
+	{MetricCompactS, "W7 compaction time (s)", noRatio, fmtSeconds, nil, ""},
+	{MetricRSS, "peak RSS (MiB)", vsPebble, fmtMiB, nil, ""},
 }
 
 // renderTable returns the markdown table and the notes under it.
@@ -73,12 +80,21 @@ func renderTable(rep *Report) string {
 		fmt.Fprintf(&b, "| %s |", rw.title(rep))
 		for _, r := range rep.Engines {
 			cell := "–"
-			if v, ok := r.Metrics[rw.metric]; ok {
+			v, ok := r.Metrics[rw.metric]
+			fell := false
+			if !ok && rw.fallback != "" && r.Engine != "strata" {
+				v, ok = r.Metrics[rw.fallback]
+				fell = ok
+			}
+			if ok {
 				cell = rw.format(v)
 				for _, m := range rw.marked {
 					if m == r.Engine {
 						cell += " †"
 					}
+				}
+				if fell {
+					cell += " ‡"
 				}
 			} else if r.Error != "" {
 				cell = "failed"
@@ -109,7 +125,11 @@ func ratio(rw row, byName map[string]*ChildResult) string {
 		best, bestName := 0.0, ""
 		for _, name := range engineNames[1:] {
 			if r, ok := byName[name]; ok {
-				if v, ok := r.Metrics[rw.metric]; ok && v > best {
+				v, ok := r.Metrics[rw.metric]
+				if !ok && rw.fallback != "" {
+					v, ok = r.Metrics[rw.fallback]
+				}
+				if ok && v > best {
 					best, bestName = v, name
 				}
 			}
@@ -158,6 +178,7 @@ func notes(rep *Report, byName map[string]*ChildResult) []string {
 	}
 	if has("strata") {
 		out = append(out, "Strata Get, History and Scan return decoded values, so the copy is part of the call; peers copy values out (Badger ValueCopy, Pebble Get+copy+Close, bbolt one View per Get).")
+		out = append(out, "W3b and W4b: Strata's HistoryFunc and ScanFunc, which pass each version to a function, its bytes valid until the function returns, and allocate nothing per call; ‡ the peers' W3 and W4 figures, since their W3 and W4 already copy into buffers they reuse. The targets are W3's and W4's.")
 	}
 	if rep.FsyncPerSec > 0 {
 		out = append(out, fmt.Sprintf("This disk's serial fsync rate: %s fsyncs/s (append 100 B + fsync, %.2f ms each); W5 above that comes from sharing fsyncs (group commit).",

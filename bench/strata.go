@@ -106,6 +106,30 @@ func (e *strataEngine) Scan(prefix []byte, limit int) (int, int, error) {
 	return len(page.Entries), bytes, nil
 }
 
+// HistoryVisit reads up to limit newest versions of k with HistoryFunc;
+// see Visiter.
+func (e *strataEngine) HistoryVisit(k []byte, limit int) (int, int, error) {
+	n, bytes := 0, 0
+	err := e.db.HistoryFunc(kv.DefaultRun, string(k), limit, 0, func(v kv.Versioned) bool {
+		b, _ := v.Value.AsBytes()
+		n, bytes = n+1, bytes+len(b)
+		return true
+	})
+	return n, bytes, err
+}
+
+// ScanVisit reads up to limit keys under prefix with ScanFunc; see
+// Visiter.
+func (e *strataEngine) ScanVisit(prefix []byte, limit int) (int, int, error) {
+	n, bytes := 0, 0
+	err := e.db.ScanFunc(kv.DefaultRun, string(prefix), "", limit, func(key []byte, v kv.Versioned) bool {
+		b, _ := v.Value.AsBytes()
+		n, bytes = n+1, bytes+len(key)+len(b)
+		return true
+	})
+	return n, bytes, err
+}
+
 // ExtraStats returns the kv.Stats counters the notes report: IndexBytes
 // (after W1) and Commits, Groups and Fsyncs (after W5).
 func (e *strataEngine) ExtraStats() map[string]int64 {

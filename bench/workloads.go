@@ -24,6 +24,8 @@ const (
 	MetricGet2       = "w2_get_2g_ops_per_s"
 	MetricHistory    = "w3_history_ops_per_s"
 	MetricScan       = "w4_scan_per_s"
+	MetricHistoryFn  = "w3b_history_func_ops_per_s"
+	MetricScanFn     = "w4b_scan_func_per_s"
 	MetricSync       = "w5_sync_commits_per_s"
 	MetricBytes      = "w1_bytes_on_disk"
 	MetricReopen     = "w6_reopen_s"
@@ -362,23 +364,35 @@ func (c *child) reads(e Engine) error {
 		}
 	}
 
+	if err := c.scans(MetricScan, "W4 prefix scan of 100 keys", e.Scan); err != nil {
+		return err
+	}
+	if v, ok := e.(Visiter); ok {
+		return c.scans(MetricScanFn, "W4b prefix scan of 100 keys, values to a function", v.ScanVisit)
+	}
+	return nil
+}
+
+// scans runs W4 (or W4b) on the W1 data with scan, recording metric.
+func (c *child) scans(metric, label string, scan func(prefix []byte, limit int) (int, int, error)) error {
+	n := c.cfg.Keys
 	scans := max(n/10, 100)
 	ops, el, err := c.timed(1, scans, 16, c.cfg.ReadCap, func(w *worker) error {
 		p := w.rng.IntN(n / 100)
 		putKey(w.key, p*100)
-		got, bytes, err := e.Scan(w.key[:PrefixLen], 100)
+		got, bytes, err := scan(w.key[:PrefixLen], 100)
 		if err != nil {
 			return err
 		}
 		if got != 100 || bytes < 100*ValueLen {
-			return fmt.Errorf("W4 scan %s: %d entries, %d bytes, want 100", w.key[:PrefixLen], got, bytes)
+			return fmt.Errorf("%s %s: %d entries, %d bytes, want 100", label, w.key[:PrefixLen], got, bytes)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	c.record(MetricScan, "W4 prefix scan of 100 keys", "scans/s", ops, el)
+	c.record(metric, label, "scans/s", ops, el)
 	return nil
 }
 
@@ -457,21 +471,34 @@ func (c *child) historyOn(e Engine) error {
 			c.res.Metrics[MetricIndexW3] = float64(ib)
 		}
 	}
+	if err := c.histories(MetricHistory, "W3 History(10)", e.History); err != nil {
+		return err
+	}
+	if v, ok := e.(Visiter); ok {
+		return c.histories(MetricHistoryFn, "W3b History(10), values to a function", v.HistoryVisit)
+	}
+	return nil
+}
+
+// histories runs W3 (or W3b) on the loaded data with history, recording
+// metric.
+func (c *child) histories(metric, label string, history func(k []byte, limit int) (int, int, error)) error {
+	h := c.cfg.HistoryKeys
 	ops, el, err := c.timed(1, c.cfg.Keys, 64, c.cfg.ReadCap, func(w *worker) error {
 		putKey(w.key, w.rng.IntN(h))
-		got, bytes, err := e.History(w.key, HistoryVersions)
+		got, bytes, err := history(w.key, HistoryVersions)
 		if err != nil {
 			return err
 		}
 		if got != HistoryVersions || bytes != HistoryVersions*ValueLen {
-			return fmt.Errorf("W3 history %s: %d versions, %d bytes, want %d", w.key, got, bytes, HistoryVersions)
+			return fmt.Errorf("%s history %s: %d versions, %d bytes, want %d", label, w.key, got, bytes, HistoryVersions)
 		}
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	c.record(MetricHistory, "W3 History(10)", "ops/s", ops, el)
+	c.record(metric, label, "ops/s", ops, el)
 	return nil
 }
 
