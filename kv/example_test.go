@@ -175,6 +175,52 @@ func ExampleDB_Scan() {
 	// task/3 3
 }
 
+// ScanFunc hands each key and value to a function instead of returning a
+// page: nothing is allocated for them, so the bytes of a Bytes value (and
+// the key) are valid only until the function returns. Copy what you keep.
+func ExampleDB_ScanFunc() {
+	db, _ := kv.Open("", &kv.Options{Durability: kv.InMemory})
+	defer db.Close()
+	for i, k := range []string{"img/a", "img/b", "img/c", "doc"} {
+		db.Put(kv.DefaultRun, k, kv.Bytes(make([]byte, 10*(i+1))))
+	}
+	total := 0
+	err := db.ScanFunc(kv.DefaultRun, "img/", "", 0, func(key []byte, v kv.Versioned) bool {
+		b, _ := v.Value.AsBytes()
+		total += len(b)
+		fmt.Printf("%s %d bytes\n", key, len(b))
+		return true // false stops the scan
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println("total", total)
+	// Output:
+	// img/a 10 bytes
+	// img/b 20 bytes
+	// img/c 30 bytes
+	// total 60
+}
+
+// HistoryFunc is History through a function, without allocating: here it
+// finds the newest version that was a deletion.
+func ExampleDB_HistoryFunc() {
+	db, _ := kv.Open("", &kv.Options{Durability: kv.InMemory})
+	defer db.Close()
+	db.Put(kv.DefaultRun, "k", kv.Int(1))
+	db.Delete(kv.DefaultRun, "k")
+	db.Put(kv.DefaultRun, "k", kv.Int(2))
+	db.HistoryFunc(kv.DefaultRun, "k", 0, 0, func(v kv.Versioned) bool {
+		if v.Deleted {
+			fmt.Println("deleted at version", v.Version)
+			return false
+		}
+		return true
+	})
+	// Output:
+	// deleted at version 2
+}
+
 // A change feed: a consumer reads, oldest first, what is committed to a
 // run after the last version it has seen, and waits for the next commit
 // when it has caught up. It never skips or repeats a version, even
