@@ -776,7 +776,9 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, scratch *arena, o
 				continue
 			}
 			raw, err := segment.DecodeValue(r.Codec(), stored[cur])
-			if err == nil && (scratch == nil || !decodeBytesInto(out(cur), raw, scratch)) {
+			// Only values stored uncompressed go to the scratch: a
+			// decompressed one is decoded into memory of its own.
+			if err == nil && (scratch == nil || r.Codec() != segment.CodecRaw || !decodeBytesInto(out(cur), raw, scratch)) {
 				err = decodeValueInto(out(cur), raw, mem)
 			}
 			if err != nil {

@@ -3,6 +3,7 @@ package kv
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 
@@ -299,12 +300,7 @@ func (db *DB) View(fn func(tx *Txn) error) error {
 		return err
 	}
 	defer db.leave()
-	if fn == nil {
-		return errNilFunc
-	}
-	snap := db.pinLatest()
-	defer db.pins.remove(snap)
-	return db.runTxn(fn, &Txn{db: db, snap: snap})
+	return db.view(math.MaxUint64, fn)
 }
 
 // ViewAt runs fn in a read-only transaction that sees the whole database
@@ -318,48 +314,46 @@ func (db *DB) ViewAt(at Version, fn func(tx *Txn) error) error {
 		return err
 	}
 	defer db.leave()
-	if latest := db.visible.Load(); uint64(at) < latest {
-		return db.view(uint64(at), fn)
-	}
-	// The latest: a snapshot as View's, which compaction cannot have
-	// trimmed.
-	if fn == nil {
-		return errNilFunc
-	}
-	snap := db.pinLatest()
-	defer db.pins.remove(snap)
-	return db.runTxn(fn, &Txn{db: db, snap: snap})
+	return db.view(uint64(at), fn)
 }
 
-func (db *DB) view(snap uint64, fn func(tx *Txn) error) error {
+// view runs fn in a read-only transaction at min(at, the newest visible
+// version).
+func (db *DB) view(at uint64, fn func(tx *Txn) error) error {
 	if fn == nil {
 		return errNilFunc
 	}
-	// Pin the snapshot first: compaction then keeps what it needs, but
-	// what it dropped before shows in the horizon.
-	db.pins.add(snap)
+	snap, err := db.pinAt(at)
 	defer db.pins.remove(snap)
-	if err := db.trimmedAt(snap); err != nil {
+	if err != nil {
 		return err
 	}
 	return db.runTxn(fn, &Txn{db: db, snap: snap})
 }
 
-// pinLatest pins the newest visible version and returns it: compaction
-// keeps what a read there needs until the caller removes the pin.
-// Loaded and then pinned, it may have been trimmed between the two (a
-// compaction that ran meanwhile dropped versions a commit since then
-// superseded): then it pins the newest again, which compaction cannot
-// have trimmed (the trim horizon never passes the newest version
-// visible), so that a read of the latest never gets ErrHistoryTrimmed.
-func (db *DB) pinLatest() uint64 {
-	for {
-		snap := db.visible.Load()
+// pinAt pins the snapshot a read at version at takes, min(at, the
+// newest visible version), and returns it with what trimmedAt says of
+// it; the caller removes the pin either way. Pinned first and checked
+// after, a snapshot compaction had trimmed shows in the horizon, and
+// one it trims later is kept. A read of the latest (at above the newest
+// visible version) may find its snapshot trimmed between the load and
+// the pin, by a compaction that dropped versions a commit since then
+// superseded: it then takes the newest visible version again, which
+// compaction cannot have trimmed, unless that has not moved (a salvage
+// can leave the horizon above it: see Open), so that it never gets
+// ErrHistoryTrimmed from that race and never waits for a commit.
+func (db *DB) pinAt(at uint64) (uint64, error) {
+	var last uint64
+	for i := 0; ; i++ {
+		v := db.visible.Load()
+		snap := min(at, v)
 		db.pins.add(snap)
-		if db.trimmedAt(snap) == nil {
-			return snap
+		err := db.trimmedAt(snap)
+		if err == nil || snap == at || i > 0 && v == last {
+			return snap, err
 		}
 		db.pins.remove(snap)
+		last = v
 	}
 }
 

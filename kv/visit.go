@@ -2,6 +2,7 @@ package kv
 
 import (
 	"errors"
+	"math"
 	"path/filepath"
 	"sync"
 	"time"
@@ -18,8 +19,13 @@ import (
 // and fn copies what it keeps. Every other value is fn's own, as
 // History's are.
 //
-// All versions are read at one snapshot, which compaction keeps while the
-// call lasts. HistoryFunc does not hold the database while fn runs:
+// All versions are read at one snapshot: what fn gets is what History
+// returned when the call began, or, if a compaction drops versions
+// outside Retention while the call lasts, the part of it before the
+// first one dropped (compaction drops a key's oldest versions first; a
+// History that met the compaction would end there too). HistoryFunc
+// reads 128 versions at a time and does not hold the database while fn
+// runs:
 // fn may call any method of db, Close included (HistoryFunc then returns
 // ErrClosed if it had more versions to read). An unknown key calls fn
 // never and returns nil; a nil fn gets an error; read errors are
@@ -31,11 +37,10 @@ func (db *DB) HistoryFunc(run RunID, key string, limit int, before Version, fn f
 	if fn == nil {
 		return errNilVisit
 	}
-	if err := db.enter(); err != nil {
+	snap, err := db.pinVisit()
+	if err != nil {
 		return err
 	}
-	snap := db.pinLatest()
-	db.leave()
 	defer db.pins.remove(snap)
 	v := getVisitor()
 	defer putVisitor(v)
@@ -94,7 +99,8 @@ func (db *DB) HistoryFunc(run RunID, key string, limit int, before Version, fn f
 // returns, and fn copies what it keeps. Every other value is fn's own.
 //
 // The whole walk reads one snapshot, which compaction keeps while the
-// call lasts. ScanFunc does not hold the database while fn runs: fn may
+// call lasts (each key's version there is its newest at the call's
+// start). ScanFunc does not hold the database while fn runs: fn may
 // call any method of db, Close included (ScanFunc then returns ErrClosed
 // if it had more keys to read). The prefix obeys Scan's rules; after is
 // "" or a valid key (else ErrInvalidKey); a nil fn gets an error.
@@ -110,11 +116,10 @@ func (db *DB) ScanFunc(run RunID, prefix, after string, limit int, fn func(key [
 	if fn == nil {
 		return errNilVisit
 	}
-	if err := db.enter(); err != nil {
+	snap, err := db.pinVisit()
+	if err != nil {
 		return err
 	}
-	snap := db.pinLatest()
-	db.leave()
 	defer db.pins.remove(snap)
 	v := getVisitor()
 	defer putVisitor(v)
@@ -171,6 +176,19 @@ func (db *DB) ScanFunc(run RunID, prefix, after string, limit int, fn func(key [
 		}
 		sp.after = string(v.key(n - 1))
 	}
+}
+
+// pinVisit pins the snapshot a visit reads, the latest, and returns it
+// (see pinAt): the caller removes the pin. One a compaction trimmed
+// (after a salvage) is read all the same, as History and Scan read the
+// latest.
+func (db *DB) pinVisit() (uint64, error) {
+	if err := db.enter(); err != nil {
+		return 0, err
+	}
+	defer db.leave()
+	snap, _ := db.pinAt(math.MaxUint64)
+	return snap, nil
 }
 
 // errNilVisit is what HistoryFunc and ScanFunc return for a nil fn.
