@@ -193,7 +193,11 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		t.active = w
 		db.set.man.Generation = res.Generation
 		db.set.nextID = max(res.NextID, res.MaxID) + 1
-		err = db.writeManifest(segment.Manifest{Active: w.ID(), Trimmed: res.Trimmed, Segments: res.Segments})
+		// The horizon clamped as below: a salvage that cut the versions
+		// above it leaves a horizon that no version now stored needs,
+		// and written whole, the next compaction would raise the horizon
+		// to it again, above versions committed after this Open.
+		err = db.writeManifest(segment.Manifest{Active: w.ID(), Trimmed: min(res.Trimmed, res.LastVersion+1), Segments: res.Segments})
 		if err != nil {
 			w.Close(false)
 			res.Close()

@@ -225,10 +225,16 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 		return 0, err
 	}
 	defer db.leave()
-	tx := &Txn{db: db, snap: db.visible.Load(), writable: true}
-	db.pins.add(tx.snap)
-	err := db.runTxn(fn, tx)
-	db.pins.remove(tx.snap)
+	// The snapshot as View's (a trimmed one, after a salvage, is read
+	// all the same, as before pinAt), its pin removed whatever fn does:
+	// a panic that left it would keep compaction from ever dropping what
+	// was superseded after it.
+	tx := &Txn{db: db, writable: true}
+	tx.snap, _ = db.pinAt(math.MaxUint64)
+	err := func() error {
+		defer db.pins.remove(tx.snap)
+		return db.runTxn(fn, tx)
+	}()
 	if err != nil {
 		return 0, err
 	}
