@@ -655,9 +655,10 @@ func (db *DB) readStored(t *segTable, r index.Record, newer **segTable) ([]byte,
 }
 
 // readValuesInto is readValues with value i decoded into *out(i). With
-// a scratch arena the bytes of top-level Bytes values are copied into it
-// (which the caller reuses: they are views for a callback), and every
-// other value is decoded into memory of its own.
+// a scratch arena the bytes of top-level Bytes values stored
+// uncompressed are copied into it (which the caller reuses: they are
+// views for a callback), and every other value is decoded into memory
+// of its own.
 func (db *DB) readValuesInto(t *segTable, recs []index.Record, scratch *arena, out func(i int) *Value) error {
 	// A record t cannot serve names a segment sealed or written since t
 	// was loaded: it is read from the newest table. Each record tries t
