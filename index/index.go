@@ -267,7 +267,16 @@ func (r *rec) skip() *uint32 { return (*uint32)(unsafe.Add(unsafe.Pointer(r), -s
 
 // version returns the record's version; 0 means the record is gone
 // (Drop): it and every older record of the chain are no more.
-func (r *rec) version() uint64 { return atomic.LoadUint64(r.vfp()) >> vfVersionShift & MaxVersion }
+func (r *rec) version() uint64 { return vfVersion(atomic.LoadUint64(r.vfp())) }
+
+// vfVersion is the version a record's vf word holds.
+func vfVersion(vf uint64) uint64 { return vf >> vfVersionShift & MaxVersion }
+
+// vfLink reports whether a record's vf word is a link's (see ForkRun).
+func vfLink(vf uint64) bool { return uint8(vf)&flagMask == flagLink }
+
+// linkAt is a link record's loc: the version its source is read at.
+func (r *rec) linkAt() uint64 { return atomic.LoadUint64(r.locp()) & MaxVersion }
 
 func (r *rec) record() Record { return r.recordOf(atomic.LoadUint64(r.vfp())) }
 
@@ -278,13 +287,13 @@ func (r *rec) record() Record { return r.recordOf(atomic.LoadUint64(r.vfp())) }
 // store-forwarding stall, about half of Chain.At's time on keys in the
 // cache).
 func (r *rec) recordOf(vf uint64) Record {
-	v := vf >> vfVersionShift & MaxVersion
+	v := vfVersion(vf)
 	if v == 0 {
 		return Record{} // dropped: the timestamp's bits went with it
 	}
 	loc := atomic.LoadUint64(r.locp())
 	ts := int64(*r.ts32()) | int64(vf>>vfTSShift)<<32 | int64(loc>>locTSShift)<<45
-	if uint8(vf)&flagMask == flagLink {
+	if vfLink(vf) {
 		return Record{Version: v, Timestamp: ts, Field: int64(loc & MaxVersion), Flags: uint8(vf & 7)}
 	}
 	return Record{Version: v, Timestamp: ts, Field: int64(loc & MaxOffset), Segment: uint32(loc >> locSegShift & MaxSegment), Flags: uint8(vf & 7)}
@@ -1264,30 +1273,23 @@ func (c Chain) At(snap uint64) (Record, bool) {
 	}
 	defer runtime.KeepAlive(c.ix) // its arena holds r
 	// The node and its first version from one lookup of the arena's
-	// chunks (first and newest would each make their own).
+	// chunks (first and newest would each make their own); a key of one
+	// version, most keys, then needs no other load.
 	p := c.ix.mem.at(c.ref)
 	first := (*rec)(unsafe.Add(p, recAt(int((*node)(p).h), int((*node)(p).klen))))
-	if atomic.LoadUint32(&first.link) == 0 {
-		// A key of one version, most keys: nothing to walk.
-		vf := atomic.LoadUint64(first.vfp())
-		if v := vf >> vfVersionShift & MaxVersion; v == 0 || v > snap {
-			return Record{}, false
-		}
-		if uint8(vf)&flagMask == flagLink {
-			return c.source(first).At(atomic.LoadUint64(first.locp()) & MaxVersion)
-		}
-		return first.recordOf(vf), true
+	r := first
+	if head := atomic.LoadUint32(&first.link); head != 0 {
+		r = c.ix.rec(head)
 	}
-	r, first := c.newest()
 	for ; r != nil; r = c.older(r, first) {
 		vf := atomic.LoadUint64(r.vfp())
-		v := vf >> vfVersionShift & MaxVersion
+		v := vfVersion(vf)
 		if v == 0 {
-			break // dropped since older looked
+			break // dropped (every version, or since older looked)
 		}
 		if v <= snap {
-			if uint8(vf)&flagMask == flagLink {
-				return c.source(r).At(atomic.LoadUint64(r.locp()) & MaxVersion)
+			if vfLink(vf) {
+				return c.source(r).At(r.linkAt())
 			}
 			return r.recordOf(vf), true
 		}
@@ -1350,15 +1352,15 @@ func (c Chain) Versions(snap uint64, fn func(Record) bool) {
 			// to fn: a copy of it held in a variable stalls (see
 			// recordOf).
 			vf := atomic.LoadUint64(r.vfp())
-			v := vf >> vfVersionShift & MaxVersion
+			v := vfVersion(vf)
 			if v == 0 {
 				return // dropped since older looked
 			}
 			if v > snap {
 				continue
 			}
-			if uint8(vf)&flagMask == flagLink {
-				next, snap = c.source(r), atomic.LoadUint64(r.locp())&MaxVersion
+			if vfLink(vf) {
+				next, snap = c.source(r), r.linkAt()
 				break
 			}
 			if !fn(r.recordOf(vf)) {
@@ -1476,7 +1478,7 @@ func (c Chain) Relocate(v uint64, seg uint32, off int64) bool {
 	}
 	defer runtime.KeepAlive(c.ix)
 	r := c.find(v)
-	if r == nil || uint8(atomic.LoadUint64(r.vfp()))&flagMask == flagLink {
+	if r == nil || vfLink(atomic.LoadUint64(r.vfp())) {
 		return false
 	}
 	loc := r.locp()
