@@ -19,15 +19,14 @@ import (
 // and fn copies what it keeps. Every other value is fn's own, as
 // History's are.
 //
-// All versions are read at one snapshot: what fn gets is what History
-// returned when the call began, or, if a compaction drops versions
-// outside Retention while the call lasts, the part of it before the
-// first one dropped (compaction drops a key's oldest versions first; a
-// History that met the compaction would end there too). HistoryFunc
-// reads 128 versions at a time and does not hold the database while fn
-// runs:
-// fn may call any method of db, Close included (HistoryFunc then returns
-// ErrClosed if it had more versions to read). An unknown key calls fn
+// What fn gets is what History returned when the call began, even if a
+// compaction drops or moves versions while the call lasts: the call
+// finds every record at its start and keeps the segments they lie in
+// mapped until it returns (a removed file's disk space comes back then).
+// It reads the values 128 at a time and does not hold the database
+// while fn runs: fn may call any method of db, Close included
+// (HistoryFunc then returns ErrClosed if it had more versions to read).
+// A history of n versions costs 32n bytes of records, pooled. An unknown key calls fn
 // never and returns nil; a nil fn gets an error; read errors are
 // History's.
 func (db *DB) HistoryFunc(run RunID, key string, limit int, before Version, fn func(v Versioned) bool) error {
@@ -44,50 +43,45 @@ func (db *DB) HistoryFunc(run RunID, key string, limit int, before Version, fn f
 	defer db.pins.remove(snap)
 	v := getVisitor()
 	defer putVisitor(v)
-	for {
-		// A batch: the versions' records first, then their values read
-		// together (their cache misses overlap), then fn without the
-		// database held.
+	// Every record first, in one walk, with the segment table they are
+	// read from kept: a compaction that drops or moves versions while
+	// fn runs removes files that table keeps mapped, so fn gets what
+	// History returned at the start. (Walking again for each batch
+	// would also cost a long history's length squared.)
+	if err := db.enter(); err != nil {
+		return err
+	}
+	t := db.segs.Load()
+	v.recs = v.recs[:0]
+	if c, ok := db.ix.Find(string(run), key); ok {
+		c.Versions(snap, func(r index.Record) bool {
+			if before != 0 && r.Version >= uint64(before) {
+				return true
+			}
+			v.recs = append(v.recs, r)
+			return limit <= 0 || len(v.recs) < limit
+		})
+	}
+	db.leave()
+	for off := 0; off < len(v.recs); off += visitBatch {
+		// A batch's values read together (their cache misses overlap),
+		// then fn without the database held.
+		recs := v.recs[off:min(off+visitBatch, len(v.recs))]
 		if err := db.enter(); err != nil {
 			return err
 		}
-		t := db.segs.Load()
-		v.recs = v.recs[:0]
-		more := false
-		if c, ok := db.ix.Find(string(run), key); ok {
-			c.Versions(snap, func(r index.Record) bool {
-				if before != 0 && r.Version >= uint64(before) {
-					return true
-				}
-				if len(v.recs) == visitBatch {
-					more = true
-					return false
-				}
-				v.recs = append(v.recs, r)
-				return limit <= 0 || len(v.recs) < limit
-			})
-		}
-		err := v.read(db, t)
+		err := v.read(db, t, recs)
 		db.leave()
 		if err != nil {
 			return keyErr("history", run, key, err)
 		}
-		for i, r := range v.recs {
+		for i, r := range recs {
 			if !fn(Versioned{Value: v.vals[i], Version: Version(r.Version), Timestamp: time.UnixMicro(r.Timestamp).UTC(), Deleted: r.Tombstone()}) {
 				return nil
 			}
 		}
-		n := len(v.recs)
-		if !more || n == 0 {
-			return nil
-		}
-		if limit > 0 {
-			if limit -= n; limit <= 0 {
-				return nil
-			}
-		}
-		before = Version(v.recs[n-1].Version)
 	}
+	return nil
 }
 
 // ScanFunc calls fn for each key that Scan would list for run and prefix,
@@ -145,7 +139,7 @@ func (db *DB) ScanFunc(run RunID, prefix, after string, limit int, fn func(key [
 			v.recs = append(v.recs, r)
 			return true
 		})
-		err := v.read(db, t)
+		err := v.read(db, t, v.recs)
 		db.leave()
 		n := len(v.recs)
 		if err != nil {
@@ -221,11 +215,18 @@ func putVisitor(v *visitor) {
 	if cap(v.keys) > visitKeysMax {
 		v.keys = nil
 	}
+	if cap(v.recs) > visitRecsMax {
+		v.recs = nil
+	}
 	visitPool.Put(v)
 }
 
-// visitKeysMax is the most bytes of keys a pooled visitor keeps.
-const visitKeysMax = 64 << 10
+// visitKeysMax is the most bytes of keys a pooled visitor keeps, and
+// visitRecsMax the most records (a long history's).
+const (
+	visitKeysMax = 64 << 10
+	visitRecsMax = 4 * visitBatch
+)
 
 // key returns key i of the batch ScanFunc read, a view of v.keys.
 func (v *visitor) key(i int) []byte {
@@ -236,13 +237,13 @@ func (v *visitor) key(i int) []byte {
 	return v.keys[start:v.ends[i]:v.ends[i]]
 }
 
-// read reads the values of v.recs into v.vals from t, the table loaded
+// read reads the values of recs into v.vals from t, the table loaded
 // before the records were read (see readValues). With db entered.
-func (v *visitor) read(db *DB, t *segTable) error {
-	if cap(v.vals) < len(v.recs) {
-		v.vals = make([]Value, len(v.recs), visitBatch)
+func (v *visitor) read(db *DB, t *segTable, recs []index.Record) error {
+	if cap(v.vals) < len(recs) {
+		v.vals = make([]Value, len(recs), visitBatch)
 	}
-	v.vals = v.vals[:len(v.recs)]
+	v.vals = v.vals[:len(recs)]
 	v.scratch.reset()
-	return db.readValuesInto(t, v.recs, &v.scratch, func(i int) *Value { return &v.vals[i] })
+	return db.readValuesInto(t, recs, &v.scratch, func(i int) *Value { return &v.vals[i] })
 }
