@@ -82,11 +82,7 @@ func (db *DB) writeHints() {
 // writeHint builds and writes the hint file of sealed segment s, which
 // covers versions up to last (0: as s says; see segment.BuildHint).
 func (db *DB) writeHint(s *segment.Sealed, last uint64) {
-	hint, err := segment.BuildHint(s, last)
-	if err == nil {
-		err = segment.WriteHint(db.fs, db.dir, s.ID(), hint)
-	}
-	if err != nil {
+	if err := segment.BuildHintFile(db.fs, db.dir, s, last); err != nil {
 		db.log.Warn("strata: could not write a hint file; the next Open rebuilds it", "segment", s.Path(), "err", err)
 	}
 }

@@ -145,31 +145,68 @@ func (h *HintHeader) Matches(s *Sealed) bool {
 // filled in from them.
 func EncodeHint(hd HintHeader, entries []HintEntry) []byte {
 	keyBytes := 0
+	hd.Keys = 0
 	for i := range entries {
 		keyBytes += len(entries[i].Key)
+		if i == 0 || !sameKey(&entries[i-1], &entries[i]) {
+			hd.Keys++
+		}
 	}
-	return encodeHint(hd, len(entries), keyBytes, func(i int) *HintEntry { return &entries[i] })
+	var b bytes.Buffer
+	b.Grow(HintHeaderSize + 8 + 16*len(entries) + keyBytes)
+	if err := encodeHint(hd, len(entries), func(i int) *HintEntry { return &entries[i] }, &b); err != nil {
+		// A bytes.Buffer takes every write, and Keys was counted by
+		// the encoder's own rule.
+		panic(err)
+	}
+	return b.Bytes()
 }
 
-// encodeHint is EncodeHint of the n entries at(0), at(1), ..., whose
-// keys add up to keyBytes (for the buffer's size: each entry's key
-// without the prefix it shares with the one before, and about 16 bytes
-// more; append grows the buffer for the others).
-func encodeHint(hd HintHeader, n, keyBytes int, at func(int) *HintEntry) []byte {
+// sameKey reports whether e, the entry after prev, has prev's run and
+// key: the rule a hint's records follow (flag bit 5), and its header's
+// Keys counts those that do not.
+func sameKey(prev, e *HintEntry) bool {
+	return bytes.Equal(prev.Run, e.Run) && bytes.Equal(prev.Key, e.Key)
+}
+
+// hintPiece is about how many bytes encodeHint hands its writer at a
+// time: a hint of any size is encoded in that much memory.
+const hintPiece = 64 << 10
+
+// encodeHint writes to w the hint file of the n entries at(0), at(1),
+// ..., sorted as EncodeHint says, among which hd.Keys are distinct (run,
+// key) pairs: the header comes first and holds it. The file goes out in
+// pieces of about hintPiece bytes, hashed as they go, so that a build
+// never holds the whole of it. It returns w's first error, or an error if
+// the entries hold another number of keys than hd.Keys.
+func encodeHint(hd HintHeader, n int, at func(int) *HintEntry, w io.Writer) error {
 	hd.Entries = uint64(n)
-	hd.Keys = 0
-	b := make([]byte, HintHeaderSize, HintHeaderSize+8+16*n+keyBytes)
+	hw := hintWriter{d: xxhash.New(), w: w}
+	b := make([]byte, HintHeaderSize, hintPiece+HintHeaderSize)
+	copy(b, hintMagic[:])
+	le := binary.LittleEndian
+	le.PutUint32(b[8:], hintVersion)
+	le.PutUint32(b[12:], hd.Segment)
+	le.PutUint64(b[16:], hd.Salt)
+	le.PutUint64(b[24:], uint64(hd.Size))
+	le.PutUint64(b[32:], hd.Base)
+	le.PutUint64(b[40:], hd.Last)
+	le.PutUint64(b[48:], uint64(hd.LastTime))
+	le.PutUint64(b[56:], hd.Frames)
+	le.PutUint64(b[64:], hd.Entries)
+	le.PutUint64(b[72:], hd.Keys)
 	var prev *HintEntry
 	var ts int64
+	keys := uint64(0)
 	for i := range n {
 		e := at(i)
 		flags := e.Op | e.Codec<<2
 		newRun := prev == nil || !bytes.Equal(prev.Run, e.Run)
-		sameKey := !newRun && bytes.Equal(prev.Key, e.Key)
+		same := !newRun && bytes.Equal(prev.Key, e.Key)
 		switch {
 		case newRun:
 			flags |= 1 << 4
-		case sameKey:
+		case same:
 			flags |= 1 << 5
 		}
 		b = append(b, flags)
@@ -177,8 +214,8 @@ func encodeHint(hd HintHeader, n, keyBytes int, at func(int) *HintEntry) []byte 
 			b = binary.AppendUvarint(b, uint64(len(e.Run)))
 			b = append(b, e.Run...)
 		}
-		if !sameKey {
-			hd.Keys++
+		if !same {
+			keys++
 			p := 0
 			if !newRun {
 				for p < len(prev.Key) && p < len(e.Key) && prev.Key[p] == e.Key[p] {
@@ -198,20 +235,35 @@ func encodeHint(hd HintHeader, n, keyBytes int, at func(int) *HintEntry) []byte 
 		b = binary.AppendUvarint(b, uint64(e.Offset))
 		b = binary.AppendUvarint(b, uint64(e.Len))
 		prev = e
+		if len(b) >= hintPiece {
+			// prev stays valid: at's entries are not in b.
+			b = hw.flush(b)
+		}
 	}
-	copy(b, hintMagic[:])
-	le := binary.LittleEndian
-	le.PutUint32(b[8:], hintVersion)
-	le.PutUint32(b[12:], hd.Segment)
-	le.PutUint64(b[16:], hd.Salt)
-	le.PutUint64(b[24:], uint64(hd.Size))
-	le.PutUint64(b[32:], hd.Base)
-	le.PutUint64(b[40:], hd.Last)
-	le.PutUint64(b[48:], uint64(hd.LastTime))
-	le.PutUint64(b[56:], hd.Frames)
-	le.PutUint64(b[64:], hd.Entries)
-	le.PutUint64(b[72:], hd.Keys)
-	return le.AppendUint64(b, xxhash.Sum64(b))
+	if keys != hd.Keys {
+		return fmt.Errorf("segment: a hint of %d keys, its header counted %d", keys, hd.Keys)
+	}
+	b = hw.flush(b)
+	b = le.AppendUint64(b, hw.d.Sum64())
+	hw.flush(b)
+	return hw.err
+}
+
+// hintWriter is where encodeHint's pieces go: hashed, then written to w
+// (the first error stops the writes and is kept).
+type hintWriter struct {
+	d   *xxhash.Digest
+	w   io.Writer
+	err error
+}
+
+// flush hashes and writes b and returns it emptied for the next piece.
+func (hw *hintWriter) flush(b []byte) []byte {
+	hw.d.Write(b)
+	if hw.err == nil {
+		_, hw.err = hw.w.Write(b)
+	}
+	return b[:0]
 }
 
 // DecodeHintHeader checks a hint file's magic, version and checksum and
@@ -408,13 +460,20 @@ func (r *HintReader) uvarint(lo, hi uint64) (uint64, bool) {
 // recBlock, its key a place in chunks of keyChunk bytes, its run a number
 // in runs. A 64 MiB segment of 100-byte values (half a million entries)
 // costs it about 30 MB, and the sort 24 MB more (12 of them only while
-// it sorts).
+// it sorts). The hint itself is encoded into a buffer of 64 KiB that
+// goes to the file each time it fills (BuildHintFile), and the segment's
+// pages read are given back as the scan goes, so that a build's peak,
+// the sort, is about 104 bytes an entry: measured on such a segment, 57
+// MB over what the process held before, and 0.3 MB after it (68 to 72
+// MB, and 12 to 29 MB after, when the hint was encoded whole).
 //
 // Those blocks, chunks and sort keys live outside the Go heap (package
 // offheap), so that Release returns them to the system at once: freed
 // by the collector, they would stay resident for seconds after each
 // build, as the runtime keeps freed memory for reuse, and a build every
-// 64 MiB of writes would keep adding to the process's peak. A builder
+// 64 MiB of writes would keep adding to the process's peak. Only the
+// first block and key chunk grow on the heap, up to heapRecs and
+// heapKeyBytes, so that a small segment's build maps nothing. A builder
 // nobody calls Release on gives its memory back when it is collected.
 type HintBuilder struct {
 	mem      offheap.Arena
@@ -452,7 +511,11 @@ func (r *hintRec) op() uint8    { return uint8(r.key>>11) & 3 }
 func (r *hintRec) codec() uint8 { return uint8(r.key>>13) & 3 }
 
 const (
-	recBlock = 1 << 14
+	// heapRecs and heapKeyBytes bound what the first block and key
+	// chunk grow to on the heap (less than offheap maps at once).
+	heapRecs     = 1024
+	heapKeyBytes = 32 << 10
+	recBlock     = 1 << 14
 	// keyChunk is the size of the chunks keys are copied into (MaxKeyLen
 	// is far below it).
 	keyChunk = 1 << 20
@@ -484,10 +547,18 @@ func (b *HintBuilder) add(run, key []byte, version uint64, ts, off int64, n uint
 	if err != nil {
 		return err
 	}
-	if b.n%recBlock == 0 {
-		// The first block grows as a slice does, so that a small
-		// segment's build allocates little; later ones come whole.
+	switch {
+	case b.n%recBlock == 0:
+		// The first block grows as a slice does, on the heap, so that a
+		// small segment's build allocates little; later ones come whole.
 		b.blocks = append(b.blocks, offheap.Slice[hintRec](&b.mem, min(recBlock, max(64, b.n)))[:0])
+	case b.n == heapRecs:
+		// Past that the first block moves to a whole one, mapped: grown
+		// by append to recBlock, it would leave the heap about five
+		// times its size of garbage.
+		blk := offheap.Slice[hintRec](&b.mem, recBlock)[:b.n]
+		copy(blk, b.blocks[0])
+		b.blocks[0] = blk
 	}
 	blk := &b.blocks[len(b.blocks)-1]
 	*blk = append(*blk, hintRec{version: version, ts: ts, off: off, key: kp, len: n,
@@ -529,9 +600,10 @@ func (b *HintBuilder) key(k []byte, op, codec uint8) (uint64, error) {
 	if len(k) > MaxKeyLen { // frames that verified hold none
 		return 0, fmt.Errorf("segment: a hint entry's key of %d bytes", len(k))
 	}
-	if len(b.chunks) == 0 || len(b.chunks[len(b.chunks)-1])+len(k) > keyChunk {
-		// As with blocks, the first chunk grows (nothing views the
-		// chunks before Encode).
+	if last := len(b.chunks) - 1; last < 0 || len(b.chunks[last])+len(k) > keyChunk || last == 0 && len(b.chunks[0])+len(k) > heapKeyBytes {
+		// As with blocks, the first chunk grows on the heap (nothing
+		// views the chunks before Encode), up to heapKeyBytes; the
+		// next ones come whole, mapped.
 		b.chunks = append(b.chunks, b.mem.Bytes(min(keyChunk, max(1024, len(b.chunks)*keyChunk)))[:0])
 	}
 	c := &b.chunks[len(b.chunks)-1]
@@ -551,17 +623,23 @@ func (b *HintBuilder) Release() {
 // first size bytes of the segment of header h, whose last version (of
 // its last commit, or of the range a compacted segment covers) is last.
 func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
-	order := b.order()
-	keyBytes := 0
-	for _, c := range b.chunks {
-		keyBytes += len(c)
+	var buf bytes.Buffer
+	if err := b.encodeTo(&buf, h, size, last); err != nil {
+		panic(err) // a bytes.Buffer takes every write; order counts the keys
 	}
+	return buf.Bytes()
+}
+
+// encodeTo writes what Encode returns to w, a piece at a time (see
+// encodeHint): the file is never whole in memory.
+func (b *HintBuilder) encodeTo(w io.Writer, h Header, size int64, last uint64) error {
+	order, keys := b.order()
 	// encodeHint keeps the entry before the current one: two buffers.
 	var two [2]HintEntry
 	var sink uint64
 	defer func() { runtime.KeepAlive(sink) }()
 	return encodeHint(HintHeader{Segment: h.ID, Salt: h.Salt, Size: size, Base: h.BaseVersion, Last: last,
-		LastTime: b.lastTime, Frames: b.frames}, len(order), keyBytes, func(i int) *HintEntry {
+		LastTime: b.lastTime, Frames: b.frames, Keys: keys}, len(order), func(i int) *HintEntry {
 		if i%touchGroup == 0 {
 			// Entries in key order are records and keys at random
 			// places of the builder: two cache misses each. Load the
@@ -580,7 +658,7 @@ func (b *HintBuilder) Encode(h Header, size int64, last uint64) []byte {
 		e := &two[i&1]
 		*e = b.entry(order[i].Ref)
 		return e
-	})
+	}, w)
 }
 
 // touchGroup is how many entries Encode loads together.
@@ -595,10 +673,12 @@ func (b *HintBuilder) entry(i uint32) HintEntry {
 }
 
 // order returns the entries' order by (run, key, version): Ref is the
-// place of the first in the builder, of the second, ... Sort keys hold
-// each entry's run rank and a copy of its key's first 16 bytes, so that
-// sorting touches the entries themselves only to break ties beyond them.
-func (b *HintBuilder) order() []keysort.Key {
+// place of the first in the builder, of the second, ...; and how many
+// distinct (run, key) pairs they hold, which a hint's header gives
+// before its records. Sort keys hold each entry's run rank and a copy of
+// its key's first 16 bytes, so that sorting touches the entries
+// themselves only to break ties beyond them.
+func (b *HintBuilder) order() (ks []keysort.Key, keys uint64) {
 	names := make([]uint32, len(b.runs))
 	for i := range names {
 		names[i] = uint32(i)
@@ -608,7 +688,7 @@ func (b *HintBuilder) order() []keysort.Key {
 	for r, id := range names {
 		ranks[id] = uint32(r)
 	}
-	ks := offheap.Slice[keysort.Key](&b.mem, b.n)
+	ks = offheap.Slice[keysort.Key](&b.mem, b.n)
 	for i := range ks {
 		r := b.rec(uint32(i))
 		k0, k1 := keysort.Prefix(b.keyOf(r))
@@ -618,23 +698,53 @@ func (b *HintBuilder) order() []keysort.Key {
 	// prefixes (a key's versions, and keys sharing their first 16
 	// bytes) by the whole comparison.
 	var scratch offheap.Arena
-	defer scratch.Free()
 	if sorted := keysort.Radix(ks, offheap.Slice[keysort.Key](&scratch, len(ks))); len(ks) > 0 && &sorted[0] != &ks[0] {
 		copy(ks, sorted) // the result must outlive scratch
 	}
-	keysort.Ties(ks, func(x, y keysort.Key) int {
-		rx, ry := b.rec(x.Ref), b.rec(y.Ref)
-		if rx.klen() <= 16 && ry.klen() <= 16 {
-			// The same key, or one a prefix of the other padded with
-			// zeros: the shorter first, then a key's versions in order.
-			return cmp.Or(cmp.Compare(rx.klen(), ry.klen()), cmp.Compare(rx.version, ry.version))
+	scratch.Free() // the ties' sorts and the encoding need it no more
+	for i := 0; i < len(ks); {
+		j := i + 1
+		for j < len(ks) && keysort.Same(&ks[j], &ks[i]) {
+			j++
 		}
-		if c := bytes.Compare(b.keyOf(rx), b.keyOf(ry)); c != 0 {
-			return c
+		keys++ // a new prefix is a new key
+		if j-i > 1 {
+			// Sorted and counted while the records are in the cache.
+			tie := ks[i:j]
+			slices.SortFunc(tie, b.compare)
+			for t := 1; t < len(tie); t++ {
+				if !b.sameKey(b.rec(tie[t-1].Ref), b.rec(tie[t].Ref)) {
+					keys++
+				}
+			}
 		}
-		return cmp.Compare(rx.version, ry.version)
-	})
-	return ks
+		i = j
+	}
+	return ks, keys
+}
+
+// compare orders two sort keys of the same (run, first 16 bytes) by the
+// whole key, then version.
+func (b *HintBuilder) compare(x, y keysort.Key) int {
+	rx, ry := b.rec(x.Ref), b.rec(y.Ref)
+	if rx.klen() <= 16 && ry.klen() <= 16 {
+		// The same key, or one a prefix of the other padded with
+		// zeros: the shorter first, then a key's versions in order.
+		return cmp.Or(cmp.Compare(rx.klen(), ry.klen()), cmp.Compare(rx.version, ry.version))
+	}
+	if c := bytes.Compare(b.keyOf(rx), b.keyOf(ry)); c != 0 {
+		return c
+	}
+	return cmp.Compare(rx.version, ry.version)
+}
+
+// sameKey reports whether two records whose sort keys are equal (same
+// run, same first 16 bytes) have the same key.
+func (b *HintBuilder) sameKey(x, y *hintRec) bool {
+	if x.klen() != y.klen() {
+		return false
+	}
+	return x.klen() <= 16 || bytes.Equal(b.keyOf(x), b.keyOf(y))
 }
 
 // BuildHint scans the whole of sealed segment s, verifying every frame,
@@ -644,6 +754,23 @@ func (b *HintBuilder) order() []keysort.Key {
 // compacted segment's header, which bounds the range the manifest gives
 // it).
 func BuildHint(s *Sealed, last uint64) ([]byte, error) {
+	var buf bytes.Buffer
+	if err := buildHint(s, last, func(encode func(io.Writer) error) error { return encode(&buf) }); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// BuildHintFile builds the hint file of sealed segment s, as BuildHint
+// does, and writes it into dir, as WriteHint does, a piece at a time: the
+// file is never whole in memory.
+func BuildHintFile(fs vfs.FS, dir string, s *Sealed, last uint64) error {
+	return buildHint(s, last, func(encode func(io.Writer) error) error { return writeHint(fs, dir, s.ID(), encode) })
+}
+
+// buildHint scans s into a builder, as BuildHint says, then calls emit
+// with the function that encodes the hint to a writer.
+func buildHint(s *Sealed, last uint64, emit func(encode func(io.Writer) error) error) error {
 	covers := last
 	var b HintBuilder
 	defer b.Release()
@@ -673,36 +800,46 @@ func BuildHint(s *Sealed, last uint64) ([]byte, error) {
 			}
 		}
 	})
+	// The last pages read, too: the sort that comes next is the build's
+	// peak.
+	s.Evict()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	switch h := s.Header(); {
 	case covers != 0 && covers < last:
-		return nil, &CorruptError{File: s.Path(), Err: fmt.Errorf("%w: a commit of version %d, beyond the %d the segment covers", ErrSequence, last, covers)}
+		return &CorruptError{File: s.Path(), Err: fmt.Errorf("%w: a commit of version %d, beyond the %d the segment covers", ErrSequence, last, covers)}
 	case covers != 0:
 		last = covers
 	case h.Compacted():
 		last = h.Last
 	}
-	var hint []byte
-	err = GuardFault(s.Path(), 0, func() error {
-		hint = b.Encode(s.Header(), int64(len(s.Bytes())), last)
-		return nil
+	return emit(func(w io.Writer) error {
+		return GuardFault(s.Path(), 0, func() error {
+			return b.encodeTo(w, s.Header(), int64(len(s.Bytes())), last)
+		})
 	})
-	return hint, err
 }
 
 // WriteHint writes hint file b of segment id into dir: to a temporary
 // file renamed into place, not synced (a hint a crash loses or tears is
 // rebuilt).
 func WriteHint(fs vfs.FS, dir string, id uint32, b []byte) error {
+	return writeHint(fs, dir, id, func(w io.Writer) error {
+		_, err := w.Write(b)
+		return err
+	})
+}
+
+// writeHint is WriteHint of the hint file encode writes.
+func writeHint(fs vfs.FS, dir string, id uint32, encode func(io.Writer) error) error {
 	path := filepath.Join(dir, HintName(id))
 	tmp := path + ".tmp"
 	f, err := fs.Create(tmp)
 	if err != nil {
 		return fmt.Errorf("segment: write hint: %w", err)
 	}
-	if _, err := f.Write(b); err != nil {
+	if err := encode(f); err != nil {
 		f.Close()
 		fs.Remove(tmp)
 		return fmt.Errorf("segment: write hint %s: %w", tmp, err)

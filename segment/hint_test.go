@@ -6,10 +6,12 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 	"unsafe"
 
+	"github.com/strata-kv/strata/internal/offheap"
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -219,7 +221,7 @@ func builderOf(es []HintEntry) *HintBuilder {
 // sorted returns the builder's entries in the order it encodes them
 // (copies: HintEntry's fields view the builder's memory).
 func (b *HintBuilder) sorted() []HintEntry {
-	order := b.order()
+	order, _ := b.order()
 	out := make([]HintEntry, len(order))
 	for i, sk := range order {
 		e := b.entry(sk.Ref)
@@ -227,4 +229,99 @@ func (b *HintBuilder) sorted() []HintEntry {
 		out[i] = e
 	}
 	return out
+}
+
+// BuildHintFile writes, a piece at a time, the bytes BuildHint returns:
+// a hint of many pieces (keys of one version and keys of several, two
+// runs); a write that fails part way leaves neither the hint nor its
+// temporary file.
+func TestBuildHintFileWritesWhatBuildHintReturns(t *testing.T) {
+	s := newSeg(1)
+	r := rand.New(rand.NewPCG(3, 4))
+	for c := range 80 {
+		var es []EntrySpec
+		for i, k := range r.Perm(8000)[:500] {
+			run := []string{"a", "b"}[i%2]
+			es = append(es, put(run, fmt.Sprintf("key:%06d", k), fmt.Sprint(c, i)))
+		}
+		s.commit(t, es...)
+	}
+	sealed := writeSealed(t, s)
+	want, err := BuildHint(sealed, 0)
+	require.NoError(t, err)
+	require.Greater(t, len(want), 3*hintPiece, "a hint of several pieces")
+
+	dir := t.TempDir()
+	require.NoError(t, BuildHintFile(vfs.Default, dir, sealed, 0))
+	got, err := os.ReadFile(filepath.Join(dir, HintName(sealed.ID())))
+	require.NoError(t, err)
+	require.True(t, bytes.Equal(want, got), "%d bytes written, BuildHint returns %d", len(got), len(want))
+
+	dir = t.TempDir()
+	efs := vfs.NewErrorFS(vfs.Default, -1, false)
+	writes := 0
+	efs.FailWhen(func(op vfs.Op) bool {
+		if op.Kind == vfs.OpWrite {
+			writes++
+			return writes == 2 // the second piece
+		}
+		return false
+	})
+	err = BuildHintFile(efs, dir, sealed, 0)
+	var inj *vfs.InjectedError
+	require.ErrorAs(t, err, &inj)
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, left, "a failed write leaves nothing")
+}
+
+// encodeHint refuses a header whose Keys the entries do not hold: the
+// reader would reject the file it wrote.
+func TestEncodeHintChecksKeys(t *testing.T) {
+	es := []HintEntry{
+		{Run: []byte("r"), Key: []byte("a"), Version: 1, Offset: HeaderSize, Op: OpPut},
+		{Run: []byte("r"), Key: []byte("a"), Version: 2, Offset: HeaderSize, Op: OpPut},
+		{Run: []byte("r"), Key: []byte("b"), Version: 3, Offset: HeaderSize, Op: OpPut},
+	}
+	at := func(i int) *HintEntry { return &es[i] }
+	var b bytes.Buffer
+	require.NoError(t, encodeHint(HintHeader{Size: 1 << 20, Base: 1, Last: 3, Keys: 2}, len(es), at, &b))
+	_, got, err := readHint(t, b.Bytes())
+	require.NoError(t, err)
+	require.Len(t, got, 3)
+	for _, keys := range []uint64{1, 3} {
+		b.Reset()
+		require.ErrorContains(t, encodeHint(HintHeader{Size: 1 << 20, Base: 1, Last: 3, Keys: keys}, len(es), at, &b), "a hint of 2 keys")
+	}
+}
+
+// A hint goes to its file a piece at a time: the build allocates on the
+// Go heap a small fraction of the hint's size (the records, keys and sort
+// keys are mapped outside it, see package offheap), where encoding it
+// whole had allocated the hint and more.
+func TestBuildHintFileAllocatesLittle(t *testing.T) {
+	if !offheap.Enabled {
+		t.Skip("arenas use the heap here")
+	}
+	s := newSeg(1)
+	r := rand.New(rand.NewPCG(5, 6))
+	for c := range 200 {
+		var es []EntrySpec
+		for i, k := range r.Perm(100000)[:1000] {
+			es = append(es, put("r", fmt.Sprintf("key:%012d", k), fmt.Sprint(c, i)))
+		}
+		s.commit(t, es...)
+	}
+	sealed := writeSealed(t, s)
+	dir := t.TempDir()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	require.NoError(t, BuildHintFile(vfs.Default, dir, sealed, 0))
+	runtime.ReadMemStats(&after)
+	fi, err := os.Stat(filepath.Join(dir, HintName(sealed.ID())))
+	require.NoError(t, err)
+	require.Greater(t, fi.Size(), int64(1<<20))
+	alloc := after.TotalAlloc - before.TotalAlloc
+	t.Logf("a hint of %d bytes, %d bytes allocated on the heap", fi.Size(), alloc)
+	require.Less(t, alloc, uint64(fi.Size()/4), "the build allocated %d bytes on the heap for a hint of %d", alloc, fi.Size())
 }

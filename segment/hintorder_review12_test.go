@@ -10,7 +10,8 @@ import (
 )
 
 // Brute force: order() equals a plain comparison sort by (run, key,
-// version) for many random shapes, including >256 runs whose names sort
+// version), and counts its distinct (run, key) pairs, for many random
+// shapes, including >256 runs whose names sort
 // differently from their arrival, 0x00/0xff bytes, lengths 0..40.
 func TestReview12OrderBruteForce(t *testing.T) {
 	rng := rand.New(rand.NewPCG(12, 12))
@@ -64,6 +65,16 @@ func TestReview12OrderBruteForce(t *testing.T) {
 			if c(g, want[i]) != 0 {
 				t.Fatalf("round %d n %d runs %d: entry %d got %q %q %d want %q %q %d", round, n, nruns, i, g.run, g.key, g.v, want[i].run, want[i].key, want[i].v)
 			}
+		}
+		// The distinct (run, key) pairs order counts for the header.
+		keys := uint64(0)
+		for i := range want {
+			if i == 0 || !bytes.Equal(want[i].run, want[i-1].run) || !bytes.Equal(want[i].key, want[i-1].key) {
+				keys++
+			}
+		}
+		if _, got := b.order(); got != keys {
+			t.Fatalf("round %d n %d runs %d: order counts %d keys, want %d", round, n, nruns, got, keys)
 		}
 	}
 }
