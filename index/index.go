@@ -86,7 +86,9 @@
 // (grownSize) when it is three quarters full, so it stays 1/2 to 3/4
 // full. The writer rehashes inline, 32 nodes at a time, prefetching the
 // nodes and then their new slots so that the misses overlap (48 ns a
-// key at 1M keys, BenchmarkGrow).
+// key at 1M keys, BenchmarkGrow). A table of 64 KiB or more is mapped
+// outside the Go heap as the chunks are, and unmapped once no reader
+// holds it (see newTable).
 //
 // Cost: a key with one version takes 32 bytes of node (8 of header, 24
 // of first version), 5.3 bytes of tower on average (towers grow with
@@ -420,14 +422,24 @@ type table struct {
 	slots []uint32
 	tags  []uint8
 	size  uint64
+	// unmapped is set once a mapped table's memory is unmapped (nil for
+	// a table on the heap).
+	unmapped *atomic.Bool
 }
 
-// newTable returns an empty table of size slots. It lives on the Go heap
-// (readers may hold a table the writer replaced; the collector frees it
-// after them) and on small pages: advising huge pages for memory the
-// runtime will reuse works against its scavenger (the runtime gave that
-// up in Go 1.21.4), for about 7% of an index Get.
+// newTable returns an empty table of size slots. On Unix (but under
+// -race) a table of 64 KiB or more is mapped outside the Go heap, on huge
+// pages from 2 MiB (see mapTable), so that the collector does not count
+// it in the heap it lets grow between collections: a table on the heap
+// of 1M keys (7 to 10 MB) let the heap's garbage grow by as much. Readers
+// may hold a table the writer replaced, so a mapped table is unmapped
+// only once it is unreachable, by a cleanup the collector runs; a reader
+// keeps the table it loaded reachable until it is done with its slots.
+// Smaller tables, and all of them elsewhere, come from the heap.
 func newTable(size int) *table {
+	if t := mapTable(size); t != nil {
+		return t
+	}
 	return &table{slots: make([]uint32, size), tags: make([]uint8, size), size: uint64(size)}
 }
 
@@ -615,6 +627,9 @@ func (ix *Index) lookup(run uint32, key string) uint32 {
 // probe looks for (run, key), whose hash is hash, in t: it returns its
 // node, or 0 and the free slot where the probe ended.
 func (ix *Index) probe(t *table, hash uint64, run uint32, key string) (ref uint32, free uint64) {
+	// A mapped table is unmapped once unreachable (newTable): t must
+	// stay reachable until its slots and tags are read.
+	defer runtime.KeepAlive(t)
 	tag := tagOf(hash)
 	for i := t.home(hash); ; i = t.after(i) {
 		ref := atomic.LoadUint32(&t.slots[i])
@@ -670,6 +685,7 @@ func (ix *Index) Prefetch(run, key string) {
 	}
 	t := ix.hash.Load()
 	prefetch.Line(unsafe.Pointer(&t.slots[t.home(hashOf(rn, key))]))
+	runtime.KeepAlive(t) // where Line loads (see probe)
 }
 
 // AddBytes is Add for a key held in a byte slice (a mapped segment, during
@@ -1145,6 +1161,7 @@ func (ix *Index) Close() {
 // and the readers.
 func (ix *Index) Chains(fn func(Chain) bool) {
 	t := ix.hash.Load()
+	defer runtime.KeepAlive(t) // see probe
 	for i := range t.slots {
 		if ref := atomic.LoadUint32(&t.slots[i]); ref != 0 && !fn(Chain{ix: ix, ref: ref}) {
 			return
