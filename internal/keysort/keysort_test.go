@@ -148,6 +148,13 @@ func BenchmarkSort(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
 		})
+		b.Run(fmt.Sprintf("inplace/%d", n), func(b *testing.B) {
+			for b.Loop() {
+				copy(work, ks)
+				InPlace(work, tmp[:min(n, InPlaceScratch)])
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
+		})
 		b.Run(fmt.Sprintf("compare/%d", n), func(b *testing.B) {
 			for b.Loop() {
 				copy(work, ks)
@@ -155,5 +162,35 @@ func BenchmarkSort(b *testing.B) {
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/key")
 		})
+	}
+}
+
+// InPlace gives the order of a comparison sort by (Run, K0, K1) and
+// keeps every Key, for every shape, one run and many, below and above
+// the length where it sorts by comparison, and at a hint's sizes.
+func TestInPlaceMatchesAComparisonSort(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for name, shape := range shapes {
+		for _, n := range []int{0, 1, 2, small - 1, small, small + 1, 1000, 20000, 100000} {
+			for _, runs := range []int{1, 3, 1 << 20} {
+				ks := make([]Key, n)
+				for i := range ks {
+					k0, k1 := Prefix(shape(r))
+					ks[i] = Key{K0: k0, K1: k1, Run: uint32(r.IntN(runs)), Ref: uint32(i)}
+				}
+				// Scratch for none of the parts, some and all.
+				scratch := []int{0, small, 5000, n}[r.IntN(4)]
+				want := slices.Clone(ks)
+				slices.SortFunc(want, compare)
+				InPlace(ks, make([]Key, scratch))
+				require.True(t, slices.IsSortedFunc(ks, func(a, b Key) int {
+					return cmp.Or(cmp.Compare(a.Run, b.Run), cmp.Compare(a.K0, b.K0), cmp.Compare(a.K1, b.K1))
+				}), "%s, %d keys, %d runs, scratch %d: not in order", name, n, runs, scratch)
+				// The same Keys: in Ref order within equal prefixes, the
+				// order compare gives.
+				Ties(ks, func(a, b Key) int { return cmp.Compare(a.Ref, b.Ref) })
+				require.Equal(t, want, ks, "%s, %d keys, %d runs, scratch %d", name, n, runs, scratch)
+			}
+		}
 	}
 }
