@@ -423,8 +423,11 @@ type table struct {
 	tags  []uint8
 	size  uint64
 	// unmapped is set once a mapped table's memory is unmapped (nil for
-	// a table on the heap).
+	// a table on the heap); mapping and cleanup are what unmaps it (see
+	// mapTable, release).
 	unmapped *atomic.Bool
+	mapping  any
+	cleanup  runtime.Cleanup
 }
 
 // newTable returns an empty table of size slots. On Unix (but under
@@ -435,7 +438,11 @@ type table struct {
 // may hold a table the writer replaced, so a mapped table is unmapped
 // only once it is unreachable, by a cleanup the collector runs; a reader
 // keeps the table it loaded reachable until it is done with its slots.
-// Smaller tables, and all of them elsewhere, come from the heap.
+// (So replaced tables, up to about twice the current one's size in all,
+// stay mapped until the next collection, which a process that allocates
+// nothing on the heap may not run for two minutes; Close unmaps the
+// index's own table at once.) Smaller tables, and all of them
+// elsewhere, come from the heap.
 func newTable(size int) *table {
 	if t := mapTable(size); t != nil {
 		return t
@@ -1153,7 +1160,9 @@ func (ix *Index) Close() {
 	ix.linkMu.Lock()
 	defer ix.linkMu.Unlock()
 	ix.mem.free()
-	ix.hash.Store(newTable(1)) // let the old table go
+	// No reader may hold the table now: unmap it at once rather than at
+	// some later collection (a mapped table does not hasten one).
+	ix.hash.Swap(newTable(1)).release()
 }
 
 // Chains calls fn for every key's chain, in no particular order, until fn

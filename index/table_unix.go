@@ -61,8 +61,19 @@ func mapTable(size int) *table {
 		size:     uint64(size),
 		unmapped: new(atomic.Bool),
 	}
-	runtime.AddCleanup(t, unmapTable, tableMapping{p: p, n: n, done: t.unmapped})
+	m := &tableMapping{p: p, n: n, done: t.unmapped}
+	t.mapping = m
+	t.cleanup = runtime.AddCleanup(t, unmapTable, m)
 	return t
+}
+
+// release unmaps a mapped table at once, and cancels its cleanup: for a
+// table no reader can hold (the index's at Close).
+func (t *table) release() {
+	if m, ok := t.mapping.(*tableMapping); ok {
+		t.cleanup.Stop()
+		unmapTable(m)
+	}
 }
 
 // tableMapping is what a table's cleanup unmaps.
@@ -73,7 +84,7 @@ type tableMapping struct {
 }
 
 // unmapTable returns a table's memory to the system.
-func unmapTable(m tableMapping) {
+func unmapTable(m *tableMapping) {
 	unix.MunmapPtr(m.p, uintptr(m.n))
 	m.done.Store(true)
 }
