@@ -2,6 +2,7 @@ package kv
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -19,10 +20,13 @@ const (
 
 // clip shortens s for an error message.
 func clip(s string) string {
+	// strconv, not fmt: s passed to fmt would escape, and with it every
+	// key a read is given (a caller's string(b) of a []byte key would
+	// need memory of its own where it now takes none).
 	if len(s) > 64 {
-		return fmt.Sprintf("%q... (%d bytes)", s[:64], len(s))
+		return strconv.Quote(s[:64]) + "... (" + strconv.Itoa(len(s)) + " bytes)"
 	}
-	return fmt.Sprintf("%q", s)
+	return strconv.Quote(s)
 }
 
 func checkRun(run RunID) error {
