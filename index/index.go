@@ -634,18 +634,21 @@ func (ix *Index) lookup(run uint32, key string) uint32 {
 // probe looks for (run, key), whose hash is hash, in t: it returns its
 // node, or 0 and the free slot where the probe ended.
 func (ix *Index) probe(t *table, hash uint64, run uint32, key string) (ref uint32, free uint64) {
-	// A mapped table is unmapped once unreachable (newTable): t must
-	// stay reachable until its slots and tags are read.
-	defer runtime.KeepAlive(t)
 	tag := tagOf(hash)
 	for i := t.home(hash); ; i = t.after(i) {
 		ref := atomic.LoadUint32(&t.slots[i])
 		if ref == 0 {
+			// A mapped table is unmapped once unreachable (newTable):
+			// t stays reachable until its slots and tags are read (a
+			// KeepAlive where they are read last, not a defer on the
+			// hottest path).
+			runtime.KeepAlive(t)
 			return 0, i
 		}
 		if t.tags[i] != tag {
 			continue
 		}
+		runtime.KeepAlive(t)
 		n := ix.node(ref)
 		if n.run == run && int(n.klen) == len(key) {
 			k := ix.key(ref)
