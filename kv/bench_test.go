@@ -290,6 +290,28 @@ func BenchmarkScanFunc100(b *testing.B) {
 	}
 }
 
+// BenchmarkScanFunc100Parallel is BenchmarkScanFunc100 from every
+// processor at once: what readers share (the DB's counters and hints)
+// shows here as cache lines moving between cores.
+func BenchmarkScanFunc100Parallel(b *testing.B) {
+	db, keys := fillRandom(b, 1<<18)
+	var seed atomic.Uint64
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		r := rand.New(rand.NewPCG(seed.Add(1), 4))
+		n := 0
+		fn := func(_ []byte, v Versioned) bool { n++; return true }
+		for pb.Next() {
+			n = 0
+			if err := db.ScanFunc(DefaultRun, keys.at(r.IntN(keys.len()))[:14], "", 100, fn); err != nil || n == 0 {
+				b.Errorf("scan: %v, %d entries", err, n)
+				return
+			}
+		}
+	})
+}
+
 // BenchmarkFillRandom is bench/'s W1 in small: one 100-byte put per
 // commit, keys in random order, Buffered.
 func BenchmarkFillRandom(b *testing.B) {

@@ -75,7 +75,13 @@ type DB struct {
 	marks     sync.Map      // segment id -> *frameIndex (see Changes)
 	closeDone chan struct{} // closed when the first Close has finished
 	closeErr  error         // what the first Close returned
+	// inflight counts the operations in flight (enter, leave). Every
+	// operation adds to it twice, from whichever core it runs on, so it
+	// has cache lines of its own: beside other fields, each Add would
+	// take their line from the cores reading them.
+	_         [cacheLinePad]byte
 	inflight  atomic.Int64
+	_         [cacheLinePad - 8]byte
 	txns      atomic.Int64 // transaction functions running
 	drained   chan struct{}
 	drainOnce sync.Once
@@ -730,7 +736,14 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, scratch *arena, o
 		}
 		size := 0 // what the arena copies: at most the stored bytes of the small values, but for compressed ones
 		longest := 0
-		defer func() { db.fieldGuess.Store(int32(min(longest+binary.MaxVarintLen32, maxFieldGuess))) }()
+		defer func() {
+			// Stored only when it changes: it shares a line with the
+			// snapshot every read loads, which a store on one core takes
+			// from all the others.
+			if g := int32(min(longest+binary.MaxVarintLen32, maxFieldGuess)); g != int32(guess) {
+				db.fieldGuess.Store(g)
+			}
+		}()
 		for cur = range recs {
 			r := recs[cur]
 			if r.Tombstone() {
@@ -798,6 +811,10 @@ func (db *DB) readValuesInto(t *segTable, recs []index.Record, scratch *arena, o
 
 // pageSize is the system's memory page size.
 var pageSize = int64(os.Getpagesize())
+
+// cacheLinePad is the span padding keeps apart: two 64-byte lines, as
+// x86 processors fetch lines in adjacent pairs.
+const cacheLinePad = 128
 
 // maxFieldGuess caps DB.fieldGuess: lines touched before a field's
 // length is known, on a guess, are at most this many bytes' worth.
