@@ -44,11 +44,16 @@ func (tx *Txn) PutMeta(name string, v Value) error {
 // invalid input (ErrInvalidRun, ErrInvalidKey, ErrInvalidValue; v nil:
 // the run and key only), and writes nothing. Layers that send writes
 // elsewhere before this database applies them (package replica, through
-// raft's log) refuse bad input first with it.
+// raft's log) refuse bad input first with it. After Close it returns
+// ErrClosed for valid input, as every other method does.
 func (db *DB) CheckWrite(run RunID, key string, v *Value) error {
 	if err := checkRunKey(run, key); err != nil {
 		return err
 	}
+	if err := db.enter(); err != nil {
+		return err
+	}
+	defer db.leave()
 	if v == nil {
 		return nil
 	}

@@ -362,8 +362,12 @@ func (n *Node) submit(c *command) (result, error) {
 
 // check refuses a command with invalid input (what applying it would
 // refuse for it on every node), so that it never takes space in the log.
+// It holds the database as reads do, so that a snapshot swapped in
+// meanwhile does not close it under the checks (ErrClosed).
 func (n *Node) check(c *command) error {
-	db := n.database()
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	db := n.db
 	switch c.Op {
 	case opPut, opCASVer, opCASValue:
 		return db.CheckWrite(c.Run, c.Key, &c.Value)
