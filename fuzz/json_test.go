@@ -10,7 +10,7 @@ import (
 // yields a value whose JSON form reads back as the same value.
 func FuzzValueJSON(f *testing.F) {
 	for _, s := range []string{`null`, `[1, 2.5, "x"]`, `{"$bytes": "AAE="}`, `{"$float": "NaN(0x7ff80000deadbeef)"}`,
-		`{"$object": {"$string": "x"}}`, `{"$string": "/w=="}`, `{"a": {"b": [true, false, -0.0]}}`, `1e400`} {
+		`{"$object": {"$string": "x"}}`, `{"$string": "/w=="}`, `{"$object64": {"/w==": {"$object64": {"YQ==": 1}}}}`, `{"a": {"b": [true, false, -0.0]}}`, `1e400`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {

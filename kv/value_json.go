@@ -27,8 +27,12 @@ import (
 //	{"$string": "<base64>"}         a String that is not valid UTF-8 (JSON
 //	                                strings are text)
 //	{"$object": {...}}              an Object whose only key is "$bytes",
-//	                                "$float", "$string" or "$object" (so it
-//	                                is not mistaken for one of these forms)
+//	                                "$float", "$string", "$object" or
+//	                                "$object64" (so it is not mistaken for
+//	                                one of these forms)
+//	{"$object64": {"<base64>": ...}} an Object with a key that is not valid
+//	                                UTF-8: every key in base64 (JSON keys
+//	                                are text)
 //
 // so that UnmarshalJSON(MarshalJSON(v)) equals v for every value.
 
@@ -68,6 +72,14 @@ func (v Value) jsonTree() any {
 		return out
 	case KindObject:
 		out := make(map[string]any, len(v.obj))
+		for k := range v.obj {
+			if !utf8.ValidString(k) {
+				for k, x := range v.obj {
+					out[base64.StdEncoding.EncodeToString([]byte(k))] = x.jsonTree()
+				}
+				return map[string]any{"$object64": out}
+			}
+		}
 		for k, x := range v.obj {
 			out[k] = x.jsonTree()
 		}
@@ -81,7 +93,7 @@ func (v Value) jsonTree() any {
 
 func isJSONEscapeKey(m map[string]Value) bool {
 	for k := range m {
-		return k == "$bytes" || k == "$float" || k == "$string" || k == "$object"
+		return k == "$bytes" || k == "$float" || k == "$string" || k == "$object" || k == "$object64"
 	}
 	return false
 }
@@ -163,7 +175,9 @@ func fromJSONTree(x any, depth int) (Value, error) {
 				return String(string(raw)), nil
 			}
 			if inner, ok := x["$object"].(map[string]any); ok {
-				x = inner
+				x = inner // its fields as they are, whatever their names
+			} else if inner, ok := x["$object64"].(map[string]any); ok {
+				return objectFromJSON64(inner, depth)
 			}
 		}
 		fields := make(map[string]Value, len(x))
@@ -177,6 +191,27 @@ func fromJSONTree(x any, depth int) (Value, error) {
 		return Value{kind: KindObject, obj: fields}, nil
 	}
 	return Value{}, fmt.Errorf("%w: unsupported %T", errJSON, x)
+}
+
+// objectFromJSON64 decodes the fields of an $object64 form, whose keys
+// are base64.
+func objectFromJSON64(x map[string]any, depth int) (Value, error) {
+	fields := make(map[string]Value, len(x))
+	for k64, item := range x {
+		k, err := base64.StdEncoding.DecodeString(k64)
+		if err != nil {
+			return Value{}, fmt.Errorf("%w: $object64 key %q is not base64: %v", errJSON, k64, err)
+		}
+		if _, dup := fields[string(k)]; dup {
+			return Value{}, fmt.Errorf("%w: $object64 holds key %q twice", errJSON, k)
+		}
+		v, err := fromJSONTree(item, depth+1)
+		if err != nil {
+			return Value{}, err
+		}
+		fields[string(k)] = v
+	}
+	return Value{kind: KindObject, obj: fields}, nil
 }
 
 func parseFloatName(s string) (Value, error) {
