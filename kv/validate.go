@@ -57,6 +57,12 @@ func checkKey(key string) error {
 	return nil
 }
 
+// CheckRunKey returns the error any method given run and key returns for
+// them (ErrInvalidRun, ErrInvalidKey), or nil if they are valid: for
+// tools that take a run and a key without a DB (CheckWrite checks a
+// value too).
+func CheckRunKey(run RunID, key string) error { return checkRunKey(run, key) }
+
 func checkRunKey(run RunID, key string) error {
 	if err := checkRun(run); err != nil {
 		return err

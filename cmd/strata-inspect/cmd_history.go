@@ -33,6 +33,9 @@ func (c *historyCmd) run(args []string) error {
 		return err
 	}
 	run, key := args[1], args[2]
+	if err := kv.CheckRunKey(kv.RunID(run), key); err != nil {
+		return err // no entry can hold them: bad input, not "no versions"
+	}
 	var rows []historyRow
 	_, problems, bad, err := e.scanAll(args[0], false, func(sf *segFile, off int64, f *segment.Frame) error {
 		return f.Entries(func(en segment.Entry) error {

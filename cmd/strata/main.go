@@ -110,7 +110,27 @@ func (e *env) commonFlags(fs *flag.FlagSet) {
 	fs.Func("run", "run ID (namespace) (default \"default\")", func(s string) error { e.run = kv.RunID(s); return nil })
 	fs.BoolVar(&e.json, "json", e.json, "print JSON for scripts")
 	fs.BoolVar(&e.strict, "strict", e.strict, "Strict durability: fsync before each write returns")
-	fs.DurationVar(&e.wait, "wait", e.wait, "wait up to this long for a data directory another process holds")
+	fs.Var((*waitFlag)(&e.wait), "wait", "wait up to this long for a data directory another process holds")
+}
+
+// waitFlag is -wait: a duration, refused when negative (bad usage, not
+// an error of Open's).
+type waitFlag time.Duration
+
+// String returns the duration.
+func (w *waitFlag) String() string { return time.Duration(*w).String() }
+
+// Set parses a duration of at least 0.
+func (w *waitFlag) Set(s string) error {
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration (e.g. 5s)")
+	}
+	if d < 0 {
+		return errors.New("negative")
+	}
+	*w = waitFlag(d)
+	return nil
 }
 
 // open opens the data directory for the command and prints to stderr
