@@ -42,9 +42,12 @@
 // transactions are optimistic and serializable; a conflict returns
 // ErrConflict and writes nothing.
 //
-// # Caveats
+// # Retention and compaction
 //
-// Compaction is not implemented yet: Compact returns an error and every
-// version is kept whatever Options.Retention says, so ErrHistoryTrimmed
-// is never returned for now.
+// Options.Retention says which old versions may go (by count, by age, or
+// none: the default keeps every version). Compaction drops them and gives
+// their space back: in the background once a segment's droppable share
+// reaches Options.CompactAt, or at once with DB.Compact. GetAt, ViewAt,
+// Diff and Changes at a version that went return ErrHistoryTrimmed, never
+// a wrong answer; History lists the versions left.
 package kv

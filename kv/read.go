@@ -139,7 +139,9 @@ func (db *DB) Exists(run RunID, key string) (bool, error) {
 // included (Deleted set, Value Null). limit <= 0 returns all; before == 0
 // sets no bound, otherwise only versions below before are returned, so
 // the last version of one page is the before of the next. An unknown key
-// gives an empty slice and no error.
+// gives an empty slice and no error. A key of a run made by ForkRun shows
+// the versions written to it since the fork, then its source's up to the
+// fork (see ForkRun).
 func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versioned, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return nil, err

@@ -34,7 +34,11 @@ func (db *DB) DropRun(run RunID) (Version, error) {
 // It stores one small record (a run event, see segment.EventRun) and
 // copies no value: each of dst's keys links to src's key (28 bytes a key,
 // in memory), so dst's History of a forked key shows src's versions up to
-// at, then dst's own. Compaction keeps, for each key of src, the version
+// at, then dst's own written since: newest first, dst's versions since
+// the fork, then src's up to at. What dst's key held before the fork (a
+// history DropRun ended) is not in it, as it is no part of what dst
+// became; reads at versions before the fork (GetAt, ViewAt) still find
+// it, as they read the database as it was. Compaction keeps, for each key of src, the version
 // a read at at finds, for as long as the database lives (what dst's keys
 // read); older versions of src go under the retention policy as before,
 // and dst's History then shows fewer of them.
