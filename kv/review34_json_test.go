@@ -2,7 +2,10 @@ package kv
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
+
+	"github.com/stretchr/testify/require"
 )
 
 // value_json.go: "so that UnmarshalJSON(MarshalJSON(v)) equals v for every
@@ -44,6 +47,32 @@ func TestReview34JSONObject64Form(t *testing.T) {
 		var got Value
 		if err := json.Unmarshal([]byte(bad), &got); err == nil {
 			t.Fatalf("UnmarshalJSON(%s) = %v, want an error", bad, got)
+		}
+	}
+}
+
+// Review 34 saw UnmarshalJSON accept 129 nested empty arrays, a value
+// Put refuses (MaxDepth 128): JSON now refuses what MarshalBinary would,
+// and accepts the deepest value it takes.
+func TestReview34JSONDepthAsMaxDepth(t *testing.T) {
+	nest := func(n int, inner string) []byte {
+		return []byte(strings.Repeat("[", n) + inner + strings.Repeat("]", n))
+	}
+	for _, inner := range []string{"", "1", "{}", `{"$bytes": "AA=="}`} {
+		var v Value
+		deepest := MaxDepth
+		if inner == "{}" {
+			deepest-- // the object is one level more
+		}
+		require.NoError(t, json.Unmarshal(nest(deepest, inner), &v), "depth %d", MaxDepth)
+		_, err := v.MarshalBinary()
+		require.NoError(t, err)
+		err = json.Unmarshal(nest(deepest+1, inner), &v)
+		require.Error(t, err, "%d arrays around %q", deepest+1, inner)
+		var w Value
+		if json.Unmarshal(nest(deepest+1, inner), &w) == nil {
+			_, err := w.MarshalBinary()
+			require.Error(t, err)
 		}
 	}
 }

@@ -98,7 +98,10 @@ func isJSONEscapeKey(m map[string]Value) bool {
 	return false
 }
 
-var errJSON = errors.New("strata: bad JSON value")
+var (
+	errJSON = errors.New("strata: bad JSON value")
+	errDeep = fmt.Errorf("%w: nested deeper than %d", errJSON, MaxDepth)
+)
 
 // UnmarshalJSON decodes the JSON form described above. Integers that do
 // not fit in an int64 are an error (write 1e30 or 1.0 for a Float).
@@ -120,10 +123,10 @@ func (v *Value) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// fromJSONTree decodes x, found inside depth arrays and objects.
 func fromJSONTree(x any, depth int) (Value, error) {
-	if depth > MaxDepth {
-		return Value{}, fmt.Errorf("%w: nested deeper than %d", errJSON, MaxDepth)
-	}
+	// An array or object here is depth+1 deep, even empty: refused at
+	// MaxDepth (errDeep).
 	switch x := x.(type) {
 	case nil:
 		return Null(), nil
@@ -146,6 +149,9 @@ func fromJSONTree(x any, depth int) (Value, error) {
 	case string:
 		return String(x), nil
 	case []any:
+		if depth >= MaxDepth {
+			return Value{}, errDeep
+		}
 		items := make([]Value, len(x))
 		for i, item := range x {
 			v, err := fromJSONTree(item, depth+1)
@@ -177,8 +183,14 @@ func fromJSONTree(x any, depth int) (Value, error) {
 			if inner, ok := x["$object"].(map[string]any); ok {
 				x = inner // its fields as they are, whatever their names
 			} else if inner, ok := x["$object64"].(map[string]any); ok {
+				if depth >= MaxDepth {
+					return Value{}, errDeep
+				}
 				return objectFromJSON64(inner, depth)
 			}
+		}
+		if depth >= MaxDepth {
+			return Value{}, errDeep
 		}
 		fields := make(map[string]Value, len(x))
 		for k, item := range x {
