@@ -419,10 +419,12 @@ func (db *DB) failed() error {
 // Sync makes every acknowledged commit durable now (fsync). It does
 // nothing for InMemory and read-only databases.
 //
-// It then appends a sync marker and makes that durable too (a second
-// fsync), so that damage to what it made durable is corruption, never
-// taken for a torn tail after a crash (see package segment), as for the
-// background sync's. A Sync with nothing new to claim does neither.
+// Buffered, it then appends a sync marker claiming what it made durable,
+// as the background sync does, so that damage to it is corruption, never
+// taken for a torn tail, after a crash that leaves the marker (a kill -9
+// does; a power loss before the next fsync, the background sync's or the
+// next Sync's, may not: see package segment). Strict commits are durable
+// when acknowledged, and Sync adds nothing to them.
 func (db *DB) Sync() error {
 	if err := db.enter(); err != nil {
 		return err
@@ -434,29 +436,14 @@ func (db *DB) Sync() error {
 	if err := db.failed(); err != nil {
 		return err
 	}
-	w := db.segs.Load().active
-	if w == nil { // a roll failed: the database has failed
-		return db.failed()
-	}
-	if err := db.fsync(w); err != nil {
+	if err := db.fsync(db.segs.Load().active); err != nil {
 		db.fail(err)
 		return db.failed()
 	}
-	size := w.Size()
-	if err := db.commit(&commitReq{marker: true}); err != nil {
-		return err
+	if db.opts.Durability != Buffered {
+		return nil
 	}
-	// No marker when it would claim nothing new (segment.NeedsMarker):
-	// then no second fsync either.
-	if a := db.segs.Load().active; a == nil {
-		return db.failed()
-	} else if a != w || a.Size() != size {
-		if err := db.fsync(a); err != nil {
-			db.fail(err)
-			return db.failed()
-		}
-	}
-	return nil
+	return db.commit(&commitReq{marker: true})
 }
 
 // LastVersion returns the newest committed version (0 for a new DB). It
