@@ -20,7 +20,13 @@ const (
 	// above V is renamed aside to "<name>.damaged-<unix seconds>" (never
 	// deleted) and the intact frames before the damage are kept under the
 	// segment's own name, so the directory then holds exactly versions
-	// 1..V and new commits continue from V+1. Recovery reports what was
+	// 1..V and new commits continue from V+1 (a compacted segment's
+	// intact frames too: the manifest then lists it as ending at V). A
+	// segment the manifest lists but whose file is gone is damage the
+	// same way: V is the version before it. A damaged MANIFEST is renamed
+	// aside too and the segments are read as a log, in id order, unless
+	// compaction wrote any (they cannot be placed without it: Open then
+	// fails with ErrCorrupt and moves nothing). Recovery reports what was
 	// done. With ReadOnly nothing is renamed: the DB serves versions 1..V
 	// from the files as they are.
 	RecoverSalvage

@@ -93,7 +93,11 @@ type Options struct {
 	// holding the damage or anything after it is renamed aside to
 	// "<name>.damaged-<unix seconds>" (never deleted), and the intact
 	// frames before the damage are copied back under the segment's own
-	// name so that the directory holds exactly versions 1..V.
+	// name so that the directory holds exactly versions 1..V. A listed
+	// segment whose file is missing is damage at its place in the log;
+	// a damaged manifest goes aside too and the segments are read as a
+	// log in id order (a compacted segment among them is still
+	// corruption, and nothing is moved).
 	Salvage bool
 	Logger  *slog.Logger // nil: discard
 	// Now gives the time stamped on files moved aside (nil: time.Now).
@@ -202,11 +206,19 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 		r.res.NextID = r.res.MaxID + 1
 	}
 	m, err := segment.ReadManifest(fs, dir)
+	// badManifest is a damaged manifest a salvage opens around: the
+	// segments are then read as a log in id order (one that is compacted
+	// cannot be placed without the manifest: still corruption).
+	var badManifest *segment.CorruptError
 	if err != nil {
-		if errors.Is(err, segment.ErrBadManifest) {
-			return nil, corrupt(&Problem{Kind: BadManifest, File: filepath.Join(dir, segment.ManifestName), Proof: -1, Err: err})
+		if !errors.Is(err, segment.ErrBadManifest) {
+			return nil, fmt.Errorf("recovery: %w", err)
 		}
-		return nil, fmt.Errorf("recovery: %w", err)
+		ce := corrupt(&Problem{Kind: BadManifest, File: filepath.Join(dir, segment.ManifestName), Proof: -1, Err: err})
+		if !opts.Salvage {
+			return nil, ce
+		}
+		badManifest, m = ce.(*segment.CorruptError), nil
 	}
 	if m != nil {
 		r.res.Trimmed, r.res.Generation = m.Trimmed, m.Generation
@@ -215,13 +227,34 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	if len(problems) > 0 {
-		return nil, corrupt(problems[0])
+	for _, p := range problems {
+		// A listed segment missing is damage a salvage opens before,
+		// as it opens before damage inside a file (its step reports
+		// it); the others end recovery here.
+		if !opts.Salvage || !slices.ContainsFunc(steps, func(st step) bool { return st.missing == p }) {
+			return nil, corrupt(problems[0])
+		}
 	}
 	if !opts.ReadOnly {
 		if err := r.removeLeftovers(leftovers); err != nil {
 			return nil, err
 		}
+	}
+	if badManifest != nil {
+		r.res.Damaged = append(r.res.Damaged, badManifest.File)
+		if !opts.ReadOnly {
+			// Aside, never deleted; the writer's next manifest replaces it.
+			a := fmt.Sprintf("%s.damaged-%d", badManifest.File, opts.Now().Unix())
+			if err := fs.Rename(badManifest.File, a); err != nil {
+				return nil, fmt.Errorf("recovery: salvage: move %s aside: %w", badManifest.File, err)
+			}
+			if err := fs.SyncDir(dir); err != nil {
+				return nil, fmt.Errorf("recovery: salvage: sync %s: %w", dir, err)
+			}
+			r.res.MovedAside = append(r.res.MovedAside, a)
+		}
+		opts.Logger.Warn("strata: salvage: the manifest is damaged; reading the segments as a log, in id order",
+			"damage", badManifest, "moved", r.res.MovedAside)
 	}
 	first := *r.res // what the plan found, for a second pass
 	r.prepareHints(steps)
@@ -232,6 +265,9 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 			if err != nil {
 				r.res.Close()
 				return nil, err
+			}
+			if badManifest != nil && r.res.Damage == nil {
+				r.res.Damage, r.res.SalvagedAt = badManifest, r.res.LastVersion
 			}
 			return r.res, nil
 		}
@@ -303,6 +339,8 @@ func (r *recoverer) pass(steps []step, manifest bool) (again bool, err error) {
 type step struct {
 	id     uint32
 	listed *segment.SegmentInfo
+	// missing is the problem of a listed segment whose file is gone.
+	missing *Problem
 }
 
 // plan orders the segments of dir (ids, sorted) to read: those the
@@ -323,7 +361,10 @@ func plan(fs vfs.FS, dir string, ids []uint32, m *segment.Manifest) (steps []ste
 		for i := range m.Segments {
 			info := &m.Segments[i]
 			if !present[info.ID] {
-				problems = append(problems, missingRule(dir, info.ID, info))
+				p := missingRule(dir, info.ID, info)
+				problems = append(problems, p)
+				// A salvage opens before it (see Recover).
+				steps = append(steps, step{id: info.ID, listed: info, missing: p})
 				continue
 			}
 			listed[info.ID] = true
@@ -454,6 +495,10 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	id := st.id
 	path := filepath.Join(r.dir, segment.FileName(id))
 	res := r.res
+	if st.missing != nil {
+		st.missing.Intact = res.LastVersion
+		return &damaged{}, corrupt(st.missing)
+	}
 	s, err := segment.OpenSealed(r.fs, path)
 	switch {
 	case errors.Is(err, segment.ErrOldFormat):
@@ -605,7 +650,7 @@ func (r *recoverer) prepareHints(steps []step) {
 	}
 	var jobs []job
 	for i, st := range steps {
-		if r.hints[st.id] {
+		if r.hints[st.id] && st.missing == nil {
 			h := &hinted{checked: make(chan struct{}), verified: make(chan struct{})}
 			r.ready[st.id] = h
 			jobs = append(jobs, job{st, i == len(steps)-1 && st.listed == nil, h})
@@ -810,17 +855,20 @@ func (r *recoverer) keep(s *segment.Sealed, size int64, hint []byte, write bool)
 
 // salvage opens around the corruption ce found in the first of steps (d
 // describes that segment): everything from the damage on is moved aside,
-// and the intact frames before it are kept under the segment's name (of
-// a log segment; a compacted one goes aside whole). With a manifest, a
-// new one lists what is kept.
+// and the intact frames before it are kept under the segment's name (a
+// compacted segment's too: the new manifest lists it as ending at its
+// last intact version, as the format allows). With a manifest, a new one
+// lists what is kept.
 func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, manifest bool) error {
 	res := r.res
 	res.Damage, res.SalvagedAt = ce, res.LastVersion
 	ids := make([]uint32, len(steps))
+	paths := make([]string, len(steps)) // of the segments from the damage on
 	for i, st := range steps {
 		ids[i] = st.id
-		res.Damaged = append(res.Damaged, filepath.Join(r.dir, segment.FileName(st.id)))
+		paths[i] = filepath.Join(r.dir, segment.FileName(st.id))
 	}
+	res.Damaged = append(res.Damaged, paths...)
 	log := r.opts.Logger
 	if r.opts.ReadOnly {
 		// Serve the intact prefix from the mapping; move nothing.
@@ -850,9 +898,9 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 		names = append(names, filepath.Base(a))
 		return a
 	}
-	first := res.Damaged[0]
+	first := paths[0]
 	res.NextID = ids[0]
-	if d.s != nil && d.intact > segment.HeaderSize && !d.s.Header().Compacted() {
+	if d.s != nil && d.intact > segment.HeaderSize {
 		a := aside(first)
 		err := segment.GuardFault(first, 0, func() error { return vfs.WriteFileAtomic(r.fs, a, d.s.Bytes()) })
 		prefix := append([]byte(nil), d.s.Bytes()[:d.intact]...)
@@ -869,8 +917,7 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 			return fmt.Errorf("recovery: salvage: %w", err)
 		}
 		r.keep(s, d.intact, d.hint, true)
-		res.NextID = ids[0] + 1
-	} else {
+	} else if steps[0].missing == nil { // a missing file has nothing to move
 		if d.s != nil {
 			d.s.Close()
 		}
@@ -880,7 +927,13 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 		}
 		res.MovedAside = append(res.MovedAside, a)
 	}
-	for _, path := range res.Damaged[1:] {
+	// New segments take ids past every kept one (a compacted segment
+	// listed before the damage may have a higher id than the damaged
+	// one).
+	for _, s := range res.Sealed {
+		res.NextID = max(res.NextID, s.ID()+1)
+	}
+	for _, path := range paths[1:] {
 		a := aside(path)
 		if err := r.fs.Rename(path, a); err != nil {
 			return fmt.Errorf("recovery: salvage: move %s aside: %w", path, err)

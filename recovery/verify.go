@@ -134,6 +134,8 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	// A listed segment that is missing is reported among problems.
+	steps = slices.DeleteFunc(steps, func(st step) bool { return st.missing != nil })
 	newest := uint32(0) // the newest segment of the log, whose end may be torn
 	if n := len(steps); n > 0 && steps[n-1].listed == nil {
 		newest = steps[n-1].id
