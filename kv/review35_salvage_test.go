@@ -43,18 +43,7 @@ func TestReview35SalvageOpensAroundAMissingListedSegment(t *testing.T) {
 	require.Positive(t, rep.SalvagedAt)
 	require.Equal(t, rep.SalvagedAt, db.LastVersion())
 	require.NotEmpty(t, rep.MovedAside, "the segments after the missing one go aside")
-	for i := 0; i < int(rep.SalvagedAt); i++ {
-		mustGet(t, db, "r", fmt.Sprintf("k%02d", i))
-	}
-	// Then the directory holds exactly 1..V, and reopens strictly with
-	// a commit made after the salvage.
-	v := mustPut(t, db, "r", "after", Int(1))
-	require.Equal(t, rep.SalvagedAt+1, v)
-	require.NoError(t, db.Close())
-	db, err = Open(dir, nil)
-	require.NoError(t, err)
-	defer db.Close()
-	require.Equal(t, v, db.LastVersion())
+	review35ReopenAfterSalvage(t, dir, db)
 }
 
 // API.md, Additions: RecoverSalvage opens "at the newest version V such
@@ -64,45 +53,17 @@ func TestReview35SalvageOpensAroundAMissingListedSegment(t *testing.T) {
 // commit before that frame intact, so the salvaged database must hold
 // them: it must not open empty.
 func TestReview35SalvageKeepsIntactCommitsOfACompactedSegment(t *testing.T) {
-	dir := t.TempDir()
-	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
-	require.NoError(t, err)
-	for i := 0; i < 40; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), String(fmt.Sprintf("value %d", i)))
-		mustPut(t, db, "r", "hot", Int(int64(i))) // dead versions for compaction to drop
-	}
-	_, err = db.Compact(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
-
-	var compacted string
-	for _, p := range segmentFiles(t, dir) {
-		b, err := os.ReadFile(p)
-		require.NoError(t, err)
-		h, err := segment.DecodeHeader(b[:segment.HeaderSize])
-		require.NoError(t, err)
-		if h.Compacted() && h.BaseVersion == 1 {
-			compacted = p
-		}
-	}
-	require.NotEmpty(t, compacted, "compaction wrote a segment starting at version 1")
-	ends := frameEnds(t, compacted)
-	require.Greater(t, len(ends), 3)
-	b, err := os.ReadFile(compacted)
-	require.NoError(t, err)
-	b[ends[len(ends)-2]+6] ^= 0x10 // inside the last frame
-	require.NoError(t, os.WriteFile(compacted, b, 0o600))
-
-	_, err = Open(dir, nil)
+	dir, compacted := review35DamagedCompacted(t)
+	_, err := Open(dir, nil)
 	require.ErrorIs(t, err, ErrCorrupt)
 
-	db, err = Open(dir, &Options{Recovery: RecoverSalvage})
+	db, err := Open(dir, &Options{Recovery: RecoverSalvage})
 	require.NoError(t, err)
 	defer db.Close()
 	rep := db.Recovery()
 	require.NotNil(t, rep.Damage)
 	require.Equal(t, compacted, rep.Damage.File)
-	t.Logf("report: %s; last version %d; frames in the compacted segment %d", rep, db.LastVersion(), len(ends))
+	t.Logf("report: %s; last version %d", rep, db.LastVersion())
 	mustGet(t, db, "r", "k00") // version 1, in the compacted segment's first frame
 	require.Positive(t, rep.SalvagedAt, "the commits before the damaged frame are intact")
 }
@@ -112,34 +73,8 @@ func TestReview35SalvageKeepsIntactCommitsOfACompactedSegment(t *testing.T) {
 // commits continue from V+1". A commit after the salvage, a Close and a
 // plain Open must find versions 1..V and the new commit.
 func TestReview35SalvagedCompactedDirectoryReopens(t *testing.T) {
-	dir := t.TempDir()
-	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
-	require.NoError(t, err)
-	for i := 0; i < 40; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), String(fmt.Sprintf("value %d", i)))
-		mustPut(t, db, "r", "hot", Int(int64(i)))
-	}
-	_, err = db.Compact(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
-	var compacted string
-	for _, p := range segmentFiles(t, dir) {
-		b, err := os.ReadFile(p)
-		require.NoError(t, err)
-		h, err := segment.DecodeHeader(b[:segment.HeaderSize])
-		require.NoError(t, err)
-		if h.Compacted() && h.BaseVersion == 1 {
-			compacted = p
-		}
-	}
-	require.NotEmpty(t, compacted)
-	ends := frameEnds(t, compacted)
-	b, err := os.ReadFile(compacted)
-	require.NoError(t, err)
-	b[ends[len(ends)-2]+6] ^= 0x10
-	require.NoError(t, os.WriteFile(compacted, b, 0o600))
-
-	db, err = Open(dir, &Options{Recovery: RecoverSalvage})
+	dir, _ := review35DamagedCompacted(t)
+	db, err := Open(dir, &Options{Recovery: RecoverSalvage})
 	require.NoError(t, err)
 	at := db.Recovery().SalvagedAt
 	v := mustPut(t, db, "r", "after", Int(1))
@@ -158,23 +93,11 @@ func TestReview35SalvagedCompactedDirectoryReopens(t *testing.T) {
 // file; every segment (log segments only, no compaction ran) is intact.
 // Salvage must open, not fail as RecoverStrict does.
 func TestReview35SalvageOpensAroundADamagedManifest(t *testing.T) {
-	dir := t.TempDir()
-	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1})
-	require.NoError(t, err)
-	for i := 0; i < 30; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), Int(int64(i)))
-	}
-	require.NoError(t, db.Close())
-	man := dir + "/MANIFEST"
-	b, err := os.ReadFile(man)
-	require.NoError(t, err)
-	b[len(b)/2] ^= 0x01
-	require.NoError(t, os.WriteFile(man, b, 0o600))
-
-	_, err = Open(dir, nil)
+	dir := review35DamagedManifest(t, 30)
+	_, err := Open(dir, nil)
 	require.ErrorIs(t, err, ErrCorrupt, "strict refuses a damaged manifest")
 
-	db, err = Open(dir, &Options{Recovery: RecoverSalvage})
+	db, err := Open(dir, &Options{Recovery: RecoverSalvage})
 	require.NoError(t, err, "salvage opens around a damaged manifest")
 	defer db.Close()
 	require.Positive(t, db.LastVersion())
@@ -185,27 +108,16 @@ func TestReview35SalvageOpensAroundADamagedManifest(t *testing.T) {
 // opens before the segment's damage, and the directory then reopens
 // strictly with a commit made after the salvage.
 func TestReview35SalvageDamagedManifestAndSegment(t *testing.T) {
-	dir := t.TempDir()
-	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1})
-	require.NoError(t, err)
-	for i := 0; i < 60; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), Int(int64(i)))
-	}
-	require.NoError(t, db.Close())
-	man := filepath.Join(dir, "MANIFEST")
-	b, err := os.ReadFile(man)
-	require.NoError(t, err)
-	b[len(b)/2] ^= 0x01
-	require.NoError(t, os.WriteFile(man, b, 0o600))
+	dir := review35DamagedManifest(t, 60)
 	segs := segmentFiles(t, dir)
 	require.Greater(t, len(segs), 4)
 	ends := frameEnds(t, segs[2])
-	b, err = os.ReadFile(segs[2])
+	b, err := os.ReadFile(segs[2])
 	require.NoError(t, err)
 	b[ends[0]+6] ^= 0x10 // the segment's second frame
 	require.NoError(t, os.WriteFile(segs[2], b, 0o600))
 
-	db, err = Open(dir, &Options{Recovery: RecoverSalvage})
+	db, err := Open(dir, &Options{Recovery: RecoverSalvage})
 	require.NoError(t, err)
 	rep := db.Recovery()
 	require.NotNil(t, rep.Damage)
@@ -216,18 +128,7 @@ func TestReview35SalvageDamagedManifestAndSegment(t *testing.T) {
 		manifestAside = manifestAside || strings.HasPrefix(filepath.Base(a), "MANIFEST.damaged-")
 	}
 	require.True(t, manifestAside, "moved aside: %v", rep.MovedAside)
-	for i := 0; i < int(rep.SalvagedAt); i++ {
-		mustGet(t, db, "r", fmt.Sprintf("k%02d", i))
-	}
-	v := mustPut(t, db, "r", "after", Int(1))
-	require.Equal(t, rep.SalvagedAt+1, v)
-	require.NoError(t, db.Close())
-
-	db, err = Open(dir, nil)
-	require.NoError(t, err, "a salvaged directory opens strictly")
-	defer db.Close()
-	require.Equal(t, v, db.LastVersion())
-	mustGet(t, db, "r", "after")
+	review35ReopenAfterSalvage(t, dir, db)
 }
 
 // A damaged MANIFEST with compacted segments: without the manifest they
@@ -243,10 +144,7 @@ func TestReview35SalvageDamagedManifestWithCompactedSegments(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, db.Close())
 	man := filepath.Join(dir, "MANIFEST")
-	b, err := os.ReadFile(man)
-	require.NoError(t, err)
-	b[len(b)/2] ^= 0x01
-	require.NoError(t, os.WriteFile(man, b, 0o600))
+	b := review35FlipManifest(t, dir)
 	before, err := os.ReadDir(dir)
 	require.NoError(t, err)
 
@@ -258,4 +156,86 @@ func TestReview35SalvageDamagedManifestWithCompactedSegments(t *testing.T) {
 	got, err := os.ReadFile(man)
 	require.NoError(t, err)
 	require.Equal(t, b, got)
+}
+
+// review35DamagedCompacted writes 40 keys and 40 versions of one more,
+// compacts them (KeepVersions 1) and flips a bit in the last frame of
+// the compacted segment that starts at version 1, which it returns with
+// the directory.
+func review35DamagedCompacted(t *testing.T) (dir, compacted string) {
+	t.Helper()
+	dir = t.TempDir()
+	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
+	require.NoError(t, err)
+	for i := 0; i < 40; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), String(fmt.Sprintf("value %d", i)))
+		mustPut(t, db, "r", "hot", Int(int64(i))) // dead versions for compaction to drop
+	}
+	_, err = db.Compact(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+	for _, p := range segmentFiles(t, dir) {
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		h, err := segment.DecodeHeader(b[:segment.HeaderSize])
+		require.NoError(t, err)
+		if h.Compacted() && h.BaseVersion == 1 {
+			compacted = p
+		}
+	}
+	require.NotEmpty(t, compacted, "compaction wrote a segment starting at version 1")
+	ends := frameEnds(t, compacted)
+	require.Greater(t, len(ends), 3)
+	b, err := os.ReadFile(compacted)
+	require.NoError(t, err)
+	b[ends[len(ends)-2]+6] ^= 0x10 // inside the last frame
+	require.NoError(t, os.WriteFile(compacted, b, 0o600))
+	return dir, compacted
+}
+
+// review35ReopenAfterSalvage checks what the kv doc of RecoverSalvage
+// promises after a salvage of the keys k00, k01, ... written one a
+// version: db (just salvaged) holds them up to V, a commit takes V+1,
+// and after Close the directory opens strictly with it. It closes db.
+func review35ReopenAfterSalvage(t *testing.T, dir string, db *DB) {
+	t.Helper()
+	at := db.Recovery().SalvagedAt
+	for i := 0; i < int(at); i++ {
+		mustGet(t, db, "r", fmt.Sprintf("k%02d", i))
+	}
+	v := mustPut(t, db, "r", "after", Int(1))
+	require.Equal(t, at+1, v)
+	require.NoError(t, db.Close())
+	db, err := Open(dir, nil)
+	require.NoError(t, err, "a salvaged directory opens strictly")
+	defer db.Close()
+	require.Equal(t, v, db.LastVersion())
+	mustGet(t, db, "r", "after")
+}
+
+// review35DamagedManifest writes n keys k00, k01, ... one a commit into
+// small log segments and flips a byte in the middle of the MANIFEST.
+func review35DamagedManifest(t *testing.T, n int) (dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1})
+	require.NoError(t, err)
+	for i := 0; i < n; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), Int(int64(i)))
+	}
+	require.NoError(t, db.Close())
+	review35FlipManifest(t, dir)
+	return dir
+}
+
+// review35FlipManifest flips a byte in the middle of dir's MANIFEST and
+// returns its bytes as they now are.
+func review35FlipManifest(t *testing.T, dir string) []byte {
+	t.Helper()
+	man := filepath.Join(dir, "MANIFEST")
+	b, err := os.ReadFile(man)
+	require.NoError(t, err)
+	b[len(b)/2] ^= 0x01
+	require.NoError(t, os.WriteFile(man, b, 0o600))
+	return b
 }
