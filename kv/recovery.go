@@ -21,9 +21,11 @@ const (
 	// deleted) and the intact frames before the damage are kept under the
 	// segment's own name, so the directory then holds exactly versions
 	// 1..V and new commits continue from V+1 (a compacted segment's
-	// intact frames too: the manifest then lists it as ending at V). A
-	// segment the manifest lists but whose file is gone is damage the
-	// same way: V is the version before it. A damaged MANIFEST is renamed
+	// intact frames too: the manifest then lists it as ending at V; and
+	// of a segment whose size differs from the manifest's, the frames
+	// both count). A segment the manifest lists or names as the active
+	// one but whose file is gone is damage the same way: V is the
+	// version before it. A damaged MANIFEST is renamed
 	// aside too and the segments are read as a log, in id order, unless
 	// compaction wrote any (they cannot be placed without it: Open then
 	// fails with ErrCorrupt and moves nothing). Recovery reports what was

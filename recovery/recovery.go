@@ -93,8 +93,10 @@ type Options struct {
 	// holding the damage or anything after it is renamed aside to
 	// "<name>.damaged-<unix seconds>" (never deleted), and the intact
 	// frames before the damage are copied back under the segment's own
-	// name so that the directory holds exactly versions 1..V. A listed
-	// segment whose file is missing is damage at its place in the log;
+	// name so that the directory holds exactly versions 1..V (of a
+	// segment whose size is not the manifest's, the frames both count).
+	// A listed or active segment whose file is missing is damage at its
+	// place in the log;
 	// a damaged manifest goes aside too and the segments are read as a
 	// log in id order (a compacted segment among them is still
 	// corruption, and nothing is moved).
@@ -371,7 +373,11 @@ func plan(fs vfs.FS, dir string, ids []uint32, m *segment.Manifest) (steps []ste
 			steps = append(steps, step{id: info.ID, listed: info})
 		}
 		if m.Active != 0 && !present[m.Active] {
-			problems = append(problems, missingRule(dir, m.Active, nil))
+			// The newest segment of the log, before any started after
+			// it: a salvage opens before it too.
+			p := missingRule(dir, m.Active, nil)
+			problems = append(problems, p)
+			steps = append(steps, step{id: m.Active, missing: p})
 		}
 	}
 	for _, id := range ids {
@@ -512,10 +518,15 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	if p := startRule(path, h, res.LastVersion+1); p != nil {
 		return &damaged{s: s}, corrupt(p)
 	}
-	if p := listedRule(path, h, int64(len(s.Bytes())), st.listed, res.LastVersion); p != nil {
-		return &damaged{s: s}, corrupt(p)
+	size := int64(len(s.Bytes()))
+	var sizeProblem *Problem // a salvage reads the frames the file and the manifest share
+	if p := listedRule(path, h, size, st.listed, res.LastVersion); p != nil {
+		if !r.opts.Salvage || !listedSizeOnly(h, st.listed) {
+			return &damaged{s: s}, corrupt(p)
+		}
+		sizeProblem = p
 	}
-	if r.ready[id] != nil && r.fromHint(st, s) {
+	if sizeProblem == nil && r.ready[id] != nil && r.fromHint(st, s) {
 		return nil, nil
 	}
 	if r.ready[id] == nil && !newest {
@@ -524,6 +535,9 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 	var hb segment.HintBuilder
 	defer hb.Release() // the hints encoded are copies
 	sc := s.Scanner()
+	if sizeProblem != nil {
+		sc = s.ScannerTo(min(size, st.listed.Size))
+	}
 	var bad error
 	scanErr := segment.GuardFault(path, 0, func() error {
 		for {
@@ -553,7 +567,7 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 		})
 		return hint, err
 	}
-	end, size := sc.Offset(), int64(len(s.Bytes()))
+	end := sc.Offset()
 	// fail reports the corruption p, with the segment's intact frames
 	// before it for salvage.
 	fail := func(p *Problem) (*damaged, error) {
@@ -563,6 +577,13 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 			return nil, err
 		}
 		return &damaged{s: s, intact: end, hint: hint}, corrupt(p)
+	}
+	if sizeProblem != nil && bad == nil {
+		// Every frame the manifest counts is intact: the damage is the
+		// bytes after them (or, cut short at a frame's end, the frames
+		// missing).
+		sizeProblem.Offset, sizeProblem.Intact = end, res.LastVersion
+		return fail(sizeProblem)
 	}
 	if bad != nil {
 		var p *Problem
@@ -641,6 +662,12 @@ func (r *recoverer) segment(st step, newest bool) (*damaged, error) {
 // in step order, then the verifications, while recovery goes on (a
 // step's hint is used once its check is done; see pass for the
 // verifications).
+// listedSizeOnly reports whether the manifest entry info and the
+// segment's header h agree but for the file's size (see listedRule).
+func listedSizeOnly(h segment.Header, info *segment.SegmentInfo) bool {
+	return !(h.Compacted() && h.Last < info.Last)
+}
+
 func (r *recoverer) prepareHints(steps []step) {
 	r.ready = map[uint32]*hinted{}
 	type job struct {
@@ -900,7 +927,8 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 	}
 	first := paths[0]
 	res.NextID = ids[0]
-	if d.s != nil && d.intact > segment.HeaderSize {
+	keptFirst := d.s != nil && d.intact > segment.HeaderSize
+	if keptFirst {
 		a := aside(first)
 		err := segment.GuardFault(first, 0, func() error { return vfs.WriteFileAtomic(r.fs, a, d.s.Bytes()) })
 		prefix := append([]byte(nil), d.s.Bytes()[:d.intact]...)
@@ -943,7 +971,7 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 	for _, id := range ids {
 		// A hint of a file moved aside would describe nothing (the kept
 		// prefix has just had its own written).
-		if kept := id == ids[0] && res.NextID > id; !kept && r.hints[id] {
+		if kept := id == ids[0] && keptFirst; !kept && r.hints[id] {
 			if err := r.fs.Remove(filepath.Join(r.dir, segment.HintName(id))); err != nil {
 				return fmt.Errorf("recovery: salvage: %w", err)
 			}

@@ -653,6 +653,16 @@ func (s *Sealed) Scanner() *Scanner {
 	return newScanner(s.hdr, s.data)
 }
 
+// ScannerTo returns a Scanner over the first size bytes of the segment
+// alone (all of it if size is beyond its end): recovery's salvage reads
+// the frames a file and its manifest entry share when their sizes differ.
+func (s *Sealed) ScannerTo(size int64) *Scanner {
+	if size >= HeaderSize && size < int64(len(s.data)) {
+		return newScanner(s.hdr, s.data[:size:size])
+	}
+	return s.Scanner()
+}
+
 // Path returns the segment's file path.
 func (s *Sealed) Path() string { return s.path }
 
