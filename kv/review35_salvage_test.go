@@ -200,17 +200,11 @@ func review35DamagedCompacted(t *testing.T) (dir, compacted string) {
 func review35ReopenAfterSalvage(t *testing.T, dir string, db *DB) {
 	t.Helper()
 	at := db.Recovery().SalvagedAt
+	require.Equal(t, at, db.LastVersion())
 	for i := 0; i < int(at); i++ {
 		mustGet(t, db, "r", fmt.Sprintf("k%02d", i))
 	}
-	v := mustPut(t, db, "r", "after", Int(1))
-	require.Equal(t, at+1, v)
-	require.NoError(t, db.Close())
-	db, err := Open(dir, nil)
-	require.NoError(t, err, "a salvaged directory opens strictly")
-	defer db.Close()
-	require.Equal(t, v, db.LastVersion())
-	mustGet(t, db, "r", "after")
+	r36reopen(t, dir, db)
 }
 
 // review35DamagedManifest writes n keys k00, k01, ... one a commit into
