@@ -164,16 +164,7 @@ func TestReview35SalvageDamagedManifestWithCompactedSegments(t *testing.T) {
 // the directory.
 func review35DamagedCompacted(t *testing.T) (dir, compacted string) {
 	t.Helper()
-	dir = t.TempDir()
-	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
-	require.NoError(t, err)
-	for i := 0; i < 40; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), String(fmt.Sprintf("value %d", i)))
-		mustPut(t, db, "r", "hot", Int(int64(i))) // dead versions for compaction to drop
-	}
-	_, err = db.Compact(context.Background())
-	require.NoError(t, err)
-	require.NoError(t, db.Close())
+	dir = compactedDir(t, 0)
 	for _, p := range segmentFiles(t, dir) {
 		b, err := os.ReadFile(p)
 		require.NoError(t, err)
@@ -232,4 +223,25 @@ func review35FlipManifest(t *testing.T, dir string) []byte {
 	b[len(b)/2] ^= 0x01
 	require.NoError(t, os.WriteFile(man, b, 0o600))
 	return b
+}
+
+// compactedDir writes keys k00..k39 and 40 versions of "hot", one a
+// commit, into small segments, compacts them (KeepVersions 1), writes
+// more keys n00, n01, ... and closes the directory it returns.
+func compactedDir(t *testing.T, more int) string {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
+	require.NoError(t, err)
+	for i := 0; i < 40; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), String(fmt.Sprintf("value %d", i)))
+		mustPut(t, db, "r", "hot", Int(int64(i))) // dead versions for compaction to drop
+	}
+	_, err = db.Compact(context.Background())
+	require.NoError(t, err)
+	for i := 0; i < more; i++ {
+		mustPut(t, db, "r", fmt.Sprintf("n%02d", i), String(fmt.Sprintf("value %d", i)))
+	}
+	require.NoError(t, db.Close())
+	return dir
 }

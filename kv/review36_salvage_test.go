@@ -1,8 +1,6 @@
 package kv
 
 import (
-	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -20,20 +18,8 @@ import (
 // lower ids, then names the active one.
 func r36build(t *testing.T) (dir string, m *segment.Manifest) {
 	t.Helper()
-	dir = t.TempDir()
-	db, err := Open(dir, &Options{SegmentSize: 400, Durability: Strict, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
-	require.NoError(t, err)
-	for i := 0; i < 40; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), String(fmt.Sprintf("value %d", i)))
-		mustPut(t, db, "r", "hot", Int(int64(i)))
-	}
-	_, err = db.Compact(context.Background())
-	require.NoError(t, err)
-	for i := 0; i < 20; i++ {
-		mustPut(t, db, "r", fmt.Sprintf("n%02d", i), String(fmt.Sprintf("value %d", i)))
-	}
-	require.NoError(t, db.Close())
-	m, err = segment.ReadManifest(vfs.Default, dir)
+	dir = compactedDir(t, 20)
+	m, err := segment.ReadManifest(vfs.Default, dir)
 	require.NoError(t, err)
 	require.NotNil(t, m)
 	return dir, m
