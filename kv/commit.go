@@ -429,6 +429,7 @@ func (db *DB) roll(ts int64) error {
 	}
 	db.segs.Store(nt)
 	db.set.unhinted = append(db.set.unhinted, old.ID())
+	db.set.uncached = append(db.set.uncached, old.ID())
 	if db.compact.kick != nil {
 		select {
 		case db.compact.kick <- struct{}{}:

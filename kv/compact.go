@@ -352,6 +352,9 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	t := db.segs.Load().with(sealed...)
 	t.active = db.segs.Load().active
 	db.segs.Store(t)
+	for _, o := range outs {
+		db.set.uncached = append(db.set.uncached, o.ID)
+	}
 	db.set.mu.Unlock()
 
 	if err := res.Apply(db.ix); err != nil {
@@ -633,8 +636,10 @@ func (vs *valueSampler) done() { runtime.KeepAlive(vs.t); runtime.KeepAlive(vs.n
 const entryOverhead = 16
 
 // background runs while a writable database is open: when it opens, after
-// each roll, and every few seconds (time moves KeepFor's window), it writes the hint
-// files of newly sealed segments and, when Retention and CompactAt call
+// each roll, and every few seconds (time moves KeepFor's window), it reads
+// the segments written since its last look back in huge pages
+// (recacheWritten), writes the hint files of newly sealed segments and,
+// when Retention and CompactAt call
 // for it, rewrites the runs of sealed segments whose dead fraction
 // reaches CompactAt, one job at a time, paced to leave most of the
 // machine to the writers.
@@ -665,6 +670,7 @@ func (db *DB) background() {
 // retention policy would otherwise walk its whole index every
 // backgroundEvery). With compact.sem held.
 func (db *DB) backgroundPass() {
+	db.recacheWritten() // first: the hints' scans then read from the cache
 	db.writeHints()
 	if db.opts.CompactAt <= 0 || db.retention().KeepsAll() || db.failed() != nil {
 		return

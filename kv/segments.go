@@ -20,8 +20,10 @@ type segSet struct {
 	man    segment.Manifest
 	nextID uint32
 	// unhinted lists the segments sealed since Open whose hint file is
-	// not written yet (see writeHints).
-	unhinted []uint32
+	// not written yet (see writeHints), uncached those written since Open
+	// (sealed, or a compaction's outputs) not yet read back in huge pages
+	// (see recacheWritten).
+	unhinted, uncached []uint32
 }
 
 // newID returns a segment id no file has had since Open. db.set.mu must
@@ -64,6 +66,35 @@ func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segm
 	return res
 }
 
+// recacheWritten has every segment written since the last look (see
+// segSet.uncached) that is still in use read back into the page cache in
+// huge pages: the page cache holds a segment this process wrote in the
+// small pages its writes made, and vfs.RecacheHuge replaces them with 2
+// MiB ones, which every mapping of the file then maps with one entry
+// each (on Linux, where the file system allows). A read of a value then
+// waits for one cache miss, not a miss and a page walk: bench/ W2 +18%,
+// W3, W4 +12-15% (2026-12-02). The cost is one sequential read of each
+// segment from the disk, here in the background goroutine; Close and an
+// explicit Compact leave it to the next look (a segment still listed at
+// Close is read as the cache has it).
+func (db *DB) recacheWritten() {
+	db.set.mu.Lock()
+	ids := db.set.uncached
+	db.set.uncached = nil
+	db.set.mu.Unlock()
+	t := db.segs.Load()
+	for _, id := range ids {
+		s := t.sealed[id]
+		if s == nil {
+			continue // compacted away
+		}
+		s.Evict() // first: pages a mapping holds stay in the cache as they are
+		if err := vfs.RecacheHuge(db.fs, s.Path()); err != nil {
+			db.log.Debug("strata: could not read a segment back in huge pages", "segment", s.Path(), "err", err)
+		}
+	}
+}
+
 // writeHints writes the hint file of every segment sealed since it last
 // ran (a hint lets the next Open index the segment without reading its
 // values). A failure is logged, not fatal: Open rebuilds a missing hint.
@@ -82,18 +113,7 @@ func (db *DB) writeHints() {
 
 // writeHint builds and writes the hint file of sealed segment s, which
 // covers versions up to last (0: as s says; see segment.BuildHint).
-//
-// s was written by this process (sealed, a compaction's output, or the
-// active segment at Close), so the page cache holds it in the small
-// pages its writes made: first it has the file read back in huge pages
-// (vfs.RecacheHuge, on Linux), which the build's scan then finds in the
-// cache. A Get's read of its value then waits for one cache miss, not
-// a miss and a page walk (bench/ W2 and W4 after a reopen, about 10-20%).
 func (db *DB) writeHint(s *segment.Sealed, last uint64) {
-	s.Evict() // first: pages a mapping holds stay in the cache as they are
-	if err := vfs.RecacheHuge(db.fs, s.Path()); err != nil {
-		db.log.Debug("strata: could not read a segment back in huge pages", "segment", s.Path(), "err", err)
-	}
 	if err := segment.BuildHintFile(db.fs, db.dir, s, last); err != nil {
 		db.log.Warn("strata: could not write a hint file; the next Open rebuilds it", "segment", s.Path(), "err", err)
 	}

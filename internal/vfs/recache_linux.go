@@ -5,17 +5,30 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// recacheWindow is how much of the file recacheHuge holds mapped at a
-// time: its pass adds at most this much to the process's resident
-// memory.
+// recacheWindow is how much of the file recacheHuge reads before it
+// evicts what it read from its mapping: its pass adds at most this much
+// to the process's resident memory.
 const recacheWindow = 8 << 20
+
+// noHuge holds, by device number, when a file of that device last read
+// back through a MADV_HUGEPAGE mapping got no huge page (a file system
+// without large folios, such as ext4 before Linux 6.16; THP off; no free
+// 2 MiB of memory): recacheHuge leaves that device's files alone for
+// noHugeFor after it, rather than drop them from the cache for nothing.
+var noHuge sync.Map // uint64 -> time.Time
+
+const noHugeFor = time.Hour
 
 // recacheHuge is RecacheHuge for the OS's file system on Linux.
 func recacheHuge(name string) (err error) {
@@ -29,8 +42,15 @@ func recacheHuge(name string) (err error) {
 		return err
 	}
 	size := st.Size()
-	if size < hugePage || int64(int(size)) != size {
+	if size < hugePage || int64(int(size)) != size || !st.Mode().IsRegular() {
 		return nil // nothing a huge page would hold, or not mappable
+	}
+	var dev uint64
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok {
+		dev = uint64(sys.Dev)
+	}
+	if at, ok := noHuge.Load(dev); ok && time.Since(at.(time.Time)) < noHugeFor {
+		return nil
 	}
 	fd := int(f.Fd())
 	if err := unix.Fadvise(fd, 0, 0, unix.FADV_DONTNEED); err != nil {
@@ -42,14 +62,14 @@ func recacheHuge(name string) (err error) {
 	}
 	defer unix.Munmap(b)
 	// Advice: a kernel without transparent huge pages refuses it, and
-	// the pass below then only reads the file back.
+	// the pass below finds no huge page.
 	unix.Madvise(b, unix.MADV_HUGEPAGE)
 	// A file cut short under the mapping faults beyond its new end: an
 	// error, not a crash.
 	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("read %s: %v", name, r)
+			err = fmt.Errorf("read %s back: the file changed under its mapping (%v)", name, r)
 		}
 	}()
 	var sink byte
@@ -58,6 +78,22 @@ func recacheHuge(name string) (err error) {
 		w := b[off:min(off+recacheWindow, len(b))]
 		for i := 0; i < len(w); i += page {
 			sink ^= w[i]
+		}
+		if off == 0 {
+			// The first window tells whether the device gives huge pages:
+			// none, with at least one huge page's worth resident (a file
+			// cut short under the pass has less), says it does not.
+			v, err := smapsFields(uintptr(unsafe.Pointer(&b[0])), "Rss:", "FilePmdMapped:")
+			if err != nil {
+				return err
+			}
+			if v[1] == 0 && v[0] >= hugePage {
+				noHuge.Store(dev, time.Now())
+				return nil // the rest comes back as reads need it
+			}
+			if v[1] > 0 {
+				noHuge.Delete(dev)
+			}
 		}
 		unix.Madvise(w, unix.MADV_DONTNEED) // out of the process; the cache keeps it
 	}
@@ -93,17 +129,22 @@ func HugeMapped(name string) (int64, error) {
 		sink ^= b[i]
 	}
 	runtime.KeepAlive(sink) // the loads are the point
-	return smapsField(uintptr(unsafe.Pointer(&b[0])), "FilePmdMapped:")
-}
-
-// smapsField returns field (in kB in the file, returned in bytes) of the
-// mapping that holds addr, from /proc/self/smaps.
-func smapsField(addr uintptr, field string) (int64, error) {
-	data, err := os.ReadFile("/proc/self/smaps")
+	v, err := smapsFields(uintptr(unsafe.Pointer(&b[0])), "FilePmdMapped:")
 	if err != nil {
 		return 0, err
 	}
-	in := false
+	return v[0], nil
+}
+
+// smapsFields returns the values of fields (in kB in the file, returned
+// in bytes) of the mapping that holds addr, from /proc/self/smaps.
+func smapsFields(addr uintptr, fields ...string) ([]int64, error) {
+	data, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		return nil, err
+	}
+	out := make([]int64, len(fields))
+	found, in := 0, false
 	for _, line := range strings.Split(string(data), "\n") {
 		f := strings.Fields(line)
 		if len(f) == 0 {
@@ -113,14 +154,24 @@ func smapsField(addr uintptr, field string) (int64, error) {
 			a, err1 := strconv.ParseUint(lo, 16, 64)
 			b, err2 := strconv.ParseUint(hi, 16, 64)
 			if err1 == nil && err2 == nil {
+				if in {
+					break // the mapping's fields are behind
+				}
 				in = uint64(addr) >= a && uint64(addr) < b
 				continue
 			}
 		}
-		if in && f[0] == field && len(f) >= 2 {
+		if i := slices.Index(fields, f[0]); in && i >= 0 && len(f) >= 2 {
 			kb, err := strconv.ParseInt(f[1], 10, 64)
-			return kb << 10, err
+			if err != nil {
+				return nil, fmt.Errorf("/proc/self/smaps: %s %w", f[0], err)
+			}
+			out[i] = kb << 10
+			found++
 		}
 	}
-	return 0, fmt.Errorf("no %s for the mapping at %#x in /proc/self/smaps", field, addr)
+	if found < len(fields) {
+		return nil, fmt.Errorf("/proc/self/smaps: no %v for the mapping at %#x", fields, addr)
+	}
+	return out, nil
 }

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -19,10 +21,9 @@ import (
 func writeDurable(t *testing.T, dir, name string, n int) (string, []byte) {
 	t.Helper()
 	data := make([]byte, n)
-	r := rand.New(rand.NewPCG(uint64(n), 9))
-	for i := range data {
-		data[i] = byte(r.Uint32())
-	}
+	var seed [32]byte
+	seed[0] = byte(n)
+	rand.NewChaCha8(seed).Read(data)
 	path := filepath.Join(dir, name)
 	f, err := os.Create(path)
 	require.NoError(t, err)
@@ -58,6 +59,7 @@ func TestRecacheHugeKeepsContents(t *testing.T) {
 // file system of the test's directory gives no huge pages to a file read
 // from disk with that advice (before Linux 6.16 on ext4, tmpfs, THP off).
 func TestRecacheHugeMapsHugePages(t *testing.T) {
+	noHuge.Clear() // what other tests' files taught it
 	dir := t.TempDir()
 	probe, _ := writeDurable(t, dir, "probe", 4<<20)
 	if huge := coldHuge(t, probe); huge == 0 {
@@ -101,7 +103,38 @@ func coldHuge(t *testing.T, path string) int64 {
 		sink ^= b[i]
 	}
 	runtime.KeepAlive(sink) // the loads are the point
-	n, err := smapsField(uintptr(unsafe.Pointer(&b[0])), "FilePmdMapped:")
+	v, err := smapsFields(uintptr(unsafe.Pointer(&b[0])), "FilePmdMapped:")
 	require.NoError(t, err)
-	return n
+	return v[0]
+}
+
+// TestRecacheHugeRemembersNoHuge: a device whose file got no huge page
+// is left alone for noHugeFor (its files are not dropped from the cache
+// for nothing), and tried again after it; a success forgets it.
+func TestRecacheHugeRemembersNoHuge(t *testing.T) {
+	noHuge.Clear()
+	t.Cleanup(noHuge.Clear)
+	dir := t.TempDir()
+	probe, _ := writeDurable(t, dir, "probe", 4<<20)
+	if coldHuge(t, probe) == 0 {
+		t.Skip("no huge pages for a file read back here")
+	}
+	path, _ := writeDurable(t, dir, "seg", 4<<20)
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	dev := uint64(st.Sys().(*syscall.Stat_t).Dev)
+
+	noHuge.Store(dev, time.Now())
+	require.NoError(t, RecacheHuge(Default, path))
+	n, err := HugeMapped(path)
+	require.NoError(t, err)
+	require.Zero(t, n, "a device known to give no huge pages was recached")
+
+	noHuge.Store(dev, time.Now().Add(-noHugeFor-time.Minute))
+	require.NoError(t, RecacheHuge(Default, path))
+	n, err = HugeMapped(path)
+	require.NoError(t, err)
+	require.NotZero(t, n, "tried again after noHugeFor")
+	_, known := noHuge.Load(dev)
+	require.False(t, known, "a success forgets the device")
 }

@@ -114,19 +114,25 @@ func Evict(m Mapping) {
 // pages, where it can: on Linux, for a file of the OS's file system
 // (fs is Default) that supports large folios (ext4 from Linux 6.16, XFS),
 // it drops the file's pages from the page cache (FADV_DONTNEED: clean
-// pages no process maps) and reads the file back, 8 MiB at a time,
-// through a mapping advised MADV_HUGEPAGE, so that the cache holds it in
+// pages no process maps) and reads the file back through a mapping
+// advised MADV_HUGEPAGE, 8 MiB at a time, so that the cache holds it in
 // 2 MiB folios. Every mapping of the file, made before or after, then
 // maps those with one page-table entry each: a read of a random place in
 // a large file misses the cache but not the TLB, which on this project's
 // machine took a dependent read from 300-400 ns to 220-250. The cost is
 // one sequential read of the file from the disk.
 //
+// Where the first 8 MiB read back hold no huge page (a file system
+// without large folios, transparent huge pages off, no free 2 MiB of
+// memory), it stops there, and leaves the files of that device alone for
+// an hour: dropping them from the cache would only cost reads.
+//
 // It is for durable files that no longer change (a sealed segment): a
 // dirty page is not dropped, and a file written while this runs may keep
 // small pages. It changes nothing any read returns. Elsewhere (other
 // systems, Mem, ErrorFS) it does nothing; an error says the advice could
-// not be carried out, and leaves the file as it was.
+// not be carried out (the file is missing, or was cut short under the
+// pass), and leaves the file's contents as they were.
 func RecacheHuge(fs FS, name string) error {
 	if _, ok := fs.(osFS); !ok {
 		return nil
