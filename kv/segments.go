@@ -78,16 +78,7 @@ func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segm
 // explicit Compact leave it to the next look (a segment still listed at
 // Close is read as the cache has it).
 func (db *DB) recacheWritten() {
-	db.set.mu.Lock()
-	ids := db.set.uncached
-	db.set.uncached = nil
-	db.set.mu.Unlock()
-	t := db.segs.Load()
-	for _, id := range ids {
-		s := t.sealed[id]
-		if s == nil {
-			continue // compacted away
-		}
+	for _, s := range db.takeSealed(&db.set.uncached) {
 		s.Evict() // first: pages a mapping holds stay in the cache as they are
 		if err := vfs.RecacheHuge(db.fs, s.Path()); err != nil {
 			db.log.Debug("strata: could not read a segment back in huge pages", "segment", s.Path(), "err", err)
@@ -99,16 +90,27 @@ func (db *DB) recacheWritten() {
 // ran (a hint lets the next Open index the segment without reading its
 // values). A failure is logged, not fatal: Open rebuilds a missing hint.
 func (db *DB) writeHints() {
+	for _, s := range db.takeSealed(&db.set.unhinted) {
+		db.writeHint(s, 0)
+	}
+}
+
+// takeSealed empties list, one of segSet's lists of segment ids, and
+// returns the segments it named that are still in use (the others were
+// compacted away).
+func (db *DB) takeSealed(list *[]uint32) []*segment.Sealed {
 	db.set.mu.Lock()
-	ids := db.set.unhinted
-	db.set.unhinted = nil
+	ids := *list
+	*list = nil
 	db.set.mu.Unlock()
 	t := db.segs.Load()
+	var segs []*segment.Sealed
 	for _, id := range ids {
-		if s := t.sealed[id]; s != nil { // else compacted away
-			db.writeHint(s, 0)
+		if s := t.sealed[id]; s != nil {
+			segs = append(segs, s)
 		}
 	}
+	return segs
 }
 
 // writeHint builds and writes the hint file of sealed segment s, which
