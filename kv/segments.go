@@ -73,7 +73,7 @@ func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segm
 // MiB ones, which every mapping of the file then maps with one entry
 // each (on Linux, where the file system allows). A read of a value then
 // waits for one cache miss, not a miss and a page walk: bench/ W2 +18%,
-// W3, W4 +12-15% (2026-12-02). The cost is one sequential read of each
+// W4 +15%, W3 0-12% (2026-12-02). The cost is one sequential read of each
 // segment from the disk, here in the background goroutine; Close and an
 // explicit Compact leave it to the next look (a segment still listed at
 // Close is read as the cache has it).
