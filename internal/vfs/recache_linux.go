@@ -85,6 +85,7 @@ func recacheHuge(name string) (err error) {
 			// cut short under the pass has less), says it does not.
 			v, err := smapsFields(uintptr(unsafe.Pointer(&b[0])), "Rss:", "FilePmdMapped:")
 			if err != nil {
+				noHuge.Store(dev, time.Now()) // cannot tell: as if none
 				return err
 			}
 			if v[1] == 0 && v[0] >= hugePage {
