@@ -72,13 +72,9 @@ func recacheHuge(name string) (err error) {
 			err = fmt.Errorf("read %s back: the file changed under its mapping (%v)", name, r)
 		}
 	}()
-	var sink byte
-	page := os.Getpagesize()
 	for off := 0; off < len(b); off += recacheWindow {
 		w := b[off:min(off+recacheWindow, len(b))]
-		for i := 0; i < len(w); i += page {
-			sink ^= w[i]
-		}
+		touchPages(w)
 		if off == 0 {
 			// The first window tells whether the device gives huge pages:
 			// none, with at least one huge page's worth resident (a file
@@ -98,8 +94,16 @@ func recacheHuge(name string) (err error) {
 		}
 		unix.Madvise(w, unix.MADV_DONTNEED) // out of the process; the cache keeps it
 	}
-	runtime.KeepAlive(sink) // the loads are the point
 	return nil
+}
+
+// touchPages reads a byte of every page of b, so that each is faulted in.
+func touchPages(b []byte) {
+	var sink byte
+	for i := 0; i < len(b); i += os.Getpagesize() {
+		sink ^= b[i]
+	}
+	runtime.KeepAlive(sink) // the loads are the point
 }
 
 // hugePage is the size of a transparent huge page on x86-64 (and arm64
@@ -125,11 +129,7 @@ func HugeMapped(name string) (int64, error) {
 		return 0, fmt.Errorf("mmap %s: %w", name, err)
 	}
 	defer unix.Munmap(b)
-	var sink byte
-	for i := 0; i < len(b); i += os.Getpagesize() {
-		sink ^= b[i]
-	}
-	runtime.KeepAlive(sink) // the loads are the point
+	touchPages(b)
 	v, err := smapsFields(uintptr(unsafe.Pointer(&b[0])), "FilePmdMapped:")
 	if err != nil {
 		return 0, err

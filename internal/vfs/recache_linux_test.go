@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"runtime"
 	"syscall"
 	"testing"
 	"time"
@@ -98,11 +97,7 @@ func coldHuge(t *testing.T, path string) int64 {
 	if unix.Madvise(b, unix.MADV_HUGEPAGE) != nil {
 		return 0
 	}
-	var sink byte
-	for i := 0; i < len(b); i += os.Getpagesize() {
-		sink ^= b[i]
-	}
-	runtime.KeepAlive(sink) // the loads are the point
+	touchPages(b)
 	v, err := smapsFields(uintptr(unsafe.Pointer(&b[0])), "FilePmdMapped:")
 	require.NoError(t, err)
 	return v[0]
