@@ -560,6 +560,9 @@ func (db *DB) createSegment(id uint32, base uint64, ts int64) (*segment.Writer, 
 		return nil, err
 	}
 	w.OnSync(db.stats.fsyncs.record)
+	if db.opts.Durability == Strict {
+		w.SyncEachFlush()
+	}
 	// Reserve a little space ahead; the mapping doubles as frames come.
 	if !w.MapWrites(min(db.opts.SegmentSize+segment.MaxHead, initialReserve)) && !db.unmapped.Swap(true) && db.fs == vfs.Default {
 		db.log.Info("strata: segments are written with write(2): this file system cannot reserve and map them", "dir", db.dir)
