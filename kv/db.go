@@ -473,8 +473,8 @@ type Stats struct {
 	Commits    int64 // commits acknowledged since Open
 	// Groups counts the commit groups written since Open, each handed
 	// to the OS at once (one copy into the segment's shared mapping, one
-	// pwrite for a group of 2 KiB or more, or one write(2) where there is
-	// no mapping): Commits / Groups is how many commits share a write
+	// pwrite for a group of 2 KiB or more or in Strict mode, or one
+	// write(2) where there is no mapping): Commits / Groups is how many commits share a write
 	// (and, in Strict mode, an fsync).
 	Groups int64
 	// Fsyncs counts the fsyncs of segment files since Open: Strict

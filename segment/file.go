@@ -50,7 +50,8 @@ const maxKeptBuffer = 1 << 20
 // buffer by AppendCommit and written with one write(2) by Flush, or, once
 // MapWrites is in effect, copied into a shared mapping of the file (no
 // system call; see MapWrites), or for a flush of writeAtMin bytes or
-// more written there with one pwrite(2). One
+// more, and every flush after SyncEachFlush, written there with one
+// pwrite(2). One
 // goroutine at a time may call AppendCommit, AppendMarker, Flush, Abort,
 // ReadAt of buffered bytes and Close; Sync, Flushed and ReadAt of flushed
 // bytes may be called concurrently with them.
@@ -91,14 +92,18 @@ type Writer struct {
 	onSync func(time.Duration) // see OnSync
 	// syncEach: an fsync follows every Flush (see SyncEachFlush).
 	syncEach bool
+	// probed holds the byte copyOut loads before a pwrite (see there),
+	// so that the load is not optimized away.
+	probed byte
 }
 
 // mapChunk is what a mapping grows by, at least.
 const mapChunk = 1 << 20
 
 // MapWrites makes Flush copy frames into a shared read-write mapping of
-// the file instead of writing them (a long flush is written at its
-// offset, through the same page cache: see writeAtMin), and ReadAt slice
+// the file instead of writing them (a long flush, and every flush after
+// SyncEachFlush, is written at its offset, through the same page cache:
+// see writeAtMin), and ReadAt slice
 // flushed bytes out of it, when the file system can (vfs.SharedMapper);
 // it reports whether it did. The file is first made capacity bytes long
 // with its blocks allocated, so the writes cannot fail for want of space
@@ -272,12 +277,12 @@ func (w *Writer) Flush() error {
 // commit) went from 0.79-0.85M to 0.99-1.06M puts/s; single puts (136
 // bytes) fell from 1.07-1.14M to 0.84-0.85M through pwrite, so small
 // commits keep copying; from 2 to 64 puts a commit the two were within
-// the noise of each other.
+// the noise of each other. (SyncEachFlush writes every flush so.)
 const writeAtMin = 2 << 10
 
 // copyOut copies the buffer into the mapping, mapping more of the file
 // first if it does not fit, or writes it there with WriteAt if it is
-// long (see writeAtMin). A copy is all or nothing; a WriteAt that fails
+// long (see writeAtMin) or SyncEachFlush said so. A copy is all or nothing; a WriteAt that fails
 // may have written part, which Flush's cutBack zeroes and cuts off.
 func (w *Writer) copyOut() (int, error) {
 	off := w.flushed.Load()
@@ -290,7 +295,17 @@ func (w *Writer) copyOut() (int, error) {
 	if len(w.buf) >= writeAtMin || w.syncEach {
 		// A system call costs less than the page faults of a copy this
 		// long (see writeAtMin), or than the one fault of a copy into a
-		// page the last fsync write-protected (see SyncEachFlush).
+		// page the last fsync write-protected (see SyncEachFlush). But
+		// where a copy into a file cut under the mapping faults (below),
+		// a pwrite would extend it with a hole of zeros and succeed: load
+		// the range's last byte through the mapping first, which faults
+		// as the copy would.
+		if err := GuardFault(w.path, end-1, func() error {
+			w.probed = w.m[end-1]
+			return nil
+		}); err != nil {
+			return 0, err
+		}
 		return w.f.(vfs.SharedMapper).WriteAt(w.buf, off)
 	}
 	// A file cut under the mapping (by another process), or a file system
@@ -385,12 +400,12 @@ func (w *Writer) Sync() error {
 // with pwrite(2) whatever the size instead of copying into the mapping:
 // an fsync's writeback write-protects the pages of the mapping it
 // writes, so the next copy into the page the last commit ended in takes
-// a write fault, and the fsync after it a TLB flush on every core the
-// process runs on, where a pwrite takes neither. W5 of the bench (8
-// goroutines committing with fsync) did about 9-20% more commits a
-// second this way (12 pairs alternating, 10 won); a serial write and
-// fsync of 1100 bytes about 15% more (6 pairs, 5 won). Call it before
-// the Writer is used.
+// a write fault, and the fsync after it a TLB flush on the other cores
+// the process runs on, where a pwrite takes neither. A copy of the
+// bench's W5 (8 goroutines committing with fsync) did 3% to 29% more
+// commits a second this way in 22 of 25 pairs, alternating; a serial
+// write and fsync of 1100 bytes about 15% more (5 of 6 pairs). Call it
+// before the Writer is used.
 func (w *Writer) SyncEachFlush() { w.syncEach = true }
 
 // OnSync sets a function called with the duration of every fsync the
