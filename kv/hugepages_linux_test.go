@@ -124,3 +124,35 @@ func TestSegmentsWrittenAreReadInHugePages(t *testing.T) {
 	require.Nil(t, db.segs.Load().sealed[1], "segment 1 compacted")
 	requireSealedHuge(t, db)
 }
+
+// With Options.NoHugePageRecache the background goroutine's look reads
+// no segment back: the sealed segments stay in the small pages their
+// writes made (where the machine would give huge ones, which
+// requireHugePagesHere checks).
+func TestNoHugePageRecacheLeavesSegmentsAlone(t *testing.T) {
+	dir := t.TempDir()
+	requireHugePagesHere(t, dir)
+	db, err := Open(dir, &Options{SegmentSize: 4 << 20, NoHugePageRecache: true})
+	require.NoError(t, err)
+	defer db.Close()
+	holdBackground(db)
+	defer func() { <-db.compact.sem }()
+	ids := make([]int, 80000)
+	for i := range ids {
+		ids[i] = i
+	}
+	fillHuge(t, db, rand.New(rand.NewPCG(5, 6)), ids) // 2 segments sealed
+	db.backgroundPass()
+	checked := 0
+	for _, s := range db.segs.Load().sealed {
+		if len(s.Bytes()) < 3<<20 {
+			continue
+		}
+		huge, err := vfs.HugeMapped(s.Path())
+		require.NoError(t, err)
+		require.Zero(t, huge, "%s read back in huge pages", s.Path())
+		checked++
+	}
+	require.Equal(t, 2, checked, "sealed segments checked")
+	require.Empty(t, db.set.uncached, "the look emptied the list")
+}

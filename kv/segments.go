@@ -76,9 +76,14 @@ func replaceSegments(cur []segment.SegmentInfo, drop map[uint32]bool, out []segm
 // W4 +15%, W3 0-12% (2026-12-02). The cost is one sequential read of each
 // segment from the disk, here in the background goroutine; Close and an
 // explicit Compact leave it to the next look (a segment still listed at
-// Close is read as the cache has it).
+// Close is read as the cache has it). Options.NoHugePageRecache turns it
+// off: the list is emptied, nothing read.
 func (db *DB) recacheWritten() {
-	for _, s := range db.takeSealed(&db.set.uncached) {
+	segs := db.takeSealed(&db.set.uncached)
+	if db.opts.NoHugePageRecache {
+		return
+	}
+	for _, s := range segs {
 		s.Evict() // first: pages a mapping holds stay in the cache as they are
 		if err := vfs.RecacheHuge(db.fs, s.Path()); err != nil {
 			db.log.Debug("strata: could not read a segment back in huge pages", "segment", s.Path(), "err", err)
