@@ -170,8 +170,11 @@ func (db *DB) retention() compaction.Policy {
 // so that when it returns nil every version outside Retention is trimmed
 // (reads of them return ErrHistoryTrimmed), and gives their space back.
 // It first seals the active segment if that holds anything to drop, so
-// that what was committed before the call is covered. It waits for a background compaction in progress.
-// A cancelled ctx stops it promptly with an error wrapping ctx.Err(),
+// that what was committed before the call is covered. Then, Retention
+// or not, it merges each run of mergeMin (16) or more small sealed
+// segments (under a quarter of SegmentSize each, in version order) into
+// as few as SegmentSize allows, as the background goroutine does. It
+// waits for a background compaction in progress. A cancelled ctx stops it promptly with an error wrapping ctx.Err(),
 // leaving the database as it was or compacted, never in between. Reads
 // and writes go on while it runs; versions a running View, ViewAt or
 // Update reads at are kept until it ends.
@@ -197,11 +200,8 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		return CompactStats{}, fmt.Errorf("strata: compact: %w", ctx.Err())
 	}
 	defer func() { <-db.compact.sem }()
-	if db.retention().KeepsAll() {
-		return CompactStats{}, nil
-	}
 	var st CompactStats
-	for attempt := 1; ; attempt++ {
+	for attempt := 1; !db.retention().KeepsAll(); attempt++ {
 		pol, err := db.policy()
 		if err != nil {
 			return st, fmt.Errorf("strata: compact: %w", err)
@@ -217,10 +217,7 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID].dead > 0 }) {
 			var js CompactStats
 			js, err = db.compactRun(ctx, run, pol, nil)
-			st.SegmentsIn += js.SegmentsIn
-			st.SegmentsOut += js.SegmentsOut
-			st.BytesReclaimed += js.BytesReclaimed
-			st.VersionsDropped += js.VersionsDropped
+			st.add(js)
 			if err != nil {
 				break
 			}
@@ -228,6 +225,18 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		switch {
 		case errors.Is(err, errPinned) && attempt < maxCompactAttempts:
 			continue // again, allowing for the snapshots now pinned
+		case err != nil:
+			return st, fmt.Errorf("strata: compact: %w", err)
+		}
+		break
+	}
+	// Then the small segments, Retention or not (see mergeMin).
+	for attempt := 1; ; attempt++ {
+		ms, err := db.mergeSmall(ctx, nil)
+		st.add(ms)
+		switch {
+		case errors.Is(err, errPinned) && attempt < maxCompactAttempts:
+			continue
 		case err != nil:
 			return st, fmt.Errorf("strata: compact: %w", err)
 		}
@@ -294,9 +303,10 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	if err != nil {
 		return CompactStats{}, err
 	}
-	if res.VersionsDropped == 0 {
-		// The outputs hold what the inputs do: switching them in would
-		// rewrite the same versions under new names, at every look.
+	if res.VersionsDropped == 0 && len(res.Outputs) >= len(inputs) {
+		// The outputs hold what the inputs do, in as many files:
+		// switching them in would rewrite the same versions under new
+		// names, at every look. (Fewer files is a merge: see mergeSmall.)
 		res.Close(db.fs)
 		return CompactStats{}, nil
 	}
@@ -672,6 +682,16 @@ func (db *DB) background() {
 func (db *DB) backgroundPass() {
 	db.recacheWritten() // first: the hints' scans then read from the cache
 	db.writeHints()
+	if db.failed() != nil {
+		return
+	}
+	if db.opts.CompactAt > 0 && len(db.smallRuns()) > 0 {
+		ctx, cancel := db.stopContext()
+		if _, err := db.mergeSmall(ctx, db.pace()); err != nil && ctx.Err() == nil && !errors.Is(err, errPinned) {
+			db.log.Warn("strata: merging small segments failed", "err", err)
+		}
+		cancel()
+	}
 	if db.opts.CompactAt <= 0 || db.retention().KeepsAll() || db.failed() != nil {
 		return
 	}
@@ -688,6 +708,76 @@ func (db *DB) backgroundPass() {
 	}
 }
 
+// stopContext returns a context cancelled when Close stops the background
+// goroutine (or when cancel is called): a background job's.
+func (db *DB) stopContext() (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-db.compact.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
+// mergeMin is how many small sealed segments in a row (in version order)
+// are merged; a segment is small under a quarter of SegmentSize. Every
+// writable Open starts a segment of its own, so a database opened for a
+// few writes at a time (the CLI, a process per request) would otherwise
+// pile up small files, each mapped, hinted and read at every Open, and
+// compaction, which rewrites what Retention lets it drop, would never
+// touch them where nothing is dead. A merge's output is a compacted
+// segment, which recovery cannot read as a log without the MANIFEST
+// (salvage of a damaged MANIFEST then refuses): so merges wait for a
+// run long enough to cost something at every Open.
+const mergeMin = 16
+
+// smallRuns returns the runs of at least mergeMin small sealed segments
+// whose versions follow one another (empty ones count too), oldest first.
+func (db *DB) smallRuns() [][]compaction.Input {
+	small := db.opts.SegmentSize / 4
+	var runs [][]compaction.Input
+	for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return s.Size < small }) {
+		if len(run) >= mergeMin {
+			runs = append(runs, run)
+		}
+	}
+	return runs
+}
+
+// mergeSmall rewrites each of smallRuns into as few segments as
+// SegmentSize allows (dropping what Retention lets go of them, as any
+// job does), with compact.sem held.
+func (db *DB) mergeSmall(ctx context.Context, pace func(int)) (CompactStats, error) {
+	var st CompactStats
+	runs := db.smallRuns()
+	if len(runs) == 0 {
+		return st, nil
+	}
+	pol, err := db.policy()
+	if err != nil {
+		return st, err
+	}
+	for _, run := range runs {
+		js, err := db.compactRun(ctx, run, pol, pace)
+		st.add(js)
+		if err != nil {
+			return st, err
+		}
+	}
+	return st, nil
+}
+
+// add adds the counts of o to st.
+func (st *CompactStats) add(o CompactStats) {
+	st.SegmentsIn += o.SegmentsIn
+	st.SegmentsOut += o.SegmentsOut
+	st.BytesReclaimed += o.BytesReclaimed
+	st.VersionsDropped += o.VersionsDropped
+}
+
 // backgroundEvery is how often background compaction looks for work
 // without a roll to prompt it.
 const backgroundEvery = 5 * time.Second
@@ -697,15 +787,8 @@ const backgroundEvery = 5 * time.Second
 // same state would then find something else).
 func (db *DB) compactDead(pol compaction.Policy) bool {
 	dead := db.deadBySegment(pol)
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := db.stopContext()
 	defer cancel()
-	go func() {
-		select {
-		case <-db.compact.stop:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	// A sealed segment is compacted when what a job on it would drop
 	// reaches CompactAt of it. Alone, that is its dead bytes less those
 	// that go only with an older segment (deadShare.dep). A segment dead

@@ -66,7 +66,8 @@ type Options struct {
 	Retention Retention
 	// CompactAt: background compaction rewrites sealed segments once this
 	// fraction of their bytes is dead (outside Retention). 0 = default
-	// (0.5); negative = no background compaction; at most 1.
+	// (0.5); negative = no background compaction (nor the merging of
+	// small segments, see DB.Compact); at most 1.
 	CompactAt float64
 	ReadOnly  bool // open without writing: writes return ErrReadOnly
 	// Logger receives what Open repairs (a torn tail cut, a salvage),

@@ -19,6 +19,7 @@
 //	incr KEY [DELTA]    add DELTA (default 1) to an integer
 //	stats               segments, bytes, keys, versions, last version
 //	checkpoint DEST     a consistent copy of the database in the new directory DEST
+//	compact             drop versions outside -keep-versions/-keep-for, merge small segments
 //	demo                write sample runs to DIR and show history and time travel
 //
 // Values are JSON: numbers with a point or exponent are Floats, others
@@ -57,8 +58,10 @@ type env struct {
 	json   bool
 	strict bool
 	wait   time.Duration
-	stdout io.Writer
-	stderr io.Writer
+	// retention is what Open is given (the compact command's flags).
+	retention kv.Retention
+	stdout    io.Writer
+	stderr    io.Writer
 }
 
 // run runs the command line args and returns the exit status.
@@ -84,6 +87,7 @@ func (e *env) commands() []*cli.Command {
 	rng, runs, checkpoint := &rangeCmd{env: e}, &runsCmd{env: e}, &checkpointCmd{env: e}
 	changes, diff := &changesCmd{env: e}, &diffCmd{env: e}
 	dropRun, fork := &dropRunCmd{env: e}, &forkCmd{env: e}
+	compact := &compactCmd{env: e}
 	return []*cli.Command{
 		{Name: "put", Args: "KEY VALUE", Help: "write VALUE (JSON, or base64 with -bytes) as a new version of KEY", Flags: put.flags, Run: put.run},
 		{Name: "get", Args: "KEY", Help: "print the newest version of KEY (with -at V, the one current at version V)", Flags: get.flags, Run: get.run},
@@ -100,6 +104,7 @@ func (e *env) commands() []*cli.Command {
 		{Name: "diff", Args: "FROM TO", Help: "print the keys whose value differs between versions FROM and TO, with their version at TO", Run: diff.run},
 		{Name: "stats", Help: "print the database's segments, bytes, keys, versions and last version", Run: stats.run},
 		{Name: "checkpoint", Args: "DEST", Help: "write a consistent copy of the database, as of now, to the new directory DEST", Run: checkpoint.run},
+		{Name: "compact", Help: "rewrite the segments: drop the versions -keep-versions N and -keep-for D let go, and merge runs of 16 or more small segments", Flags: compact.flags, Run: compact.run},
 		{Name: "demo", Help: "write two sample agent runs to DIR, then show a history and a time-travel read", Run: demo.run},
 	}
 }
@@ -138,7 +143,7 @@ func (w *waitFlag) Set(s string) error {
 func (e *env) open(readOnly bool) (*kv.DB, error) {
 	// The report below says what Open repaired; the logger would say it
 	// again.
-	opts := &kv.Options{ReadOnly: readOnly, LockTimeout: e.wait, Logger: slog.New(slog.DiscardHandler)}
+	opts := &kv.Options{ReadOnly: readOnly, LockTimeout: e.wait, Logger: slog.New(slog.DiscardHandler), Retention: e.retention}
 	if e.strict {
 		opts.Durability = kv.Strict
 	}
