@@ -49,5 +49,8 @@
 // their space back: in the background once a segment's droppable share
 // reaches Options.CompactAt, or at once with DB.Compact. GetAt, ViewAt,
 // Diff and Changes at a version that went return ErrHistoryTrimmed, never
-// a wrong answer; History lists the versions left.
+// a wrong answer; History lists the versions left. Retention or not, runs
+// of 16 or more small segments in a row (every writable Open starts one)
+// are merged, in the background and by DB.Compact; a merge drops
+// nothing.
 package kv

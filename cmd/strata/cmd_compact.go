@@ -39,6 +39,9 @@ func (c *compactCmd) run(args []string) error {
 		return err
 	}
 	c.retention = kv.Retention{KeepVersions: c.keepVersions, KeepFor: c.keepFor}
+	// Background compaction off: its look at Open would otherwise do
+	// part of the work first, and the report would leave it out.
+	c.noBackground = true
 	return c.withDB(false, func(db *kv.DB) error {
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 		defer stop()

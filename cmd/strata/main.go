@@ -60,8 +60,11 @@ type env struct {
 	wait   time.Duration
 	// retention is what Open is given (the compact command's flags).
 	retention kv.Retention
-	stdout    io.Writer
-	stderr    io.Writer
+	// noBackground opens with background compaction off (the compact
+	// command: its Compact does the work, and reports all of it).
+	noBackground bool
+	stdout       io.Writer
+	stderr       io.Writer
 }
 
 // run runs the command line args and returns the exit status.
@@ -146,6 +149,9 @@ func (e *env) open(readOnly bool) (*kv.DB, error) {
 	opts := &kv.Options{ReadOnly: readOnly, LockTimeout: e.wait, Logger: slog.New(slog.DiscardHandler), Retention: e.retention}
 	if e.strict {
 		opts.Durability = kv.Strict
+	}
+	if e.noBackground {
+		opts.CompactAt = -1
 	}
 	if readOnly {
 		if err := e.mustExist(); err != nil {
