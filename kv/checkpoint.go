@@ -34,8 +34,11 @@ func (db *DB) Checkpoint(dir string) (Version, error) {
 		return 0, fmt.Errorf("strata: checkpoint: %s: %w", dir, fs.ErrExist)
 	}
 	// No compaction switch (which removes its input files) may run
-	// while the files are linked.
+	// while the files are linked. A background job in progress goes on
+	// unpaced meanwhile (hurry), so that the wait is its work alone.
+	db.compact.hurry.Add(1)
 	db.compact.sem <- struct{}{}
+	db.compact.hurry.Add(-1)
 	defer func() { <-db.compact.sem }()
 
 	// The version, the sealed segments that hold it and the active one,

@@ -65,8 +65,9 @@ type compactor struct {
 	stop chan struct{}
 	done chan struct{}
 	kick chan struct{} // a roll happened: look for work
-	// hurry counts Compact calls waiting: a background job in progress
-	// then runs unpaced, so that they do not wait on its sleeps.
+	// hurry counts Compact and Checkpoint calls waiting: a background
+	// job in progress then runs unpaced, so that they do not wait on its
+	// sleeps.
 	hurry atomic.Int32
 	// idle is the state the last background look found nothing dead
 	// enough in (nil: none yet, or it found work): a look at the same
