@@ -111,8 +111,14 @@ func (db *DB) policy() (compaction.Policy, error) {
 	durable := db.visible.Load()
 	if db.opts.Durability == Buffered && !db.opts.ReadOnly {
 		w := db.segs.Load().active
-		if w == nil { // a roll failed: the database has failed
-			return compaction.Policy{}, db.failed()
+		if w == nil {
+			// A roll failed: the database has failed, or is about to
+			// (roll clears the active segment before its caller records
+			// the failure).
+			if err := db.failed(); err != nil {
+				return compaction.Policy{}, err
+			}
+			return compaction.Policy{}, errNoActive
 		}
 		if err := db.fsync(w); err != nil {
 			db.fail(err)
@@ -223,6 +229,9 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 			}
 		}
 		for _, run := range db.runsOf(func(s segment.SegmentInfo) bool { return dead[s.ID].dead > 0 }) {
+			if err = ctx.Err(); err != nil {
+				break
+			}
 			var js CompactStats
 			js, err = db.compactRun(ctx, run, pol, nil)
 			st.add(js)
@@ -240,7 +249,7 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 	}
 	// Then the small segments, Retention or not (see mergeMin).
 	for attempt := 1; ; attempt++ {
-		ms, err := db.mergeSmall(ctx, nil)
+		ms, err := db.mergeSmall(ctx, db.smallRuns(), nil)
 		st.add(ms)
 		switch {
 		case errors.Is(err, errPinned) && attempt < maxCompactAttempts:
@@ -292,6 +301,10 @@ func (db *DB) runsOf(pick func(segment.SegmentInfo) bool) [][]compaction.Input {
 	end()
 	return runs
 }
+
+// errNoActive: the active segment is gone, a roll having failed, and the
+// failure is not recorded yet.
+var errNoActive = errors.New("strata: no active segment (a roll failed)")
 
 // errPinned: a compaction job was abandoned because a snapshot older than
 // its policy allowed for was pinned while it ran (see compactRun).
@@ -699,9 +712,21 @@ func (db *DB) backgroundPass() {
 	if db.failed() != nil {
 		return
 	}
-	if db.opts.CompactAt > 0 && len(db.smallRuns()) > 0 {
+	if runs := db.smallRuns(); db.opts.CompactAt > 0 && len(runs) > 0 {
+		// A small merge is finished even when Close comes meanwhile (see
+		// mergeFinishMax); a larger one stops.
 		ctx, cancel := db.stopContext()
-		if _, err := db.mergeSmall(ctx, db.pace()); err != nil && ctx.Err() == nil && !errors.Is(err, errPinned) {
+		var total int64
+		for _, run := range runs {
+			for _, in := range run {
+				total += in.Info.Size
+			}
+		}
+		if total <= mergeFinishMax {
+			cancel()
+			ctx, cancel = context.WithCancel(context.Background())
+		}
+		if _, err := db.mergeSmall(ctx, runs, db.pace()); err != nil && ctx.Err() == nil {
 			db.log.Warn("strata: merging small segments failed", "err", err)
 		}
 		cancel()
@@ -745,8 +770,16 @@ func (db *DB) stopContext() (context.Context, context.CancelFunc) {
 // touch them where nothing is dead. A merge's output is a compacted
 // segment, which recovery cannot read as a log without the MANIFEST
 // (salvage of a damaged MANIFEST then refuses): so merges wait for a
-// run long enough to cost something at every Open.
-const mergeMin = 16
+// run long enough to cost something at every Open. (A var for the
+// tests of the picker, whose looks must not merge.)
+var mergeMin = 16
+
+// mergeFinishMax bounds the bytes of the small segments a background
+// look merges even when Close comes meanwhile (Close waits a few
+// milliseconds for it): a merge started at Open in a process that closes
+// soon after (the CLI, a process per request) would otherwise be cut
+// short at every Close, and the files never merged (review 40).
+const mergeFinishMax = 4 << 20
 
 // smallRuns returns the runs of at least mergeMin small log segments
 // (sealed, written by commits, not by compaction) whose versions follow
@@ -772,21 +805,19 @@ func (db *DB) smallRuns() [][]compaction.Input {
 	return runs
 }
 
-// mergeSmall rewrites each of smallRuns into as few segments as
-// SegmentSize allows (dropping what Retention lets go of them, as any
-// job does), with compact.sem held.
-func (db *DB) mergeSmall(ctx context.Context, pace func(int)) (CompactStats, error) {
+// mergeSmall rewrites each of runs (smallRuns') into as few segments as
+// SegmentSize allows, with compact.sem held. It drops nothing, whatever
+// Retention says (what Retention lets go is compactDead's and Compact's,
+// at CompactAt): so no snapshot holds a merge back, and the versions it
+// rewrites need not be durable first.
+func (db *DB) mergeSmall(ctx context.Context, runs [][]compaction.Input, pace func(int)) (CompactStats, error) {
 	var st CompactStats
-	runs := db.smallRuns()
-	if len(runs) == 0 {
-		return st, nil
-	}
-	pol, err := db.policy()
-	if err != nil {
-		return st, err
-	}
+	keepAll := compaction.Policy{Now: time.Now().UnixMicro()}
 	for _, run := range runs {
-		js, err := db.compactRun(ctx, run, pol, pace)
+		if err := ctx.Err(); err != nil {
+			return st, err
+		}
+		js, err := db.compactRun(ctx, run, keepAll, pace)
 		st.add(js)
 		if err != nil {
 			return st, err
@@ -1030,6 +1061,11 @@ func (db *DB) pace() func(int) {
 	return func(int) {
 		if db.compact.hurry.Load() > 0 {
 			return // a Compact call waits for this job
+		}
+		select {
+		case <-db.compact.stop:
+			return // Close waits for it (see mergeFinishMax)
+		default:
 		}
 		if worked := time.Since(start); worked >= 2*time.Millisecond {
 			time.Sleep(3 * worked)

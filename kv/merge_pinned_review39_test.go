@@ -21,7 +21,7 @@ import (
 func TestReview39KeepAllMergeAbandonedByViewAt(t *testing.T) {
 	mem := vfs.NewMem()
 	opts := Options{SegmentSize: 64 << 10, CompactAt: -1}
-	const n = mergeMin + 2
+	n := mergeMin + 2
 	for i := range n {
 		db, err := openMem(t, mem, opts)
 		require.NoError(t, err)

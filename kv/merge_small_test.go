@@ -53,7 +53,7 @@ func requireMergedData(t *testing.T, db *DB, n, keys int) {
 func TestBackgroundMergesSmallSegments(t *testing.T) {
 	dir := t.TempDir()
 	o := &Options{SegmentSize: 1 << 20}
-	const n, keys = mergeMin + 4, 10
+	n, keys := mergeMin+4, 10
 	openCloses(t, dir, o.SegmentSize, n, keys)
 	db, err := Open(dir, o)
 	require.NoError(t, err)
@@ -119,7 +119,7 @@ func TestSmallSegmentsBelowMergeMinAreLeft(t *testing.T) {
 func TestCompactMergesSmallSegments(t *testing.T) {
 	dir := t.TempDir()
 	o := &Options{SegmentSize: 1 << 20}
-	const n, keys = mergeMin + 2, 5
+	n, keys := mergeMin+2, 5
 	openCloses(t, dir, o.SegmentSize, n, keys)
 	db, err := Open(dir, &Options{SegmentSize: o.SegmentSize, CompactAt: -1}) // no look first
 	require.NoError(t, err)
