@@ -712,24 +712,8 @@ func (db *DB) backgroundPass() {
 	if db.failed() != nil {
 		return
 	}
-	if runs := db.smallRuns(); db.opts.CompactAt > 0 && len(runs) > 0 {
-		// A small merge is finished even when Close comes meanwhile (see
-		// mergeFinishMax); a larger one stops.
-		ctx, cancel := db.stopContext()
-		var total int64
-		for _, run := range runs {
-			for _, in := range run {
-				total += in.Info.Size
-			}
-		}
-		if total <= mergeFinishMax {
-			cancel()
-			ctx, cancel = context.WithCancel(context.Background())
-		}
-		if _, err := db.mergeSmall(ctx, runs, db.pace()); err != nil && ctx.Err() == nil {
-			db.log.Warn("strata: merging small segments failed", "err", err)
-		}
-		cancel()
+	if db.opts.CompactAt > 0 {
+		db.mergeChunks()
 	}
 	if db.opts.CompactAt <= 0 || db.retention().KeepsAll() || db.failed() != nil {
 		return
@@ -774,12 +758,59 @@ func (db *DB) stopContext() (context.Context, context.CancelFunc) {
 // tests of the picker, whose looks must not merge.)
 var mergeMin = 16
 
-// mergeFinishMax bounds the bytes of the small segments a background
-// look merges even when Close comes meanwhile (Close waits a few
-// milliseconds for it): a merge started at Open in a process that closes
-// soon after (the CLI, a process per request) would otherwise be cut
-// short at every Close, and the files never merged (review 40).
+// mergeFinishMax bounds the bytes of a chunk of small segments the
+// background look merges in one job, which it finishes even when Close
+// comes meanwhile (Close waits for it, unpaced: up to 50-80 ms here for
+// 4 MiB). A merge started at Open in a process that closes soon after
+// (the CLI, a process per request) would otherwise be cut short at every
+// Close, and the files never merged (review 40); a run merged whole,
+// however large, would be cut short as soon as it passed what a process
+// lives through, and grow at every Open (review 41).
 const mergeFinishMax = 4 << 20
+
+// mergeChunks is the background look's merge: each run of smallRuns, in
+// chunks of segments in a row of at most mergeFinishMax bytes (two
+// segments at least), one job each, oldest first. A chunk of at most
+// mergeFinishMax bytes is finished whatever Close does; a larger one
+// (two segments of more than 2 MiB) stops when Close comes. Once Close
+// has come, the look starts no chunk but its first: so that a process
+// too short for its look to begin before Close (the look runs at Open)
+// still merges a chunk.
+func (db *DB) mergeChunks() {
+	first := true
+	for _, run := range db.smallRuns() {
+		for len(run) >= 2 {
+			n, size := 1, run[0].Info.Size
+			for n < len(run) && (n < 2 || size+run[n].Info.Size <= mergeFinishMax) {
+				size += run[n].Info.Size
+				n++
+			}
+			chunk := run[:n]
+			run = run[n:]
+			if !first {
+				select {
+				case <-db.compact.stop:
+					return
+				default:
+				}
+			}
+			first = false
+			ctx, cancel := context.WithCancel(context.Background())
+			if size > mergeFinishMax {
+				cancel()
+				ctx, cancel = db.stopContext()
+			}
+			_, err := db.mergeSmall(ctx, [][]compaction.Input{chunk}, db.pace())
+			cancel()
+			if err != nil {
+				if ctx.Err() == nil {
+					db.log.Warn("strata: merging small segments failed", "err", err)
+				}
+				return
+			}
+		}
+	}
+}
 
 // smallRuns returns the runs of at least mergeMin small log segments
 // (sealed, written by commits, not by compaction) whose versions follow
