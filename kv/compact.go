@@ -769,21 +769,29 @@ var mergeMin = 16
 const mergeFinishMax = 4 << 20
 
 // mergeChunks is the background look's merge: each run of smallRuns, in
-// chunks of segments in a row of at most mergeFinishMax bytes (two
-// segments at least), one job each, oldest first. A chunk of at most
-// mergeFinishMax bytes is finished whatever Close does; a larger one
-// (two segments of more than 2 MiB) stops when Close comes. Once Close
-// has come, the look starts no chunk but its first: so that a process
-// too short for its look to begin before Close (the look runs at Open)
-// still merges a chunk.
+// chunks of segments in a row of at most mergeFinishMax bytes in all
+// (two segments at least), one job each, oldest first. A segment that
+// cannot join the next in a chunk that size is passed over (left to
+// Compact), so every chunk is at most mergeFinishMax bytes and is
+// finished whatever Close does (review 42: a chunk allowed past it, and
+// so cancelled by Close, was retried and cut short at every Open, or,
+// having fewer than 256 commits for compaction.Run to check its context
+// at, kept Close waiting for up to two segments of SegmentSize/4). Once
+// Close has come, the look starts no chunk but its first: so that a
+// process too short for its look to begin before Close (the look runs
+// at Open) still merges a chunk.
 func (db *DB) mergeChunks() {
 	first := true
 	for _, run := range db.smallRuns() {
 		for len(run) >= 2 {
 			n, size := 1, run[0].Info.Size
-			for n < len(run) && (n < 2 || size+run[n].Info.Size <= mergeFinishMax) {
+			for n < len(run) && size+run[n].Info.Size <= mergeFinishMax {
 				size += run[n].Info.Size
 				n++
+			}
+			if n < 2 {
+				run = run[1:] // too big to pair with the next: passed over
+				continue
 			}
 			chunk := run[:n]
 			run = run[n:]
@@ -795,17 +803,8 @@ func (db *DB) mergeChunks() {
 				}
 			}
 			first = false
-			ctx, cancel := context.WithCancel(context.Background())
-			if size > mergeFinishMax {
-				cancel()
-				ctx, cancel = db.stopContext()
-			}
-			_, err := db.mergeSmall(ctx, [][]compaction.Input{chunk}, db.pace())
-			cancel()
-			if err != nil {
-				if ctx.Err() == nil {
-					db.log.Warn("strata: merging small segments failed", "err", err)
-				}
+			if _, err := db.mergeSmall(context.Background(), [][]compaction.Input{chunk}, db.pace()); err != nil {
+				db.log.Warn("strata: merging small segments failed", "err", err)
 				return
 			}
 		}
@@ -819,8 +818,8 @@ func (db *DB) mergeChunks() {
 // next run, a database opened for a few writes at a time was rewritten
 // whole every 15 Opens until it reached a quarter of SegmentSize (the
 // first version of review 39's test, 600 Opens: 19.6 bytes rewritten
-// for each written). The price: the outputs pile up, one for every 16
-// Opens.
+// for each written). The price: the outputs pile up, one for every
+// chunk the look merges (see mergeChunks).
 func (db *DB) smallRuns() [][]compaction.Input {
 	small := db.opts.SegmentSize / 4
 	t := db.segs.Load()
