@@ -182,10 +182,11 @@ func (db *DB) retention() compaction.Policy {
 // (reads of them return ErrHistoryTrimmed), and gives their space back.
 // It first seals the active segment if that holds anything to drop, so
 // that what was committed before the call is covered. Then, Retention
-// or not, it merges each run of mergeMin (16) or more small sealed
-// segments (under a quarter of SegmentSize each, in version order) into
-// as few as SegmentSize allows, as the background goroutine does. It
-// waits for a background compaction in progress. A cancelled ctx stops it promptly with an error wrapping ctx.Err(),
+// or not, it merges each run of mergeMin (16) or more small log segments
+// in a row (under a quarter of SegmentSize each, not compaction's
+// outputs) into as few as SegmentSize allows, dropping nothing. It
+// waits for a background compaction in progress. A cancelled ctx stops
+// it promptly with an error wrapping ctx.Err(),
 // leaving the database as it was or compacted, never in between. Reads
 // and writes go on while it runs; versions a running View, ViewAt or
 // Update reads at are kept until it ends.
@@ -247,18 +248,14 @@ func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 		}
 		break
 	}
-	// Then the small segments, Retention or not (see mergeMin).
-	for attempt := 1; ; attempt++ {
-		ms, err := db.mergeSmall(ctx, db.smallRuns(), nil)
-		st.add(ms)
-		switch {
-		case errors.Is(err, errPinned) && attempt < maxCompactAttempts:
-			continue
-		case err != nil:
-			return st, fmt.Errorf("strata: compact: %w", err)
-		}
-		return st, nil
+	// Then the small segments, Retention or not (see mergeMin). A merge
+	// drops nothing, so no snapshot pinned meanwhile abandons it.
+	ms, err := db.mergeSmall(ctx, db.smallRuns(), nil)
+	st.add(ms)
+	if err != nil {
+		return st, fmt.Errorf("strata: compact: %w", err)
 	}
+	return st, nil
 }
 
 // maxCompactAttempts bounds how often Compact starts over because older
