@@ -40,14 +40,7 @@ func TestReview42BigHeadSegmentBlocksRunForever(t *testing.T) {
 	putRandom42(t, db, r, "bulk", 600, 10<<10) // 6 MiB in 600 commits
 	require.NoError(t, db.Close())
 	const opens, commits = 40, 20
-	for i := range opens {
-		db, err := Open(dir, nil) // the defaults: background compaction on
-		require.NoError(t, err)
-		for j := range commits {
-			mustPut(t, db, "r", fmt.Sprintf("k%03d-%02d", i, j), Int(int64(j)))
-		}
-		require.NoError(t, db.Close())
-	}
+	commitCloses(t, dir, opens, commits)
 	db, err = Open(dir, &Options{CompactAt: -1})
 	require.NoError(t, err)
 	defer db.Close()

@@ -27,14 +27,7 @@ import (
 func TestReview40MergeCutByEveryClose(t *testing.T) {
 	dir := t.TempDir()
 	const opens, commits = 48, 20
-	for i := range opens {
-		db, err := Open(dir, nil) // the defaults: background compaction on
-		require.NoError(t, err)
-		for j := range commits {
-			mustPut(t, db, "r", fmt.Sprintf("k%03d-%02d", i, j), Int(int64(j)))
-		}
-		require.NoError(t, db.Close())
-	}
+	commitCloses(t, dir, opens, commits)
 	db, err := Open(dir, &Options{CompactAt: -1})
 	require.NoError(t, err)
 	defer db.Close()

@@ -2,7 +2,6 @@ package kv
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,12 +22,7 @@ import (
 func TestReview39CompactAfterFailedRollPanics(t *testing.T) {
 	mem := vfs.NewMem()
 	opts := Options{SegmentSize: 64 << 10, CompactAt: -1} // Buffered
-	for i := range mergeMin + 1 {
-		db, err := openMem(t, mem, opts)
-		require.NoError(t, err)
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), Int(int64(i)))
-		require.NoError(t, db.Close())
-	}
+	memOpenCloses(t, mem, opts, mergeMin+1)
 	efs := vfs.NewErrorFS(mem, -1, false)
 	db, err := openMem(t, efs, opts)
 	require.NoError(t, err)

@@ -1,7 +1,6 @@
 package kv
 
 import (
-	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -22,12 +21,7 @@ func TestReview39KeepAllMergeAbandonedByViewAt(t *testing.T) {
 	mem := vfs.NewMem()
 	opts := Options{SegmentSize: 64 << 10, CompactAt: -1}
 	n := mergeMin + 2
-	for i := range n {
-		db, err := openMem(t, mem, opts)
-		require.NoError(t, err)
-		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), Int(int64(i)))
-		require.NoError(t, db.Close())
-	}
+	memOpenCloses(t, mem, opts, n)
 	efs := vfs.NewErrorFS(mem, -1, false)
 	db, err := openMem(t, efs, opts)
 	require.NoError(t, err)

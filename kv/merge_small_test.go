@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/internal/vfs"
 )
 
 // openCloses opens dir n times with segments of size, each time writing
@@ -134,4 +136,31 @@ func TestCompactMergesSmallSegments(t *testing.T) {
 	require.GreaterOrEqual(t, st.BytesReclaimed, int64(0))
 	require.Less(t, len(db.segs.Load().sealed), before)
 	requireMergedData(t, db, n, keys)
+}
+
+// memOpenCloses opens the memory file system mem n times with opts, each
+// time writing key k<i> and closing: n small segments.
+func memOpenCloses(t *testing.T, mem vfs.FS, opts Options, n int) {
+	t.Helper()
+	for i := range n {
+		db, err := openMem(t, mem, opts)
+		require.NoError(t, err)
+		mustPut(t, db, "r", fmt.Sprintf("k%02d", i), Int(int64(i)))
+		require.NoError(t, db.Close())
+	}
+}
+
+// commitCloses opens dir with the defaults (background compaction on)
+// opens times, each time making commits commits and closing, as a
+// process per request would.
+func commitCloses(t *testing.T, dir string, opens, commits int) {
+	t.Helper()
+	for i := range opens {
+		db, err := Open(dir, nil)
+		require.NoError(t, err)
+		for j := range commits {
+			mustPut(t, db, "r", fmt.Sprintf("k%03d-%02d", i, j), Int(int64(j)))
+		}
+		require.NoError(t, db.Close())
+	}
 }
