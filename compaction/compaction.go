@@ -194,7 +194,12 @@ type Output struct {
 type Result struct {
 	Outputs []Output
 	// Trimmed is the trim horizon the job's drops need (0: none).
-	Trimmed         uint64
+	Trimmed uint64
+	// Vanished is the version of the newest deletion among the keys the
+	// job dropped whole, every version of them (0: none); at most
+	// Trimmed. A read at or above it that finds no trace of a key knows
+	// the key was absent (see segment.Manifest).
+	Vanished        uint64
 	VersionsDropped int64
 	// NewestDropped is the newest version of which the job dropped an
 	// entry (0: none): a change feed after it has lost nothing.
@@ -398,6 +403,11 @@ func (r *runner) drops(run, key string, v uint64) bool {
 			d = r.recs[i].Version
 			r.res.drops = append(r.res.drops, drop{c: c, v: d})
 			r.res.Trimmed = max(r.res.Trimmed, clear)
+			if i == 0 {
+				// The key goes whole; reads from its deletion on found
+				// it absent, and find it so still.
+				r.res.Vanished = max(r.res.Vanished, clear)
+			}
 			// A change feed after d has lost nothing (the entries are
 			// counted as frame meets them; a run's deletion by DropRun
 			// has no entry of its own).

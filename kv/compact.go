@@ -368,6 +368,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 	m := db.set.man
 	m.Segments = replaceSegments(m.Segments, drop, outs)
 	m.Trimmed = max(m.Trimmed, res.Trimmed)
+	m.Vanished = max(m.Vanished, res.Vanished)
 	if err := db.writeManifest(m); err != nil {
 		db.pins.mu.Unlock()
 		db.set.mu.Unlock()
@@ -377,6 +378,7 @@ func (db *DB) compactRun(ctx context.Context, inputs []compaction.Input, pol com
 		return CompactStats{}, db.failed()
 	}
 	db.trimmed.Store(max(db.trimmed.Load(), m.Trimmed))
+	db.vanished.Store(max(db.vanished.Load(), m.Vanished))
 	db.dropped.Store(max(db.dropped.Load(), res.NewestDropped)) // before the table holds the outputs
 	db.pins.mu.Unlock()
 	t := db.segs.Load().with(sealed...)

@@ -49,6 +49,11 @@ type DB struct {
 	// version below it that finds no version of a key cannot tell an
 	// absent key from history compaction dropped.
 	trimmed atomic.Uint64
+	// vanished is the manifest's Vanished, at most trimmed: a read at a
+	// version below it that finds no trace of a key cannot tell an
+	// absent key from one compaction dropped whole; at or above it, the
+	// key was absent.
+	vanished atomic.Uint64
 	// dropped is the newest version compaction may have dropped an entry
 	// of: the horizon at Open, then the newest each job dropped. A change
 	// feed after it has lost nothing.
@@ -203,7 +208,8 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		// above it leaves a horizon that no version now stored needs,
 		// and written whole, the next compaction would raise the horizon
 		// to it again, above versions committed after this Open.
-		err = db.writeManifest(segment.Manifest{Active: w.ID(), Trimmed: min(res.Trimmed, res.LastVersion+1), Segments: res.Segments})
+		err = db.writeManifest(segment.Manifest{Active: w.ID(), Trimmed: min(res.Trimmed, res.LastVersion+1),
+			Vanished: min(res.Vanished, res.LastVersion+1), Segments: res.Segments})
 		if err != nil {
 			w.Close(false)
 			res.Close()
@@ -215,6 +221,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	// set (see policy); clamp it all the same, so that a read at the
 	// newest version is never below it.
 	db.trimmed.Store(min(res.Trimmed, res.LastVersion+1))
+	db.vanished.Store(min(res.Vanished, res.LastVersion+1))
 	// What compaction dropped before this Open is not known, but it is
 	// all at or below the horizon.
 	db.dropped.Store(db.trimmed.Load())

@@ -91,10 +91,15 @@ func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error)
 // GetAt returns the newest version with Version <= at (an at above
 // LastVersion reads the latest). If the key is absent as of at (not yet
 // written, or deleted) it returns ErrNotFound; if compaction dropped the
-// version that answered at (outside Retention), ErrHistoryTrimmed. Below
-// the trim horizon a key with no version at or below at cannot be told
-// from one whose versions were dropped: that too is ErrHistoryTrimmed
-// (a kept deletion at or below at is ErrNotFound).
+// version that answered at (outside Retention), ErrHistoryTrimmed.
+//
+// Where nothing kept answers, what was dropped decides. A key with no
+// version kept at all is absent (ErrNotFound) unless compaction removed
+// a key whole (every version, its deletion last) whose deletion came
+// after at: the key may have been that one (ErrHistoryTrimmed). A key
+// whose oldest kept version is above at is ErrHistoryTrimmed below the
+// trim horizon, where versions of it may have been dropped, even if it
+// had none at at. (A kept deletion at or below at is ErrNotFound.)
 func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return Versioned{}, err
@@ -110,12 +115,10 @@ func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 	}
 	if !ok {
 		// A tombstone answering at says the key was deleted, whatever
-		// compaction dropped before it; with no version at all, below
-		// the trim horizon, the answer may be gone.
-		if _, tomb := db.ix.Get(string(run), key, snap); !tomb {
-			if err := db.trimmedAt(snap); err != nil {
-				return Versioned{}, keyErr("get", run, key, err)
-			}
+		// compaction dropped before it; with no version at or below at,
+		// the answer may be gone.
+		if err := db.absentAt(run, key, snap); err != nil {
+			return Versioned{}, keyErr("get", run, key, err)
 		}
 		return Versioned{}, keyErr("get", run, key, fmt.Errorf("%w at version %d", ErrNotFound, at))
 	}

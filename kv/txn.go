@@ -373,6 +373,25 @@ func (db *DB) trimmedAt(snap uint64) error {
 	return nil
 }
 
+// absentAt returns ErrHistoryTrimmed if a read at snap that finds no
+// version of a key (not even a tombstone) may be missing one compaction
+// dropped: below the trim horizon for a key the index holds a version
+// of, below vanished for one it holds none of (see DB.GetAt).
+func (db *DB) absentAt(run RunID, key string, snap uint64) error {
+	c, _ := db.ix.Find(string(run), key) // the zero Chain if not found
+	if _, ok := c.At(snap); ok {
+		return nil // a tombstone answers
+	}
+	h := db.vanished.Load()
+	if c.Changed() != 0 {
+		h = db.trimmed.Load()
+	}
+	if snap < h && snap > 0 {
+		return fmt.Errorf("%w: reads at version %d of this key may need history compaction dropped (retention keeps what reads from version %d on need)", ErrHistoryTrimmed, snap, h)
+	}
+	return nil
+}
+
 // runTxn runs a transaction function and ends the transaction.
 func (db *DB) runTxn(fn func(tx *Txn) error, tx *Txn) error {
 	db.txns.Add(1)

@@ -123,9 +123,12 @@ type Result struct {
 	// MaxID is the highest segment id in the directory (0: none); ids
 	// above it are free.
 	MaxID uint32
-	// Trimmed and Generation are the manifest's (0 without one): reads
-	// at versions below Trimmed may need history compaction dropped.
+	// Trimmed, Vanished and Generation are the manifest's (0 without
+	// one): reads at versions below Trimmed may need history compaction
+	// dropped, and those below Vanished, of a key not found at all, may
+	// need a key it dropped whole (see segment.Manifest).
 	Trimmed    uint64
+	Vanished   uint64
 	Generation uint64
 	// LastVersion and LastTimestamp are those of the newest commit.
 	LastVersion   uint64
@@ -223,7 +226,7 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 		badManifest, m = ce.(*segment.CorruptError), nil
 	}
 	if m != nil {
-		r.res.Trimmed, r.res.Generation = m.Trimmed, m.Generation
+		r.res.Trimmed, r.res.Vanished, r.res.Generation = m.Trimmed, m.Vanished, m.Generation
 	}
 	steps, leftovers, problems, err := plan(fs, dir, ids, m)
 	if err != nil {
@@ -984,7 +987,8 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 		// List exactly what is kept (no active segment: the writer's
 		// next manifest names one).
 		res.Generation++
-		m := &segment.Manifest{Generation: res.Generation, Trimmed: min(res.Trimmed, res.LastVersion+1), Segments: res.Segments}
+		m := &segment.Manifest{Generation: res.Generation, Trimmed: min(res.Trimmed, res.LastVersion+1),
+			Vanished: min(res.Vanished, res.LastVersion+1), Segments: res.Segments}
 		if err := segment.WriteManifest(r.fs, r.dir, m); err != nil {
 			return fmt.Errorf("recovery: salvage: %w", err)
 		}

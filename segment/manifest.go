@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"path/filepath"
 
 	"github.com/cespare/xxhash/v2"
@@ -31,7 +32,8 @@ import (
 //	16      8     generation, uint64 LE: one more than the manifest replaced
 //	24      4     active, uint32 LE: the log segment new commits went to
 //	              when it was written (0: none)
-//	28      4     reserved, zero
+//	28      4     vanished gap, uint32 LE: trimmed less vanished (below),
+//	              capped at 2^32-1, at most trimmed
 //	32      8     trimmed, uint64 LE: compaction may have dropped versions
 //	              that reads at a version below this one need (0: it
 //	              dropped nothing); it may lie beyond the listed segments
@@ -48,6 +50,15 @@ import (
 // The listed segments cover versions 1 through the last one's last
 // version without a gap or an overlap, so a missing file, a file cut
 // short or grown, and a segment swapped for another are all caught.
+//
+// Vanished, trimmed less the gap, bounds what compaction removed of keys
+// it dropped whole (every version, their deletion last): each such
+// deletion was at or below it, so a read at vanished or above that finds no
+// trace of a key knows the key was absent, where a read below it cannot
+// tell the key from one removed whole. Manifests written before the gap
+// existed hold 0 there, which reads as vanished == trimmed: what every
+// read below trimmed assumed then. A gap capped at 2^32-1 errs the same
+// way (vanished above the truth).
 
 // ManifestName is the manifest's file name in a data directory.
 const ManifestName = "MANIFEST"
@@ -70,7 +81,11 @@ type Manifest struct {
 	Generation uint64
 	Active     uint32
 	Trimmed    uint64
-	Segments   []SegmentInfo // in version order
+	// Vanished is at most Trimmed: every key compaction removed whole had
+	// its deletion at or below it (see the layout). Encode stores Trimmed less
+	// Vanished, capped, and treats a Vanished above Trimmed as Trimmed.
+	Vanished uint64
+	Segments []SegmentInfo // in version order
 }
 
 // SegmentInfo describes a live sealed segment.
@@ -88,6 +103,7 @@ func (m *Manifest) Encode() []byte {
 	binary.LittleEndian.PutUint32(b[12:], uint32(len(m.Segments)))
 	binary.LittleEndian.PutUint64(b[16:], m.Generation)
 	binary.LittleEndian.PutUint32(b[24:], m.Active)
+	binary.LittleEndian.PutUint32(b[28:], m.vanishedGap())
 	binary.LittleEndian.PutUint64(b[32:], m.Trimmed)
 	for _, s := range m.Segments {
 		b = binary.LittleEndian.AppendUint32(b, s.ID)
@@ -122,13 +138,15 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 	if n > maxManifestSegments || int64(end) != manifestHead+int64(n)*manifestEntry {
 		return bad("%d segments in %d bytes", n, len(b))
 	}
-	if binary.LittleEndian.Uint32(b[28:]) != 0 {
-		return bad("reserved bytes not zero")
+	trimmed, gap := binary.LittleEndian.Uint64(b[32:]), binary.LittleEndian.Uint32(b[28:])
+	if uint64(gap) > trimmed {
+		return bad("vanished gap %d above trimmed %d", gap, trimmed)
 	}
 	m := &Manifest{
 		Generation: binary.LittleEndian.Uint64(b[16:]),
 		Active:     binary.LittleEndian.Uint32(b[24:]),
-		Trimmed:    binary.LittleEndian.Uint64(b[32:]),
+		Trimmed:    trimmed,
+		Vanished:   trimmed - uint64(gap),
 		Segments:   make([]SegmentInfo, n),
 	}
 	ids := make(map[uint32]bool, n)
@@ -156,6 +174,15 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 		m.Segments[i] = s
 	}
 	return m, nil
+}
+
+// vanishedGap is the layout's vanished gap: Trimmed less Vanished (none
+// where Vanished is above Trimmed), capped at 2^32-1.
+func (m *Manifest) vanishedGap() uint32 {
+	if m.Vanished >= m.Trimmed {
+		return 0
+	}
+	return uint32(min(m.Trimmed-m.Vanished, math.MaxUint32))
 }
 
 // Last returns the last version the listed segments cover (0: none).

@@ -2,8 +2,11 @@ package segment
 
 import (
 	"bytes"
+	"encoding/binary"
+	"math"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/stretchr/testify/require"
 )
@@ -68,4 +71,47 @@ func TestReadWriteManifest(t *testing.T) {
 	m, err = ReadManifest(fs, "/d")
 	require.NoError(t, err)
 	require.Equal(t, sampleManifest(), m)
+}
+
+// Vanished is stored as its gap below Trimmed: a manifest written before
+// the gap existed (zeros there) reads as Vanished == Trimmed, what reads
+// assumed then; a gap too wide for 32 bits errs upward; one above
+// Trimmed is refused.
+func TestManifestVanished(t *testing.T) {
+	m := sampleManifest()
+	m.Vanished = 25
+	got, err := DecodeManifest(m.Encode())
+	require.NoError(t, err)
+	require.EqualValues(t, 25, got.Vanished)
+	require.EqualValues(t, 40-25, binary.LittleEndian.Uint32(m.Encode()[28:]))
+
+	old := sampleManifest()
+	old.Vanished = old.Trimmed
+	b := old.Encode()
+	require.Zero(t, binary.LittleEndian.Uint32(b[28:]), "what an older build wrote")
+	got, err = DecodeManifest(b)
+	require.NoError(t, err)
+	require.Equal(t, got.Trimmed, got.Vanished)
+
+	above := sampleManifest()
+	above.Vanished = 1000
+	got, err = DecodeManifest(above.Encode())
+	require.NoError(t, err)
+	require.EqualValues(t, 40, got.Vanished, "never above Trimmed")
+
+	wide := &Manifest{Active: 1, Trimmed: 1 << 40}
+	got, err = DecodeManifest(wide.Encode())
+	require.NoError(t, err)
+	require.EqualValues(t, 1<<40-math.MaxUint32, got.Vanished, "a capped gap reads as a Vanished above the truth")
+
+	b = sampleManifest().Encode()
+	binary.LittleEndian.PutUint32(b[28:], 41)
+	end := len(b) - 8
+	binary.LittleEndian.PutUint64(b[end:], xxhash.Sum64(b[:end]))
+	_, err = DecodeManifest(b)
+	require.ErrorIs(t, err, ErrBadManifest, "a gap above Trimmed")
+	binary.LittleEndian.PutUint32(b[28:], 40)
+	binary.LittleEndian.PutUint64(b[end:], xxhash.Sum64(b[:end]))
+	_, err = DecodeManifest(b)
+	require.NoError(t, err, "a gap of Trimmed: Vanished 0")
 }

@@ -115,6 +115,9 @@ func (c *segmentsCmd) run(args []string) error {
 			trimmed := "no history trimmed"
 			if m.Trimmed > 0 {
 				trimmed = fmt.Sprintf("history trimmed below version %d", m.Trimmed)
+				if m.Vanished > 0 {
+					trimmed += fmt.Sprintf(", keys removed whole up to version %d", m.Vanished)
+				}
 			}
 			fmt.Fprintf(e.stdout, "MANIFEST: generation %d, %d sealed segments listed, new commits went to segment %d, %s\n",
 				m.Generation, len(m.Segments), m.Active, trimmed)

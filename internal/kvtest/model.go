@@ -56,6 +56,10 @@ type Model struct {
 	// trimmed is the version below which reads may need history that
 	// compaction dropped (see Compact).
 	trimmed kv.Version
+	// vanished, at most trimmed, is the version of the newest deletion
+	// of a key Compact dropped whole: reads below it of a key the model
+	// holds no version of may need what was dropped.
+	vanished kv.Version
 }
 
 // NewModel returns an empty model: the empty database.
@@ -63,7 +67,7 @@ func NewModel() *Model { return &Model{hist: map[Key][]Version{}} }
 
 // Clone returns a copy of m, to change apart from it.
 func (m *Model) Clone() *Model {
-	c := &Model{hist: make(map[Key][]Version, len(m.hist)), forks: slices.Clone(m.forks), last: m.last, trimmed: m.trimmed}
+	c := &Model{hist: make(map[Key][]Version, len(m.hist)), forks: slices.Clone(m.forks), last: m.last, trimmed: m.trimmed, vanished: m.vanished}
 	for k, h := range m.hist {
 		c.hist[k] = slices.Clone(h)
 	}
@@ -76,6 +80,15 @@ func (m *Model) Last() kv.Version { return m.last }
 // Trimmed returns the version below which reads may need versions that
 // Compact dropped (0: none dropped).
 func (m *Model) Trimmed() kv.Version { return m.trimmed }
+
+// Vanished returns the version below which reads of a key the model
+// holds no version of may need a key Compact dropped whole (0: none
+// dropped whole); it is at most Trimmed.
+func (m *Model) Vanished() kv.Version { return m.vanished }
+
+// Holds reports whether the model holds a version of k, at any version
+// (a deletion or a fork's link included).
+func (m *Model) Holds(k Key) bool { return len(m.hist[k]) > 0 }
 
 // Commit records a commit of version v: each key of writes takes the
 // value given, or is deleted (nil). v must be above every version before.
@@ -282,6 +295,7 @@ func (m *Model) compact(keep int) int {
 		m.trimmed = max(m.trimmed, clear)
 		dropped += d
 		if d == len(h) {
+			m.vanished = max(m.vanished, clear)
 			delete(m.hist, k)
 		} else {
 			m.hist[k] = slices.Clone(h[d:])

@@ -263,22 +263,28 @@ func matchScan(db *kv.DB, m *Model, run kv.RunID, page int) error {
 }
 
 // getAt reads k at version at: from what is kept, ErrNotFound when k
-// was absent then, or ErrHistoryTrimmed below the trim horizon when
-// nothing kept answers (never at version 0, the empty database).
+// was absent then, or ErrHistoryTrimmed when nothing kept answers below
+// the trim horizon (for a key the model holds a version of) or below
+// Vanished (for one it holds none of); never at version 0, the empty
+// database.
 func (c *checker) getAt(k Key, at kv.Version) {
 	c.t.Helper()
 	m := c.m
 	got, err := c.db.GetAt(k.Run, k.Key, at)
 	want, ok := m.At(k, at)
 	_, any := m.AtAny(k, at)
+	bound := m.Vanished()
+	if m.Holds(k) {
+		bound = m.Trimmed()
+	}
 	switch {
 	case ok:
 		if err != nil || got.Version != want.Version || !got.Value.Equal(want.Value) {
 			c.t.Fatalf("GetAt %v@%d = %v@%d, %v; the model %v@%d", k, at, got.Value, got.Version, err, want.Value, want.Version)
 		}
-	case !any && at < m.Trimmed() && at > 0:
+	case !any && at < bound && at > 0:
 		if !errors.Is(err, kv.ErrHistoryTrimmed) {
-			c.t.Fatalf("GetAt %v@%d below the trim horizon %d: %v, want ErrHistoryTrimmed", k, at, m.Trimmed(), err)
+			c.t.Fatalf("GetAt %v@%d below %d (trim horizon %d, vanished %d): %v, want ErrHistoryTrimmed", k, at, bound, m.Trimmed(), m.Vanished(), err)
 		}
 	default:
 		if !errors.Is(err, kv.ErrNotFound) {
