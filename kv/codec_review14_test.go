@@ -129,9 +129,9 @@ func (d *valueDecoder) oldValue(depth int) (Value, error) {
 		if d.mem != nil {
 			c := d.mem.copy(p)
 			if tag == tagString {
-				return Value{kind: KindString, str: unsafe.String(unsafe.SliceData(c), len(c))}, nil
+				return stringValue(unsafe.String(unsafe.SliceData(c), len(c))), nil
 			}
-			return Value{kind: KindBytes, raw: c}, nil
+			return bytesValue(c), nil
 		}
 		if tag == tagString {
 			return String(string(p)), nil
@@ -151,7 +151,7 @@ func (d *valueDecoder) oldValue(depth int) (Value, error) {
 				return Value{}, err
 			}
 		}
-		return Value{kind: KindArray, arr: items}, nil
+		return arrayValue(items), nil
 	case tagObject:
 		if depth >= MaxDepth {
 			return Value{}, fmt.Errorf("%w: nested deeper than %d", errBadEncoding, MaxDepth)
@@ -183,7 +183,7 @@ func (d *valueDecoder) oldValue(depth int) (Value, error) {
 				return Value{}, err
 			}
 		}
-		return Value{kind: KindObject, obj: m}, nil
+		return objectValue(m), nil
 	}
 	return Value{}, fmt.Errorf("%w: unknown tag %d at %d", errBadEncoding, tag, d.off-1)
 }

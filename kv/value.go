@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Kind is the type of a Value.
@@ -38,13 +39,74 @@ func (k Kind) String() string {
 // Object. The zero Value is Null. Values are immutable once built: the
 // constructors copy what they are given, and the slices and maps that the
 // As methods return belong to the Value and must not be modified.
+//
+// A Value takes 40 bytes (a Versioned 80), where a field for each kind
+// made it 88 (and a Versioned 128): pages and histories are that much
+// smaller. Bytes are held in the string field (the kind tells them
+// apart), arrays and objects behind one pointer. reflect.DeepEqual (and
+// so testify's Equal) still compares what the fields hold, not where.
 type Value struct {
+	_    [0]func() // not comparable with ==: use Equal
 	kind Kind
-	num  uint64 // Bool (0/1), Int (two's complement), Float (IEEE-754 bits)
-	str  string // String
-	raw  []byte // Bytes
-	arr  []Value
-	obj  map[string]Value
+	num  uint64     // Bool (0/1), Int (two's complement), Float (IEEE-754 bits)
+	s    string     // the bytes of a String or Bytes
+	agg  *aggregate // an Array's items or an Object's fields
+}
+
+// aggregate is what an Array or Object value holds.
+type aggregate struct {
+	items  []Value
+	fields map[string]Value
+}
+
+// stringValue, bytesValue, arrayValue and objectValue make the Value of
+// s, b, items and m without copying them (the caller gives them up).
+func stringValue(s string) Value { return Value{kind: KindString, s: s} }
+
+func bytesValue(b []byte) Value {
+	return Value{kind: KindBytes, s: unsafe.String(unsafe.SliceData(b), len(b))}
+}
+
+func arrayValue(items []Value) Value {
+	if len(items) == 0 {
+		items = nil // one empty array, however it was made
+	}
+	return Value{kind: KindArray, agg: &aggregate{items: items}}
+}
+
+func objectValue(m map[string]Value) Value {
+	return Value{kind: KindObject, agg: &aggregate{fields: m}}
+}
+
+// str, raw, arr and obj return what a String, Bytes, Array or Object
+// value holds ("", nil or a nil map for other kinds; raw is nil for
+// empty bytes).
+func (v *Value) str() string {
+	if v.kind != KindString {
+		return ""
+	}
+	return v.s
+}
+
+func (v *Value) raw() []byte {
+	if v.kind != KindBytes || len(v.s) == 0 {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(v.s), len(v.s))
+}
+
+func (v *Value) arr() []Value {
+	if v.kind != KindArray || v.agg == nil {
+		return nil
+	}
+	return v.agg.items
+}
+
+func (v *Value) obj() map[string]Value {
+	if v.kind != KindObject || v.agg == nil {
+		return nil
+	}
+	return v.agg.fields
 }
 
 // MaxDepth is the deepest nesting of arrays and objects a stored value may
@@ -72,19 +134,17 @@ func Float(f float64) Value { return Value{kind: KindFloat, num: math.Float64bit
 
 // String returns a String value. s may hold any bytes; they round-trip
 // exactly.
-func String(s string) Value { return Value{kind: KindString, str: s} }
+func String(s string) Value { return stringValue(s) }
 
 // Bytes returns a Bytes value holding a copy of b. Bytes(nil) and
 // Bytes([]byte{}) are the same value: empty bytes.
 func Bytes(b []byte) Value {
-	c := make([]byte, len(b))
-	copy(c, b)
-	return Value{kind: KindBytes, raw: c}
+	return bytesValue(bytes.Clone(b))
 }
 
 // Array returns an Array value holding a copy of the list of items.
 func Array(items ...Value) Value {
-	return Value{kind: KindArray, arr: append(make([]Value, 0, len(items)), items...)}
+	return arrayValue(slices.Clone(items))
 }
 
 // Object returns an Object value holding a copy of fields. A nil map gives
@@ -94,7 +154,7 @@ func Object(fields map[string]Value) Value {
 	for k, f := range fields {
 		m[k] = f
 	}
-	return Value{kind: KindObject, obj: m}
+	return objectValue(m)
 }
 
 // Kind returns the value's kind.
@@ -121,7 +181,7 @@ func (v Value) AsFloat() (float64, bool) {
 }
 
 // AsString returns the value of a String; ok is false for other kinds.
-func (v Value) AsString() (string, bool) { return v.str, v.kind == KindString }
+func (v Value) AsString() (string, bool) { return v.str(), v.kind == KindString }
 
 // AsBytes returns the bytes of a Bytes value (never nil for one); ok is
 // false for other kinds. The slice belongs to the Value: do not modify it.
@@ -129,10 +189,10 @@ func (v Value) AsBytes() ([]byte, bool) {
 	if v.kind != KindBytes {
 		return nil, false
 	}
-	if v.raw == nil {
-		return []byte{}, true
+	if b := v.raw(); b != nil {
+		return b, true
 	}
-	return v.raw, true
+	return []byte{}, true
 }
 
 // AsArray returns the items of an Array (never nil for one); ok is false
@@ -141,10 +201,10 @@ func (v Value) AsArray() ([]Value, bool) {
 	if v.kind != KindArray {
 		return nil, false
 	}
-	if v.arr == nil {
-		return []Value{}, true
+	if a := v.arr(); a != nil {
+		return a, true
 	}
-	return v.arr, true
+	return []Value{}, true
 }
 
 // AsObject returns the fields of an Object (never nil for one); ok is
@@ -153,10 +213,10 @@ func (v Value) AsObject() (map[string]Value, bool) {
 	if v.kind != KindObject {
 		return nil, false
 	}
-	if v.obj == nil {
-		return map[string]Value{}, true
+	if o := v.obj(); o != nil {
+		return o, true
 	}
-	return v.obj, true
+	return map[string]Value{}, true
 }
 
 // Equal reports whether v and o are equal: same kind (Int(1) is not
@@ -175,17 +235,18 @@ func (v Value) Equal(o Value) bool {
 	case KindFloat:
 		return math.Float64frombits(v.num) == math.Float64frombits(o.num)
 	case KindString:
-		return v.str == o.str
+		return v.str() == o.str()
 	case KindBytes:
-		return bytes.Equal(v.raw, o.raw)
+		return bytes.Equal(v.raw(), o.raw())
 	case KindArray:
-		return slices.EqualFunc(v.arr, o.arr, Value.Equal)
+		return slices.EqualFunc(v.arr(), o.arr(), Value.Equal)
 	case KindObject:
-		if len(v.obj) != len(o.obj) {
+		vo, oo := v.obj(), o.obj()
+		if len(vo) != len(oo) {
 			return false
 		}
-		for k, x := range v.obj {
-			y, ok := o.obj[k]
+		for k, x := range vo {
+			y, ok := oo[k]
 			if !ok || !x.Equal(y) {
 				return false
 			}
@@ -215,14 +276,14 @@ func (v Value) write(b *strings.Builder) {
 	case KindFloat:
 		b.WriteString(formatFloat(math.Float64frombits(v.num)))
 	case KindString:
-		b.WriteString(strconv.Quote(v.str))
+		b.WriteString(strconv.Quote(v.str()))
 	case KindBytes:
 		b.WriteString(`b64"`)
-		b.WriteString(base64.StdEncoding.EncodeToString(v.raw))
+		b.WriteString(base64.StdEncoding.EncodeToString(v.raw()))
 		b.WriteByte('"')
 	case KindArray:
 		b.WriteByte('[')
-		for i, x := range v.arr {
+		for i, x := range v.arr() {
 			if i > 0 {
 				b.WriteString(", ")
 			}
@@ -231,13 +292,14 @@ func (v Value) write(b *strings.Builder) {
 		b.WriteByte(']')
 	case KindObject:
 		b.WriteByte('{')
-		for i, k := range sortedKeys(v.obj) {
+		o := v.obj()
+		for i, k := range sortedKeys(o) {
 			if i > 0 {
 				b.WriteString(", ")
 			}
 			b.WriteString(strconv.Quote(k))
 			b.WriteString(": ")
-			v.obj[k].write(b)
+			o[k].write(b)
 		}
 		b.WriteByte('}')
 	}

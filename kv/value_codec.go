@@ -73,18 +73,18 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 	case KindFloat:
 		return binary.LittleEndian.AppendUint64(append(dst, tagFloat), v.num), nil
 	case KindString:
-		dst = appendUvarint(append(dst, tagString), uint64(len(v.str)))
-		return append(dst, v.str...), nil
+		dst = appendUvarint(append(dst, tagString), uint64(len(v.str())))
+		return append(dst, v.str()...), nil
 	case KindBytes:
-		dst = appendUvarint(append(dst, tagBytes), uint64(len(v.raw)))
-		return append(dst, v.raw...), nil
+		dst = appendUvarint(append(dst, tagBytes), uint64(len(v.raw())))
+		return append(dst, v.raw()...), nil
 	case KindArray:
 		if depth >= MaxDepth {
 			return nil, errDepth
 		}
-		dst = appendUvarint(append(dst, tagArray), uint64(len(v.arr)))
+		dst = appendUvarint(append(dst, tagArray), uint64(len(v.arr())))
 		var err error
-		for _, x := range v.arr {
+		for _, x := range v.arr() {
 			if dst, err = appendValue(dst, x, depth+1); err != nil {
 				return nil, err
 			}
@@ -94,13 +94,13 @@ func appendValue(dst []byte, v Value, depth int) ([]byte, error) {
 		if depth >= MaxDepth {
 			return nil, errDepth
 		}
-		dst = appendUvarint(append(dst, tagObject), uint64(len(v.obj)))
+		dst = appendUvarint(append(dst, tagObject), uint64(len(v.obj())))
 		var err error
 		var small [8]string // objects of up to 8 fields sort without allocating
-		for _, k := range appendSortedKeys(small[:0], v.obj) {
+		for _, k := range appendSortedKeys(small[:0], v.obj()) {
 			dst = appendUvarint(dst, uint64(len(k)))
 			dst = append(dst, k...)
-			if dst, err = appendValue(dst, v.obj[k], depth+1); err != nil {
+			if dst, err = appendValue(dst, v.obj()[k], depth+1); err != nil {
 				return nil, err
 			}
 		}
@@ -121,22 +121,22 @@ func valueSize(v Value, depth int) (int, error) {
 	case KindFloat:
 		return 9, nil
 	case KindString:
-		return 1 + uvarintLen(uint64(len(v.str))) + len(v.str), nil
+		return 1 + uvarintLen(uint64(len(v.str()))) + len(v.str()), nil
 	case KindBytes:
-		return 1 + uvarintLen(uint64(len(v.raw))) + len(v.raw), nil
+		return 1 + uvarintLen(uint64(len(v.raw()))) + len(v.raw()), nil
 	case KindArray, KindObject:
 		if depth >= MaxDepth {
 			return 0, errDepth
 		}
-		n := 1 + uvarintLen(uint64(len(v.arr)+len(v.obj)))
-		for _, x := range v.arr {
+		n := 1 + uvarintLen(uint64(len(v.arr())+len(v.obj())))
+		for _, x := range v.arr() {
 			m, err := valueSize(x, depth+1)
 			if err != nil {
 				return 0, err
 			}
 			n += m
 		}
-		for k, x := range v.obj {
+		for k, x := range v.obj() {
 			m, err := valueSize(x, depth+1)
 			if err != nil {
 				return 0, err
@@ -197,7 +197,7 @@ func decodeBytesInto(dst *Value, b []byte, mem *arena) bool {
 	if k <= 0 || k != uvarintLen(n) || n != uint64(len(b)-1-k) {
 		return false
 	}
-	*dst = Value{kind: KindBytes, raw: mem.copy(b[1+k:])}
+	*dst = bytesValue(mem.copy(b[1+k:]))
 	return true
 }
 
@@ -330,9 +330,9 @@ func (d *valueDecoder) into(dst *Value, depth int) error {
 		if d.mem != nil {
 			c := d.mem.copy(p)
 			if tag == tagString {
-				*dst = Value{kind: KindString, str: unsafe.String(unsafe.SliceData(c), len(c))}
+				*dst = stringValue(unsafe.String(unsafe.SliceData(c), len(c)))
 			} else {
-				*dst = Value{kind: KindBytes, raw: c}
+				*dst = bytesValue(c)
 			}
 			return nil
 		}
@@ -356,7 +356,7 @@ func (d *valueDecoder) into(dst *Value, depth int) error {
 				return err
 			}
 		}
-		*dst = Value{kind: KindArray, arr: items}
+		*dst = arrayValue(items)
 		return nil
 	case tagObject:
 		if depth >= MaxDepth {
@@ -391,7 +391,7 @@ func (d *valueDecoder) into(dst *Value, depth int) error {
 			}
 			m[k] = v
 		}
-		*dst = Value{kind: KindObject, obj: m}
+		*dst = objectValue(m)
 		return nil
 	}
 	return fmt.Errorf("%w: unknown tag %d at %d", errBadEncoding, tag, d.off-1)

@@ -58,32 +58,32 @@ func (v Value) jsonTree() any {
 		}
 		return f
 	case KindString:
-		if !utf8.ValidString(v.str) {
-			return map[string]string{"$string": base64.StdEncoding.EncodeToString([]byte(v.str))}
+		if !utf8.ValidString(v.str()) {
+			return map[string]string{"$string": base64.StdEncoding.EncodeToString([]byte(v.str()))}
 		}
-		return v.str
+		return v.str()
 	case KindBytes:
-		return map[string]string{"$bytes": base64.StdEncoding.EncodeToString(v.raw)}
+		return map[string]string{"$bytes": base64.StdEncoding.EncodeToString(v.raw())}
 	case KindArray:
-		out := make([]any, len(v.arr))
-		for i, x := range v.arr {
+		out := make([]any, len(v.arr()))
+		for i, x := range v.arr() {
 			out[i] = x.jsonTree()
 		}
 		return out
 	case KindObject:
-		out := make(map[string]any, len(v.obj))
-		for k := range v.obj {
+		out := make(map[string]any, len(v.obj()))
+		for k := range v.obj() {
 			if !utf8.ValidString(k) {
-				for k, x := range v.obj {
+				for k, x := range v.obj() {
 					out[base64.StdEncoding.EncodeToString([]byte(k))] = x.jsonTree()
 				}
 				return map[string]any{"$object64": out}
 			}
 		}
-		for k, x := range v.obj {
+		for k, x := range v.obj() {
 			out[k] = x.jsonTree()
 		}
-		if len(out) == 1 && isJSONEscapeKey(v.obj) {
+		if len(out) == 1 && isJSONEscapeKey(v.obj()) {
 			return map[string]any{"$object": out}
 		}
 		return out
@@ -160,7 +160,7 @@ func fromJSONTree(x any, depth int) (Value, error) {
 			}
 			items[i] = v
 		}
-		return Value{kind: KindArray, arr: items}, nil
+		return arrayValue(items), nil
 	case map[string]any:
 		if len(x) == 1 {
 			if s, ok := x["$bytes"].(string); ok {
@@ -200,7 +200,7 @@ func fromJSONTree(x any, depth int) (Value, error) {
 			}
 			fields[k] = v
 		}
-		return Value{kind: KindObject, obj: fields}, nil
+		return objectValue(fields), nil
 	}
 	return Value{}, fmt.Errorf("%w: unsupported %T", errJSON, x)
 }
@@ -223,7 +223,7 @@ func objectFromJSON64(x map[string]any, depth int) (Value, error) {
 		}
 		fields[string(k)] = v
 	}
-	return Value{kind: KindObject, obj: fields}, nil
+	return objectValue(fields), nil
 }
 
 func parseFloatName(s string) (Value, error) {

@@ -285,9 +285,9 @@ const maxPooledHashes = 1 << 17
 func storedSizeHint(v Value) int {
 	switch v.kind {
 	case KindString:
-		return len(v.str) + 6
+		return len(v.str()) + 6
 	case KindBytes:
-		return len(v.raw) + 6
+		return len(v.raw()) + 6
 	}
 	return 16
 }
