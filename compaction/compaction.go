@@ -34,7 +34,11 @@
 // dropped. The trim horizon settles it: the highest version from which
 // on every read answers as before (the successor of every version
 // dropped, but for the newest dropped of a key a tombstone's own version).
-// Reads below it that find nothing say ErrHistoryTrimmed.
+// Reads below it that find nothing of a key that has versions kept say
+// ErrHistoryTrimmed. For a key with none kept, Result.Vanished, the
+// newest deletion among the keys a job dropped whole, is the bound
+// instead: below it the key may be one of those, at or above it the key
+// was absent.
 //
 // # Protocol
 //

@@ -2,9 +2,15 @@ package kv
 
 import (
 	"context"
+	"encoding/binary"
+	"os"
+	"path/filepath"
 	"testing"
 
+	"github.com/cespare/xxhash/v2"
 	"github.com/stretchr/testify/require"
+
+	"github.com/strata-kv/strata/segment"
 )
 
 // GetAt of a key the index does not hold, below the trim horizon: the key
@@ -68,4 +74,37 @@ func TestGetAtAbsentKeyBelowHorizon(t *testing.T) {
 	require.NoError(t, err)
 	defer db.Close()
 	check2(db, "after a reopen")
+}
+
+// A directory whose manifest an older build wrote (format version 1, no
+// vanished gap) keeps the rule reads had then: below the trim horizon a
+// key found nowhere may be one compaction removed whole.
+func TestGetAtAbsentKeyVersion1Manifest(t *testing.T) {
+	dir := t.TempDir()
+	opts := &Options{Retention: Retention{KeepVersions: 1}, CompactAt: -1}
+	db, err := Open(dir, opts)
+	require.NoError(t, err)
+	a1 := mustPut(t, db, "r", "a", Int(1))
+	mustPut(t, db, "r", "a", Int(2))
+	_, err = db.Compact(context.Background())
+	require.NoError(t, err)
+	require.NoError(t, db.Close())
+
+	path := filepath.Join(dir, segment.ManifestName)
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, binary.LittleEndian.Uint32(b[8:]))
+	require.NotZero(t, binary.LittleEndian.Uint32(b[28:]), "nothing removed whole: vanished 0, a gap of trimmed")
+	binary.LittleEndian.PutUint32(b[8:], 1)
+	binary.LittleEndian.PutUint32(b[28:], 0)
+	binary.LittleEndian.PutUint64(b[len(b)-8:], xxhash.Sum64(b[:len(b)-8]))
+	require.NoError(t, os.WriteFile(path, b, 0o644))
+
+	db, err = Open(dir, opts)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.GetAt("r", "never", a1)
+	require.ErrorIs(t, err, ErrHistoryTrimmed, "a version 1 manifest says nothing of keys removed whole")
+	_, err = db.GetAt("r", "never", db.LastVersion())
+	require.ErrorIs(t, err, ErrNotFound)
 }

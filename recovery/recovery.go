@@ -892,6 +892,11 @@ func (r *recoverer) keep(s *segment.Sealed, size int64, hint []byte, write bool)
 func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, manifest bool) error {
 	res := r.res
 	res.Damage, res.SalvagedAt = ce, res.LastVersion
+	// The versions cut may be all a key kept of a history compaction
+	// trimmed: such a key is now found nowhere, as if removed whole, so
+	// reads below the horizon of keys found nowhere may need what was
+	// dropped (Vanished no longer bounds them).
+	res.Vanished = res.Trimmed
 	ids := make([]uint32, len(steps))
 	paths := make([]string, len(steps)) // of the segments from the damage on
 	for i, st := range steps {

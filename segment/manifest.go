@@ -27,13 +27,14 @@ import (
 //
 //	offset  size  field
 //	0       8     magic "STRATA\x00M"
-//	8       4     manifest format version, uint32 LE (1)
+//	8       4     manifest format version, uint32 LE (2; 1 is read too)
 //	12      4     N, the number of segments listed, uint32 LE
 //	16      8     generation, uint64 LE: one more than the manifest replaced
 //	24      4     active, uint32 LE: the log segment new commits went to
 //	              when it was written (0: none)
 //	28      4     vanished gap, uint32 LE: trimmed less vanished (below),
-//	              capped at 2^32-1, at most trimmed
+//	              capped at 2^32-1, at most trimmed (version 1: reserved,
+//	              zero)
 //	32      8     trimmed, uint64 LE: compaction may have dropped versions
 //	              that reads at a version below this one need (0: it
 //	              dropped nothing); it may lie beyond the listed segments
@@ -55,19 +56,24 @@ import (
 // it dropped whole (every version, their deletion last): each such
 // deletion was at or below it, so a read at vanished or above that finds no
 // trace of a key knows the key was absent, where a read below it cannot
-// tell the key from one removed whole. Manifests written before the gap
-// existed hold 0 there, which reads as vanished == trimmed: what every
-// read below trimmed assumed then. A gap capped at 2^32-1 errs the same
-// way (vanished above the truth).
+// tell the key from one removed whole. A version 1 manifest, written
+// before the gap existed, holds 0 there, which reads as vanished ==
+// trimmed: what every read below trimmed assumed then (Encode writes
+// version 2 whatever it decoded: the bytes of a version 1 manifest do
+// not encode back). A gap capped at 2^32-1 errs the same way (vanished
+// above the truth). Builds that read only version 1 refuse version 2
+// with an error naming the version, not as damage.
 
 // ManifestName is the manifest's file name in a data directory.
 const ManifestName = "MANIFEST"
 
 const (
 	manifestMagic   = "STRATA\x00M"
-	manifestVersion = 1
-	manifestHead    = 40
-	manifestEntry   = 32
+	manifestVersion = 2
+	// manifestV1 is the version before the vanished gap: still read.
+	manifestV1    = 1
+	manifestHead  = 40
+	manifestEntry = 32
 	// maxManifestSegments bounds N before anything is allocated from it.
 	maxManifestSegments = 1 << 24
 )
@@ -131,15 +137,19 @@ func DecodeManifest(b []byte) (*Manifest, error) {
 	if binary.LittleEndian.Uint64(b[end:]) != xxhash.Sum64(b[:end]) {
 		return bad("checksum mismatch")
 	}
-	if v := binary.LittleEndian.Uint32(b[8:]); v != manifestVersion {
-		return bad("format version %d, this build reads %d", v, manifestVersion)
+	version := binary.LittleEndian.Uint32(b[8:])
+	if version != manifestVersion && version != manifestV1 {
+		return bad("format version %d, this build reads %d and %d", version, manifestV1, manifestVersion)
 	}
 	n := binary.LittleEndian.Uint32(b[12:])
 	if n > maxManifestSegments || int64(end) != manifestHead+int64(n)*manifestEntry {
 		return bad("%d segments in %d bytes", n, len(b))
 	}
 	trimmed, gap := binary.LittleEndian.Uint64(b[32:]), binary.LittleEndian.Uint32(b[28:])
-	if uint64(gap) > trimmed {
+	switch {
+	case version == manifestV1 && gap != 0:
+		return bad("reserved bytes not zero")
+	case uint64(gap) > trimmed:
 		return bad("vanished gap %d above trimmed %d", gap, trimmed)
 	}
 	m := &Manifest{

@@ -73,10 +73,10 @@ func TestReadWriteManifest(t *testing.T) {
 	require.Equal(t, sampleManifest(), m)
 }
 
-// Vanished is stored as its gap below Trimmed: a manifest written before
-// the gap existed (zeros there) reads as Vanished == Trimmed, what reads
-// assumed then; a gap too wide for 32 bits errs upward; one above
-// Trimmed is refused.
+// Vanished is stored as its gap below Trimmed: a version 1 manifest,
+// written before the gap existed (zeros there), reads as Vanished ==
+// Trimmed, what reads assumed then; a gap too wide for 32 bits errs
+// upward; one above Trimmed is refused, and so is any gap in version 1.
 func TestManifestVanished(t *testing.T) {
 	m := sampleManifest()
 	m.Vanished = 25
@@ -85,13 +85,25 @@ func TestManifestVanished(t *testing.T) {
 	require.EqualValues(t, 25, got.Vanished)
 	require.EqualValues(t, 40-25, binary.LittleEndian.Uint32(m.Encode()[28:]))
 
-	old := sampleManifest()
-	old.Vanished = old.Trimmed
-	b := old.Encode()
-	require.Zero(t, binary.LittleEndian.Uint32(b[28:]), "what an older build wrote")
-	got, err = DecodeManifest(b)
+	// What an older build wrote: version 1, zeros at 28.
+	reseal := func(b []byte) []byte {
+		end := len(b) - 8
+		binary.LittleEndian.PutUint64(b[end:], xxhash.Sum64(b[:end]))
+		return b
+	}
+	b := sampleManifest().Encode()
+	binary.LittleEndian.PutUint32(b[8:], 1)
+	binary.LittleEndian.PutUint32(b[28:], 0)
+	got, err = DecodeManifest(reseal(b))
 	require.NoError(t, err)
-	require.Equal(t, got.Trimmed, got.Vanished)
+	require.EqualValues(t, 40, got.Vanished, "version 1 reads as Vanished == Trimmed")
+	require.Equal(t, uint32(2), binary.LittleEndian.Uint32(got.Encode()[8:]), "written back as version 2")
+	binary.LittleEndian.PutUint32(b[28:], 5)
+	_, err = DecodeManifest(reseal(b))
+	require.ErrorIs(t, err, ErrBadManifest, "version 1 with a gap")
+	binary.LittleEndian.PutUint32(b[8:], 3)
+	_, err = DecodeManifest(reseal(b))
+	require.ErrorContains(t, err, "format version 3", "a later version is refused by name")
 
 	above := sampleManifest()
 	above.Vanished = 1000
@@ -106,12 +118,9 @@ func TestManifestVanished(t *testing.T) {
 
 	b = sampleManifest().Encode()
 	binary.LittleEndian.PutUint32(b[28:], 41)
-	end := len(b) - 8
-	binary.LittleEndian.PutUint64(b[end:], xxhash.Sum64(b[:end]))
-	_, err = DecodeManifest(b)
+	_, err = DecodeManifest(reseal(b))
 	require.ErrorIs(t, err, ErrBadManifest, "a gap above Trimmed")
 	binary.LittleEndian.PutUint32(b[28:], 40)
-	binary.LittleEndian.PutUint64(b[end:], xxhash.Sum64(b[:end]))
-	_, err = DecodeManifest(b)
+	_, err = DecodeManifest(reseal(b))
 	require.NoError(t, err, "a gap of Trimmed: Vanished 0")
 }

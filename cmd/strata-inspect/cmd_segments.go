@@ -116,7 +116,7 @@ func (c *segmentsCmd) run(args []string) error {
 			if m.Trimmed > 0 {
 				trimmed = fmt.Sprintf("history trimmed below version %d", m.Trimmed)
 				if m.Vanished > 0 {
-					trimmed += fmt.Sprintf(", keys removed whole up to version %d", m.Vanished)
+					trimmed += fmt.Sprintf(" (below version %d for keys it holds nothing of)", m.Vanished)
 				}
 			}
 			fmt.Fprintf(e.stdout, "MANIFEST: generation %d, %d sealed segments listed, new commits went to segment %d, %s\n",

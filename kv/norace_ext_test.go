@@ -1,0 +1,6 @@
+//go:build !race
+
+package kv_test
+
+// raceOn is the external tests' raceEnabled (see race_ext_test.go).
+const raceOn = false
