@@ -34,11 +34,12 @@
 // dropped. The trim horizon settles it: the highest version from which
 // on every read answers as before (the successor of every version
 // dropped, but for the newest dropped of a key a tombstone's own version).
-// Reads below it that find nothing of a key that has versions kept say
-// ErrHistoryTrimmed. For a key with none kept, Result.Vanished, the
-// newest deletion among the keys a job dropped whole, is the bound
-// instead: below it the key may be one of those, at or above it the key
-// was absent.
+// Reads below it that find nothing of a key that has versions kept may
+// need what was dropped (ErrHistoryTrimmed). For a key with none kept,
+// Result.Vanished, the newest deletion among the keys a job dropped
+// whole, is the bound instead: below it the key may be one of those, at
+// or above it the key was absent. (Package kv narrows both for what it
+// dropped since its Open, which its index marks key by key.)
 //
 // # Protocol
 //

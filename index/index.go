@@ -1553,6 +1553,26 @@ func (ix *Index) unlinked(src uint32) {
 	ix.srcMu.Unlock()
 }
 
+// Trimmed reports whether Drop removed versions of the chain since the
+// index was built: a walk down its versions ends at a dropped record
+// instead of its first (a dropped record stays in the arena, linked, with
+// its version cleared). A chain whose every version was dropped is
+// trimmed; the zero Chain is not.
+func (c Chain) Trimmed() bool {
+	if c.ref == 0 {
+		return false
+	}
+	defer runtime.KeepAlive(c.ix)
+	r, first := c.newest()
+	for r != nil {
+		if r == first {
+			return false
+		}
+		r = c.older(r, first)
+	}
+	return true // older found a dropped record, or newest found every one gone
+}
+
 // Linked reports whether a fork's link points at the chain: a fork reads
 // it (compaction then keeps what reads at the fork's version need).
 func (c Chain) Linked() bool {

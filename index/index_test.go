@@ -492,3 +492,35 @@ func TestPrefetchChangesNothing(t *testing.T) {
 	require.Equal(t, uint64(1), r.Version)
 	require.Equal(t, []string{"r"}, ix.Runs())
 }
+
+// Trimmed tells a chain Drop shortened from one that was never shortened:
+// the dropped newest-first prefix ends the walk before the first record.
+func TestChainTrimmed(t *testing.T) {
+	ix := New()
+	defer ix.Close()
+	for v := uint64(1); v <= 4; v++ {
+		require.NoError(t, ix.Add("r", "k", mkrec(v, false)))
+	}
+	require.NoError(t, ix.Add("r", "one", mkrec(5, false)))
+	require.NoError(t, ix.Add("r", "gone", mkrec(6, false)))
+	require.NoError(t, ix.Add("r", "gone", mkrec(7, true)))
+	k, one, gone := find(t, ix, "r", "k"), find(t, ix, "r", "one"), find(t, ix, "r", "gone")
+	require.False(t, k.Trimmed())
+	require.False(t, one.Trimmed(), "a key of one version")
+	require.False(t, Chain{}.Trimmed(), "the zero Chain")
+
+	require.Equal(t, 1, k.Drop(1), "the node's own first version")
+	require.True(t, k.Trimmed())
+	require.Equal(t, 2, gone.Drop(7), "every version")
+	require.True(t, gone.Trimmed())
+	require.NoError(t, ix.Add("r", "gone", mkrec(8, false)))
+	require.True(t, gone.Trimmed(), "written again after all went: still shortened")
+	require.False(t, one.Trimmed())
+
+	require.NoError(t, ix.Add("r", "k2", mkrec(9, false)))
+	require.NoError(t, ix.Add("r", "k2", mkrec(10, false)))
+	require.NoError(t, ix.Add("r", "k2", mkrec(11, false)))
+	k2 := find(t, ix, "r", "k2")
+	require.Equal(t, 2, k2.Drop(10), "a later version and the first under it")
+	require.True(t, k2.Trimmed())
+}

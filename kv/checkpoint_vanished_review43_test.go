@@ -11,7 +11,11 @@ import (
 )
 
 // A checkpoint, and a read-only Open of it, answer GetAt as the database
-// did (Vanished carried by the checkpoint's manifest).
+// did (Vanished carried by the checkpoint's manifest), or more cautiously:
+// where the database, which knows which keys it dropped versions of
+// since its Open, says ErrNotFound below the horizon, the checkpoint's
+// Open knows only the horizon and may say ErrHistoryTrimmed (never the
+// other way round).
 func TestReview43CheckpointKeepsVanished(t *testing.T) {
 	dir := t.TempDir()
 	db, err := Open(dir, &Options{SegmentSize: 300, CompactAt: -1, Retention: Retention{KeepVersions: 1}})
@@ -49,7 +53,11 @@ func TestReview43CheckpointKeepsVanished(t *testing.T) {
 		for i := range 9 {
 			k := fmt.Sprintf("k%d", i)
 			for at := Version(1); at <= v; at++ {
-				require.Equal(t, answer(db, k, at), answer(c, k, at), "%s@%d read-only %v", k, at, ro)
+				want, got := answer(db, k, at), answer(c, k, at)
+				if want == "notfound" && got == "trimmed" {
+					continue
+				}
+				require.Equal(t, want, got, "%s@%d read-only %v", k, at, ro)
 			}
 		}
 		require.NoError(t, c.Close())

@@ -54,6 +54,11 @@ type DB struct {
 	// absent key from one compaction dropped whole; at or above it, the
 	// key was absent.
 	vanished atomic.Uint64
+	// openTrimmed and openVanished are trimmed and vanished as Open found
+	// them: what compaction dropped before this Open is known only
+	// through them, what it dropped since is in the index too (see
+	// absentAt).
+	openTrimmed, openVanished uint64
 	// dropped is the newest version compaction may have dropped an entry
 	// of: the horizon at Open, then the newest each job dropped. A change
 	// feed after it has lost nothing.
@@ -222,6 +227,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	// newest version is never below it.
 	db.trimmed.Store(min(res.Trimmed, res.LastVersion+1))
 	db.vanished.Store(min(res.Vanished, res.LastVersion+1))
+	db.openTrimmed, db.openVanished = db.trimmed.Load(), db.vanished.Load()
 	// What compaction dropped before this Open is not known, but it is
 	// all at or below the horizon.
 	db.dropped.Store(db.trimmed.Load())

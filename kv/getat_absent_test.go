@@ -48,8 +48,11 @@ func TestGetAtAbsentKeyBelowHorizon(t *testing.T) {
 	check(db, "after a reopen")
 
 	// A key removed whole: its deletion d dropped with its versions. At
-	// versions below d the key may be that one: ErrHistoryTrimmed for
-	// every absent key; at d and above, every absent key was absent.
+	// versions below d it was there: ErrHistoryTrimmed; at d and above
+	// it was absent. Another key found nowhere is absent at every
+	// version while the process that dropped "gone" knows what it
+	// dropped; after a reopen, only that some key removed whole had its
+	// deletion at d is known, and below d it may be that key.
 	g1 := mustPut(t, db, "r", "gone", Int(1))
 	_, err = db.Delete("r", "gone")
 	require.NoError(t, err)
@@ -57,23 +60,64 @@ func TestGetAtAbsentKeyBelowHorizon(t *testing.T) {
 	after := mustPut(t, db, "r", "b", Int(1))
 	_, err = db.Compact(context.Background())
 	require.NoError(t, err)
-	check2 := func(db *DB, when string) {
+	check2 := func(db *DB, when string, neverBelow error) {
 		t.Helper()
-		for _, key := range []string{"gone", "never"} {
+		for key, below := range map[string]error{"gone": ErrHistoryTrimmed, "never": neverBelow} {
 			_, err := db.GetAt("r", key, g1)
-			require.ErrorIs(t, err, ErrHistoryTrimmed, "%s: %s at %d, below the deletion removed whole", when, key, g1)
+			require.ErrorIs(t, err, below, "%s: %s at %d, below the deletion removed whole", when, key, g1)
 			_, err = db.GetAt("r", key, d)
 			require.ErrorIs(t, err, ErrNotFound, "%s: %s at the deletion", when, key)
 			_, err = db.GetAt("r", key, after)
 			require.ErrorIs(t, err, ErrNotFound, "%s: %s above it", when, key)
 		}
 	}
-	check2(db, "before a reopen")
+	check2(db, "before a reopen", ErrNotFound)
 	require.NoError(t, db.Close())
 	db, err = Open(dir, opts)
 	require.NoError(t, err)
 	defer db.Close()
-	check2(db, "after a reopen")
+	check2(db, "after a reopen", ErrHistoryTrimmed)
+}
+
+// A key created after at, while compaction trims other keys: absent at
+// at (ErrNotFound) in the process that compacted, which knows which keys
+// lost versions; after a reopen, below the horizon Open found, it may
+// have lost some (ErrHistoryTrimmed). A key that lost versions says
+// ErrHistoryTrimmed below the horizon either way.
+func TestGetAtKeyCreatedAfterAt(t *testing.T) {
+	dir := t.TempDir()
+	opts := &Options{Retention: Retention{KeepVersions: 1}, CompactAt: -1}
+	db, err := Open(dir, opts)
+	require.NoError(t, err)
+	a1 := mustPut(t, db, "r", "a", Int(1))
+	mustPut(t, db, "r", "a", Int(2))
+	late := mustPut(t, db, "r", "late", Int(3))
+	_, err = db.Compact(context.Background())
+	require.NoError(t, err)
+	_, err = db.GetAt("r", "late", a1)
+	require.ErrorIs(t, err, ErrNotFound, "late was not written at a1, and lost nothing")
+	_, err = db.GetAt("r", "a", a1)
+	require.ErrorIs(t, err, ErrHistoryTrimmed)
+	got, err := db.GetAt("r", "late", late)
+	require.NoError(t, err)
+	require.Equal(t, late, got.Version)
+
+	// Written again after the compaction: still exact in this process.
+	mustPut(t, db, "r", "late", Int(4))
+	_, err = db.GetAt("r", "late", a1)
+	require.ErrorIs(t, err, ErrNotFound)
+	require.NoError(t, db.Close())
+
+	db, err = Open(dir, opts)
+	require.NoError(t, err)
+	defer db.Close()
+	_, err = db.GetAt("r", "late", a1)
+	require.ErrorIs(t, err, ErrHistoryTrimmed, "after a reopen, below the horizon: it may have lost versions")
+	_, err = db.GetAt("r", "a", a1)
+	require.ErrorIs(t, err, ErrHistoryTrimmed)
+	got, err = db.GetAt("r", "late", late)
+	require.NoError(t, err)
+	require.Equal(t, late, got.Version)
 }
 
 // A directory whose manifest an older build wrote (format version 1, no

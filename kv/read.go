@@ -93,13 +93,17 @@ func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error)
 // written, or deleted) it returns ErrNotFound; if compaction dropped the
 // version that answered at (outside Retention), ErrHistoryTrimmed.
 //
-// Where nothing kept answers, what was dropped decides. A key with no
-// version kept at all is absent (ErrNotFound) unless compaction removed
-// a key whole (every version, its deletion last) whose deletion came
-// after at: the key may have been that one (ErrHistoryTrimmed). A key
-// whose oldest kept version is above at is ErrHistoryTrimmed below the
-// trim horizon, where versions of it may have been dropped, even if it
-// had none at at. (A kept deletion at or below at is ErrNotFound.)
+// Where nothing kept answers (not even a deletion, which says
+// ErrNotFound), what was dropped decides. What compaction dropped since
+// this Open is known key by key: a key that lost versions since says
+// ErrHistoryTrimmed below the trim horizon (below its deletion if it
+// went whole), any other key ErrNotFound. What it dropped before this
+// Open is known only through the horizon, and through the newest
+// deletion among the keys it removed whole: below those, a key that
+// lost nothing since, with versions kept (all above at), says
+// ErrHistoryTrimmed, as does one with none kept below that deletion,
+// even if the key had no version at at. So after a reopen some answers
+// that were ErrNotFound may become ErrHistoryTrimmed, never the reverse.
 func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 	if err := checkRunKey(run, key); err != nil {
 		return Versioned{}, err

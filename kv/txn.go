@@ -375,16 +375,30 @@ func (db *DB) trimmedAt(snap uint64) error {
 
 // absentAt returns ErrHistoryTrimmed if a read at snap that finds no
 // version of a key (not even a tombstone) may be missing one compaction
-// dropped: below the trim horizon for a key the index holds a version
-// of, below vanished for one it holds none of (see DB.GetAt).
+// dropped (see DB.GetAt). What compaction dropped since Open is in the
+// index: a key's chain ends at a dropped record (index.Chain.Trimmed),
+// and the horizon (or vanished, for a key it dropped whole) bounds the
+// reads that may need it. What it dropped before Open is known only
+// through the horizon and vanished Open found, which bound every key's
+// reads.
 func (db *DB) absentAt(run RunID, key string, snap uint64) error {
 	c, _ := db.ix.Find(string(run), key) // the zero Chain if not found
 	if _, ok := c.At(snap); ok {
 		return nil // a tombstone answers
 	}
-	h := db.vanished.Load()
-	if c.Changed() != 0 {
-		h = db.trimmed.Load()
+	// The loads of the horizon and vanished come after c showed a drop:
+	// a compaction stores them before it drops anything from the index.
+	var h uint64
+	switch {
+	case c.Changed() != 0: // versions kept, all above snap
+		h = db.openTrimmed
+		if c.Trimmed() {
+			h = db.trimmed.Load()
+		}
+	case c.ID() != 0: // every version dropped since Open
+		h = db.vanished.Load()
+	default: // not in the index: if dropped, before Open
+		h = db.openVanished
 	}
 	if snap < h && snap > 0 {
 		return fmt.Errorf("%w: reads at version %d of this key may need history compaction dropped (retention keeps what reads from version %d on need)", ErrHistoryTrimmed, snap, h)

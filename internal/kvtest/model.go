@@ -3,6 +3,7 @@ package kvtest
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -60,6 +61,12 @@ type Model struct {
 	// of a key Compact dropped whole: reads below it of a key the model
 	// holds no version of may need what was dropped.
 	vanished kv.Version
+	// openTrimmed and openVanished are trimmed and vanished at the last
+	// Open (Reopened); lost holds the keys Compact dropped versions of
+	// since. A database knows what it dropped since its Open key by key,
+	// what it dropped before only through those two bounds.
+	openTrimmed, openVanished kv.Version
+	lost                      map[Key]bool
 }
 
 // NewModel returns an empty model: the empty database.
@@ -67,7 +74,8 @@ func NewModel() *Model { return &Model{hist: map[Key][]Version{}} }
 
 // Clone returns a copy of m, to change apart from it.
 func (m *Model) Clone() *Model {
-	c := &Model{hist: make(map[Key][]Version, len(m.hist)), forks: slices.Clone(m.forks), last: m.last, trimmed: m.trimmed, vanished: m.vanished}
+	c := &Model{hist: make(map[Key][]Version, len(m.hist)), forks: slices.Clone(m.forks), last: m.last, trimmed: m.trimmed, vanished: m.vanished,
+		openTrimmed: m.openTrimmed, openVanished: m.openVanished, lost: maps.Clone(m.lost)}
 	for k, h := range m.hist {
 		c.hist[k] = slices.Clone(h)
 	}
@@ -89,6 +97,33 @@ func (m *Model) Vanished() kv.Version { return m.vanished }
 // Holds reports whether the model holds a version of k, at any version
 // (a deletion or a fork's link included).
 func (m *Model) Holds(k Key) bool { return len(m.hist[k]) > 0 }
+
+// Reopened records an Open of the database (after a Close or a crash):
+// what Compact dropped so far is known from now on only through Trimmed
+// and Vanished.
+func (m *Model) Reopened() {
+	m.openTrimmed, m.openVanished, m.lost = m.trimmed, m.vanished, nil
+}
+
+// AbsentBound returns the version below which a GetAt of k that finds
+// no version at or below it (not even a deletion) says ErrHistoryTrimmed
+// rather than ErrNotFound. For a key Compact dropped versions of since
+// the last Open: Trimmed, or Vanished if it holds none now. For any
+// other key, the bounds as the last Open found them: Trimmed for a key
+// it holds versions of (they may have lost older ones before), Vanished
+// for one it holds none of (it may have been dropped whole before).
+func (m *Model) AbsentBound(k Key) kv.Version {
+	switch holds := m.Holds(k); {
+	case m.lost[k] && holds:
+		return m.trimmed
+	case m.lost[k]:
+		return m.vanished
+	case holds:
+		return m.openTrimmed
+	default:
+		return m.openVanished
+	}
+}
 
 // Commit records a commit of version v: each key of writes takes the
 // value given, or is deleted (nil). v must be above every version before.
@@ -293,6 +328,10 @@ func (m *Model) compact(keep int) int {
 			clear = h[d].Version
 		}
 		m.trimmed = max(m.trimmed, clear)
+		if m.lost == nil {
+			m.lost = map[Key]bool{}
+		}
+		m.lost[k] = true
 		dropped += d
 		if d == len(h) {
 			m.vanished = max(m.vanished, clear)

@@ -87,6 +87,7 @@ func (h *Runner) Do(op Op) {
 	case OpReopen:
 		h.no(db.Close(), "close")
 		h.open()
+		m.Reopened()
 		h.durable = m.Last()
 		h.Check()
 		return
@@ -100,6 +101,7 @@ func (h *Runner) Do(op Op) {
 			h.t.Fatalf("%v: recovered to version %d; durable %d, last %d", op, got, h.durable, m.Last())
 		}
 		m.Truncate(got)
+		m.Reopened()
 		h.durable = got
 		h.Check()
 		return
@@ -264,19 +266,14 @@ func matchScan(db *kv.DB, m *Model, run kv.RunID, page int) error {
 
 // getAt reads k at version at: from what is kept, ErrNotFound when k
 // was absent then, or ErrHistoryTrimmed when nothing kept answers below
-// the trim horizon (for a key the model holds a version of) or below
-// Vanished (for one it holds none of); never at version 0, the empty
-// database.
+// Model.AbsentBound; never at version 0, the empty database.
 func (c *checker) getAt(k Key, at kv.Version) {
 	c.t.Helper()
 	m := c.m
 	got, err := c.db.GetAt(k.Run, k.Key, at)
 	want, ok := m.At(k, at)
 	_, any := m.AtAny(k, at)
-	bound := m.Vanished()
-	if m.Holds(k) {
-		bound = m.Trimmed()
-	}
+	bound := m.AbsentBound(k)
 	switch {
 	case ok:
 		if err != nil || got.Version != want.Version || !got.Value.Equal(want.Value) {
