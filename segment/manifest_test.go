@@ -114,7 +114,7 @@ func TestManifestVanished(t *testing.T) {
 	wide := &Manifest{Active: 1, Trimmed: 1 << 40}
 	got, err = DecodeManifest(wide.Encode())
 	require.NoError(t, err)
-	require.EqualValues(t, 1<<40-math.MaxUint32, got.Vanished, "a capped gap reads as a Vanished above the truth")
+	require.Equal(t, uint64(1<<40-math.MaxUint32), got.Vanished, "a capped gap reads as a Vanished above the truth")
 
 	b = sampleManifest().Encode()
 	binary.LittleEndian.PutUint32(b[28:], 41)
