@@ -13,21 +13,31 @@ import (
 	"github.com/strata-kv/strata/segment"
 )
 
+// trimmedOnce opens a store in a new directory that keeps one version a
+// key, writes "a" twice (the first at a1) and then "late" (at late, a key
+// born after a1), and compacts, which drops a1.
+func trimmedOnce(t *testing.T) (dir string, opts *Options, db *DB, a1, late Version) {
+	t.Helper()
+	dir = t.TempDir()
+	opts = &Options{Retention: Retention{KeepVersions: 1}, CompactAt: -1}
+	db, err := Open(dir, opts)
+	require.NoError(t, err)
+	a1 = mustPut(t, db, "r", "a", Int(1))
+	mustPut(t, db, "r", "a", Int(2))
+	late = mustPut(t, db, "r", "late", Int(3))
+	_, err = db.Compact(context.Background())
+	require.NoError(t, err)
+	return dir, opts, db, a1, late
+}
+
 // GetAt of a key the index does not hold, below the trim horizon: the key
 // was absent then (ErrNotFound, as API.md asks) unless compaction removed
 // a key whole (its deletion too) whose deletion was above at, in which
 // case the key may be that one (ErrHistoryTrimmed). The same answers
 // after a reopen, which reads the bound from the manifest.
 func TestGetAtAbsentKeyBelowHorizon(t *testing.T) {
-	dir := t.TempDir()
-	opts := &Options{Retention: Retention{KeepVersions: 1}, CompactAt: -1}
-	db, err := Open(dir, opts)
-	require.NoError(t, err)
-	a1 := mustPut(t, db, "r", "a", Int(1))
-	mustPut(t, db, "r", "a", Int(2))
-	late := mustPut(t, db, "r", "late", Int(3)) // a key born after a1
-	_, err = db.Compact(context.Background())
-	require.NoError(t, err)
+	dir, opts, db, a1, late := trimmedOnce(t)
+	var err error
 
 	check := func(db *DB, when string) {
 		t.Helper()
@@ -85,15 +95,8 @@ func TestGetAtAbsentKeyBelowHorizon(t *testing.T) {
 // have lost some (ErrHistoryTrimmed). A key that lost versions says
 // ErrHistoryTrimmed below the horizon either way.
 func TestGetAtKeyCreatedAfterAt(t *testing.T) {
-	dir := t.TempDir()
-	opts := &Options{Retention: Retention{KeepVersions: 1}, CompactAt: -1}
-	db, err := Open(dir, opts)
-	require.NoError(t, err)
-	a1 := mustPut(t, db, "r", "a", Int(1))
-	mustPut(t, db, "r", "a", Int(2))
-	late := mustPut(t, db, "r", "late", Int(3))
-	_, err = db.Compact(context.Background())
-	require.NoError(t, err)
+	dir, opts, db, a1, late := trimmedOnce(t)
+	var err error
 	_, err = db.GetAt("r", "late", a1)
 	require.ErrorIs(t, err, ErrNotFound, "late was not written at a1, and lost nothing")
 	_, err = db.GetAt("r", "a", a1)
