@@ -71,7 +71,9 @@ func arrayValue(items []Value) Value {
 	if len(items) == 0 {
 		items = nil // one empty array, however it was made
 	}
-	return Value{kind: KindArray, agg: &aggregate{items: items}}
+	// No spare capacity: an append to what AsArray returns reallocates,
+	// so holders of one Value never write over each other's items.
+	return Value{kind: KindArray, agg: &aggregate{items: slices.Clip(items)}}
 }
 
 func objectValue(m map[string]Value) Value {
