@@ -23,6 +23,9 @@ type cluster struct {
 	addrs []string // raft addresses, kept across restarts
 	part  *Partition
 	tune  func(*raft.Config)
+	// putUnknowns counts the Puts of put that failed with ErrUnknownOutcome
+	// and were retried: each may have written one version more.
+	putUnknowns int
 }
 
 // testSecret is the test clusters' shared secret.
@@ -136,6 +139,52 @@ func (c *cluster) leader() *Node {
 	return l
 }
 
+// counter increments one key through whichever node leads, retrying
+// until an Incr succeeds. An Incr whose leader lost leadership while
+// committing it fails with ErrUnknownOutcome yet may have applied, and its
+// retry then adds one more: so the value to expect is what the last Incr
+// that succeeded returned, which may exceed the number of increments asked
+// for by at most the number of unknown outcomes.
+type counter struct {
+	c        *cluster
+	run      kv.RunID
+	key      string
+	asked    int64 // increments asked for
+	want     int64 // what the last Incr that succeeded returned
+	unknowns int64 // Incrs that failed with ErrUnknownOutcome
+}
+
+func (c *cluster) counter(run kv.RunID, key string) *counter {
+	return &counter{c: c, run: run, key: key}
+}
+
+// incr adds 1, k times.
+func (ct *counter) incr(k int) {
+	ct.c.t.Helper()
+	for range k {
+		ct.asked++
+		eventually(ct.c.t, "an incr", func() bool {
+			n, err := ct.c.leader().Incr(ct.run, ct.key, 1)
+			if errors.Is(err, ErrUnknownOutcome) {
+				ct.unknowns++
+			}
+			if err != nil {
+				return false
+			}
+			ct.want = n
+			return true
+		})
+	}
+}
+
+// check fails the test unless every increment asked for counted, and
+// beyond them only Incrs of unknown outcome.
+func (ct *counter) check() {
+	ct.c.t.Helper()
+	require.GreaterOrEqual(ct.c.t, ct.want, ct.asked, "every increment counted")
+	require.LessOrEqual(ct.c.t, ct.want, ct.asked+ct.unknowns, "only an Incr of unknown outcome counted twice")
+}
+
 // caughtUp waits until every running node has applied version v.
 func (c *cluster) caughtUp(v kv.Version) {
 	c.t.Helper()
@@ -158,6 +207,9 @@ func (c *cluster) put(run kv.RunID, key string, v kv.Value) kv.Version {
 	eventually(c.t, "a put", func() bool {
 		var err error
 		ver, err = c.leader().Put(run, key, v)
+		if errors.Is(err, ErrUnknownOutcome) {
+			c.putUnknowns++
+		}
 		if err != nil && !errors.Is(err, ErrNotLeader) && !errors.Is(err, ErrUnknownOutcome) && !errors.Is(err, raft.ErrLeadershipLost) {
 			c.t.Fatalf("put: %v", err)
 		}
@@ -265,15 +317,8 @@ func TestClusterRestartAndSnapshot(t *testing.T) {
 		rc.TrailingLogs = 10
 		rc.SnapshotInterval = 50 * time.Millisecond
 	})
-	incr := func(k int) {
-		t.Helper()
-		for range k {
-			eventually(t, "an incr", func() bool {
-				_, err := c.leader().Incr("r", "n", 1)
-				return err == nil
-			})
-		}
-	}
+	n := c.counter("r", "n")
+	incr := n.incr
 	incr(20)
 	// A follower stops; the others go on past the log it would need.
 	f := 1
@@ -293,7 +338,8 @@ func TestClusterRestartAndSnapshot(t *testing.T) {
 	c.caughtUp(last)
 	got, _, err := c.nodes[f].Get("r", "n", ReadOptions{Stale: true})
 	require.NoError(t, err)
-	require.True(t, kv.Int(220).Equal(got.Value), "got %v", got.Value)
+	n.check()
+	require.True(t, kv.Int(n.want).Equal(got.Value), "got %v, want %d", got.Value, n.want)
 	// Restore counts a snapshot after swapping its database in, so a read
 	// may see the data a moment before the count.
 	eventually(t, "the follower's restore counted", func() bool { return c.nodes[f].restores.Load() > 0 })
@@ -305,13 +351,14 @@ func TestClusterRestartAndSnapshot(t *testing.T) {
 		c.restart(i)
 	}
 	incr(1)
+	n.check()
 	last, err = c.leader().LastVersion(ReadOptions{})
 	require.NoError(t, err)
 	c.caughtUp(last)
 	for _, nd := range c.nodes {
 		got, _, err := nd.Get("r", "n", ReadOptions{Stale: true})
 		require.NoError(t, err)
-		require.True(t, kv.Int(221).Equal(got.Value), "node %s: %v", nd.ID(), got.Value)
+		require.True(t, kv.Int(n.want).Equal(got.Value), "node %s: %v, want %d", nd.ID(), got.Value, n.want)
 		v, err := nd.LastVersion(ReadOptions{Stale: true})
 		require.NoError(t, err)
 		require.Equal(t, last, v, "node %s", nd.ID())

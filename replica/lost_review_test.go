@@ -25,11 +25,8 @@ func TestReviewProbeLostBufferedCommits(t *testing.T) {
 				rc.SnapshotInterval = time.Hour
 				rc.TrailingLogs = 5
 			})
-			incr := func(k int) {
-				for range k {
-					eventually(t, "an incr", func() bool { _, err := c.leader().Incr("r", "n", 1); return err == nil })
-				}
-			}
+			n := c.counter("r", "n")
+			incr := n.incr
 			incr(10)
 			for i := range c.nodes {
 				require.NoError(t, c.nodes[i].Snapshot())
@@ -73,19 +70,20 @@ func TestReviewProbeLostBufferedCommits(t *testing.T) {
 				c.restart(i)
 			}
 			incr(1)
+			n.check()
 			last, err = c.leader().LastVersion(ReadOptions{})
 			require.NoError(t, err)
 			c.caughtUp(last)
 			for _, nd := range c.nodes {
 				got, _, err := nd.Get("r", "n", ReadOptions{Stale: true})
 				require.NoError(t, err)
-				require.True(t, kv.Int(31).Equal(got.Value), "node %s: %v", nd.ID(), got.Value)
+				require.True(t, kv.Int(n.want).Equal(got.Value), "node %s: %v, want %d", nd.ID(), got.Value, n.want)
 				v, err := nd.LastVersion(ReadOptions{Stale: true})
 				require.NoError(t, err)
 				require.Equal(t, last, v, "node %s", nd.ID())
 				h, err := nd.History("r", "n", 0, 0, ReadOptions{Stale: true})
 				require.NoError(t, err)
-				require.Len(t, h, 31)
+				require.Len(t, h, int(n.want))
 			}
 		})
 	}
