@@ -55,7 +55,7 @@ type snapshotHeader struct {
 
 // Snapshot takes a Strata checkpoint of the database.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
-	tmp, err := os.MkdirTemp(f.n.cfg.Dir, "snapshot-")
+	tmp, err := os.MkdirTemp(f.n.cfg.Dir, snapshotPrefix)
 	if err != nil {
 		return nil, fmt.Errorf("replica: snapshot: %w", err)
 	}

@@ -22,10 +22,12 @@ import (
 
 // A node's directory.
 const (
-	dbDir     = "strata"         // the database
-	stagedDir = "strata.restore" // a snapshot being swapped in
-	oldDir    = "strata.old"     // the database a snapshot replaces
-	raftDir   = "raft"           // raft's log (raft.db) and snapshots
+	dbDir          = "strata"         // the database
+	stagedDir      = "strata.restore" // a snapshot being swapped in
+	oldDir         = "strata.old"     // the database a snapshot replaces
+	failedDir      = "strata.failed"  // a snapshot's database that did not open
+	snapshotPrefix = "snapshot-"      // + a random suffix: a checkpoint taken for a snapshot
+	raftDir        = "raft"           // raft's log (raft.db) and snapshots
 )
 
 // Config configures a Node.
@@ -126,6 +128,11 @@ var (
 	// ErrNodeFailed: the node's database failed while applying the log;
 	// the node stopped (see the wrapped error).
 	ErrNodeFailed = errors.New("replica: node failed")
+	// ErrNotApplied: a stale GetAt named a version this node had not
+	// applied within its Timeout (it lags, or no node has that version).
+	ErrNotApplied = errors.New("replica: version not applied here yet")
+	// ErrAddressInUse: a Join named the raft address of another member.
+	ErrAddressInUse = errors.New("replica: raft address in use by another member")
 )
 
 func (n *Node) path(name string) string { return filepath.Join(n.cfg.Dir, name) }
@@ -180,14 +187,27 @@ func Open(cfg Config) (*Node, error) {
 func (n *Node) settleDirs() error {
 	exists := func(name string) bool { _, err := os.Stat(n.path(name)); return err == nil }
 	if !exists(dbDir) && exists(oldDir) {
-		// Crashed between the two renames: the staged copy is whole
-		// (it was synced before the first).
-		if err := os.Rename(n.path(stagedDir), n.path(dbDir)); err != nil {
-			return fmt.Errorf("replica: finishing a snapshot's swap: %w", err)
+		if exists(stagedDir) {
+			// Crashed between swapIn's two renames: the staged copy is
+			// whole (it was synced before the first).
+			if err := os.Rename(n.path(stagedDir), n.path(dbDir)); err != nil {
+				return fmt.Errorf("replica: finishing a snapshot's swap: %w", err)
+			}
+		} else if err := os.Rename(n.path(oldDir), n.path(dbDir)); err != nil {
+			// Crashed in putBack, between its two renames.
+			return fmt.Errorf("replica: undoing a snapshot's swap: %w", err)
 		}
 	}
-	for _, name := range []string{oldDir, stagedDir} {
-		if err := os.RemoveAll(n.path(name)); err != nil {
+	// A snapshot's checkpoint ("snapshot-*", made by fsm.Snapshot) is
+	// removed by its Release; one a crash left behind holds hard links to
+	// segments, which would never be reclaimed. No other process uses
+	// them: Open holds the node's lock.
+	snaps, err := filepath.Glob(n.path(snapshotPrefix + "*"))
+	if err != nil {
+		return fmt.Errorf("replica: %w", err)
+	}
+	for _, name := range append([]string{n.path(oldDir), n.path(stagedDir), n.path(failedDir)}, snaps...) {
+		if err := os.RemoveAll(name); err != nil {
 			return fmt.Errorf("replica: %w", err)
 		}
 	}
@@ -258,7 +278,16 @@ func (n *Node) startRaft() error {
 	if err != nil {
 		return fmt.Errorf("replica: raft: %w", err)
 	}
+	// A command applied by raft's goroutines before this line may have
+	// failed the node: fail saw no raft to stop, so stop it here.
+	n.failMu.Lock()
 	n.raft = r
+	failed := n.failed
+	n.failMu.Unlock()
+	if failed != nil {
+		n.stopRaft().Error()
+		return failed
+	}
 	if cfg.Bootstrap {
 		has, err := raft.HasExistingState(store, store, snaps)
 		if err != nil {
@@ -290,8 +319,18 @@ func (n *Node) Leader() (id, addr string) {
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
 // Join adds the node id, whose raft listens at addr, to the cluster as a
-// voter. Only the leader can (else a *NotLeaderError).
+// voter. Only the leader can (else a *NotLeaderError). An addr another
+// member has is refused with ErrAddressInUse.
 func (n *Node) Join(id, addr string) error {
+	m, err := n.Members()
+	if err != nil {
+		return n.raftErr(err)
+	}
+	for mid, maddr := range m {
+		if maddr == addr && mid != id {
+			return fmt.Errorf("%w: %s is node %s's", ErrAddressInUse, addr, mid)
+		}
+	}
 	return n.wait(n.raft.AddVoter(raft.ServerID(id), raft.ServerAddress(addr), 0, n.cfg.Timeout))
 }
 
@@ -430,7 +469,11 @@ func (n *Node) database() *kv.DB {
 }
 
 // swapIn closes the database, puts the staged snapshot in its place and
-// opens it; it returns the raft index the new database holds.
+// opens it; it returns the raft index the new database holds. The
+// replaced database is removed only once the snapshot's opened: if it
+// does not open, the old one is put back (and reopened, so that reads go
+// on) and the error returned. The renames are ordered so that settleDirs
+// can finish or undo either path after a crash.
 func (n *Node) swapIn() (uint64, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -438,23 +481,55 @@ func (n *Node) swapIn() (uint64, error) {
 		n.log.Warn("replica: closing the database before a snapshot replaces it", "err", err)
 	}
 	if err := os.Rename(n.path(dbDir), n.path(oldDir)); err != nil {
-		return 0, fmt.Errorf("replica: restore: %w", err)
+		return 0, n.reopenAfter(fmt.Errorf("replica: restore: %w", err))
 	}
 	if err := os.Rename(n.path(stagedDir), n.path(dbDir)); err != nil {
-		return 0, fmt.Errorf("replica: restore: %w", err)
+		return 0, n.putBack(fmt.Errorf("replica: restore: %w", err))
 	}
 	if err := syncDir(n.cfg.Dir); err != nil {
-		return 0, fmt.Errorf("replica: restore: %w", err)
-	}
-	if err := os.RemoveAll(n.path(oldDir)); err != nil {
-		n.log.Warn("replica: removing the replaced database", "err", err)
+		return 0, n.putBack(fmt.Errorf("replica: restore: %w", err))
 	}
 	db, applied, err := n.openDB()
 	if err != nil {
-		return 0, err
+		return 0, n.putBack(fmt.Errorf("replica: restore: the snapshot's database: %w", err))
 	}
 	n.db = db
+	if err := os.RemoveAll(n.path(oldDir)); err != nil {
+		n.log.Warn("replica: removing the replaced database", "err", err)
+	}
 	return applied, nil
+}
+
+// putBack undoes a swap whose snapshot did not open: the snapshot's
+// database moves aside (to failedDir, removed by settleDirs), then the
+// old one back to dbDir, which is reopened. It returns cause, joined with
+// what else went wrong. Called with n.mu held.
+func (n *Node) putBack(cause error) error {
+	if _, err := os.Stat(n.path(dbDir)); err == nil {
+		if err := os.Rename(n.path(dbDir), n.path(failedDir)); err != nil {
+			return errors.Join(cause, fmt.Errorf("replica: putting the replaced database back: %w", err))
+		}
+	}
+	if err := os.Rename(n.path(oldDir), n.path(dbDir)); err != nil {
+		return errors.Join(cause, fmt.Errorf("replica: putting the replaced database back: %w", err))
+	}
+	if err := syncDir(n.cfg.Dir); err != nil {
+		return errors.Join(cause, fmt.Errorf("replica: putting the replaced database back: %w", err))
+	}
+	os.RemoveAll(n.path(failedDir))
+	return n.reopenAfter(cause)
+}
+
+// reopenAfter reopens the database in dbDir after a swap failed with
+// cause, so that the node's reads go on until it stops. Called with n.mu
+// held.
+func (n *Node) reopenAfter(cause error) error {
+	db, _, err := n.openDB()
+	if err != nil {
+		return errors.Join(cause, fmt.Errorf("replica: reopening the database: %w", err))
+	}
+	n.db = db
+	return cause
 }
 
 // stopRaft tells raft to stop, once, and returns the future that waits
@@ -470,7 +545,11 @@ func (n *Node) fail(err error) {
 	if n.failed == nil {
 		n.failed = fmt.Errorf("%w: %w", ErrNodeFailed, err)
 		n.log.Error("replica: node failed; stopping it", "err", err)
-		n.stopRaft() // signals only: raft's goroutines end on their own
+		// raft is nil while raft.NewRaft restores a snapshot on start:
+		// NewRaft then fails, and Open with it.
+		if n.raft != nil {
+			n.stopRaft() // signals only: raft's goroutines end on their own
+		}
 	}
 	n.failMu.Unlock()
 }

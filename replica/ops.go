@@ -170,8 +170,8 @@ func (n *Node) Get(run kv.RunID, key string, ro ReadOptions) (v kv.Versioned, ok
 
 // GetAt reads a key as of a version. A version names the same state on
 // every node, so a stale GetAt on a node that has not yet applied at
-// waits for it (at most the node's Timeout) rather than answer from an
-// older state.
+// waits for it (at most the node's Timeout, then ErrNotApplied) rather
+// than answer from an older state.
 func (n *Node) GetAt(run kv.RunID, key string, at kv.Version, ro ReadOptions) (v kv.Versioned, err error) {
 	if ro.Stale {
 		if err := n.waitApplied(at); err != nil {
@@ -186,7 +186,7 @@ func (n *Node) GetAt(run kv.RunID, key string, at kv.Version, ro ReadOptions) (v
 }
 
 // waitApplied returns once the node has applied version v, or fails
-// after the node's Timeout.
+// after the node's Timeout with ErrNotApplied.
 func (n *Node) waitApplied(v kv.Version) error {
 	ctx, cancel := context.WithTimeout(context.Background(), n.cfg.Timeout)
 	defer cancel()
@@ -203,7 +203,10 @@ func (n *Node) waitApplied(v kv.Version) error {
 			case <-time.After(10 * time.Millisecond):
 			}
 		default:
-			return fmt.Errorf("replica: version %d not applied here yet: %w", v, err)
+			if ctx.Err() != nil {
+				return fmt.Errorf("%w: version %d, after %v", ErrNotApplied, v, n.cfg.Timeout)
+			}
+			return fmt.Errorf("replica: waiting for version %d: %w", v, err)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/strata-kv/strata/kv"
 )
@@ -42,7 +43,10 @@ import (
 // leader's address, if known. Values are kv.Value's JSON. Errors are
 // {"error": message, "code": name} with a status: 400 invalid input, 401
 // no or wrong token, 404 not found, 409 conflict or wrong type or
-// overflow, 410 history trimmed, 503 not the leader, 504 outcome unknown.
+// overflow, 410 history trimmed, 503 not the leader, 504 outcome unknown
+// or (a stale get at a version) not applied on this node in time. A body
+// that is not valid UTF-8 is refused (400), not read with its bad bytes
+// replaced.
 
 // ServerConfig configures a Server.
 type ServerConfig struct {
@@ -365,6 +369,12 @@ func value(name string, raw json.RawMessage) (kv.Value, error) {
 }
 
 func decode(w http.ResponseWriter, body []byte, into any) bool {
+	if !utf8.Valid(body) {
+		// encoding/json would replace each bad byte with U+FFFD: a key
+		// the client did not name would be written.
+		writeError(w, http.StatusBadRequest, "bad_request", errors.New("request body: not valid UTF-8"))
+		return false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
@@ -513,11 +523,32 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request, body []byte
 		writeError(w, http.StatusBadRequest, "bad_request", errors.New("leave needs id"))
 		return
 	}
-	if err := s.cfg.Node.Leave(q.ID); err != nil {
+	n := s.cfg.Node
+	if q.ID == n.ID() {
+		// The leader leaving: once its removal commits, raft shuts it
+		// down (ShutdownOnRemove), so nothing can go through its log
+		// after the Leave. The member's record goes first, and is put
+		// back if the Leave fails.
+		prev, _ := n.MemberAddr(q.ID)
+		if err := n.SetMember(q.ID, ""); err != nil {
+			writeKVError(w, err)
+			return
+		}
+		if err := n.Leave(q.ID); err != nil {
+			if prev != "" {
+				n.SetMember(q.ID, prev) // best effort: the Leave's error is the answer
+			}
+			writeKVError(w, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"left": q.ID})
+		return
+	}
+	if err := n.Leave(q.ID); err != nil {
 		writeKVError(w, err)
 		return
 	}
-	if err := s.cfg.Node.SetMember(q.ID, ""); err != nil {
+	if err := n.SetMember(q.ID, ""); err != nil {
 		writeKVError(w, err)
 		return
 	}
@@ -589,7 +620,7 @@ func writeKVError(w http.ResponseWriter, err error) {
 	switch {
 	case errors.As(err, &nl):
 		writeJSON(w, http.StatusServiceUnavailable, map[string]any{"error": err.Error(), "code": "not_leader", "leader_id": nl.LeaderID, "leader_raft": nl.LeaderAddr})
-	case errors.Is(err, errBadParam):
+	case errors.Is(err, errBadParam), errors.Is(err, ErrAddressInUse):
 		writeError(w, http.StatusBadRequest, "bad_request", err)
 	case errors.Is(err, kv.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", err)
@@ -605,6 +636,8 @@ func writeKVError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusGone, "history_trimmed", err)
 	case errors.Is(err, ErrUnknownOutcome):
 		writeError(w, http.StatusGatewayTimeout, "outcome_unknown", err)
+	case errors.Is(err, ErrNotApplied):
+		writeError(w, http.StatusGatewayTimeout, "not_applied", err)
 	default:
 		writeError(w, http.StatusInternalServerError, "internal", err)
 	}

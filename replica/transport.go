@@ -101,6 +101,7 @@ func (s *streamLayer) acceptLoop() {
 // admit runs the acceptor's side of the handshake and passes the
 // connection to Accept, or closes it.
 func (s *streamLayer) admit(c net.Conn) {
+	defer s.closeOnDone(c)()
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
 	peer, err := readPeer(c)
 	var challenge [32]byte
@@ -159,6 +160,22 @@ func readPeer(c net.Conn) (string, error) {
 	return string(b), nil
 }
 
+// closeOnDone closes c if the layer closes before the returned function
+// is called: a connection in its handshake is not tracked yet, and Close
+// must not leave it (and the goroutine reading it) open until the
+// handshake's deadline.
+func (s *streamLayer) closeOnDone(c net.Conn) (stop func()) {
+	ended := make(chan struct{})
+	go func() {
+		select {
+		case <-s.done:
+			c.Close()
+		case <-ended:
+		}
+	}()
+	return func() { close(ended) }
+}
+
 func (s *streamLayer) track(c net.Conn, peer string) *peerConn {
 	pc := &peerConn{Conn: c, peer: peer, layer: s}
 	s.mu.Lock()
@@ -184,6 +201,8 @@ func (s *streamLayer) Dial(address raft.ServerAddress, timeout time.Duration) (n
 	if err != nil {
 		return nil, err
 	}
+	stop := s.closeOnDone(c)
+	defer stop()
 	c.SetDeadline(time.Now().Add(handshakeTimeout))
 	hello := binary.BigEndian.AppendUint16(nil, uint16(len(s.self)))
 	var challenge [32]byte
