@@ -183,9 +183,16 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := context.WithCancel(ctx)
 	defer stop()
+	// A refused join ends the server with its error (a non-zero exit),
+	// sent before the context is cancelled; a join cut short by a
+	// shutdown is not an error.
+	joinc := make(chan error, 1)
 	go func() {
 		if o.join != "" {
 			if err := join(ctx, client, scheme, o, tok, node); err != nil {
+				if ctx.Err() == nil {
+					joinc <- fmt.Errorf("join through %s: %w", o.join, err)
+				}
 				log.Error("strata-server: join failed", "err", err)
 				stop()
 				return
@@ -204,7 +211,13 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	hs.Shutdown(sctx)
-	return node.Close()
+	cerr := node.Close()
+	select {
+	case err := <-joinc:
+		return errors.Join(err, cerr)
+	default:
+		return cerr
+	}
 }
 
 // join asks the member at o.join to add this node, retrying until it
