@@ -191,7 +191,7 @@ func notes(rep *Report, byName map[string]*ChildResult) []string {
 			out = append(out, "Strata W5 commits per fsync: not measured (kv.Stats counted no fsync).")
 		}
 		if v, ok := s.Metrics[MetricIndexBytes]; ok {
-			out = append(out, fmt.Sprintf("Strata index after W1: %.1f bytes per key (kv.Stats IndexBytes).", v))
+			out = append(out, fmt.Sprintf("Strata index after W1: %.1f bytes per key beyond its %d key bytes, %.1f with them (kv.Stats IndexBytes).", v-KeyLen, KeyLen, v))
 			if w3, ok := s.Metrics[MetricIndexW3]; ok && rep.HistoryKeys > 0 {
 				perVersion := (w3 - v*float64(rep.HistoryKeys)) / float64(rep.HistoryKeys*(HistoryVersions-1))
 				out = append(out, fmt.Sprintf("Strata index after the W3 load: %.1f MiB, %.1f bytes per version beyond a key's first (its IndexBytes less W1's bytes per key for each key).", w3/(1<<20), perVersion))

@@ -348,7 +348,7 @@ func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op st
 		if len(page.Entries) == 0 {
 			keys.reserve(min(len(key)*n, 16<<10)) // most pages' keys are alike in length
 		}
-		// The entry is filled in place, field by field: an Entry is 144
+		// The entry is filled in place, field by field: an Entry is 96
 		// bytes, and appending one built aside copied it whole (with
 		// write barriers while the collector runs). Within the capacity
 		// made above, the new entry is zero already.
