@@ -44,14 +44,27 @@ func (db *DB) Changes(run RunID, prefix string, after Version, limit int) ([]Cha
 	if uint64(after) >= snap {
 		return out, nil
 	}
+	// A run event's changes come from the index, not from its frame (a
+	// DropRun's deletions and a ForkRun's links have no entries of their
+	// own), and a compaction may drop them from it during the walk, where
+	// the frames read stay whole. So, if the walk expanded an event, the
+	// horizon of what compaction dropped is checked again after it (it is
+	// stored before the index changes): past after, the answer may lack
+	// a change, and ErrHistoryTrimmed is what a call a moment later says.
+	events := false
 	err := db.frames(uint64(after), snap, true, func(f *segment.Frame) (bool, error) {
 		start := len(out)
 		err := f.Entries(func(e segment.Entry) error {
 			if string(e.Run) == segment.EventRun {
+				events = true
+				// The table is loaded before the index is read, so that
+				// it holds every segment a record read names (see
+				// readValuesInto).
+				t := db.segs.Load()
 				return db.eventChanges(e.Key, f.Version, run, prefix, func(key string, r index.Record) error {
 					c := Change{Key: key, Versioned: Versioned{Version: Version(f.Version), Timestamp: time.UnixMicro(f.Timestamp).UTC(), Value: Null(), Deleted: true}}
 					if !r.Tombstone() {
-						x, err := db.versioned(db.segs.Load(), r)
+						x, err := db.versioned(t, r)
 						if err != nil {
 							return keyErr("changes", run, key, err)
 						}
@@ -92,7 +105,21 @@ func (db *DB) Changes(run RunID, prefix string, after Version, limit int) ([]Cha
 	if err != nil {
 		return nil, err
 	}
+	if events {
+		if err := db.droppedAfter(uint64(after)); err != nil {
+			return nil, err
+		}
+	}
 	return out, nil
+}
+
+// droppedAfter returns ErrHistoryTrimmed if compaction may have dropped
+// an entry of a version above after.
+func (db *DB) droppedAfter(after uint64) error {
+	if h := db.dropped.Load(); after < h {
+		return fmt.Errorf("%w: changes after version %d need history compaction dropped (what it dropped is at or below version %d)", ErrHistoryTrimmed, after, h)
+	}
+	return nil
 }
 
 // Diff returns the keys of run whose value at version to differs from
@@ -115,10 +142,11 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 	if lo > hi {
 		lo, hi = hi, lo
 	}
-	for _, at := range []uint64{lo, hi} {
-		if err := db.trimmedAt(at); err != nil {
-			return nil, err
-		}
+	// The older of the two decides, but at 0 (the empty database, which
+	// needs no history) the newer does.
+	trimmed := func() error { return db.trimmedAt(cmp.Or(lo, hi)) }
+	if err := trimmed(); err != nil {
+		return nil, err
 	}
 	keys := map[string]bool{}
 	if err := db.frames(lo, hi, false, func(f *segment.Frame) (bool, error) {
@@ -137,6 +165,9 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 	}); err != nil {
 		return nil, err
 	}
+	// The reads at from and to go to the index, where a compaction may
+	// drop what they need while they run: the trim horizon, stored before
+	// the index changes, is checked again after them.
 	out := []Change{}
 	for _, k := range slices.Sorted(maps.Keys(keys)) {
 		a, aok, err := db.getAt(run, k, min(uint64(from), snap))
@@ -158,6 +189,9 @@ func (db *DB) Diff(run RunID, from, to Version) ([]Change, error) {
 			}
 		}
 		out = append(out, c)
+	}
+	if err := trimmed(); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
@@ -222,8 +256,10 @@ func (db *DB) frames(after, upto uint64, complete bool, fn func(f *segment.Frame
 	// Checked after the table is loaded: a compaction records what it
 	// dropped before its outputs are in the table, and a table from
 	// before it still holds its inputs whole.
-	if h := db.dropped.Load(); complete && after < h {
-		return fmt.Errorf("%w: changes after version %d need history compaction dropped (what it dropped is at or below version %d)", ErrHistoryTrimmed, after, h)
+	if complete {
+		if err := db.droppedAfter(after); err != nil {
+			return err
+		}
 	}
 	i := 0
 	for i+1 < len(segs) && segs[i+1].base <= after+1 {
