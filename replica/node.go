@@ -214,9 +214,14 @@ func (n *Node) settleDirs() error {
 	return nil
 }
 
+// openKV opens a node's database: kv.Open, but for tests that make an
+// open fail (a snapshot's database that does not open on a running node).
+// Set only before any node starts.
+var openKV = kv.Open
+
 // openDB opens the database and reads the raft index it holds.
 func (n *Node) openDB() (*kv.DB, uint64, error) {
-	db, err := kv.Open(n.path(dbDir), n.cfg.KV)
+	db, err := openKV(n.path(dbDir), n.cfg.KV)
 	if err != nil {
 		return nil, 0, fmt.Errorf("replica: %w", err)
 	}
@@ -471,8 +476,9 @@ func (n *Node) database() *kv.DB {
 // swapIn closes the database, puts the staged snapshot in its place and
 // opens it; it returns the raft index the new database holds. The
 // replaced database is removed only once the snapshot's opened: if it
-// does not open, the old one is put back (and reopened, so that reads go
-// on) and the error returned. The renames are ordered so that settleDirs
+// does not open, the old one is put back (and reopened: the node holds an
+// open database until Close, though Restore then fails the node, whose
+// reads say ErrNodeFailed) and the error returned. The renames are ordered so that settleDirs
 // can finish or undo either path after a crash.
 func (n *Node) swapIn() (uint64, error) {
 	n.mu.Lock()
@@ -521,8 +527,8 @@ func (n *Node) putBack(cause error) error {
 }
 
 // reopenAfter reopens the database in dbDir after a swap failed with
-// cause, so that the node's reads go on until it stops. Called with n.mu
-// held.
+// cause, so that the node holds an open database until it is closed.
+// Called with n.mu held.
 func (n *Node) reopenAfter(cause error) error {
 	db, _, err := n.openDB()
 	if err != nil {
