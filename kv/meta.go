@@ -24,7 +24,13 @@ func (db *DB) Meta(name string) (Versioned, bool, error) {
 		return Versioned{}, false, err
 	}
 	defer db.leave()
-	return db.getAt(metaRun, name, db.visible.Load())
+	for {
+		snap := db.visible.Load()
+		v, ok, err := db.getAt(metaRun, name, snap)
+		if ok || err != nil || !db.readAgain(snap) {
+			return v, ok, err
+		}
+	}
 }
 
 // PutMeta writes the metadata entry name (see DB.Meta) in the

@@ -79,7 +79,7 @@ func (db *DB) rangePage(run RunID, r RangeOptions, snap func() uint64, tx *Txn) 
 		return Page{}, span{}, err
 	}
 	defer db.leave()
-	page, more, err := db.collect(run, sp, r.Limit, snap(), tx, "range")
+	page, more, err := db.collect(run, sp, r.Limit, snap, tx, "range")
 	if err != nil {
 		return Page{}, span{}, err
 	}
@@ -174,21 +174,25 @@ func (db *DB) Runs() ([]RunID, error) {
 		return nil, err
 	}
 	defer db.leave()
-	snap := db.visible.Load()
-	runs := []RunID{}
-	for _, run := range db.ix.Runs() {
-		if internalRun(run) {
-			continue
-		}
-		for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
-			if r, ok := it.Chain().At(snap); ok && !r.Tombstone() {
-				runs = append(runs, RunID(run))
-				break
+	for {
+		snap := db.visible.Load()
+		runs := []RunID{}
+		for _, run := range db.ix.Runs() {
+			if internalRun(run) {
+				continue
+			}
+			for it := db.ix.Seek(run, ""); it.Valid(); it.Next() {
+				if r, ok := it.Chain().At(snap); ok && !r.Tombstone() {
+					runs = append(runs, RunID(run))
+					break
+				}
 			}
 		}
+		if !db.readAgain(snap) {
+			slices.Sort(runs)
+			return runs, nil
+		}
 	}
-	slices.Sort(runs)
-	return runs, nil
 }
 
 // WaitFor returns once LastVersion() >= v: at once if it already is.

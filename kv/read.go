@@ -66,13 +66,27 @@ func (db *DB) Get(run RunID, key string) (Versioned, bool, error) {
 	for {
 		snap := db.visible.Load()
 		v, ok, err := db.getAt(run, key, snap)
-		if ok || err != nil || db.trimmedAt(snap) == nil || db.visible.Load() == snap {
+		if ok || err != nil || !db.readAgain(snap) {
 			return v, ok, err
 		}
-		// Compaction dropped the version that answered at snap (a newer
-		// one came since): read again at the newest. (Nothing newer has
-		// come: the key is absent.)
 	}
+}
+
+// readAgain reports whether a read of the newest state, at snap (loaded
+// from visible, with no pin), must be done again at a newer snapshot,
+// once it has read the index: a compaction may have dropped, while it
+// read, the version that answered at snap for some key, which then
+// looked absent. A compaction drops a key's newest version at snap only
+// once a newer one has committed (the newest is always kept), and it
+// stores the trim horizon, past snap then, before it changes the index:
+// so the read is good if the horizon is not past snap, or if nothing has
+// committed since snap. A key the read found is right either way (a
+// compaction drops only a key's oldest versions, so what answers at snap
+// is kept or none below it is). Reads that pin their snapshot (a
+// transaction's, ViewAt, HistoryFunc, ScanFunc) need no second read: a
+// compaction that would drop what they read is abandoned.
+func (db *DB) readAgain(snap uint64) bool {
+	return db.trimmedAt(snap) != nil && db.visible.Load() != snap
 }
 
 func (db *DB) getAt(run RunID, key string, snap uint64) (Versioned, bool, error) {
@@ -138,8 +152,12 @@ func (db *DB) Exists(run RunID, key string) (bool, error) {
 		return false, err
 	}
 	defer db.leave()
-	_, ok := db.live(run, key, db.visible.Load())
-	return ok, nil
+	for {
+		snap := db.visible.Load()
+		if _, ok := db.live(run, key, snap); ok || !db.readAgain(snap) {
+			return ok, nil
+		}
+	}
 }
 
 // History returns the versions of a key, newest first, tombstones
@@ -164,13 +182,23 @@ func (db *DB) History(run RunID, key string, limit int, before Version) ([]Versi
 	}
 	var small [16]index.Record // most histories asked for fit
 	recs := small[:0]
-	c.Versions(db.visible.Load(), func(r index.Record) bool {
-		if before != 0 && r.Version >= uint64(before) {
-			return true
+	for {
+		// A compaction may drop, while the walk goes, the version that
+		// answered at snap, and the versions a newer snapshot sees are
+		// kept (see readAgain).
+		snap := db.visible.Load()
+		recs = recs[:0]
+		c.Versions(snap, func(r index.Record) bool {
+			if before != 0 && r.Version >= uint64(before) {
+				return true
+			}
+			recs = append(recs, r)
+			return limit <= 0 || len(recs) < limit
+		})
+		if !db.readAgain(snap) {
+			break
 		}
-		recs = append(recs, r)
-		return limit <= 0 || len(recs) < limit
-	})
+	}
 	out := make([]Versioned, len(recs))
 	for i, r := range recs {
 		out[i] = Versioned{
@@ -196,18 +224,23 @@ func (db *DB) MGet(run RunID, keys []string) ([]*Versioned, error) {
 		return nil, err
 	}
 	defer db.leave()
-	snap := db.visible.Load()
 	out := make([]*Versioned, len(keys))
-	for i, k := range keys {
-		v, ok, err := db.getAt(run, k, snap)
-		if err != nil {
-			return nil, err
+	for {
+		snap := db.visible.Load()
+		clear(out)
+		for i, k := range keys {
+			v, ok, err := db.getAt(run, k, snap)
+			if err != nil {
+				return nil, err
+			}
+			if ok {
+				out[i] = &v
+			}
 		}
-		if ok {
-			out[i] = &v
+		if !db.readAgain(snap) {
+			return out, nil
 		}
 	}
-	return out, nil
 }
 
 // MExists counts the distinct keys among keys that are live, at one
@@ -220,19 +253,24 @@ func (db *DB) MExists(run RunID, keys []string) (int, error) {
 		return 0, err
 	}
 	defer db.leave()
-	snap := db.visible.Load()
 	seen := make(map[string]bool, len(keys))
-	n := 0
-	for _, k := range keys {
-		if seen[k] {
-			continue
+	for {
+		snap := db.visible.Load()
+		clear(seen)
+		n := 0
+		for _, k := range keys {
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			if _, ok := db.live(run, k, snap); ok {
+				n++
+			}
 		}
-		seen[k] = true
-		if _, ok := db.live(run, k, snap); ok {
-			n++
+		if !db.readAgain(snap) {
+			return n, nil
 		}
 	}
-	return n, nil
 }
 
 // Keys lists the live keys of a run with the prefix, ascending bytewise.
@@ -260,19 +298,23 @@ func (db *DB) keys(run RunID, prefix string, limit int, snap func() uint64, tx *
 		return nil, err
 	}
 	defer db.leave()
-	out := []string{}
-	at := snap()
-	var mem arena
-	db.walk(run, prefix, "", at, tx, func(key string, _ index.Record, _ *pendingWrite) bool {
-		out = append(out, mem.str(key))
-		return limit <= 0 || len(out) < limit
-	})
-	if tx != nil {
-		if err := db.trimmedAt(at); err != nil {
-			return nil, err
+	for {
+		out := []string{}
+		at := snap()
+		var mem arena
+		db.walk(run, prefix, "", at, tx, func(key string, _ index.Record, _ *pendingWrite) bool {
+			out = append(out, mem.str(key))
+			return limit <= 0 || len(out) < limit
+		})
+		if tx != nil {
+			if err := db.trimmedAt(at); err != nil {
+				return nil, err
+			}
+		} else if db.readAgain(at) {
+			continue
 		}
+		return out, nil
 	}
-	return out, nil
 }
 
 // DefaultScanLimit is the page size of a Scan called with limit <= 0.
@@ -290,7 +332,7 @@ func (db *DB) scan(run RunID, prefix string, limit int, cursor string, snap func
 		return Page{}, err
 	}
 	defer db.leave()
-	page, _, err := db.collect(run, span{lo: prefix, hi: prefixEnd(prefix), after: after}, limit, snap(), tx, "scan")
+	page, _, err := db.collect(run, span{lo: prefix, hi: prefixEnd(prefix), after: after}, limit, snap, tx, "scan")
 	if err != nil || page.Cursor == "" {
 		return page, err
 	}
@@ -316,7 +358,19 @@ var recsPool = sync.Pool{New: func() any { return new([]index.Record) }}
 // placeholder when more keys follow (the caller encodes it). It returns
 // the last key it looked at ("" when it reached the end of sp). op names
 // the call in errors.
-func (db *DB) collect(run RunID, sp span, limit int, snap uint64, tx *Txn, op string) (Page, bool, error) {
+func (db *DB) collect(run RunID, sp span, limit int, snapOf func() uint64, tx *Txn, op string) (Page, bool, error) {
+	for {
+		snap := snapOf()
+		page, more, err := db.collectAt(run, sp, limit, snap, tx, op)
+		// A transaction's snapshot is pinned, and collectAt checks it.
+		if err != nil || tx != nil || !db.readAgain(snap) {
+			return page, more, err
+		}
+	}
+}
+
+// collectAt is collect at snap.
+func (db *DB) collectAt(run RunID, sp span, limit int, snap uint64, tx *Txn, op string) (Page, bool, error) {
 	if limit <= 0 {
 		limit = DefaultScanLimit
 	}
