@@ -128,6 +128,13 @@ func (db *DB) GetAt(run RunID, key string, at Version) (Versioned, error) {
 	defer db.leave()
 	snap := min(uint64(at), db.visible.Load())
 	v, ok, err := db.getAt(run, key, snap)
+	for !ok && err == nil && snap < uint64(at) && db.readAgain(snap) {
+		// at is above the version read, the newest then: it reads the
+		// latest, which a compaction may have just made unreadable at
+		// snap (see readAgain).
+		snap = min(uint64(at), db.visible.Load())
+		v, ok, err = db.getAt(run, key, snap)
+	}
 	if err != nil {
 		return Versioned{}, err
 	}
