@@ -32,7 +32,8 @@
 //	          atomic, the ref of the newest later version, 0 if none
 //
 // A record is 24 bytes, six 4-byte words. Its two 8-byte words are
-// atomic (Drop clears vf, Relocate rewrites loc) and so must be 8-byte
+// atomic (Drop clears vf, or marks a node's first version droppedFirst,
+// Relocate rewrites loc) and so must be 8-byte
 // aligned: where the record starts 8-byte aligned they are words 0-1 and
 // 2-3, with ts32 in word 4; where it starts at 4 mod 8 ts32 comes first
 // and they are words 1-2 and 3-4. Word 5 is link in both:
@@ -179,6 +180,11 @@ const (
 	// ForkRun adds: its loc holds the version it reads its source at and
 	// its n the ref of the source's node (see Forks in the package doc).
 	flagLink = FlagCodecMask
+	// droppedFirst (a tombstone of codec 3, which no record holds) marks
+	// a node's first version that Drop removed: its version bits stay,
+	// for First, and every other reader sees version 0, as for any
+	// record Drop removed (see Chain.Drop).
+	droppedFirst = FlagTombstone | FlagCodecMask
 )
 
 // Limits of what a Record may hold (see the package doc).
@@ -271,8 +277,15 @@ func (r *rec) skip() *uint32 { return (*uint32)(unsafe.Add(unsafe.Pointer(r), -s
 // (Drop): it and every older record of the chain are no more.
 func (r *rec) version() uint64 { return vfVersion(atomic.LoadUint64(r.vfp())) }
 
-// vfVersion is the version a record's vf word holds.
-func vfVersion(vf uint64) uint64 { return vf >> vfVersionShift & MaxVersion }
+// vfVersion is the version a record's vf word holds: 0 for a record Drop
+// removed.
+func vfVersion(vf uint64) uint64 {
+	v := vf >> vfVersionShift & MaxVersion
+	if uint8(vf)&flagMask == droppedFirst {
+		v = 0
+	}
+	return v
+}
 
 // vfLink reports whether a record's vf word is a link's (see ForkRun).
 func vfLink(vf uint64) bool { return uint8(vf)&flagMask == flagLink }
@@ -324,7 +337,7 @@ func recBytes(x Record) int {
 
 func fits(x Record) bool {
 	return x.Version <= MaxVersion && x.Timestamp >= 0 && x.Timestamp <= MaxTimestamp &&
-		x.Segment <= MaxSegment && x.Field >= 0 && x.Field <= MaxOffset && !x.Link()
+		x.Segment <= MaxSegment && x.Field >= 0 && x.Field <= MaxOffset && x.Flags&FlagCodecMask != FlagCodecMask // codec 3: links and droppedFirst
 }
 
 const (
@@ -1539,7 +1552,12 @@ func (c Chain) Drop(v uint64) int {
 			c.ix.unlinked(*o.src())
 		}
 	}
-	atomic.StoreUint64(r.vfp(), 0)
+	if r == first {
+		// Its version stays for First.
+		atomic.StoreUint64(r.vfp(), atomic.LoadUint64(r.vfp())|uint64(droppedFirst))
+	} else {
+		atomic.StoreUint64(r.vfp(), 0)
+	}
 	c.ix.versions.Add(int64(-n))
 	return n
 }
@@ -1556,7 +1574,8 @@ func (ix *Index) unlinked(src uint32) {
 // Trimmed reports whether Drop removed versions of the chain since the
 // index was built: a walk down its versions ends at a dropped record
 // instead of its first (a dropped record stays in the arena, linked, with
-// its version cleared). A chain whose every version was dropped is
+// its version cleared, or marked so where it is the node's first). A
+// chain whose every version was dropped is
 // trimmed; the zero Chain is not.
 func (c Chain) Trimmed() bool {
 	if c.ref == 0 {
@@ -1571,6 +1590,17 @@ func (c Chain) Trimmed() bool {
 		r = c.older(r, first)
 	}
 	return true // older found a dropped record, or newest found every one gone
+}
+
+// First returns the version of the chain's first record, the oldest it
+// has held since the index was built, dropped or not (0 for the zero
+// Chain). No version of the key below it was added to the index.
+func (c Chain) First() uint64 {
+	if c.ref == 0 {
+		return 0
+	}
+	defer runtime.KeepAlive(c.ix)
+	return atomic.LoadUint64(c.ix.first(c.ref).vfp()) >> vfVersionShift & MaxVersion
 }
 
 // Linked reports whether a fork's link points at the chain: a fork reads

@@ -35,7 +35,7 @@ type Change struct {
 // after End, or a cursor Range did not make for this run and these
 // bounds, gets ErrInvalidKey.
 func (db *DB) Range(run RunID, r RangeOptions) (Page, error) {
-	page, _, err := db.rangePage(run, r, db.visible.Load, nil)
+	page, _, _, err := db.rangePage(run, r, db.visible.Load, nil)
 	return page, err
 }
 
@@ -47,41 +47,48 @@ func (tx *Txn) Range(run RunID, r RangeOptions) (Page, error) {
 	if err := tx.check(false); err != nil {
 		return Page{}, err
 	}
-	page, covered, err := tx.db.rangePage(run, r, tx.snapshot, tx)
+	page, covered, next, err := tx.db.rangePage(run, r, tx.snapshot, tx)
 	if err == nil && tx.writable {
 		tx.spans = append(tx.spans, spanRead{run, covered})
+		// The page's Cursor says a key follows it: that key is read too
+		// (a change to it conflicts, an insert before it does not), but
+		// for the transaction's own write, which no commit changes.
+		if next.more && !next.own {
+			tx.noteRead(run, next.key)
+		}
 	}
 	return page, err
 }
 
 // rangePage reads a page of Range and returns the key interval it
-// covered (for a transaction's read set).
-func (db *DB) rangePage(run RunID, r RangeOptions, snap func() uint64, tx *Txn) (Page, span, error) {
+// covered and the key that follows the page, if it is full (for a
+// transaction's read set).
+func (db *DB) rangePage(run RunID, r RangeOptions, snap func() uint64, tx *Txn) (Page, span, following, error) {
 	if err := checkRun(run); err != nil {
-		return Page{}, span{}, err
+		return Page{}, span{}, following{}, err
 	}
 	for _, b := range []string{r.Start, r.End} {
 		if b != "" {
 			if err := checkKey(b); err != nil {
-				return Page{}, span{}, fmt.Errorf("range bound: %w", err)
+				return Page{}, span{}, following{}, fmt.Errorf("range bound: %w", err)
 			}
 		}
 	}
 	if r.Start != "" && r.End != "" && r.Start > r.End {
-		return Page{}, span{}, fmt.Errorf("%w: range start %s is after its end %s", ErrInvalidKey, clip(r.Start), clip(r.End))
+		return Page{}, span{}, following{}, fmt.Errorf("%w: range start %s is after its end %s", ErrInvalidKey, clip(r.Start), clip(r.End))
 	}
 	sp := span{lo: r.Start, hi: r.End, reverse: r.Reverse}
 	var err error
 	if sp.after, err = decodeRangeCursor(run, r, r.Cursor); err != nil {
-		return Page{}, span{}, err
+		return Page{}, span{}, following{}, err
 	}
 	if err := db.enter(); err != nil {
-		return Page{}, span{}, err
+		return Page{}, span{}, following{}, err
 	}
 	defer db.leave()
-	page, more, err := db.collect(run, sp, r.Limit, snap, tx, "range")
+	page, next, err := db.collect(run, sp, r.Limit, snap, tx, "range")
 	if err != nil {
-		return Page{}, span{}, err
+		return Page{}, span{}, following{}, err
 	}
 	// The interval covered: from the cursor (or the bound) to the last
 	// key listed when more follow, else to the other bound.
@@ -92,7 +99,7 @@ func (db *DB) rangePage(run RunID, r RangeOptions, snap func() uint64, tx *Txn) 
 	case sp.reverse && sp.after != "":
 		covered.hi = sp.after
 	}
-	if more {
+	if next.more {
 		last := page.Entries[len(page.Entries)-1].Key
 		page.Cursor = encodeRangeCursor(run, r, last)
 		if sp.reverse {
@@ -101,7 +108,7 @@ func (db *DB) rangePage(run RunID, r RangeOptions, snap func() uint64, tx *Txn) 
 			covered.hi = last + "\x00"
 		}
 	}
-	return page, covered, nil
+	return page, covered, next, nil
 }
 
 // A Range cursor is a Scan cursor (see cursor.go) of format 2 whose tag

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -361,23 +362,32 @@ type span struct {
 var recsPool = sync.Pool{New: func() any { return new([]index.Record) }}
 
 // collect reads a page of at most limit (<= 0: DefaultScanLimit) live
-// keys of sp at snap and their values; Cursor is set to a non-empty
-// placeholder when more keys follow (the caller encodes it). It returns
-// the last key it looked at ("" when it reached the end of sp). op names
-// the call in errors.
-func (db *DB) collect(run RunID, sp span, limit int, snapOf func() uint64, tx *Txn, op string) (Page, bool, error) {
+// keys of sp at the snapshot snapOf gives, and their values; Cursor is
+// set to a non-empty placeholder when more keys follow (the caller
+// encodes it), and returns what follows the page. op names the call in
+// errors.
+func (db *DB) collect(run RunID, sp span, limit int, snapOf func() uint64, tx *Txn, op string) (Page, following, error) {
 	for {
 		snap := snapOf()
-		page, more, err := db.collectAt(run, sp, limit, snap, tx, op)
+		page, next, err := db.collectAt(run, sp, limit, snap, tx, op)
 		// A transaction's snapshot is pinned, and collectAt checks it.
 		if err != nil || tx != nil || !db.readAgain(snap) {
-			return page, more, err
+			return page, next, err
 		}
 	}
 }
 
+// following says whether a key follows a full page (what a listing's
+// Cursor stands for) and, in a transaction, which (key) and whether it is
+// the transaction's own write (own).
+type following struct {
+	more bool
+	key  string
+	own  bool
+}
+
 // collectAt is collect at snap.
-func (db *DB) collectAt(run RunID, sp span, limit int, snap uint64, tx *Txn, op string) (Page, bool, error) {
+func (db *DB) collectAt(run RunID, sp span, limit int, snap uint64, tx *Txn, op string) (Page, following, error) {
 	if limit <= 0 {
 		limit = DefaultScanLimit
 	}
@@ -398,12 +408,15 @@ func (db *DB) collectAt(run RunID, sp span, limit int, snap uint64, tx *Txn, op 
 		}()
 	}
 	var own []int // entries the transaction's own writes answer
-	more := false
+	var next following
 	t := db.segs.Load()
 	var keys arena // the page's keys, in one allocation or a few
 	db.walkSpan(run, sp, snap, tx, func(key string, r index.Record, p *pendingWrite) bool {
 		if len(page.Entries) == limit {
-			more = true
+			next = following{more: true, own: p != nil}
+			if tx != nil {
+				next.key = strings.Clone(key) // a view of the index's memory
+			}
 			return false
 		}
 		if len(page.Entries) == 0 {
@@ -434,7 +447,7 @@ func (db *DB) collectAt(run RunID, sp span, limit int, snap uint64, tx *Txn, op 
 	})
 	if tx != nil {
 		if err := db.trimmedAt(snap); err != nil {
-			return Page{}, false, err
+			return Page{}, following{}, err
 		}
 	}
 	isOwn := func(i int) bool { _, ok := slices.BinarySearch(own, i); return ok }
@@ -456,12 +469,12 @@ func (db *DB) collectAt(run RunID, sp span, limit int, snap uint64, tx *Txn, op 
 				}
 			}
 		}
-		return Page{}, false, keyErr(op, run, key, err)
+		return Page{}, following{}, keyErr(op, run, key, err)
 	}
-	if more {
+	if next.more {
 		page.Cursor = "more"
 	}
-	return page, more, nil
+	return page, next, nil
 }
 
 // prefixEnd returns the least string above every string with the prefix

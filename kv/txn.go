@@ -226,16 +226,16 @@ func (db *DB) Update(fn func(tx *Txn) error) (Version, error) {
 	}
 	defer db.leave()
 	// The snapshot as View's (a trimmed one, after a salvage, is read
-	// all the same, as before pinAt), its pin removed whatever fn does:
-	// a panic that left it would keep compaction from ever dropping what
-	// was superseded after it.
+	// all the same, as before pinAt), its pin removed whatever fn does
+	// (a panic that left it would keep compaction from ever dropping what
+	// was superseded after it), but only once the commit is decided:
+	// validation finds a change to what fn read in the index, and a
+	// compaction free to drop what the snapshot read could drop a key
+	// deleted since, tombstone and all, and with it the conflict.
 	tx := &Txn{db: db, writable: true}
 	tx.snap, _ = db.pinAt(math.MaxUint64)
-	err := func() error {
-		defer db.pins.remove(tx.snap)
-		return db.runTxn(fn, tx)
-	}()
-	if err != nil {
+	defer db.pins.remove(tx.snap)
+	if err := db.runTxn(fn, tx); err != nil {
 		return 0, err
 	}
 	if len(tx.writes) == 0 {
@@ -388,15 +388,22 @@ func (db *DB) absentAt(run RunID, key string, snap uint64) error {
 	}
 	// The loads of the horizon and vanished come after c showed a drop:
 	// a compaction stores them before it drops anything from the index.
+	// What the key lost since Open answers no read below its first
+	// version since Open (born): there only what was dropped before
+	// Open may, as for a key that held versions at Open (it may have).
+	born := c.First() > snap
 	var h uint64
 	switch {
 	case c.Changed() != 0: // versions kept, all above snap
 		h = db.openTrimmed
-		if c.Trimmed() {
+		if c.Trimmed() && !born {
 			h = db.trimmed.Load()
 		}
 	case c.ID() != 0: // every version dropped since Open
 		h = db.vanished.Load()
+		if born {
+			h = db.openTrimmed
+		}
 	default: // not in the index: if dropped, before Open
 		h = db.openVanished
 	}

@@ -67,15 +67,20 @@ type Model struct {
 	// what it dropped before only through those two bounds.
 	openTrimmed, openVanished kv.Version
 	lost                      map[Key]bool
+	// first holds, for each key the database's index has held since the
+	// last Open, the oldest version it held then or since, dropped or
+	// not (index.Chain.First): what the key lost since the Open answers
+	// no read below it.
+	first map[Key]kv.Version
 }
 
 // NewModel returns an empty model: the empty database.
-func NewModel() *Model { return &Model{hist: map[Key][]Version{}} }
+func NewModel() *Model { return &Model{hist: map[Key][]Version{}, first: map[Key]kv.Version{}} }
 
 // Clone returns a copy of m, to change apart from it.
 func (m *Model) Clone() *Model {
 	c := &Model{hist: make(map[Key][]Version, len(m.hist)), forks: slices.Clone(m.forks), last: m.last, trimmed: m.trimmed, vanished: m.vanished,
-		openTrimmed: m.openTrimmed, openVanished: m.openVanished, lost: maps.Clone(m.lost)}
+		openTrimmed: m.openTrimmed, openVanished: m.openVanished, lost: maps.Clone(m.lost), first: maps.Clone(m.first)}
 	for k, h := range m.hist {
 		c.hist[k] = slices.Clone(h)
 	}
@@ -103,21 +108,41 @@ func (m *Model) Holds(k Key) bool { return len(m.hist[k]) > 0 }
 // and Vanished.
 func (m *Model) Reopened() {
 	m.openTrimmed, m.openVanished, m.lost = m.trimmed, m.vanished, nil
+	m.first = make(map[Key]kv.Version, len(m.hist))
+	for k, h := range m.hist {
+		m.first[k] = h[0].Version
+	}
+}
+
+// held records that the index holds a version v of k (the first it
+// holds since the Open, if it held none).
+func (m *Model) held(k Key, v kv.Version) {
+	if _, ok := m.first[k]; !ok {
+		m.first[k] = v
+	}
 }
 
 // AbsentBound returns the version below which a GetAt of k that finds
 // no version at or below it (not even a deletion) says ErrHistoryTrimmed
-// rather than ErrNotFound. For a key Compact dropped versions of since
-// the last Open: Trimmed, or Vanished if it holds none now. For any
-// other key, the bounds as the last Open found them: Trimmed for a key
-// it holds versions of (they may have lost older ones before), Vanished
-// for one it holds none of (it may have been dropped whole before).
-func (m *Model) AbsentBound(k Key) kv.Version {
-	switch holds := m.Holds(k); {
-	case m.lost[k] && holds:
+// rather than ErrNotFound, for a read at at. For a key Compact dropped
+// versions of since the last Open, read at or above the oldest version
+// of it the index held since (what it lost may answer there): Trimmed,
+// or Vanished if it holds none now; below that version, Trimmed as the
+// Open found it (the key may have held versions then). For any other
+// key, the bounds as the last Open found them: Trimmed for a key it
+// holds versions of (they may have lost older ones before), Vanished for
+// one it holds none of (it may have been dropped whole before).
+func (m *Model) AbsentBound(k Key, at kv.Version) kv.Version {
+	first, ok := m.first[k]
+	switch holds, born := m.Holds(k), ok && at < first; {
+	case m.lost[k] && holds && !born:
 		return m.trimmed
-	case m.lost[k]:
+	case m.lost[k] && holds:
+		return m.openTrimmed
+	case m.lost[k] && !born:
 		return m.vanished
+	case m.lost[k]:
+		return m.openTrimmed // it may have held versions at the Open
 	case holds:
 		return m.openTrimmed
 	default:
@@ -133,6 +158,7 @@ func (m *Model) Commit(v kv.Version, writes map[Key]*kv.Value) error {
 	}
 	m.last = v
 	for k, val := range writes {
+		m.held(k, v)
 		if val == nil {
 			m.hist[k] = append(m.hist[k], Version{Version: v, Value: kv.Null(), Deleted: true})
 		} else {
@@ -162,6 +188,7 @@ func (m *Model) Apply(v kv.Version, e Expect) error {
 	}
 	for _, k := range keys {
 		dk := Key{f.Dst, k}
+		m.held(dk, v)
 		m.hist[dk] = append(m.hist[dk], Version{Version: v, Value: kv.Null(), link: &f})
 	}
 	m.forks = append(m.forks, fork{f, v})

@@ -273,7 +273,7 @@ func (c *checker) getAt(k Key, at kv.Version) {
 	got, err := c.db.GetAt(k.Run, k.Key, at)
 	want, ok := m.At(k, at)
 	_, any := m.AtAny(k, at)
-	bound := m.AbsentBound(k)
+	bound := m.AbsentBound(k, at)
 	switch {
 	case ok:
 		if err != nil || got.Version != want.Version || !got.Value.Equal(want.Value) {
