@@ -63,6 +63,26 @@ func checkKey(key string) error {
 // value too).
 func CheckRunKey(run RunID, key string) error { return checkRunKey(run, key) }
 
+// CheckRun returns the error any method given run returns for it
+// (ErrInvalidRun), or nil if it is valid: for tools that take a run
+// without a DB.
+func CheckRun(run RunID) error { return checkRun(run) }
+
+// CheckValue returns the error a write of v returns (ErrInvalidValue:
+// nested too deep, or encoded larger than maxBytes; 0 means
+// DefaultMaxValueBytes), or nil, encoding nothing: for tools that check
+// their input before they open a DB.
+func CheckValue(v Value, maxBytes int) error {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxValueBytes
+	}
+	n, err := valueSize(v, 0)
+	if err == nil && n > maxBytes {
+		err = fmt.Errorf("%w: encoded value of %d bytes exceeds MaxValueBytes (%d)", ErrInvalidValue, n, maxBytes)
+	}
+	return err
+}
+
 func checkRunKey(run RunID, key string) error {
 	if err := checkRun(run); err != nil {
 		return err
@@ -114,13 +134,7 @@ const maxPooledScratch = 1 << 20
 
 // checkValue returns the error addValue would return for v, adding
 // nothing and encoding nothing.
-func (db *DB) checkValue(v Value) error {
-	n, err := valueSize(v, 0)
-	if err == nil && n > db.opts.MaxValueBytes {
-		err = fmt.Errorf("%w: encoded value of %d bytes exceeds MaxValueBytes (%d)", ErrInvalidValue, n, db.opts.MaxValueBytes)
-	}
-	return err
-}
+func (db *DB) checkValue(v Value) error { return CheckValue(v, db.opts.MaxValueBytes) }
 
 // addValue encodes v and adds it to r as a put of key, using a pooled
 // buffer for the encoding (r copies it).

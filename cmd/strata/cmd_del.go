@@ -17,6 +17,11 @@ func (c *delCmd) run(args []string) error {
 	if err := needArgs(args, 1, -1, "at least one KEY"); err != nil {
 		return err
 	}
+	for _, k := range args {
+		if err := kv.CheckRunKey(e.run, k); err != nil {
+			return err // before an open for writing starts a segment
+		}
+	}
 	return e.withDB(false, func(db *kv.DB) error {
 		n, err := db.MDelete(e.run, args)
 		if err != nil {

@@ -16,6 +16,9 @@ func (c *dropRunCmd) run(args []string) error {
 		return err
 	}
 	run := kv.RunID(args[0])
+	if err := kv.CheckRun(run); err != nil {
+		return err // before an open for writing starts a segment
+	}
 	if err := c.mustExist(); err != nil {
 		return err
 	}
@@ -51,6 +54,11 @@ func (c *forkCmd) run(args []string) error {
 		return err
 	}
 	src, dst := kv.RunID(args[0]), kv.RunID(args[1])
+	for _, r := range []kv.RunID{src, dst} {
+		if err := kv.CheckRun(r); err != nil {
+			return err // before an open for writing starts a segment
+		}
+	}
 	if err := c.mustExist(); err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ func (c *historyCmd) run(args []string) error {
 	if err := needArgs(args, 1, 1, "KEY"); err != nil {
 		return err
 	}
+	if err := nonNegative("-limit", c.limit); err != nil {
+		return err
+	}
 	return e.withDB(true, func(db *kv.DB) error {
 		h, err := db.History(e.run, args[0], c.limit, kv.Version(c.before))
 		if err != nil {

@@ -26,6 +26,9 @@ func (c *incrCmd) run(args []string) error {
 		}
 		delta = d
 	}
+	if err := kv.CheckRunKey(e.run, args[0]); err != nil {
+		return err // before an open for writing starts a segment
+	}
 	return e.withDB(false, func(db *kv.DB) error {
 		n, err := db.Incr(e.run, args[0], delta)
 		if err != nil {

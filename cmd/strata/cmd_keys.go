@@ -24,6 +24,9 @@ func (c *keysCmd) run(args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := nonNegative("-limit", c.limit); err != nil {
+		return err
+	}
 	return e.withDB(true, func(db *kv.DB) error {
 		keys, err := db.Keys(e.run, prefix, c.limit)
 		if err != nil {

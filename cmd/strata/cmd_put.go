@@ -37,6 +37,14 @@ func (c *putCmd) run(args []string) error {
 			return err
 		}
 	}
+	// Bad input is refused before the database is opened: an open for
+	// writing starts a segment (or creates the database).
+	if err := kv.CheckRunKey(e.run, args[0]); err != nil {
+		return err
+	}
+	if err := kv.CheckValue(v, 0); err != nil {
+		return err
+	}
 	return e.withDB(false, func(db *kv.DB) error {
 		ver, err := db.Put(e.run, args[0], v)
 		if err != nil {

@@ -24,6 +24,9 @@ func (c *rangeCmd) run(args []string) error {
 	if err := needArgs(args, 0, 2, "[START [END]]"); err != nil {
 		return err
 	}
+	if err := c.check(); err != nil {
+		return err
+	}
 	var r kv.RangeOptions
 	if len(args) > 0 {
 		r.Start = args[0]

@@ -28,9 +28,15 @@ func (p *pages) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&p.all, "all", false, "print every page")
 }
 
+// check refuses a negative -limit, as every command does.
+func (p *pages) check() error { return nonNegative("-limit", p.limit) }
+
 func (c *scanCmd) run(args []string) error {
 	prefix, err := optionalPrefix(args)
 	if err != nil {
+		return err
+	}
+	if err := c.check(); err != nil {
 		return err
 	}
 	return c.withDB(true, func(db *kv.DB) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
@@ -11,6 +12,10 @@ import (
 // parseValue turns JSON text into a Value (see kv.Value.UnmarshalJSON
 // for the $bytes and $float forms).
 func parseValue(text string) (kv.Value, error) {
+	// encoding/json would store U+FFFD for each invalid byte.
+	if !utf8.ValidString(text) {
+		return kv.Value{}, cli.Usagef("value is not valid UTF-8 (JSON is text): give bytes with put -bytes (base64) or {\"$bytes\": \"<base64>\"}, a string that is not UTF-8 as {\"$string\": \"<base64>\"}")
+	}
 	var v kv.Value
 	if err := v.UnmarshalJSON([]byte(text)); err != nil {
 		return kv.Value{}, cli.Usagef("value %s (strings need JSON quotes: '\"text\"')", strings.TrimPrefix(err.Error(), "strata: "))

@@ -43,6 +43,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/strata-kv/strata/internal/cli"
@@ -154,7 +156,7 @@ func (e *env) open(readOnly bool) (*kv.DB, error) {
 		opts.CompactAt = -1
 	}
 	if readOnly {
-		if err := e.mustExist(); err != nil {
+		if err := e.mustHoldDB(); err != nil {
 			return nil, err
 		}
 	}
@@ -177,6 +179,25 @@ func (e *env) mustExist() error {
 	return nil
 }
 
+// mustHoldDB fails unless the data directory exists and holds a
+// database (a MANIFEST or a segment): a read-only command must not leave
+// a LOCK file in a directory that is not a database's.
+func (e *env) mustHoldDB() error {
+	if err := e.mustExist(); err != nil {
+		return err
+	}
+	if _, err := os.Stat(filepath.Join(e.dir, "MANIFEST")); err == nil {
+		return nil
+	}
+	names, _ := os.ReadDir(e.dir) // not filepath.Glob: the directory's name may hold [ or *
+	for _, n := range names {
+		if strings.HasSuffix(n.Name(), ".seg") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s holds no Strata database (no MANIFEST, no segment files): write something first, or pass -dir", e.dir)
+}
+
 // withDB runs fn on the opened database and closes it, reporting a Close
 // error if fn succeeded.
 func (e *env) withDB(readOnly bool, fn func(db *kv.DB) error) error {
@@ -189,6 +210,14 @@ func (e *env) withDB(readOnly bool, fn func(db *kv.DB) error) error {
 		err = cerr
 	}
 	return err
+}
+
+// nonNegative refuses a negative value of the flag name (bad usage).
+func nonNegative(name string, v int) error {
+	if v < 0 {
+		return cli.Usagef("%s must not be negative, got %d", name, v)
+	}
+	return nil
 }
 
 func needArgs(args []string, min, max int, what string) error {

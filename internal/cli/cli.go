@@ -174,14 +174,18 @@ func (p *Program) Main(args []string) int {
 	if cmd.Flags != nil {
 		cmd.Flags(fs)
 	}
-	fs.Usage = func() {
-		fmt.Fprintf(p.Stderr, "usage: %s %s [flags] %s\n  %s\n\nflags:\n", p.Name, name, cmd.Args, cmd.Help)
+	usage := func(w io.Writer) {
+		fs.SetOutput(w)
+		fmt.Fprintf(w, "usage: %s %s [flags] %s\n  %s\n\nflags:\n", p.Name, name, cmd.Args, cmd.Help)
 		fs.PrintDefaults()
 	}
+	fs.Usage = func() {} // printed below: to stdout when asked for, else to stderr
 	if err := fs.Parse(Interleave(global.Args()[1:], fs)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage(p.Stdout)
 			return ExitOK
 		}
+		usage(p.Stderr)
 		return ExitUsage
 	}
 	err := cmd.Run(fs.Args())
