@@ -227,7 +227,8 @@ func (v *verifier) segment(st step, newest bool, next uint64) (uint64, error) {
 		v.problem(&Problem{Kind: Unreadable, File: path, Intact: next - min(next, 1), Proof: -1, Err: err})
 		return 0, nil
 	case errors.Is(err, segment.ErrBadHeader):
-		v.problem(&Problem{Kind: BadHeader, File: path, Intact: next - min(next, 1), Proof: -1, Err: err})
+		// The whole file is the damaged region: nothing in it can be read.
+		v.problem(&Problem{Kind: BadHeader, File: path, Intact: next - min(next, 1), Proof: -1, Bytes: seg.Size, Err: err})
 		return 0, nil
 	case err != nil:
 		return 0, err

@@ -117,22 +117,28 @@ func (c *dumpCmd) run(args []string) error {
 		return err
 	})
 	if err == errLimit {
-		// Stopped early: the problems of what was not read are
-		// not known.
-		problems, bad, err = nil, false, nil
+		// Stopped early: the problems of what was read are known, and
+		// reported; those of what was not read are not.
+		err = nil
 	}
 	if err != nil {
 		return err
 	}
 	for _, p := range problems {
 		if e.json {
+			// stdout holds the frames' JSON; the damage is named on
+			// stderr, as history does.
+			fmt.Fprintln(e.stderr, "strata-inspect:", p)
 			continue
 		}
 		fmt.Fprintln(e.stdout, p)
 		if c.hexOut {
 			b, all, err := p.region(maxHex)
 			if err != nil {
-				return err
+				// A file that is missing or unreadable has no bytes to
+				// show; the problem above says so.
+				fmt.Fprintf(e.stdout, "  (no bytes to show: %v)\n", err)
+				continue
 			}
 			fmt.Fprintf(e.stdout, "  %d bytes from offset %d:\n", len(b), p.Offset)
 			fmt.Fprint(e.stdout, indent(hex.Dump(b)))

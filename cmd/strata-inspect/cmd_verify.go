@@ -14,13 +14,14 @@ type verifyReport struct {
 	Segments int `json:"segments"`
 	// Hints counts the segments by the state of their hint file (see
 	// the segments command).
-	Hints       map[string]int `json:"hints"`
-	Frames      int            `json:"frames"`
-	Entries     int            `json:"entries"`
-	Bytes       int64          `json:"bytes"`
-	LastVersion uint64         `json:"last_version"`
-	Problems    []problem      `json:"problems"`
-	Clean       bool           `json:"clean"`
+	Hints        map[string]int `json:"hints"`
+	Frames       int            `json:"frames"`
+	Entries      int            `json:"entries"`
+	Bytes        int64          `json:"bytes"`
+	FirstVersion uint64         `json:"first_version"`
+	LastVersion  uint64         `json:"last_version"`
+	Problems     []problem      `json:"problems"`
+	Clean        bool           `json:"clean"`
 }
 
 // verifyCmd is the verify command and its flags (its help is in commands, main.go).
@@ -41,6 +42,9 @@ func (c *verifyCmd) run(args []string) error {
 			return nil
 		}
 		rep.Frames++
+		if rep.FirstVersion == 0 {
+			rep.FirstVersion = f.Version
+		}
 		rep.LastVersion = f.Version
 		return f.Entries(func(en segment.Entry) error {
 			rep.Entries++
@@ -87,8 +91,12 @@ func (c *verifyCmd) run(args []string) error {
 		for _, state := range slices.Sorted(maps.Keys(rep.Hints)) {
 			hints = append(hints, fmt.Sprintf("%d %s", rep.Hints[state], state))
 		}
-		fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, versions 1-%d (hint files: %s): %s\n",
-			args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, rep.LastVersion, strings.Join(hints, ", "), verdict)
+		versions := "no versions"
+		if rep.Frames > 0 {
+			versions = fmt.Sprintf("versions %d-%d", rep.FirstVersion, rep.LastVersion)
+		}
+		fmt.Fprintf(e.stdout, "%s: %d segments, %d frames, %d entries, %d bytes, %s (hint files: %s): %s\n",
+			args[0], rep.Segments, rep.Frames, rep.Entries, rep.Bytes, versions, strings.Join(hints, ", "), verdict)
 	}
 	if !rep.Clean {
 		return cli.ErrCorruptFound

@@ -137,8 +137,10 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 			bar(done)
 		}
 	}
+	// An error from onFrame comes with the report of what was read
+	// before it, whose problems are returned with it.
 	rep, err := recovery.Verify(vfs.Default, path, opts)
-	if err != nil {
+	if rep == nil {
 		return nil, nil, false, err
 	}
 	for _, p := range rep.Problems {
@@ -156,5 +158,5 @@ func (e *env) scanAll(path string, progress bool, onFrame func(sf *segFile, off 
 			problems = append(problems, fromProblem(p))
 		}
 	}
-	return rep.Segments, problems, rep.Corrupt(), nil
+	return rep.Segments, problems, rep.Corrupt(), err
 }
