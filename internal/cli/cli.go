@@ -150,10 +150,13 @@ func (p *Program) Main(args []string) int {
 		p.Usage(p.Stderr)
 		return ExitUsage
 	}
-	name := global.Arg(0)
+	name, rest := global.Arg(0), global.Args()[1:]
 	if name == "help" {
-		p.Usage(p.Stdout)
-		return ExitOK
+		if len(rest) == 0 {
+			p.Usage(p.Stdout)
+			return ExitOK
+		}
+		name, rest = rest[0], []string{"-h"} // help COMMAND: COMMAND -h
 	}
 	var cmd *Command
 	for _, c := range p.Commands {
@@ -180,7 +183,7 @@ func (p *Program) Main(args []string) int {
 		fs.PrintDefaults()
 	}
 	fs.Usage = func() {} // printed below: to stdout when asked for, else to stderr
-	if err := fs.Parse(Interleave(global.Args()[1:], fs)); err != nil {
+	if err := fs.Parse(Interleave(rest, fs)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(p.Stdout)
 			return ExitOK
@@ -190,7 +193,10 @@ func (p *Program) Main(args []string) int {
 	}
 	err := cmd.Run(fs.Args())
 	if err != nil && !errors.Is(err, ErrCorruptFound) {
-		fmt.Fprintf(p.Stderr, "%s: %s\n", p.Name, strings.TrimPrefix(err.Error(), "strata: "))
+		// The engine's errors start with "strata: ", and so may the
+		// ones they wrap: said once, as the program's name.
+		msg := strings.ReplaceAll(strings.TrimPrefix(err.Error(), "strata: "), ": strata: ", ": ")
+		fmt.Fprintf(p.Stderr, "%s: %s\n", p.Name, msg)
 	}
 	return ExitCode(err)
 }

@@ -87,7 +87,7 @@ func TestProgram(t *testing.T) {
 	require.Equal(t, ExitUsage, run("alpha", "-n", "x"))
 
 	require.Equal(t, ExitNotFound, run("fail"))
-	require.Equal(t, "tool: k: strata: key not found\n", errb.String(), "one line, the program's name once")
+	require.Equal(t, "tool: k: key not found\n", errb.String(), "one line, the program's name once, the engine's prefix of a wrapped error dropped")
 	require.Equal(t, ExitCorrupt, run("corrupt"))
 	require.Empty(t, errb.String(), "the command printed what it found")
 }
@@ -107,4 +107,22 @@ func TestProgressBar(t *testing.T) {
 	require.Empty(t, b.String(), "no bar for small work")
 	Progress(&b, 10<<20, "x")(10 << 20)
 	require.Empty(t, b.String(), "no bar when the writer is not a terminal")
+}
+
+// help COMMAND prints the command's usage to stdout, as COMMAND -h does.
+func TestHelpCommand(t *testing.T) {
+	var out, errb bytes.Buffer
+	p := &Program{Name: "tool", Stdout: &out, Stderr: &errb,
+		Commands: []*Command{{Name: "alpha", Args: "ARG", Help: "does alpha", Run: func([]string) error { return nil },
+			Flags: func(fs *flag.FlagSet) { fs.Int("n", 0, "a number") }}}}
+	require.Equal(t, ExitOK, p.Main([]string{"help", "alpha"}))
+	require.Contains(t, out.String(), "usage: tool alpha [flags] ARG")
+	require.Contains(t, out.String(), "-n")
+	require.Empty(t, errb.String())
+	out.Reset()
+	require.Equal(t, ExitOK, p.Main([]string{"alpha", "-h"}))
+	require.Contains(t, out.String(), "usage: tool alpha [flags] ARG", "COMMAND -h on stdout")
+	require.Empty(t, errb.String())
+	require.Equal(t, ExitUsage, p.Main([]string{"help", "nosuch"}))
+	require.Contains(t, errb.String(), `unknown command "nosuch"`)
 }
