@@ -2,9 +2,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"text/tabwriter"
 
+	"github.com/strata-kv/strata/internal/cli"
 	"github.com/strata-kv/strata/kv"
 )
 
@@ -21,9 +23,15 @@ func (c *demoCmd) run(args []string) error {
 	return e.withDB(false, func(db *kv.DB) error { return demo(e, db) })
 }
 
+// demo writes the sample runs and prints what it shows, as text, or with
+// -json one document: the directory, the runs, the version it ended at
+// and the time-travel read's version.
 func demo(e *env, db *kv.DB) error {
 	abs, _ := filepath.Abs(e.dir)
 	out := e.stdout
+	if e.json {
+		out = io.Discard
+	}
 	fmt.Fprintf(out, "Strata demo: writing to %s\n\n", abs)
 
 	plans := []string{"read the issue", "write a failing test", "fix the bug", "run the suite", "open a pull request"}
@@ -99,5 +107,9 @@ func demo(e *env, db *kv.DB) error {
 		abs, st.Segments, st.LiveBytes, st.Versions, st.Keys)
 	fmt.Fprintf(out, "Look around:\n  go run ./cmd/strata -dir %s -run %s history plan\n  go run ./cmd/strata -dir %s -run %s scan\n",
 		e.dir, runs[0], e.dir, runs[1])
+	if e.json {
+		return cli.WriteJSON(e.stdout, map[string]any{"dir": abs, "runs": runs, "version": db.LastVersion(),
+			"time_travel_version": checkpoint, "plan": toVersionJSON(runs[0], "plan", now)})
+	}
 	return nil
 }
