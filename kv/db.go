@@ -247,8 +247,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 	}
 	if !o.ReadOnly {
 		db.compact.stop, db.compact.done = make(chan struct{}), make(chan struct{})
-		db.compact.kick = make(chan struct{}, 1)
-		db.compact.kick <- struct{}{} // look for work at once: Open may find dead bytes
+		db.compact.kick = make(chan struct{}, 1) // background looks at once: Open may find dead bytes
 		go db.background()
 	}
 	return db, nil
