@@ -191,6 +191,10 @@ func (p *Program) Main(args []string) int {
 		usage(p.Stderr)
 		return ExitUsage
 	}
+	if f := fs.Lookup("dir"); f != nil && f.Value.String() == "" {
+		fmt.Fprintf(p.Stderr, "%s: -dir is empty: name a data directory (default %s)\n", p.Name, DefaultDir)
+		return ExitUsage
+	}
 	err := cmd.Run(fs.Args())
 	if err != nil && !errors.Is(err, ErrCorruptFound) {
 		// The engine's errors start with "strata: ", and so may the

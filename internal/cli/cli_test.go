@@ -77,6 +77,15 @@ func TestProgram(t *testing.T) {
 	require.Contains(t, errb.String(), `unknown command "nosuch"`)
 	require.Equal(t, ExitOK, run("alpha", "-h"))
 
+	got = nil
+	require.Equal(t, ExitUsage, run("alpha", "x"), "an empty -dir is bad usage")
+	require.Nil(t, got, "the command did not run")
+	require.Contains(t, errb.String(), "-dir is empty")
+	dir = "default"
+	require.Equal(t, ExitUsage, run("-dir", "", "alpha", "x"))
+	require.Equal(t, ExitUsage, run("alpha", "x", "-dir="))
+	require.Nil(t, got)
+
 	dir = "default"
 	require.Equal(t, ExitOK, run("alpha", "-5", "-dir", "d1", "-n", "3"))
 	require.Equal(t, []string{"-5"}, got)
