@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path/filepath"
+	"slices"
 
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/segment"
@@ -15,7 +16,11 @@ import (
 // taken while writers go on. Sealed segments (immutable) are hard-linked
 // where the file system allows, else copied, with their hint files; the
 // active segment is copied up to the end of the returned version's
-// frame; a manifest lists them. Everything is fsynced before it returns.
+// frame; a manifest lists them. Everything is fsynced before it returns,
+// the new directory's entry in its parent included. A Checkpoint that
+// fails removes what it wrote (dir too), so the same dir can be tried
+// again; one cut short by a crash leaves a dir that Open refuses as
+// damaged rather than reads as an older database.
 // Compaction waits while a checkpoint links the files it could remove.
 // The checkpoint takes the disk space of the copied active segment (at
 // most SegmentSize) where links are possible.
@@ -53,31 +58,76 @@ func (db *DB) Checkpoint(dir string) (Version, error) {
 		return 0, fmt.Errorf("strata: checkpoint: %w", db.failed())
 	}
 
-	if err := db.fs.MkdirAll(dir); err != nil {
+	if err := db.checkpointInto(dir, &man, active, v); err != nil {
 		return 0, fmt.Errorf("strata: checkpoint: %w", err)
 	}
-	for _, s := range man.Segments {
-		name := segment.FileName(s.ID)
-		if _, err := vfs.LinkOrCopy(db.fs, filepath.Join(db.dir, name), filepath.Join(dir, name)); err != nil {
-			return 0, fmt.Errorf("strata: checkpoint: %w", err)
+	return Version(v), nil
+}
+
+// checkpointInto writes the checkpoint of the version v, held by the
+// segments man lists and active, into dir, which does not exist.
+//
+// The manifest is written first, listing every file the checkpoint will
+// hold: until the last of them is in place, Open refuses the directory
+// as damaged (a listed segment missing), where a directory of segments
+// without a manifest would read as a log, the database at an older
+// version, with no error (review 51). Each file is written under a
+// temporary name and renamed into place, so a crash leaves no file
+// partly written under its own name. If anything fails, what it wrote is
+// removed, the directory too, so that a retry can use the same name.
+// Once it returns nil, every file, the directory's entries and its own
+// entry in its parent (and those of any parent it created) are durable.
+func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.Writer, v uint64) (err error) {
+	created, err := vfs.MkdirAllSync(db.fs, dir)
+	var written []string
+	defer func() {
+		if err == nil {
+			return
 		}
-		hint := segment.HintName(s.ID)
-		if _, err := vfs.LinkOrCopy(db.fs, filepath.Join(db.dir, hint), filepath.Join(dir, hint)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return 0, fmt.Errorf("strata: checkpoint: %w", err)
+		for _, name := range slices.Backward(written) {
+			db.fs.Remove(name)
+		}
+		if created {
+			db.fs.Remove(dir)
+		}
+	}()
+	if err != nil {
+		return err
+	}
+	activeName := filepath.Base(active.Path())
+	man.Active = active.ID()
+	written = append(written, filepath.Join(dir, segment.ManifestName))
+	if err := segment.WriteManifest(db.fs, dir, man); err != nil { // fsyncs the directory
+		return err
+	}
+	put := func(name string, write func(tmp string) error) error {
+		tmp, final := filepath.Join(dir, name+".tmp"), filepath.Join(dir, name)
+		written = append(written, tmp)
+		if err := write(tmp); err != nil {
+			return err
+		}
+		written = append(written, final)
+		return db.fs.Rename(tmp, final)
+	}
+	for _, s := range man.Segments {
+		for _, name := range []string{segment.FileName(s.ID), segment.HintName(s.ID)} {
+			err := put(name, func(tmp string) error {
+				_, err := vfs.LinkOrCopy(db.fs, filepath.Join(db.dir, name), tmp)
+				return err
+			})
+			if err != nil && !(errors.Is(err, fs.ErrNotExist) && name == segment.HintName(s.ID)) {
+				return err // (a hint file may be missing: Open rebuilds it)
+			}
 		}
 	}
 	data, err := activePrefix(db.fs, active.Path(), v)
 	if err != nil {
-		return 0, fmt.Errorf("strata: checkpoint: %w", err)
+		return err
 	}
-	if err := vfs.WriteFile(db.fs, filepath.Join(dir, filepath.Base(active.Path())), data); err != nil {
-		return 0, fmt.Errorf("strata: checkpoint: %w", err)
+	if err := put(activeName, func(tmp string) error { return vfs.WriteFile(db.fs, tmp, data) }); err != nil {
+		return err
 	}
-	man.Active = active.ID()
-	if err := segment.WriteManifest(db.fs, dir, &man); err != nil { // fsyncs the directory
-		return 0, fmt.Errorf("strata: checkpoint: %w", err)
-	}
-	return Version(v), nil
+	return db.fs.SyncDir(dir)
 }
 
 // activePrefix reads the active segment at path up to the end of the

@@ -162,7 +162,7 @@ func openFS(fsys vfs.FS, dir string, o Options, setup ...func(*DB)) (*DB, error)
 		if _, err := fsys.List(dir); err != nil {
 			return nil, fmt.Errorf("strata: open %s read-only: %w", dir, err)
 		}
-	} else if err := fsys.MkdirAll(dir); err != nil {
+	} else if _, err := vfs.MkdirAllSync(fsys, dir); err != nil { // its entry durable before any commit is
 		return nil, fmt.Errorf("strata: create %s: %w", dir, err)
 	}
 	lock, err := fsys.Lock(filepath.Join(dir, lockFile), o.ReadOnly, o.LockTimeout)

@@ -38,6 +38,36 @@ func WriteFileAtomic(fs FS, name string, data []byte) error {
 	return fs.SyncDir(filepath.Dir(name))
 }
 
+// MkdirAllSync creates dir and its missing parents, as FS.MkdirAll, and
+// makes each created directory's entry durable: it syncs the parent of
+// every directory it created, deepest first, so that a power loss after
+// it returns cannot take the directory (and what is synced in it) away.
+// It reports whether dir itself was created.
+func MkdirAllSync(fs FS, dir string) (created bool, err error) {
+	dir = filepath.Clean(dir)
+	var made []string
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := fs.List(d); err == nil {
+			break
+		}
+		made = append(made, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := fs.MkdirAll(dir); err != nil {
+		return false, err
+	}
+	for _, d := range made {
+		if parent := filepath.Dir(d); parent != d {
+			if err := fs.SyncDir(parent); err != nil {
+				return len(made) > 0, err
+			}
+		}
+	}
+	return len(made) > 0, nil
+}
+
 // ReadFile returns the contents of name.
 func ReadFile(fs FS, name string) ([]byte, error) { return readFile(fs, name, false) }
 

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -141,7 +142,21 @@ func (m *Mem) Remove(name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.files[name] == nil {
-		return notExist("remove", name)
+		if !m.dirs[name] {
+			return notExist("remove", name)
+		}
+		for f := range m.files {
+			if strings.HasPrefix(f, name+"/") {
+				return &fs.PathError{Op: "remove", Path: name, Err: errors.New("directory not empty")}
+			}
+		}
+		for d := range m.dirs {
+			if strings.HasPrefix(d, name+"/") {
+				return &fs.PathError{Op: "remove", Path: name, Err: errors.New("directory not empty")}
+			}
+		}
+		delete(m.dirs, name)
+		return nil
 	}
 	delete(m.files, name)
 	return nil

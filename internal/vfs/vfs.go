@@ -55,7 +55,7 @@ type FS interface {
 	OpenRW(name string) (File, error)
 	// Rename renames oldname to newname, replacing newname if it exists.
 	Rename(oldname, newname string) error
-	// Remove removes a file.
+	// Remove removes a file, or an empty directory.
 	Remove(name string) error
 	// List returns the names (not paths) of the entries of dir, sorted.
 	List(dir string) ([]string, error)

@@ -290,3 +290,48 @@ func TestWriteFileAtomic(t *testing.T) {
 		}
 	}
 }
+
+// MkdirAllSync syncs the parent of every directory it creates, deepest
+// first, and nothing else; Remove removes an empty directory but not one
+// that holds something. Alike on both implementations.
+func TestMkdirAllSyncAndRemoveDir(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T) (FS, string){
+		"os":  func(t *testing.T) (FS, string) { return Default, t.TempDir() },
+		"mem": func(t *testing.T) (FS, string) { m := NewMem(); require.NoError(t, m.MkdirAll("/d")); return m, "/d" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fs, dir := mk(t)
+			var synced []string
+			efs := NewErrorFS(fs, -1, false)
+			efs.SetAfter(func(op Op) {
+				if op.Kind == OpSyncDir {
+					synced = append(synced, op.Path)
+				}
+			})
+			deep := filepath.Join(dir, "a", "b", "c")
+			created, err := MkdirAllSync(efs, deep)
+			require.NoError(t, err)
+			require.True(t, created)
+			require.Equal(t, []string{filepath.Join(dir, "a", "b"), filepath.Join(dir, "a"), dir}, synced)
+			_, err = fs.List(deep)
+			require.NoError(t, err)
+
+			synced = nil
+			created, err = MkdirAllSync(efs, deep)
+			require.NoError(t, err)
+			require.False(t, created, "it was there")
+			require.Empty(t, synced)
+
+			f := writeFile(t, fs, filepath.Join(deep, "x"), "x", false)
+			require.NoError(t, f.Close())
+			require.Error(t, fs.Remove(filepath.Join(dir, "a", "b")), "not empty: holds a directory")
+			require.Error(t, fs.Remove(deep), "not empty: holds a file")
+			require.NoError(t, fs.Remove(filepath.Join(deep, "x")))
+			require.NoError(t, fs.Remove(deep))
+			_, err = fs.List(deep)
+			require.Error(t, err, "removed")
+			_, err = fs.List(filepath.Join(dir, "a", "b"))
+			require.NoError(t, err, "its parent stays")
+		})
+	}
+}
