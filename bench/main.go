@@ -12,6 +12,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,8 +20,10 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -48,6 +51,9 @@ type options struct {
 	seed      uint64
 	childName string
 	childDir  string
+	// childTimeout stops a child that runs longer (0: childTimeout's
+	// default).
+	childTimeout time.Duration
 }
 
 // run is the whole command: args are the flags, the table goes to stdout
@@ -64,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&o.probe, "fsync-probe", 2*time.Second, "how long to measure the disk's serial fsync rate (0 = skip)")
 	fs.StringVar(&o.tmpDir, "tmpdir", "", "where the engines' temporary directories go (default: the system's)")
 	fs.Uint64Var(&o.seed, "seed", 1, "seed of every random choice")
+	fs.DurationVar(&o.childTimeout, "child-timeout", 0, "stop an engine's child that runs longer, as hung (0 = 30s + 5m x scale + 12 x -duration + 3 x -sync-duration)")
 	fs.StringVar(&o.childName, "child", "", "internal: run the workloads of this engine and print JSON")
 	fs.StringVar(&o.childDir, "dir", "", "internal: the child's directory")
 	fs.Usage = func() {
@@ -188,19 +195,47 @@ func runParent(o options, cfg Config, names []string, stderr io.Writer) (*Report
 	}
 	fmt.Fprintf(stderr, "%d keys, W3 %d keys x %d versions, read cap %v, W5 cap %v\n",
 		cfg.Keys, cfg.HistoryKeys, HistoryVersions, cfg.ReadCap, cfg.SyncCap)
+	// Ctrl-C or a SIGTERM stops the child running (and so frees its
+	// directory, which runChildProcess removes) rather than leave it
+	// running, orphaned, in a directory no one removes (review 52).
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
 	for i, name := range names {
 		fmt.Fprintf(stderr, "== %s (%d/%d)\n", name, i+1, len(names))
-		res := runChildProcess(exe, name, o, stderr)
+		res := runChildContext(ctx, exe, name, o, stderr)
+		if ctx.Err() != nil {
+			return nil, errors.New("interrupted: the child is stopped and its directory removed")
+		}
 		rep.Engines = append(rep.Engines, res)
 	}
 	rep.WallS = time.Since(start).Seconds()
 	return rep, nil
 }
 
+// childTimeout is how long a child may run before it is stopped as hung:
+// far more than its workloads take (each read workload stops at its cap,
+// the fills and loads grow with the scale: about a minute a child at
+// scale 1 here), so that only a child that does not end meets it.
+func childTimeout(o options) time.Duration {
+	if o.childTimeout > 0 {
+		return o.childTimeout
+	}
+	return 30*time.Second + time.Duration(o.scale*float64(5*time.Minute)) + 12*o.readCap + 3*o.syncCap
+}
+
 // runChildProcess runs one engine's child in a fresh temporary directory,
 // passing its progress through to stderr, and returns its result with the
 // child's peak RSS added.
 func runChildProcess(exe, name string, o options, stderr io.Writer) *ChildResult {
+	return runChildContext(context.Background(), exe, name, o, stderr)
+}
+
+// runChildContext is runChildProcess, stopping the child when ctx ends
+// or when it runs past childTimeout.
+func runChildContext(ctx context.Context, exe, name string, o options, stderr io.Writer) *ChildResult {
+	timeout := childTimeout(o)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
 	fail := func(err error) *ChildResult {
 		fmt.Fprintf(stderr, "[%s] FAILED: %v\n", name, err)
 		return &ChildResult{Engine: name, Metrics: map[string]float64{}, Error: err.Error()}
@@ -210,17 +245,24 @@ func runChildProcess(exe, name string, o options, stderr io.Writer) *ChildResult
 		return fail(err)
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command(exe,
+	cmd := exec.CommandContext(ctx, exe,
 		"-child", name, "-dir", dir,
 		"-scale", strconv.FormatFloat(o.scale, 'g', -1, 64),
 		"-duration", o.readCap.String(), "-sync-duration", o.syncCap.String(),
 		"-seed", strconv.FormatUint(o.seed, 10))
 	cmd.Env = append(os.Environ(), ChildEnv+"=1")
+	cmd.WaitDelay = 5 * time.Second // a killed child's pipes, if something else holds them
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = stderr
 	start := time.Now()
 	runErr := cmd.Run()
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fail(fmt.Errorf("no result after %v: stopped as hung (-child-timeout)", timeout))
+	}
+	if ctx.Err() != nil {
+		return fail(fmt.Errorf("stopped: %w", context.Cause(ctx)))
+	}
 	var res ChildResult
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil {
 		if runErr != nil {
@@ -231,8 +273,12 @@ func runChildProcess(exe, name string, o options, stderr io.Writer) *ChildResult
 	if res.Metrics == nil {
 		res.Metrics = map[string]float64{}
 	}
-	if rss := maxRSS(cmd.ProcessState); rss > 0 {
-		res.Metrics[MetricRSS] = float64(rss)
+	if _, ok := res.Metrics[MetricRSS]; !ok {
+		// The child measures its own peak where it can (selfPeakRSS):
+		// its rusage may start from the parent's peak.
+		if rss := maxRSS(cmd.ProcessState); rss > 0 {
+			res.Metrics[MetricRSS] = float64(rss)
+		}
 	}
 	if runErr != nil && res.Error == "" {
 		res.Error = runErr.Error()

@@ -43,7 +43,8 @@ func (r row) title(rep *Report) string {
 
 // rows are the table's rows, in order.
 var rows = []row{
-	{MetricFill, "W1 fill, 1 put per commit, no fsync (ops/s)", higherBetter, fmtCount, []string{"bbolt"}, ""},
+	// W1's target is Pebble's (bbolt's cell commits 1000 puts at a time).
+	{MetricFill, "W1 fill, 1 put per commit, no fsync (ops/s)", vsPebble, fmtCount, []string{"bbolt"}, ""},
 	{MetricBatchFill, "W1b fill, batches of 1000 (ops/s)", higherBetter, fmtCount, nil, ""},
 	{MetricGet1, "W2 random Get, 1 goroutine (ops/s)", higherBetter, fmtCount, nil, ""},
 	{MetricGet2, "W2 random Get, 2 goroutines (ops/s)", higherBetter, fmtCount, nil, ""},
@@ -123,6 +124,7 @@ func ratio(rw row, byName map[string]*ChildResult) string {
 	switch rw.ratio {
 	case higherBetter:
 		best, bestName := 0.0, ""
+		var failed []string // peers that failed before this workload
 		for _, name := range engineNames[1:] {
 			if r, ok := byName[name]; ok {
 				v, ok := r.Metrics[rw.metric]
@@ -132,9 +134,17 @@ func ratio(rw row, byName map[string]*ChildResult) string {
 				if ok && v > best {
 					best, bestName = v, name
 				}
+				if !ok && r.Error != "" {
+					failed = append(failed, name)
+				}
 			}
 		}
-		if best == 0 {
+		switch {
+		case len(failed) > 0 && best == 0:
+			return fmt.Sprintf("? (%s failed)", strings.Join(failed, ", "))
+		case len(failed) > 0: // the best peer is not known
+			return fmt.Sprintf("? (%s failed; %.2fx %s)", strings.Join(failed, ", "), sv/best, bestName)
+		case best == 0:
 			return "–"
 		}
 		return fmt.Sprintf("%.2fx (%s)", sv/best, bestName)
@@ -144,6 +154,9 @@ func ratio(rw row, byName map[string]*ChildResult) string {
 			return "–"
 		}
 		pv, ok := p.Metrics[rw.metric]
+		if !ok && p.Error != "" {
+			return "? (pebble failed)"
+		}
 		if !ok || pv == 0 {
 			return "–"
 		}
