@@ -63,7 +63,11 @@ func TestReview51CheckpointDuringMergesHoldsAPrefix(t *testing.T) {
 	var cps []cp
 	root := t.TempDir()
 	r := rand.New(rand.NewPCG(99, 51))
-	for i := range 10 {
+	rounds := 10
+	if raceEnabled {
+		rounds = 3 // about thirty times slower
+	}
+	for i := range rounds {
 		// A chunk of writes, and a checkpoint taken while they run.
 		var chunk sync.WaitGroup
 		chunk.Go(func() {
