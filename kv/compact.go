@@ -725,6 +725,11 @@ func (db *DB) backgroundPass() {
 	if db.opts.CompactAt <= 0 || db.retention().KeepsAll() || db.failed() != nil {
 		return
 	}
+	select {
+	case <-db.compact.stop:
+		return // Close has come: a walk of the index for jobs it would cancel
+	default:
+	}
 	pol, err := db.policy()
 	if err != nil || db.compact.idle.same(db, pol) {
 		return
