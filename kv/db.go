@@ -491,7 +491,8 @@ type Stats struct {
 	Groups int64
 	// Fsyncs counts the fsyncs of segment files since Open: Strict
 	// groups, background syncs, Sync calls that found bytes not yet
-	// durable, and the sealing of segments (a roll, Close).
+	// durable, and the sealing of segments (a roll, Close); always 0
+	// InMemory.
 	Fsyncs int64
 	// FsyncP99 is the 99th-percentile fsync latency since Open, as the
 	// upper bound of a histogram bucket (at most 25% above the true
@@ -499,7 +500,8 @@ type Stats struct {
 	FsyncP99 time.Duration
 }
 
-// Stats returns current figures. It works on a closed DB too.
+// Stats returns current figures. It works on a closed DB too; called
+// while a Close runs, it waits for the Close to finish.
 func (db *DB) Stats() Stats {
 	t := db.segs.Load()
 	st := Stats{Segments: len(t.sealed), LastVersion: db.LastVersion()}
@@ -511,8 +513,15 @@ func (db *DB) Stats() Stats {
 		st.LiveBytes += t.active.Flushed()
 	}
 	// Run events and metadata are Strata's own, not the API's keys.
-	evKeys, evVersions := db.closedInternal.keys, db.closedInternal.versions
-	if db.enter() == nil { // the walk needs the index: not during or after Close
+	var evKeys, evVersions int64
+	if db.enter() != nil {
+		// The walk needs the index: not during or after Close, which
+		// counts them before it closes the index. Read once it has
+		// (review 53: read before, a Stats that met a Close beginning
+		// counted them as keys, and raced with the Close's count).
+		<-db.closeDone
+		evKeys, evVersions = db.closedInternal.keys, db.closedInternal.versions
+	} else {
 		evKeys, evVersions = db.internalCounts()
 		for id, sh := range db.deadBySegment(db.retention()) {
 			if s := t.sealed[id]; s != nil {
@@ -529,8 +538,11 @@ func (db *DB) Stats() Stats {
 	st.Keys -= evKeys
 	st.Versions -= evVersions
 	st.IndexBytes = db.ix.Bytes()
-	st.Commits = db.stats.commits.Load()
+	// Groups first: the pipeline counts a group's commits, then the
+	// group, so loaded in this order Commits >= Groups holds (the other
+	// order saw a group whose commits it had not, review 53).
 	st.Groups = db.stats.groups.Load()
+	st.Commits = db.stats.commits.Load()
 	st.Fsyncs = db.stats.fsyncs.n.Load()
 	st.FsyncP99 = db.stats.fsyncs.quantile(0.99)
 	return st
@@ -571,7 +583,9 @@ func (db *DB) createSegment(id uint32, base uint64, ts int64) (*segment.Writer, 
 	if err != nil {
 		return nil, err
 	}
-	w.OnSync(db.stats.fsyncs.record)
+	if db.opts.Durability != InMemory { // (whose Syncs touch no disk: review 53)
+		w.OnSync(db.stats.fsyncs.record)
+	}
 	if db.opts.Durability == Strict {
 		w.SyncEachFlush()
 	}
