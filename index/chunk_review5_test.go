@@ -62,11 +62,15 @@ func TestNewChunkAlignedNoLeakReview5(t *testing.T) {
 		}
 	}
 	grown := vmSize(t) - before
-	// Allow a few MiB of the runtime's own mappings. No lower bound:
-	// mapped proved every chunk there, and the arenas of indexes earlier
-	// tests dropped may be unmapped (by their cleanups) meanwhile, which
-	// made one in many runs measure less than the 64 chunks.
-	if grown > n*chunkBytes+8<<20 {
+	// Allow the runtime's own mappings meanwhile: a few MiB, or a heap
+	// arena (64 MiB on 64-bit Linux) when the Go heap grows during the
+	// test, as it did in one of 15 runs (72 MiB more). A leak this test
+	// is for (the alignment's slack kept: chunkBytes more a chunk) is
+	// 128 MiB. No lower bound: mapped proved every chunk there, and the
+	// arenas of indexes earlier tests dropped may be unmapped (by their
+	// cleanups) meanwhile, which made one in many runs measure less than
+	// the 64 chunks.
+	if grown > n*chunkBytes+72<<20 {
 		t.Fatalf("%d chunks grew the mapped size by %d bytes, want about %d", n, grown, n*chunkBytes)
 	}
 	for i, c := range cs {
@@ -77,7 +81,7 @@ func TestNewChunkAlignedNoLeakReview5(t *testing.T) {
 			t.Fatalf("chunk %d still mapped after freeChunk", i)
 		}
 	}
-	if shrunk := vmSize(t) - before; shrunk > 8<<20 {
+	if shrunk := vmSize(t) - before; shrunk > 72<<20 {
 		t.Fatalf("after freeing, %d bytes stay mapped", shrunk)
 	}
 }
