@@ -215,8 +215,8 @@ func notes(rep *Report, byName map[string]*ChildResult) []string {
 	}
 	out = append(out, fmt.Sprintf("W7: one version of every key is %.1f MiB of keys and values; Strata opened with Retention{KeepVersions: 1} and compacted with DB.Compact, Pebble with Compact over the whole key space, Badger with Flatten then RunValueLogGC(0.5) until it rewrites nothing; bbolt has no compaction call (left out).",
 		float64(rep.HistoryKeys*(KeyLen+ValueLen))/(1<<20)))
-	out = append(out, "W2 GC share: the garbage collector's CPU over all CPU the child process used during W2 with 1 goroutine (runtime/metrics /cpu/classes; it counts the collector's own goroutines and the assists it takes from others).")
-	out = append(out, "Bytes on disk: apparent size of every file in the W1 directory after Close. W6: time for Open of that directory (Strata rebuilds its index, Pebble replays its WAL). Peak RSS: the engine's child process over all its workloads.")
+	out = append(out, "W2 GC share: the garbage collector's CPU over all CPU the child process used during W2 with 1 goroutine (runtime/metrics /cpu/classes, which the runtime brings up to date at the end of a collection: each sample follows a forced one, so the window is W2 and that last collection; it counts the collector's own goroutines and the assists it takes from others).")
+	out = append(out, "Bytes on disk: the disk space of every file in the W1 directory after Close, as du counts it (allocated blocks). W6: time for Open of that directory (Strata rebuilds its index, Pebble replays its WAL). Peak RSS: the engine's child process over all its workloads, as it reads its own peak at its end (Linux VmHWM). W1's ratio is against Pebble, the issue's W1 target (bbolt's W1 commits 1000 puts at a time).")
 	for _, r := range rep.Engines {
 		if r.Error != "" {
 			out = append(out, fmt.Sprintf("%s FAILED: %s", engineTitles[r.Engine], r.Error))
