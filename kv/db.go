@@ -63,11 +63,18 @@ type DB struct {
 	// of: the horizon at Open, then the newest each job dropped. A change
 	// feed after it has lost nothing.
 	dropped atomic.Uint64
-	// closedInternal is internalCounts as Close left them (Stats works
-	// on a closed DB).
-	closedInternal struct{ keys, versions int64 }
-	pins           pins
-	compact        compactor
+	// closedInternal is internalCounts as Close left them, counted just
+	// before it closed the index (done then): Stats works on a closed
+	// DB. closeMu guards it and the index's Close, so that a Stats during
+	// a Close counts from the index while it is open, and from these
+	// once it is not.
+	closeMu        sync.Mutex
+	closedInternal struct {
+		keys, versions int64
+		done           bool
+	}
+	pins    pins
+	compact compactor
 
 	pipe  pipeline
 	stats counters
@@ -344,8 +351,11 @@ func (db *DB) Close() error {
 			errs = append(errs, err)
 		}
 	}
+	db.closeMu.Lock()
 	db.closedInternal.keys, db.closedInternal.versions = db.internalCounts()
+	db.closedInternal.done = true
 	db.ix.Close()
+	db.closeMu.Unlock()
 	if err := db.lock.Close(); err != nil {
 		errs = append(errs, err)
 	}
@@ -500,8 +510,8 @@ type Stats struct {
 	FsyncP99 time.Duration
 }
 
-// Stats returns current figures. It works on a closed DB too; called
-// while a Close runs, it waits for the Close to finish.
+// Stats returns current figures. It works on a closed DB too, and
+// during a Close.
 func (db *DB) Stats() Stats {
 	t := db.segs.Load()
 	st := Stats{Segments: len(t.sealed), LastVersion: db.LastVersion()}
@@ -515,12 +525,19 @@ func (db *DB) Stats() Stats {
 	// Run events and metadata are Strata's own, not the API's keys.
 	var evKeys, evVersions int64
 	if db.enter() != nil {
-		// The walk needs the index: not during or after Close, which
-		// counts them before it closes the index. Read once it has
-		// (review 53: read before, a Stats that met a Close beginning
-		// counted them as keys, and raced with the Close's count).
-		<-db.closeDone
-		evKeys, evVersions = db.closedInternal.keys, db.closedInternal.versions
+		// During or after Close: from the index while it is open, else
+		// as Close counted them before closing it (review 53: read
+		// unguarded, a Stats that met a Close beginning counted them as
+		// keys; review 54: waiting for the Close instead hung a Stats
+		// called inside a View, which the Close waits for).
+		db.closeMu.Lock()
+		if db.closedInternal.done {
+			evKeys, evVersions = db.closedInternal.keys, db.closedInternal.versions
+		} else {
+			evKeys, evVersions = db.internalCounts()
+		}
+		_, st.Keys, st.Versions = db.ix.Counts()
+		db.closeMu.Unlock()
 	} else {
 		evKeys, evVersions = db.internalCounts()
 		for id, sh := range db.deadBySegment(db.retention()) {
@@ -530,11 +547,11 @@ func (db *DB) Stats() Stats {
 				st.DeadBytes += sh.of(t.active.Flushed())
 			}
 		}
+		_, st.Keys, st.Versions = db.ix.Counts()
 		db.leave()
 		st.DeadBytes = min(st.DeadBytes, st.LiveBytes)
 		st.LiveBytes -= st.DeadBytes
 	}
-	_, st.Keys, st.Versions = db.ix.Counts()
 	st.Keys -= evKeys
 	st.Versions -= evVersions
 	st.IndexBytes = db.ix.Bytes()
