@@ -67,9 +67,10 @@ func (db *DB) Checkpoint(dir string) (Version, error) {
 // checkpointInto writes the checkpoint of the version v, held by the
 // segments man lists and active, into dir, which does not exist.
 //
-// The manifest is written first, listing every file the checkpoint will
-// hold: until the last of them is in place, Open refuses the directory
-// as damaged (a listed segment missing), where a directory of segments
+// The manifest is written first, in place, listing every file the
+// checkpoint will hold: until the last of them is in place, Open refuses
+// the directory as damaged (the manifest torn, or a listed segment
+// missing), where a directory of segments
 // without a manifest would read as a log, the database at an older
 // version, with no error (review 51). Each file is written under a
 // temporary name and renamed into place, so a crash leaves no file
@@ -94,10 +95,24 @@ func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.
 	if err != nil {
 		return err
 	}
+	if !created {
+		// Checked again under compact.sem: another Checkpoint into the
+		// same dir may have made it since Checkpoint's first look (review
+		// 55: this one's cleanup then removed that one's finished files).
+		return fmt.Errorf("%s: %w", dir, fs.ErrExist)
+	}
 	activeName := filepath.Base(active.Path())
 	man.Active = active.ID()
-	written = append(written, filepath.Join(dir, segment.ManifestName))
-	if err := segment.WriteManifest(db.fs, dir, man); err != nil { // fsyncs the directory
+	// Written in place, not through a temporary name: from its creation
+	// on, a MANIFEST (empty or torn) makes Open refuse the directory,
+	// where a MANIFEST.tmp alone left it a directory Open takes for a new
+	// database (review 55, a process killed during the write).
+	mpath := filepath.Join(dir, segment.ManifestName)
+	written = append(written, mpath)
+	if err := vfs.WriteFile(db.fs, mpath, man.Encode()); err != nil {
+		return err
+	}
+	if err := db.fs.SyncDir(dir); err != nil {
 		return err
 	}
 	put := func(name string, write func(tmp string) error) error {
