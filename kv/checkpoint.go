@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 
@@ -16,11 +17,14 @@ import (
 // taken while writers go on. Sealed segments (immutable) are hard-linked
 // where the file system allows, else copied, with their hint files; the
 // active segment is copied up to the end of the returned version's
-// frame; a manifest lists them. Everything is fsynced before it returns,
-// the new directory's entry in its parent included. A Checkpoint that
-// fails removes what it wrote (dir too), so the same dir can be tried
-// again; one cut short by a crash leaves a dir that Open refuses as
-// damaged rather than reads as an older database.
+// frame; a manifest lists them. They are written into a temporary
+// directory beside dir (dir.checkpoint-XXXXXXXX), which is renamed to
+// dir once everything in it is fsynced; the new entry in dir's parent is
+// fsynced before Checkpoint returns. So dir appears whole or not at all:
+// a Checkpoint that fails removes what it wrote, so the same dir can be
+// tried again, and one cut short by a crash leaves dir missing and,
+// perhaps, the temporary directory (which Open refuses as damaged, and
+// which can be removed).
 // Compaction waits while a checkpoint links the files it could remove.
 // The checkpoint takes the disk space of the copied active segment (at
 // most SegmentSize) where links are possible.
@@ -67,69 +71,46 @@ func (db *DB) Checkpoint(dir string) (Version, error) {
 // checkpointInto writes the checkpoint of the version v, held by the
 // segments man lists and active, into dir, which does not exist.
 //
-// The manifest is written first, in place, listing every file the
-// checkpoint will hold: until the last of them is in place, Open refuses
-// the directory as damaged (the manifest torn, or a listed segment
-// missing), where a directory of segments
-// without a manifest would read as a log, the database at an older
-// version, with no error (review 51). Each file is written under a
-// temporary name and renamed into place, so a crash leaves no file
-// partly written under its own name. If anything fails, what it wrote is
-// removed, the directory too, so that a retry can use the same name.
-// Once it returns nil, every file, the directory's entries and its own
-// entry in its parent (and those of any parent it created) are durable.
+// Everything is written into a new directory beside dir under a
+// temporary name (dir.checkpoint-XXXXXXXX), synced, and renamed to dir
+// last, as Pebble does: a crash at any point leaves dir missing or
+// whole, never empty (which Open would take for a new database) nor
+// partly written; what it can leave is the temporary directory, which
+// Open refuses as damaged until its last file is in place (the manifest
+// is written first and lists every file, review 51). If anything fails,
+// what it wrote is removed, so that a retry can use the same name. Once
+// it returns nil, every file, the directory's entries and its own entry
+// in its parent (and those of any parent it created) are durable.
 func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.Writer, v uint64) (err error) {
-	created, err := vfs.MkdirAllSync(db.fs, dir)
+	dir = filepath.Clean(dir)
+	parent := filepath.Dir(dir)
+	if _, err := vfs.MkdirAllSync(db.fs, parent); err != nil {
+		return err
+	}
+	tmp, err := makeTempDir(db.fs, dir+".checkpoint-")
+	if err != nil {
+		return err
+	}
+	at := tmp // where the written files are: tmp, then dir once renamed
 	var written []string
 	defer func() {
 		if err == nil {
 			return
 		}
 		for _, name := range slices.Backward(written) {
-			db.fs.Remove(name)
+			db.fs.Remove(filepath.Join(at, name))
 		}
-		if created {
-			db.fs.Remove(dir)
-		}
+		db.fs.Remove(at)
 	}()
-	if err != nil {
-		return err
-	}
-	if !created {
-		// Checked again under compact.sem: another Checkpoint into the
-		// same dir may have made it since Checkpoint's first look (review
-		// 55: this one's cleanup then removed that one's finished files).
-		return fmt.Errorf("%s: %w", dir, fs.ErrExist)
-	}
-	activeName := filepath.Base(active.Path())
 	man.Active = active.ID()
-	// Written in place, not through a temporary name: from its creation
-	// on, a MANIFEST (empty or torn) makes Open refuse the directory,
-	// where a MANIFEST.tmp alone left it a directory Open takes for a new
-	// database (review 55, a process killed during the write).
-	mpath := filepath.Join(dir, segment.ManifestName)
-	written = append(written, mpath)
-	if err := vfs.WriteFile(db.fs, mpath, man.Encode()); err != nil {
+	written = append(written, segment.ManifestName)
+	if err := vfs.WriteFile(db.fs, filepath.Join(tmp, segment.ManifestName), man.Encode()); err != nil {
 		return err
-	}
-	if err := db.fs.SyncDir(dir); err != nil {
-		return err
-	}
-	put := func(name string, write func(tmp string) error) error {
-		tmp, final := filepath.Join(dir, name+".tmp"), filepath.Join(dir, name)
-		written = append(written, tmp)
-		if err := write(tmp); err != nil {
-			return err
-		}
-		written = append(written, final)
-		return db.fs.Rename(tmp, final)
 	}
 	for _, s := range man.Segments {
 		for _, name := range []string{segment.FileName(s.ID), segment.HintName(s.ID)} {
-			err := put(name, func(tmp string) error {
-				_, err := vfs.LinkOrCopy(db.fs, filepath.Join(db.dir, name), tmp)
-				return err
-			})
+			written = append(written, name)
+			_, err := vfs.LinkOrCopy(db.fs, filepath.Join(db.dir, name), filepath.Join(tmp, name))
 			if err != nil && !(errors.Is(err, fs.ErrNotExist) && name == segment.HintName(s.ID)) {
 				return err // (a hint file may be missing: Open rebuilds it)
 			}
@@ -139,10 +120,45 @@ func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.
 	if err != nil {
 		return err
 	}
-	if err := put(activeName, func(tmp string) error { return vfs.WriteFile(db.fs, tmp, data) }); err != nil {
+	activeName := filepath.Base(active.Path())
+	written = append(written, activeName)
+	if err := vfs.WriteFile(db.fs, filepath.Join(tmp, activeName), data); err != nil {
 		return err
 	}
-	return db.fs.SyncDir(dir)
+	if err := db.fs.SyncDir(tmp); err != nil {
+		return err
+	}
+	// Checked again under compact.sem, just before the rename (which
+	// refuses an existing directory too, but with an error each system
+	// words its own way): another Checkpoint into the same dir, or another
+	// process, may have made it since Checkpoint's first look (review 55).
+	if _, err := db.fs.List(dir); !errors.Is(err, fs.ErrNotExist) {
+		if err == nil {
+			err = fmt.Errorf("%s: %w", dir, fs.ErrExist)
+		}
+		return err
+	}
+	if err := db.fs.Rename(tmp, dir); err != nil {
+		return err
+	}
+	at = dir
+	return db.fs.SyncDir(parent)
+}
+
+// makeTempDir creates a new directory named prefix and 8 random hex
+// digits, and returns its path.
+func makeTempDir(fsys vfs.FS, prefix string) (string, error) {
+	for range 100 {
+		name := fmt.Sprintf("%s%08x", prefix, rand.Uint32())
+		created, err := vfs.MkdirAllSync(fsys, name)
+		if err != nil {
+			return "", err
+		}
+		if created {
+			return name, nil
+		}
+	}
+	return "", fmt.Errorf("%s*: no free name for a temporary directory", prefix)
 }
 
 // activePrefix reads the active segment at path up to the end of the

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,7 +17,8 @@ import (
 // Mem is an in-memory FS. It tracks, per file, the data made durable by
 // the last File.Sync and, per directory, the entries made durable by the
 // last SyncDir, so that CrashClone can produce what a machine would find
-// after a power loss. Directories created by MkdirAll are durable at once.
+// after a power loss. Directories created by MkdirAll, and renamed, are
+// durable at once.
 //
 // Map returns the file's bytes without copying them.
 type Mem struct {
@@ -106,6 +108,9 @@ func (m *Mem) Rename(oldname, newname string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := m.files[oldname]
+	if n == nil && m.dirs[oldname] {
+		return m.renameDir(oldname, newname)
+	}
 	if n == nil {
 		return notExist("rename", oldname)
 	}
@@ -114,6 +119,54 @@ func (m *Mem) Rename(oldname, newname string) error {
 	}
 	delete(m.files, oldname)
 	m.files[newname] = n
+	return nil
+}
+
+// renameDir renames the directory oldname, with everything under it, to
+// newname, as os.Rename does: newname must not exist (an existing
+// directory, even empty, is an error that is fs.ErrExist). Like MkdirAll, it is durable at once: what was durable
+// under oldname is durable under newname. With m.mu held.
+func (m *Mem) renameDir(oldname, newname string) error {
+	switch {
+	case !m.dirExists(filepath.Dir(newname)):
+		return notExist("rename", newname)
+	case m.files[newname] != nil:
+		return &fs.PathError{Op: "rename", Path: newname, Err: errors.New("not a directory")}
+	case strings.HasPrefix(newname, oldname+"/"):
+		return &fs.PathError{Op: "rename", Path: newname, Err: errors.New("a directory into itself")}
+	}
+	if m.dirs[newname] {
+		return &fs.PathError{Op: "rename", Path: newname, Err: fs.ErrExist}
+	}
+	move := func(name string) (string, bool) {
+		if name == oldname {
+			return newname, true
+		}
+		if rest, ok := strings.CutPrefix(name, oldname+"/"); ok {
+			return newname + "/" + rest, true
+		}
+		return "", false
+	}
+	for _, entries := range []map[string]*memNode{m.files, m.durable} {
+		moved := map[string]*memNode{}
+		for name, n := range entries {
+			if to, ok := move(name); ok {
+				moved[to] = n
+				delete(entries, name)
+			}
+		}
+		maps.Copy(entries, moved)
+	}
+	var dirs []string
+	for d := range m.dirs {
+		if to, ok := move(d); ok {
+			dirs = append(dirs, to)
+			delete(m.dirs, d)
+		}
+	}
+	for _, d := range dirs {
+		m.dirs[d] = true
+	}
 	return nil
 }
 

@@ -335,3 +335,58 @@ func TestMkdirAllSyncAndRemoveDir(t *testing.T) {
 		})
 	}
 }
+
+// A directory renames with everything under it onto a missing name,
+// never onto a directory, even empty (an error that is fs.ErrExist, as
+// os.Rename says), alike on both implementations; on Mem, what was
+// durable under the old name is durable under the new one.
+func TestRenameDir(t *testing.T) {
+	for name, mk := range map[string]func(t *testing.T) (FS, string){
+		"os":  func(t *testing.T) (FS, string) { return Default, t.TempDir() },
+		"mem": func(t *testing.T) (FS, string) { m := NewMem(); require.NoError(t, m.MkdirAll("/d")); return m, "/d" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			fs, dir := mk(t)
+			src := filepath.Join(dir, "src")
+			require.NoError(t, fs.MkdirAll(filepath.Join(src, "sub")))
+			require.NoError(t, writeFile(t, fs, filepath.Join(src, "a"), "A", true).Close())
+			require.NoError(t, writeFile(t, fs, filepath.Join(src, "sub", "b"), "B", true).Close())
+			require.NoError(t, fs.SyncDir(src))
+			require.NoError(t, fs.SyncDir(filepath.Join(src, "sub")))
+
+			full := filepath.Join(dir, "full")
+			require.NoError(t, fs.MkdirAll(full))
+			require.NoError(t, writeFile(t, fs, filepath.Join(full, "x"), "x", true).Close())
+			err := fs.Rename(src, full)
+			require.ErrorIs(t, err, os.ErrExist, "onto a directory that holds a file")
+			require.Equal(t, "x", readAll(t, fs, filepath.Join(full, "x")))
+
+			empty := filepath.Join(dir, "empty")
+			require.NoError(t, fs.MkdirAll(empty))
+			require.ErrorIs(t, fs.Rename(src, empty), os.ErrExist, "onto an empty directory (os.Rename refuses any directory)")
+			require.NoError(t, fs.Remove(empty))
+			require.NoError(t, fs.Rename(src, empty))
+			require.Equal(t, "A", readAll(t, fs, filepath.Join(empty, "a")))
+			require.Equal(t, "B", readAll(t, fs, filepath.Join(empty, "sub", "b")))
+			_, err = fs.List(src)
+			require.ErrorIs(t, err, os.ErrNotExist)
+
+			dst := filepath.Join(dir, "dst")
+			require.NoError(t, fs.Rename(empty, dst), "onto a missing name")
+			names, err := fs.List(dst)
+			require.NoError(t, err)
+			require.Equal(t, []string{"a", "sub"}, names)
+			root, err := fs.List(dir)
+			require.NoError(t, err)
+			require.Equal(t, []string{"dst", "full"}, root)
+			require.Error(t, fs.Rename(dst, filepath.Join(dst, "sub", "in")), "into itself")
+			if m, ok := fs.(*Mem); ok {
+				c := m.CrashClone(0)
+				require.Equal(t, "A", readAll(t, c, filepath.Join(dst, "a")))
+				require.Equal(t, "B", readAll(t, c, filepath.Join(dst, "sub", "b")))
+				_, err := c.List(src)
+				require.Error(t, err)
+			}
+		})
+	}
+}
