@@ -20,7 +20,9 @@ import (
 // 100), except that a commit is never split, so a page may exceed limit
 // when one commit alone writes more keys of the run than that. Pass the
 // last one's Version as after to get the next page; an empty result
-// means nothing follows yet (WaitFor then waits for the next commit).
+// means nothing follows yet: no version up to LastVersion() as read
+// before the call touched run's keys under prefix, so a feed moves after
+// there and waits for the next commit with WaitFor (see WaitFor).
 //
 // It finds where to start from the segments (each knows the versions it
 // holds, and every 64th frame of a segment it has read is marked) and

@@ -248,11 +248,13 @@ func ExampleDB_Changes() {
 	ctx := context.Background()
 	after := kv.Version(0) // the consumer's position
 	for seen := 0; seen < 3; {
+		last := db.LastVersion() // nothing up to here is missed if Changes finds nothing
 		changes, err := db.Changes("agent-7", "", after, 100)
 		if err != nil {
 			log.Fatal(err)
 		}
 		if len(changes) == 0 {
+			after = max(after, last) // past other runs' commits, else WaitFor returns at once
 			if err := db.WaitFor(ctx, after+1); err != nil { // block until something new commits
 				log.Fatal(err)
 			}

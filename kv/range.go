@@ -207,10 +207,20 @@ func (db *DB) Runs() ([]RunID, error) {
 // closed (or closes) first. With Changes, it makes a change feed:
 //
 //	for after := start; ; {
+//		last := db.LastVersion() // read before Changes
 //		cs, err := db.Changes(run, "", after, 0)
 //		... handle cs; after = the last one's Version ...
-//		if len(cs) == 0 { err = db.WaitFor(ctx, after+1) }
+//		if len(cs) == 0 {
+//			after = max(after, last) // nothing for run up to last
+//			err = db.WaitFor(ctx, after+1)
+//		}
 //	}
+//
+// An empty page says that no version up to the latest when Changes was
+// called (last, or later) touched run; waiting for after+1 without
+// moving after to last would return at once while the newest commits
+// are other runs' (or outside the prefix), and the loop would spin
+// (review 57).
 func (db *DB) WaitFor(ctx context.Context, v Version) error {
 	for {
 		ch, done := db.waiters.wait()

@@ -89,7 +89,11 @@ func (c *changesCmd) followChanges(ctx context.Context, prefix string) error {
 	for {
 		err := c.withDB(true, func(db *kv.DB) error {
 			for {
+				last := db.LastVersion()
 				page, err := db.Changes(c.env.run, prefix, after, c.limit)
+				if err == nil && len(page) == 0 {
+					after = max(after, last) // the next look starts past other runs' commits
+				}
 				if err != nil || len(page) == 0 {
 					return err
 				}
