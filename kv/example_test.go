@@ -254,7 +254,8 @@ func ExampleDB_Changes() {
 			log.Fatal(err)
 		}
 		if len(changes) == 0 {
-			after = max(after, last) // past other runs' commits, else WaitFor returns at once
+			// Past other runs' commits, else WaitFor returns at once.
+			after = max(after, last)
 			if err := db.WaitFor(ctx, after+1); err != nil { // block until something new commits
 				log.Fatal(err)
 			}
