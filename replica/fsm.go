@@ -136,6 +136,12 @@ func (s *snapshot) Release() { os.RemoveAll(s.tmp) }
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
 	n := f.n
+	// A node whose restore failed keeps its database: raft, its newest
+	// snapshot refused, offers the older one next, which would replace the
+	// node's newer database all the same (review 56).
+	if err := n.failure(); err != nil {
+		return err
+	}
 	staged := n.path(stagedDir)
 	if err := os.RemoveAll(staged); err != nil {
 		return fmt.Errorf("replica: restore: %w", err)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -206,6 +207,14 @@ func (n *Node) settleDirs() error {
 	if err != nil {
 		return fmt.Errorf("replica: %w", err)
 	}
+	// So is a raft snapshot a crash cut short (raft/snapshots/*.tmp, a
+	// partial tar of the database): raft's store skips it, and never
+	// removes it (review 56).
+	partial, err := filepath.Glob(filepath.Join(n.path(raftDir), "snapshots", "*.tmp"))
+	if err != nil {
+		return fmt.Errorf("replica: %w", err)
+	}
+	snaps = append(snaps, partial...)
 	for _, name := range append([]string{n.path(oldDir), n.path(stagedDir), n.path(failedDir)}, snaps...) {
 		if err := os.RemoveAll(name); err != nil {
 			return fmt.Errorf("replica: %w", err)
@@ -486,6 +495,12 @@ func (n *Node) swapIn() (uint64, error) {
 	if err := n.db.Close(); err != nil {
 		n.log.Warn("replica: closing the database before a snapshot replaces it", "err", err)
 	}
+	// What a swap before could not remove (its warning below) would make
+	// the rename fail, and the node with it (review 56): it goes now, or
+	// aside, into a snapshot-* directory settleDirs removes at Open.
+	if err := n.clearOld(); err != nil {
+		return 0, n.reopenAfter(fmt.Errorf("replica: restore: %w", err))
+	}
 	if err := os.Rename(n.path(dbDir), n.path(oldDir)); err != nil {
 		return 0, n.reopenAfter(fmt.Errorf("replica: restore: %w", err))
 	}
@@ -504,6 +519,29 @@ func (n *Node) swapIn() (uint64, error) {
 		n.log.Warn("replica: removing the replaced database", "err", err)
 	}
 	return applied, nil
+}
+
+// clearOld removes oldDir, left by a swap that could not remove it, or
+// if that fails moves it into a new snapshot-* directory, for settleDirs
+// to try again at the next Open. Called with n.mu held.
+func (n *Node) clearOld() error {
+	old := n.path(oldDir)
+	if _, err := os.Lstat(old); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	err := os.RemoveAll(old)
+	if err == nil {
+		return nil
+	}
+	n.log.Warn("replica: removing a replaced database left by an earlier snapshot; moving it aside", "err", err)
+	aside, merr := os.MkdirTemp(n.cfg.Dir, snapshotPrefix)
+	if merr != nil {
+		return errors.Join(err, merr)
+	}
+	if merr := os.Rename(old, filepath.Join(aside, "old")); merr != nil {
+		return errors.Join(err, merr)
+	}
+	return nil
 }
 
 // putBack undoes a swap whose snapshot did not open: the snapshot's
@@ -572,7 +610,15 @@ func (n *Node) Close() error {
 		close(n.closing)
 		var errs []error
 		if n.raft != nil {
-			errs = append(errs, n.stopRaft().Error()) // waits for raft's goroutines
+			stopped := n.stopRaft()
+			// The connections go first: raft reads a peer's snapshot
+			// stream with no deadline, in the goroutine the future waits
+			// for, so a leader gone silent mid-send held Close for ever
+			// (review 56).
+			if n.layer != nil {
+				n.layer.Close()
+			}
+			errs = append(errs, stopped.Error()) // waits for raft's goroutines
 		}
 		errs = append(errs, n.closeParts())
 		n.closeErr = errors.Join(errs...)
