@@ -523,7 +523,27 @@ func (s *Server) handleLeave(w http.ResponseWriter, r *http.Request, body []byte
 		writeError(w, http.StatusBadRequest, "bad_request", errors.New("leave needs id"))
 		return
 	}
+	if !validID(q.ID) {
+		writeError(w, http.StatusBadRequest, "bad_request", fmt.Errorf("leave: %q is not a node id", q.ID))
+		return
+	}
 	n := s.cfg.Node
+	// An ID that is no voter (a typo, a node that left) is refused with
+	// nothing written: raft's RemoveServer does nothing for it, and the
+	// caller was told a node left that is still a voter (review 56). A
+	// member record without a voter (a leave whose record failed) is
+	// cleared.
+	members, err := n.Members()
+	if err != nil {
+		writeKVError(w, err)
+		return
+	}
+	if _, voter := members[q.ID]; !voter {
+		if _, recorded := n.MemberAddr(q.ID); !recorded {
+			writeError(w, http.StatusNotFound, "not_found", fmt.Errorf("leave: %s is not a member of the cluster", q.ID))
+			return
+		}
+	}
 	if q.ID == n.ID() {
 		// The leader leaving: once its removal commits, raft shuts it
 		// down (ShutdownOnRemove), so nothing can go through its log
