@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -61,7 +62,7 @@ func parse(args []string, out io.Writer) (*options, error) {
 	fs.StringVar(&o.dir, "dir", "", "this node's data directory (default strata-node-ID)")
 	fs.StringVar(&o.httpAddr, "http", "127.0.0.1:7070", "address of the HTTP API")
 	fs.StringVar(&o.raftAddr, "raft", "127.0.0.1:7071", "address of raft traffic between nodes")
-	fs.StringVar(&o.httpAdvertise, "http-advertise", "", "the HTTP address other nodes reach this one at (default: -http)")
+	fs.StringVar(&o.httpAdvertise, "http-advertise", "", "the HTTP address other nodes reach this one at (default: -http, with the port its listener got)")
 	fs.StringVar(&o.raftAdvertise, "raft-advertise", "", "the raft address other nodes reach this one at (default: -raft)")
 	fs.BoolVar(&o.bootstrap, "bootstrap", false, "start a new cluster with this node (first start only)")
 	fs.StringVar(&o.join, "join", "", "HTTP address (host:port) of a member to join the cluster through")
@@ -82,13 +83,48 @@ func parse(args []string, out io.Writer) (*options, error) {
 	if o.dir == "" {
 		o.dir = "strata-node-" + o.id
 	}
-	if o.httpAdvertise == "" {
-		o.httpAdvertise = o.httpAddr
+	// Addresses are host:port, each checked here: a malformed -join was
+	// retried for ever in silence, a malformed advertised address stored
+	// in the cluster's configuration (review 56). (-http-advertise
+	// defaults, in run, to -http with the port its listener got.)
+	for _, a := range []struct {
+		flag, value string
+		remote      bool // others dial it: a host and a port other than 0
+	}{
+		{"-http", o.httpAddr, false},
+		{"-raft", o.raftAddr, false},
+		{"-http-advertise", o.httpAdvertise, true},
+		{"-raft-advertise", o.raftAdvertise, true},
+		{"-join", o.join, true},
+	} {
+		if a.value == "" && a.flag != "-http" && a.flag != "-raft" {
+			continue
+		}
+		if err := checkAddr(a.value, a.remote); err != nil {
+			return nil, fmt.Errorf("%s %q: %w", a.flag, a.value, err)
+		}
 	}
 	if (o.cert == "") != (o.key == "") || (o.cert != "" && o.ca == "") {
 		return nil, errors.New("TLS needs -tls-cert, -tls-key and -tls-ca together")
 	}
 	return o, nil
+}
+
+// checkAddr checks that addr is host:port with a port number; remote
+// asks for a host and a port other than 0 (an address others dial).
+func checkAddr(addr string, remote bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port: %w", err)
+	}
+	p, err := strconv.ParseUint(port, 10, 16)
+	if err != nil {
+		return fmt.Errorf("want host:port with a port number, not %q", port)
+	}
+	if remote && (host == "" || p == 0) {
+		return errors.New("want host:port that another machine can reach (a host, and a port other than 0)")
+	}
+	return nil
 }
 
 // token reads the bearer token from the file or the environment.
@@ -169,12 +205,24 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		scheme = "https"
 		client.Transport = &http.Transport{TLSClientConfig: cliTLS}
 	}
-	srv, err := replica.NewServer(replica.ServerConfig{Node: node, Token: tok, HTTPAddr: o.httpAdvertise, Scheme: scheme, Client: client})
+	ln, err := net.Listen("tcp", o.httpAddr)
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", o.httpAddr)
+	// Advertised: -http with the port the listener got (-http
+	// 127.0.0.1:0 advertised port 0: review 56).
+	httpAddr := o.httpAddr
+	if host, _, err := net.SplitHostPort(o.httpAddr); err == nil {
+		if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+			httpAddr = net.JoinHostPort(host, port)
+		}
+	}
+	if o.httpAdvertise == "" {
+		o.httpAdvertise = httpAddr
+	}
+	srv, err := replica.NewServer(replica.ServerConfig{Node: node, Token: tok, HTTPAddr: o.httpAdvertise, Scheme: scheme, Client: client})
 	if err != nil {
+		ln.Close()
 		return err
 	}
 	if srvTLS != nil {
@@ -202,7 +250,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	log.Info("strata-server: serving", "id", o.id, "http", scheme+"://"+o.httpAddr, "raft", node.RaftAddr(), "dir", o.dir)
+	log.Info("strata-server: serving", "id", o.id, "http", scheme+"://"+httpAddr, "raft", node.RaftAddr(), "dir", o.dir)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
