@@ -5,8 +5,11 @@ import (
 	"fmt"
 	"io/fs"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/segment"
@@ -23,8 +26,11 @@ import (
 // fsynced before Checkpoint returns. So dir appears whole or not at all:
 // a Checkpoint that fails removes what it wrote, so the same dir can be
 // tried again, and one cut short by a crash leaves dir missing and,
-// perhaps, the temporary directory (which Open refuses as damaged, and
-// which can be removed).
+// perhaps, the temporary directory: empty, partial (which Open refuses
+// as damaged) or whole but not renamed; it is never in use once
+// Checkpoint has returned, and can be removed. dir is used as given
+// (the kernel resolves symbolic links and ".." in it), trailing
+// separators aside.
 // Compaction waits while a checkpoint links the files it could remove.
 // The checkpoint takes the disk space of the copied active segment (at
 // most SegmentSize) where links are possible.
@@ -75,19 +81,28 @@ func (db *DB) Checkpoint(dir string) (Version, error) {
 // temporary name (dir.checkpoint-XXXXXXXX), synced, and renamed to dir
 // last, as Pebble does: a crash at any point leaves dir missing or
 // whole, never empty (which Open would take for a new database) nor
-// partly written; what it can leave is the temporary directory, which
-// Open refuses as damaged until its last file is in place (the manifest
-// is written first and lists every file, review 51). If anything fails,
+// partly written; what it can leave is the temporary directory (empty,
+// or refused by Open as damaged until its last file is in place: the
+// manifest is written first and lists every file, review 51, or whole). If anything fails,
 // what it wrote is removed, so that a retry can use the same name. Once
 // it returns nil, every file, the directory's entries and its own entry
 // in its parent (and those of any parent it created) are durable.
 func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.Writer, v uint64) (err error) {
-	dir = filepath.Clean(dir)
-	parent := filepath.Dir(dir)
+	// dir is used as given, not cleaned, so that the kernel resolves each
+	// path built from it alike ("link/../cp" with link a symbolic link is
+	// not "cp": review 58); only a trailing separator or "/." goes.
+	dir, parent, base := splitDir(dir)
 	if _, err := vfs.MkdirAllSync(db.fs, parent); err != nil {
 		return err
 	}
-	tmp, err := makeTempDir(db.fs, dir+".checkpoint-")
+	// The temporary name is at most maxNameBytes long wherever dir's
+	// own name is (review 58: 20 more bytes than a name of 236 to 255
+	// bytes, which file systems accept, failed).
+	short := base
+	if len(short) > maxNameBytes-len(tempSuffix)-8 {
+		short = strings.ToValidUTF8(short[:maxNameBytes-len(tempSuffix)-8], "")
+	}
+	tmp, err := makeTempDir(db.fs, dir[:len(dir)-len(base)]+short+tempSuffix)
 	if err != nil {
 		return err
 	}
@@ -145,13 +160,52 @@ func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.
 	return db.fs.SyncDir(parent)
 }
 
+// tempSuffix and 8 hex digits end the name of a checkpoint's temporary
+// directory; maxNameBytes is the longest name most file systems take.
+const (
+	tempSuffix   = ".checkpoint-"
+	maxNameBytes = 255
+)
+
+// splitDir returns dir without trailing separators or "/." elements,
+// its parent and its base name, as text: nothing else is cleaned.
+func splitDir(dir string) (clean, parent, base string) {
+	for {
+		trimmed := strings.TrimRightFunc(dir, func(r rune) bool { return r < utf8.RuneSelf && os.IsPathSeparator(uint8(r)) })
+		if trimmed == "" || trimmed == filepath.VolumeName(dir) {
+			trimmed = dir // the root
+		}
+		if t, ok := strings.CutSuffix(trimmed, "."); ok && len(t) > 0 && os.IsPathSeparator(t[len(t)-1]) {
+			trimmed = t
+		}
+		if trimmed == dir {
+			break
+		}
+		dir = trimmed
+	}
+	i := len(dir) - 1
+	for i >= len(filepath.VolumeName(dir)) && !os.IsPathSeparator(dir[i]) {
+		i--
+	}
+	switch {
+	case i < len(filepath.VolumeName(dir)):
+		return dir, filepath.VolumeName(dir) + ".", dir[len(filepath.VolumeName(dir)):]
+	case i == len(filepath.VolumeName(dir)):
+		return dir, dir[:i+1], dir[i+1:] // under the root
+	}
+	return dir, dir[:i], dir[i+1:]
+}
+
 // makeTempDir creates a new directory named prefix and 8 random hex
-// digits, and returns its path.
+// digits, and returns its path; it leaves nothing if it fails.
 func makeTempDir(fsys vfs.FS, prefix string) (string, error) {
 	for range 100 {
 		name := fmt.Sprintf("%s%08x", prefix, rand.Uint32())
 		created, err := vfs.MkdirAllSync(fsys, name)
 		if err != nil {
+			if created {
+				fsys.Remove(name) // (its parent's sync failed: review 58)
+			}
 			return "", err
 		}
 		if created {

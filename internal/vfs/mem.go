@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -17,8 +18,8 @@ import (
 // Mem is an in-memory FS. It tracks, per file, the data made durable by
 // the last File.Sync and, per directory, the entries made durable by the
 // last SyncDir, so that CrashClone can produce what a machine would find
-// after a power loss. Directories created by MkdirAll, and renamed, are
-// durable at once.
+// after a power loss. Directories created or removed are durable at
+// once; a directory renamed, once its new parent is synced.
 //
 // Map returns the file's bytes without copying them.
 type Mem struct {
@@ -26,6 +27,7 @@ type Mem struct {
 	files   map[string]*memNode // current directory entries
 	durable map[string]*memNode // entries as of the last SyncDir of their directory
 	dirs    map[string]bool
+	renames []memRename // directory renames not yet durable
 	locks   map[string]*memLock
 }
 
@@ -102,72 +104,102 @@ func (m *Mem) OpenRW(name string) (File, error) {
 	return &memFile{node: n, name: name}, nil
 }
 
-// Rename implements FS.
+// Rename implements FS. Like os.Rename, it refuses to rename onto a
+// directory (an error that is fs.ErrExist).
 func (m *Mem) Rename(oldname, newname string) error {
 	oldname, newname = clean(oldname), clean(newname)
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	n := m.files[oldname]
-	if n == nil && m.dirs[oldname] {
-		return m.renameDir(oldname, newname)
-	}
-	if n == nil {
+	if n == nil && !m.dirs[oldname] {
 		return notExist("rename", oldname)
 	}
-	if !m.dirExists(filepath.Dir(newname)) {
+	switch {
+	case !m.dirExists(filepath.Dir(newname)):
 		return notExist("rename", newname)
+	case m.dirs[newname]:
+		return &fs.PathError{Op: "rename", Path: newname, Err: fs.ErrExist}
+	case n == nil:
+		return m.renameDir(oldname, newname)
 	}
 	delete(m.files, oldname)
 	m.files[newname] = n
 	return nil
 }
 
-// renameDir renames the directory oldname, with everything under it, to
-// newname, as os.Rename does: newname must not exist (an existing
-// directory, even empty, is an error that is fs.ErrExist). Like MkdirAll, it is durable at once: what was durable
-// under oldname is durable under newname. With m.mu held.
+// memRename is a directory rename whose new parent has not been synced
+// since: a power loss undoes it (see crash).
+type memRename struct{ from, to string }
+
+// renameDir renames the directory oldname, with everything under it
+// (what is durable there, and locks, too), to newname, which does not
+// exist. The rename itself is durable once newname's parent is synced:
+// until then a crash image has the directory under its old name. With
+// m.mu held.
 func (m *Mem) renameDir(oldname, newname string) error {
 	switch {
-	case !m.dirExists(filepath.Dir(newname)):
-		return notExist("rename", newname)
 	case m.files[newname] != nil:
 		return &fs.PathError{Op: "rename", Path: newname, Err: errors.New("not a directory")}
 	case strings.HasPrefix(newname, oldname+"/"):
 		return &fs.PathError{Op: "rename", Path: newname, Err: errors.New("a directory into itself")}
 	}
-	if m.dirs[newname] {
-		return &fs.PathError{Op: "rename", Path: newname, Err: fs.ErrExist}
-	}
+	m.forget(newname) // what a directory removed under that name left durable
+	m.moveTree(oldname, newname)
+	m.renames = append(m.renames, memRename{from: oldname, to: newname})
+	return nil
+}
+
+// moveTree moves every entry at or under from (files, durable entries,
+// directories, locks) to the same place under to.
+func (m *Mem) moveTree(from, to string) {
 	move := func(name string) (string, bool) {
-		if name == oldname {
-			return newname, true
+		if name == from {
+			return to, true
 		}
-		if rest, ok := strings.CutPrefix(name, oldname+"/"); ok {
-			return newname + "/" + rest, true
+		if rest, ok := strings.CutPrefix(name, from+"/"); ok {
+			return to + "/" + rest, true
 		}
 		return "", false
 	}
 	for _, entries := range []map[string]*memNode{m.files, m.durable} {
 		moved := map[string]*memNode{}
 		for name, n := range entries {
-			if to, ok := move(name); ok {
-				moved[to] = n
+			if dst, ok := move(name); ok {
+				moved[dst] = n
 				delete(entries, name)
 			}
 		}
 		maps.Copy(entries, moved)
 	}
+	locks := map[string]*memLock{}
+	for name, l := range m.locks {
+		if dst, ok := move(name); ok {
+			locks[dst] = l
+			delete(m.locks, name)
+		}
+	}
+	maps.Copy(m.locks, locks)
 	var dirs []string
 	for d := range m.dirs {
-		if to, ok := move(d); ok {
-			dirs = append(dirs, to)
+		if dst, ok := move(d); ok {
+			dirs = append(dirs, dst)
 			delete(m.dirs, d)
 		}
 	}
 	for _, d := range dirs {
 		m.dirs[d] = true
 	}
-	return nil
+}
+
+// forget drops the durable entries under dir, a directory that is gone
+// (removed, or about to be a new one's name): a crash cannot bring them
+// back, as the directory that held them is gone.
+func (m *Mem) forget(dir string) {
+	for name := range m.durable {
+		if strings.HasPrefix(name, dir+"/") {
+			delete(m.durable, name)
+		}
+	}
 }
 
 // Link implements Linker: newname shares oldname's bytes (and later
@@ -209,6 +241,8 @@ func (m *Mem) Remove(name string) error {
 			}
 		}
 		delete(m.dirs, name)
+		m.forget(name)
+		m.renames = slices.DeleteFunc(m.renames, func(r memRename) bool { return r.to == name })
 		return nil
 	}
 	delete(m.files, name)
@@ -260,6 +294,7 @@ func (m *Mem) SyncDir(dir string) error {
 	if !m.dirExists(dir) {
 		return notExist("syncdir", dir)
 	}
+	m.renames = slices.DeleteFunc(m.renames, func(r memRename) bool { return filepath.Dir(r.to) == dir })
 	for name := range m.durable {
 		if filepath.Dir(name) == dir {
 			delete(m.durable, name)
@@ -380,6 +415,17 @@ func (m *Mem) crash(allEntries bool, tail func(name string, synced int64, unsync
 		n.mu.Unlock()
 		c.files[name] = &memNode{data: data, synced: data}
 		c.durable[name] = c.files[name]
+	}
+	if !allEntries {
+		for _, r := range slices.Backward(m.renames) {
+			c.moveTree(r.to, r.from)
+		}
+	}
+	for name := range c.files { // (none should be: Remove forgets them)
+		if !c.dirs[filepath.Dir(name)] {
+			delete(c.files, name)
+			delete(c.durable, name)
+		}
 	}
 	return c
 }

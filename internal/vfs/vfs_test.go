@@ -339,7 +339,8 @@ func TestMkdirAllSyncAndRemoveDir(t *testing.T) {
 // A directory renames with everything under it onto a missing name,
 // never onto a directory, even empty (an error that is fs.ErrExist, as
 // os.Rename says), alike on both implementations; on Mem, what was
-// durable under the old name is durable under the new one.
+// durable under the old name is durable under the new one once the
+// parent is synced (before that, a crash image undoes the rename).
 func TestRenameDir(t *testing.T) {
 	for name, mk := range map[string]func(t *testing.T) (FS, string){
 		"os":  func(t *testing.T) (FS, string) { return Default, t.TempDir() },
@@ -382,11 +383,32 @@ func TestRenameDir(t *testing.T) {
 			require.Error(t, fs.Rename(dst, filepath.Join(dst, "sub", "in")), "into itself")
 			if m, ok := fs.(*Mem); ok {
 				c := m.CrashClone(0)
+				require.Equal(t, "A", readAll(t, c, filepath.Join(src, "a")), "renames undone: the parent is not synced")
+				_, err := c.List(dst)
+				require.Error(t, err)
+				require.NoError(t, m.SyncDir(dir))
+				c = m.CrashClone(0)
 				require.Equal(t, "A", readAll(t, c, filepath.Join(dst, "a")))
 				require.Equal(t, "B", readAll(t, c, filepath.Join(dst, "sub", "b")))
-				_, err := c.List(src)
+				_, err = c.List(src)
 				require.Error(t, err)
 			}
 		})
 	}
+}
+
+// A directory removed and made again under the same name is a new,
+// empty directory: a crash image holds none of the old one's files, even
+// those whose removal was never synced.
+func TestMemRemovedDirStaysEmptyAfterCrash(t *testing.T) {
+	m := NewMem()
+	require.NoError(t, m.MkdirAll("/d/x"))
+	require.NoError(t, writeFile(t, m, "/d/x/f", "f", true).Close())
+	require.NoError(t, m.SyncDir("/d/x"))
+	require.NoError(t, m.Remove("/d/x/f"))
+	require.NoError(t, m.Remove("/d/x"))
+	require.NoError(t, m.MkdirAll("/d/x"))
+	names, err := m.CrashClone(0).List("/d/x")
+	require.NoError(t, err)
+	require.Empty(t, names)
 }
