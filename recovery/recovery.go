@@ -248,8 +248,13 @@ func Recover(fs vfs.FS, dir string, ix *index.Index, opts Options) (*Result, err
 	if badManifest != nil {
 		r.res.Damaged = append(r.res.Damaged, badManifest.File)
 		if !opts.ReadOnly {
-			// Aside, never deleted; the writer's next manifest replaces it.
-			a := fmt.Sprintf("%s.damaged-%d", badManifest.File, opts.Now().Unix())
+			// Aside, never deleted (nor replacing one an earlier salvage
+			// set aside: review 59); the writer's next manifest replaces it.
+			names, err := fs.List(dir)
+			if err != nil {
+				return nil, fmt.Errorf("recovery: salvage: list %s: %w", dir, err)
+			}
+			a := asideName(&names, badManifest.File, opts.Now())
 			if err := fs.Rename(badManifest.File, a); err != nil {
 				return nil, fmt.Errorf("recovery: salvage: move %s aside: %w", badManifest.File, err)
 			}
@@ -883,6 +888,20 @@ func (r *recoverer) keep(s *segment.Sealed, size int64, hint []byte, write bool)
 	}
 }
 
+// asideName returns the name path is moved aside to at now,
+// "<path>.damaged-<unix seconds>", with ".N" after it if names (the
+// directory's entries) holds that already: an earlier salvage's copy is
+// never replaced. It adds the name to names.
+func asideName(names *[]string, path string, now time.Time) string {
+	stamp := fmt.Sprintf(".damaged-%d", now.Unix())
+	a := path + stamp
+	for n := 2; slices.Contains(*names, filepath.Base(a)); n++ {
+		a = fmt.Sprintf("%s%s.%d", path, stamp, n)
+	}
+	*names = append(*names, filepath.Base(a))
+	return a
+}
+
 // salvage opens around the corruption ce found in the first of steps (d
 // describes that segment): everything from the damage on is moved aside,
 // and the intact frames before it are kept under the segment's name (a
@@ -906,8 +925,11 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 	res.Damaged = append(res.Damaged, paths...)
 	log := r.opts.Logger
 	if r.opts.ReadOnly {
-		// Serve the intact prefix from the mapping; move nothing.
+		// Serve the intact prefix from the mapping; move nothing. Clipped,
+		// as a torn tail is, so that what reads the segment's frames in
+		// order (the change feed) ends before the damage (review 59).
 		if d.s != nil {
+			d.s.Clip(max(d.intact, segment.HeaderSize)) // (0: no frame intact)
 			res.Sealed = append(res.Sealed, d.s)
 			if d.hint != nil {
 				r.sources = append(r.sources, source{seg: d.s.ID(), hint: d.hint})
@@ -924,15 +946,7 @@ func (r *recoverer) salvage(steps []step, ce *segment.CorruptError, d *damaged, 
 	if err != nil {
 		return fmt.Errorf("recovery: salvage: list %s: %w", r.dir, err)
 	}
-	stamp := fmt.Sprintf(".damaged-%d", r.opts.Now().Unix())
-	aside := func(path string) string {
-		a := path + stamp
-		for n := 2; slices.Contains(names, filepath.Base(a)); n++ {
-			a = fmt.Sprintf("%s%s.%d", path, stamp, n) // never replace an earlier one
-		}
-		names = append(names, filepath.Base(a))
-		return a
-	}
+	aside := func(path string) string { return asideName(&names, path, r.opts.Now()) }
 	first := paths[0]
 	res.NextID = ids[0]
 	keptFirst := d.s != nil && d.intact > segment.HeaderSize
