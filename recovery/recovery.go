@@ -888,12 +888,15 @@ func (r *recoverer) keep(s *segment.Sealed, size int64, hint []byte, write bool)
 	}
 }
 
+// asideMark follows the name of a file a salvage moved aside.
+const asideMark = ".damaged-"
+
 // asideName returns the name path is moved aside to at now,
 // "<path>.damaged-<unix seconds>", with ".N" after it if names (the
 // directory's entries) holds that already: an earlier salvage's copy is
 // never replaced. It adds the name to names.
 func asideName(names *[]string, path string, now time.Time) string {
-	stamp := fmt.Sprintf(".damaged-%d", now.Unix())
+	stamp := fmt.Sprintf("%s%d", asideMark, now.Unix())
 	a := path + stamp
 	for n := 2; slices.Contains(*names, filepath.Base(a)); n++ {
 		a = fmt.Sprintf("%s%s.%d", path, stamp, n)

@@ -8,6 +8,7 @@ import (
 	iofs "io/fs"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/strata-kv/strata/internal/vfs"
 	"github.com/strata-kv/strata/segment"
@@ -87,7 +88,9 @@ func (r *Report) Corrupt() bool {
 // manifest, every segment's header, every frame's checksum and the order
 // of versions within and across segments, and (with opts.Hints) the hint
 // files. path is the directory or one segment file in it (then only that
-// file is read, and the version it starts at is not checked). It takes
+// file is read, and the version it starts at is not checked), or a
+// segment file a salvage moved aside ("<name>.damaged-<unix>", read the
+// same way, without its hint file). It takes
 // no lock, so it can check a directory a DB has open (it sees the newest
 // segment as far as it was written).
 //
@@ -97,9 +100,17 @@ func (r *Report) Corrupt() bool {
 // timestamp depend on the frames before), so the check of a segment
 // stops at its first bad frame; the problem says what verifies after it.
 func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
-	dir, one := path, uint32(0)
+	dir, one, aside := path, uint32(0), ""
 	if id, ok := segment.ParseFileName(filepath.Base(path)); ok {
 		dir, one = filepath.Dir(path), id
+	} else if name, _, ok := strings.Cut(filepath.Base(path), asideMark); ok {
+		if id, ok := segment.ParseFileName(name); ok {
+			// A segment a salvage moved aside, read alone, without the
+			// hint file (that is the kept segment's): the damage is
+			// there (review 59).
+			dir, one, aside = filepath.Dir(path), id, path
+			opts.Hints = false
+		}
 	}
 	names, err := fs.List(dir)
 	if err != nil {
@@ -140,7 +151,9 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 	if n := len(steps); n > 0 && steps[n-1].listed == nil {
 		newest = steps[n-1].id
 	}
-	if one != 0 {
+	if aside != "" {
+		steps = []step{{id: one}}
+	} else if one != 0 {
 		if _, ok := slices.BinarySearch(ids, one); !ok {
 			return nil, fmt.Errorf("%s: %w", path, iofs.ErrNotExist)
 		}
@@ -158,9 +171,9 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 				Err: errors.New("left over from a compaction: the manifest does not list it (a writable Open removes it)")})
 		}
 	}
-	v := &verifier{fs: fs, dir: dir, opts: opts, rep: rep}
+	v := &verifier{fs: fs, dir: dir, aside: aside, opts: opts, rep: rep}
 	for _, st := range steps {
-		v.total += fileSize(fs, filepath.Join(dir, segment.FileName(st.id)))
+		v.total += fileSize(fs, v.path(st.id))
 	}
 	next := uint64(1) // the version the next segment starts at; 0: unknown
 	if one != 0 {
@@ -204,6 +217,7 @@ func fileSize(fs vfs.FS, path string) int64 {
 type verifier struct {
 	fs    vfs.FS
 	dir   string
+	aside string // the file to read, a segment moved aside, if not ""
 	opts  VerifyOptions
 	rep   *Report
 	done  int64 // bytes of the segments read before this one
@@ -212,11 +226,19 @@ type verifier struct {
 
 func (v *verifier) problem(p *Problem) { v.rep.Problems = append(v.rep.Problems, p) }
 
+// path returns the path of segment id's file.
+func (v *verifier) path(id uint32) string {
+	if v.aside != "" {
+		return v.aside
+	}
+	return filepath.Join(v.dir, segment.FileName(id))
+}
+
 // segment checks the segment of st, which should start at version next
 // (0: unknown), and returns the version the one after it should start at
 // (0: unknown, after damage).
 func (v *verifier) segment(st step, newest bool, next uint64) (uint64, error) {
-	path := filepath.Join(v.dir, segment.FileName(st.id))
+	path := v.path(st.id)
 	seg := &Segment{ID: st.id, Path: path, Listed: st.listed, Newest: newest}
 	v.rep.Segments = append(v.rep.Segments, seg)
 	seg.Size = fileSize(v.fs, path)
