@@ -336,6 +336,8 @@ func (db *DB) Close() error {
 		err := t.active.Close(sync)
 		if err != nil && db.failed() == nil {
 			errs = append(errs, err)
+		} else if uerr := t.active.Uncut(); uerr != nil {
+			errs = append(errs, uerr) // the failed commits' bytes are left (review 59)
 		}
 		if err == nil && sync && t.active.Size() > segment.HeaderSize {
 			// The segment is whole and durable, and the next Open starts

@@ -62,13 +62,15 @@ const maxKeptBuffer = 1 << 20
 // later append, flush and sync returns the failure. Nothing of a failed
 // group ever reaches the file afterwards, not even at Close.
 type Writer struct {
-	path    string
-	f       vfs.File
-	enc     *Encoder
-	flushed atomic.Int64 // bytes in the file
-	synced  atomic.Int64 // bytes known to be durable (fsynced)
-	buf     []byte       // frames appended but not yet written
-	failed  error        // set by the first failure; owned by the appender
+	path     string
+	f        vfs.File
+	enc      *Encoder
+	flushed  atomic.Int64 // bytes in the file
+	synced   atomic.Int64 // bytes known to be durable (fsynced)
+	buf      []byte       // frames appended but not yet written
+	failed   error        // set by the first failure; owned by the appender
+	uncut    int64        // > 0: the size a failed group's cut back did not reach (Close tries again)
+	uncutErr error        // Close's last try failed too (see Uncut)
 
 	syncMu  sync.Mutex // orders Sync against Abort and Close
 	closed  bool
@@ -362,6 +364,12 @@ func (w *Writer) cutBack(size, end int64) {
 	}
 	if err := w.f.Truncate(size); err == nil {
 		w.flushed.Store(size)
+		w.uncut = 0
+	} else {
+		// Whole frames of the failed group may be left, which recovery
+		// would keep: Close tries again, and says so if it cannot
+		// (review 59).
+		w.uncut = size
 	}
 }
 
@@ -546,6 +554,15 @@ func (w *Writer) Close(sync bool) error {
 	if w.m != nil && w.failed != nil {
 		w.f.Truncate(w.flushed.Load()) // best effort: recovery cuts zeros anyway
 	}
+	if w.m == nil && w.uncut > 0 {
+		if terr := w.f.Truncate(w.uncut); terr != nil {
+			w.uncutErr = fmt.Errorf("segment %s: the bytes from offset %d on, of commits that failed, could not be cut (%w): "+
+				"opened again, the database may show those commits", w.path, w.uncut, terr)
+			err = errors.Join(err, w.uncutErr)
+		} else {
+			w.f.Sync() // best effort: an unsynced cut still holds for a process crash
+		}
+	}
 	for _, m := range w.maps {
 		if cerr := m.Close(); err == nil && cerr != nil {
 			err = cerr
@@ -557,6 +574,15 @@ func (w *Writer) Close(sync bool) error {
 		err = cerr
 	}
 	return err
+}
+
+// Uncut returns, after Close, the error that says a failed group's bytes
+// could not be cut from the file (Close returns it too, joined with the
+// failure), or nil.
+func (w *Writer) Uncut() error {
+	w.syncMu.Lock()
+	defer w.syncMu.Unlock()
+	return w.uncutErr
 }
 
 // trim cuts the file back to its frames (MapWrites made it longer) and
