@@ -155,7 +155,12 @@ func TestRetentionBothRulesReview60(t *testing.T) {
 		require.NoError(t, err)
 		dropped = append(dropped, st.VersionsDropped)
 	})
-	require.Less(t, time.Since(newStart), window-200*time.Millisecond, "machine too slow for the window")
+	if d := time.Since(newStart); d >= window-200*time.Millisecond {
+		// The model's cutoff needs the new phase inside the window: on a
+		// machine this slow (a busy CI runner under -race) the check
+		// would not say anything about the engine.
+		t.Skipf("the new phase and Compact took %v, too long for the %v window", d, window)
+	}
 
 	check := func(stage string, reopened bool) {
 		for ci, c := range cfgs {
