@@ -103,17 +103,22 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 	dir, one, aside := path, uint32(0), ""
 	if id, ok := segment.ParseFileName(filepath.Base(path)); ok {
 		dir, one = filepath.Dir(path), id
-	} else if name, _, ok := strings.Cut(filepath.Base(path), asideMark); ok {
-		if id, ok := segment.ParseFileName(name); ok {
-			// A segment a salvage moved aside, read alone, without the
-			// hint file (that is the kept segment's): the damage is
-			// there (review 59).
+	}
+	names, m, err := listWithManifest(fs, dir)
+	if err != nil && one == 0 && !errors.Is(err, segment.ErrBadManifest) {
+		if id, ok, lerr := loneSegment(fs, path); lerr != nil {
+			return nil, lerr
+		} else if ok {
+			// A segment file under another name (a copy kept for
+			// forensics, one a salvage moved aside: the damage is there)
+			// is read alone, without a hint file (which would be another
+			// segment's) (reviews 59, 61).
 			dir, one, aside = filepath.Dir(path), id, path
 			opts.Hints = false
+			names, m, err = listWithManifest(fs, dir)
 		}
 	}
-	names, err := fs.List(dir)
-	if err != nil {
+	if err != nil && !errors.Is(err, segment.ErrBadManifest) {
 		return nil, err
 	}
 	rep := &Report{}
@@ -127,7 +132,6 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		}
 	}
 	slices.Sort(ids)
-	m, err := segment.ReadManifest(fs, dir)
 	switch {
 	case errors.Is(err, segment.ErrBadManifest):
 		rep.Problems = append(rep.Problems, &Problem{Kind: BadManifest, File: filepath.Join(dir, segment.ManifestName), Proof: -1, Err: err})
@@ -188,6 +192,54 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		v.opts.Progress(v.total, v.total)
 	}
 	return rep, nil
+}
+
+// loneSegment reports whether path, which cannot be listed as a
+// directory, is a file, and returns the segment id its name
+// ("NAME.damaged-..." where salvage moved NAME aside) or its header
+// gives. A file that is not a segment file is an error that says so.
+func loneSegment(fs vfs.FS, path string) (uint32, bool, error) {
+	f, err := fs.Open(path)
+	if err != nil {
+		return 0, false, nil // (List says why)
+	}
+	f.Close()
+	if name, _, ok := strings.Cut(filepath.Base(path), asideMark); ok {
+		if id, ok := segment.ParseFileName(name); ok {
+			return id, true, nil // its header may be the damage
+		}
+	}
+	s, err := segment.OpenSealed(fs, path)
+	if err != nil {
+		return 0, false, fmt.Errorf("%s is neither a directory nor a segment file: %w", path, err)
+	}
+	defer s.Close()
+	return s.ID(), true, nil
+}
+
+// listWithManifest lists dir and reads its manifest as one state: a
+// writer beside Verify may roll to a new segment, writing a manifest
+// that names a file the listing missed, which would read as a missing
+// segment (review 61: 20 of 40 verify runs beside a busy writer). The
+// manifest is read before and after the listing, and all of it again
+// until the two agree (a few times at most: then it goes on with what it
+// has). The error of ReadManifest is returned with m nil only for a
+// damaged manifest (segment.ErrBadManifest); others end Verify.
+func listWithManifest(fs vfs.FS, dir string) (names []string, m *segment.Manifest, err error) {
+	path := filepath.Join(dir, segment.ManifestName)
+	for try := 0; ; try++ {
+		before, _ := vfs.ReadFile(fs, path)
+		if names, err = fs.List(dir); err != nil {
+			return nil, nil, err
+		}
+		m, err = segment.ReadManifest(fs, dir)
+		if err != nil && !errors.Is(err, segment.ErrBadManifest) {
+			return nil, nil, err
+		}
+		if after, _ := vfs.ReadFile(fs, path); bytes.Equal(before, after) || try == 8 {
+			return names, m, err
+		}
+	}
 }
 
 // oneStep returns the step that reads segment id alone.

@@ -15,8 +15,11 @@
 //
 // The directory is named as strata names it, with -dir (default
 // strata-data), or as the command's first argument. dump's FILE may be
-// a segment a salvage moved aside (NAME.seg.damaged-UNIX), to see the
-// damaged bytes once the directory holds only the intact ones. Every command takes
+// any segment file, under any name: a copy, or one a salvage moved aside
+// (NAME.seg.damaged-UNIX), to see the damaged bytes once the directory
+// holds only the intact ones. Beside a writer, a command reads the
+// directory's listing and manifest as one state (a segment rolled in
+// between is not taken for a missing one). Every command takes
 // -json. Exit status (the same convention as strata's): 0 fine, 1 an
 // error (I/O, a file it cannot read), 2 bad usage, 4 corruption found (3,
 // not found, is strata's alone).
