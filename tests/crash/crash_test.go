@@ -170,6 +170,19 @@ func verify(t *testing.T, dir string, acks [workers]acked, padded bool) string {
 		for _, k := range keys {
 			h, err := db.History("crash", k, 0, 0)
 			require.NoError(t, err)
+			// Get answers from the index's newest version, History from
+			// the walk down a key's versions: the two must agree (review 61:
+			// the harness read History only).
+			g, ok, err := db.Get("crash", k)
+			require.NoError(t, err)
+			if len(h) > 0 && !h[0].Deleted {
+				require.True(t, ok, "worker %d key %s: History's newest is v%d, Get finds nothing", w, k, h[0].Version)
+				x, _ := g.Value.AsInt()
+				y, _ := h[0].Value.AsInt()
+				require.Equal(t, [2]int64{int64(h[0].Version), y}, [2]int64{int64(g.Version), x}, "worker %d key %s: Get against History's newest", w, k)
+			} else {
+				require.False(t, ok, "worker %d key %s: deleted or never written, Get finds v%d", w, k, g.Version)
+			}
 			var got []*int64
 			for i := len(h) - 1; i >= 0; i-- {
 				v := h[i]
