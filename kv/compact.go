@@ -189,7 +189,11 @@ func (db *DB) retention() compaction.Policy {
 // it promptly with an error wrapping ctx.Err(),
 // leaving the database as it was or compacted, never in between. Reads
 // and writes go on while it runs; versions a running View, ViewAt or
-// Update reads at are kept until it ends.
+// Update reads at are kept until it ends. A job that finds, as it
+// switches its output in, a snapshot it did not allow for (a ViewAt of
+// an old version begun meanwhile) is abandoned and tried again; after
+// maxCompactAttempts such tries Compact returns the error (the database
+// as it was or partly compacted, nothing lost: call it again).
 func (db *DB) Compact(ctx context.Context) (CompactStats, error) {
 	if err := db.enter(); err != nil {
 		return CompactStats{}, err
