@@ -140,6 +140,13 @@ func (db *DB) checkpointInto(dir string, man *segment.Manifest, active *segment.
 	if err := vfs.WriteFile(db.fs, filepath.Join(tmp, activeName), data); err != nil {
 		return err
 	}
+	// An empty lock file, as every database directory has: a ReadOnly
+	// Open, which shares the lock with writers, would otherwise create it
+	// in the checkpoint (review 62: "open without writing").
+	written = append(written, lockFile)
+	if err := vfs.WriteFile(db.fs, filepath.Join(tmp, lockFile), nil); err != nil {
+		return err
+	}
 	if err := db.fs.SyncDir(tmp); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/gofrs/flock"
@@ -47,6 +48,14 @@ func (osFS) Lock(name string, shared bool, timeout time.Duration) (io.Closer, er
 		try = f.TryRLock
 	}
 	ok, err := try()
+	if shared && flag&os.O_CREATE != 0 && errors.Is(err, syscall.EROFS) {
+		// No lock file, and none can be made on read-only media: no
+		// writer can open the directory either, so there is nothing to
+		// share a lock with. (Where this user may not write but another
+		// may, the Open fails: a writer could come.)
+		f.Close()
+		return io.NopCloser(nil), nil
+	}
 	if err == nil && !ok && timeout > 0 {
 		ctx, cancel := context.WithTimeout(context.Background(), timeout)
 		defer cancel()
