@@ -27,7 +27,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -110,16 +109,17 @@ func parse(args []string, out io.Writer) (*options, error) {
 	return o, nil
 }
 
-// checkAddr checks that addr is host:port with a port number; remote
+// checkAddr checks that addr is host:port with a port (a number or a
+// service name, as net.Listen takes: review 63); remote
 // asks for a host and a port other than 0 (an address others dial).
 func checkAddr(addr string, remote bool) error {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("want host:port: %w", err)
 	}
-	p, err := strconv.ParseUint(port, 10, 16)
+	p, err := net.LookupPort("tcp", port) // a number, or a service name (http)
 	if err != nil {
-		return fmt.Errorf("want host:port with a port number, not %q", port)
+		return fmt.Errorf("want host:port with a port number or service name, not %q: %w", port, err)
 	}
 	if remote && (host == "" || p == 0) {
 		return errors.New("want host:port that another machine can reach (a host, and a port other than 0)")
