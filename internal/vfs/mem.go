@@ -241,6 +241,19 @@ func (m *Mem) Remove(name string) error {
 			}
 		}
 		delete(m.dirs, name)
+		// The removal is durable at once, and with it whatever renamed a
+		// file out of the directory before (review 63: else a crash image
+		// had the file under neither name).
+		for old, n := range m.durable {
+			if !strings.HasPrefix(old, name+"/") {
+				continue
+			}
+			for now, cur := range m.files {
+				if cur == n && !strings.HasPrefix(now, name+"/") {
+					m.durable[now] = n
+				}
+			}
+		}
 		m.forget(name)
 		m.renames = slices.DeleteFunc(m.renames, func(r memRename) bool { return r.to == name })
 		return nil
@@ -282,6 +295,11 @@ func (m *Mem) MkdirAll(dir string) error {
 			return &fs.PathError{Op: "mkdir", Path: d, Err: errors.New("not a directory")}
 		}
 		m.dirs[d] = true
+		// Durable at once, so is any rename that moved a directory away
+		// from d before (a mkdir of the name is ordered after it: a crash
+		// image must not put the old directory back into the new one,
+		// review 63).
+		m.renames = slices.DeleteFunc(m.renames, func(r memRename) bool { return r.from == d })
 	}
 	return nil
 }
@@ -418,7 +436,9 @@ func (m *Mem) crash(allEntries bool, tail func(name string, synced int64, unsync
 	}
 	if !allEntries {
 		for _, r := range slices.Backward(m.renames) {
-			c.moveTree(r.to, r.from)
+			if !c.dirs[r.from] { // (never onto a directory there: see MkdirAll)
+				c.moveTree(r.to, r.from)
+			}
 		}
 	}
 	for name := range c.files { // (none should be: Remove forgets them)
