@@ -99,15 +99,49 @@ func (r *Report) Corrupt() bool {
 // A frame after a bad one cannot be decoded in order (its run names and
 // timestamp depend on the frames before), so the check of a segment
 // stops at its first bad frame; the problem says what verifies after it.
+//
+// Beside a writer, the directory may change while Verify reads it: a
+// roll between its listing and its reading of the manifest is read as
+// one state (see listWithManifest); a compaction that removes a segment
+// before it is read makes Verify start again, a few times at most,
+// unless OnFrame has already been called (then its error says to try
+// again).
 func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
+	for try := 1; ; try++ {
+		framed := false
+		o := opts
+		if opts.OnFrame != nil {
+			o.OnFrame = func(seg *Segment, f *segment.Frame) error { framed = true; return opts.OnFrame(seg, f) }
+		}
+		rep, changed, err := verifyOnce(fs, path, o)
+		switch {
+		case !changed:
+			return rep, err
+		case !framed && try < maxVerifyTries:
+			continue
+		case err != nil:
+			return rep, fmt.Errorf("%w (the directory changed while it was read: a writer compacting beside it; try again)", err)
+		}
+		return rep, nil
+	}
+}
+
+// maxVerifyTries bounds how often Verify starts again (see Verify).
+const maxVerifyTries = 8
+
+// verifyOnce is Verify's one pass. changed reports a pass that met an
+// error or problems while the directory's manifest changed under it
+// (review 63: a compaction beside it removed a segment it had listed).
+func verifyOnce(fs vfs.FS, path string, opts VerifyOptions) (rep *Report, changed bool, err error) {
 	dir, one, aside := path, uint32(0), ""
 	if id, ok := segment.ParseFileName(filepath.Base(path)); ok {
 		dir, one = filepath.Dir(path), id
 	}
-	names, m, err := listWithManifest(fs, dir)
-	if err != nil && one == 0 && !errors.Is(err, segment.ErrBadManifest) {
+	names, m, raw, err := listWithManifest(fs, dir)
+	var le *listError
+	if errors.As(err, &le) && one == 0 {
 		if id, ok, lerr := loneSegment(fs, path); lerr != nil {
-			return nil, lerr
+			return nil, false, errors.Join(err, lerr)
 		} else if ok {
 			// A segment file under another name (a copy kept for
 			// forensics, one a salvage moved aside: the damage is there)
@@ -115,13 +149,19 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 			// segment's) (reviews 59, 61).
 			dir, one, aside = filepath.Dir(path), id, path
 			opts.Hints = false
-			names, m, err = listWithManifest(fs, dir)
+			names, m, raw, err = listWithManifest(fs, dir)
 		}
 	}
 	if err != nil && !errors.Is(err, segment.ErrBadManifest) {
-		return nil, err
+		return nil, false, err
 	}
-	rep := &Report{}
+	defer func() {
+		if aside == "" && (err != nil || rep != nil && len(rep.Problems) > 0) {
+			now, _ := vfs.ReadFile(fs, filepath.Join(dir, segment.ManifestName))
+			changed = !bytes.Equal(now, raw)
+		}
+	}()
+	rep = &Report{}
 	var ids []uint32
 	var hints []uint32
 	for _, n := range names {
@@ -137,17 +177,17 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		rep.Problems = append(rep.Problems, &Problem{Kind: BadManifest, File: filepath.Join(dir, segment.ManifestName), Proof: -1, Err: err})
 		m = nil
 	case err != nil:
-		return nil, err
+		return nil, false, err
 	}
 	if one == 0 && len(ids) == 0 && len(rep.Problems) == 0 && (m == nil || len(m.Segments) == 0 && m.Active == 0) {
 		// Nothing to check (Open would start a new database here): most
 		// likely the wrong directory.
-		return nil, fmt.Errorf("%s holds no segment files (*%s)", path, segment.Ext)
+		return nil, false, fmt.Errorf("%s holds no segment files (*%s)", path, segment.Ext)
 	}
 	rep.Manifest = m
 	steps, leftovers, problems, err := plan(fs, dir, ids, m)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	// A listed segment that is missing is reported among problems.
 	steps = slices.DeleteFunc(steps, func(st step) bool { return st.missing != nil })
@@ -159,7 +199,7 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 		steps = []step{{id: one}}
 	} else if one != 0 {
 		if _, ok := slices.BinarySearch(ids, one); !ok {
-			return nil, fmt.Errorf("%s: %w", path, iofs.ErrNotExist)
+			return nil, false, fmt.Errorf("%s: %w", path, iofs.ErrNotExist)
 		}
 		steps = oneStep(steps, one)
 	} else {
@@ -185,14 +225,20 @@ func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
 	}
 	for _, st := range steps {
 		if next, err = v.segment(st, st.id == newest, next); err != nil {
-			return rep, err
+			return rep, false, err
 		}
 	}
 	if v.opts.Progress != nil {
 		v.opts.Progress(v.total, v.total)
 	}
-	return rep, nil
+	return rep, false, nil
 }
+
+// listError is listWithManifest's error when the listing itself failed.
+type listError struct{ err error }
+
+func (e *listError) Error() string { return e.err.Error() }
+func (e *listError) Unwrap() error { return e.err }
 
 // loneSegment reports whether path, which cannot be listed as a
 // directory, is a file, and returns the segment id its name
@@ -223,21 +269,22 @@ func loneSegment(fs vfs.FS, path string) (uint32, bool, error) {
 // segment (review 61: 20 of 40 verify runs beside a busy writer). The
 // manifest is read before and after the listing, and all of it again
 // until the two agree (a few times at most: then it goes on with what it
-// has). The error of ReadManifest is returned with m nil only for a
-// damaged manifest (segment.ErrBadManifest); others end Verify.
-func listWithManifest(fs vfs.FS, dir string) (names []string, m *segment.Manifest, err error) {
+// has); raw is the manifest's bytes (nil: none). A damaged manifest is
+// returned with its error (segment.ErrBadManifest); a failed listing as
+// a *listError.
+func listWithManifest(fs vfs.FS, dir string) (names []string, m *segment.Manifest, raw []byte, err error) {
 	path := filepath.Join(dir, segment.ManifestName)
 	for try := 0; ; try++ {
 		before, _ := vfs.ReadFile(fs, path)
 		if names, err = fs.List(dir); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, &listError{err}
 		}
 		m, err = segment.ReadManifest(fs, dir)
 		if err != nil && !errors.Is(err, segment.ErrBadManifest) {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		if after, _ := vfs.ReadFile(fs, path); bytes.Equal(before, after) || try == 8 {
-			return names, m, err
+			return names, m, after, err
 		}
 	}
 }
