@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -85,6 +86,10 @@ type Writer struct {
 	m    []byte
 	maps []vfs.Mapping
 	view atomic.Pointer[[]byte]
+	// mirror is Frames' copy of the flushed bytes where there is no
+	// view, extended as frames are flushed (under mirrorMu).
+	mirrorMu sync.Mutex
+	mirror   []byte
 	// sealed is what Seal made of the Writer: view shows its bytes, so
 	// a reader still holding the Writer must keep it, and its mapping,
 	// alive (a Sealed retired by compaction is unmapped once
@@ -431,21 +436,29 @@ func (w *Writer) fsync() error {
 
 // Frames returns the file's flushed bytes, header included: a view of
 // the mapping when the writer writes through one (valid until Close or,
-// after Seal, the Sealed's Close), else a copy read from the file. Any
-// goroutine may call it.
+// after Seal, the Sealed's Close), else a copy read from the file, kept
+// and extended by later calls with what was flushed since, so that a
+// call reads only the new bytes (review 64: a change feed on an
+// InMemory database copied the whole active segment at every call).
+// Any goroutine may call it; the bytes returned never change.
 func (w *Writer) Frames() ([]byte, error) {
 	flushed := w.flushed.Load()
 	if v := w.view.Load(); v != nil && flushed <= int64(len(*v)) {
 		return (*v)[:flushed:flushed], nil
 	}
-	p := make([]byte, flushed)
-	if _, err := w.f.ReadAt(p, 0); err != nil {
-		if v := w.view.Load(); v != nil && flushed <= int64(len(*v)) {
-			return (*v)[:flushed:flushed], nil // sealed meanwhile: the Sealed's bytes
+	w.mirrorMu.Lock()
+	defer w.mirrorMu.Unlock()
+	if have := int64(len(w.mirror)); have < flushed {
+		p := slices.Grow(w.mirror, int(flushed-have))[:flushed]
+		if _, err := w.f.ReadAt(p[have:], have); err != nil {
+			if v := w.view.Load(); v != nil && flushed <= int64(len(*v)) {
+				return (*v)[:flushed:flushed], nil // sealed meanwhile: the Sealed's bytes
+			}
+			return nil, fmt.Errorf("read: %w", err)
 		}
-		return nil, fmt.Errorf("read: %w", err)
+		w.mirror = p
 	}
-	return p, nil
+	return w.mirror[:flushed:flushed], nil
 }
 
 // Value returns the stored value whose field (see FieldValue) is at off,
