@@ -107,11 +107,19 @@ func (r *Report) Corrupt() bool {
 // unless OnFrame has already been called (then its error says to try
 // again).
 func Verify(fs vfs.FS, path string, opts VerifyOptions) (*Report, error) {
+	var done, total int64 // the most Progress has said: it never goes back (review 65)
 	for try := 1; ; try++ {
 		framed := false
 		o := opts
 		if opts.OnFrame != nil {
 			o.OnFrame = func(seg *Segment, f *segment.Frame) error { framed = true; return opts.OnFrame(seg, f) }
+		}
+		if opts.Progress != nil {
+			o.Progress = func(d, t int64) {
+				total = max(total, t)
+				done = min(max(done, d), total)
+				opts.Progress(done, total)
+			}
 		}
 		rep, changed, err := verifyOnce(fs, path, o)
 		switch {

@@ -461,6 +461,14 @@ func (w *Writer) Frames() ([]byte, error) {
 	return w.mirror[:flushed:flushed], nil
 }
 
+// dropMirror lets Frames' copy go once nothing reads it again (Seal,
+// Close: review 65); slices handed out stay valid.
+func (w *Writer) dropMirror() {
+	w.mirrorMu.Lock()
+	w.mirror = nil
+	w.mirrorMu.Unlock()
+}
+
 // Value returns the stored value whose field (see FieldValue) is at off,
 // which must lie where ReadAt may read; the bytes are as ReadAt's. With
 // MapWrites it reads the mapping, so a caller calls it under GuardFaults.
@@ -583,6 +591,7 @@ func (w *Writer) Close(sync bool) error {
 	}
 	w.maps, w.m = nil, nil
 	w.view.Store(nil)
+	w.dropMirror()
 	if cerr := w.f.Close(); err == nil && cerr != nil {
 		err = cerr
 	}
@@ -648,6 +657,7 @@ func (w *Writer) Seal(fs vfs.FS) (*Sealed, error) {
 	data := s.data
 	w.sealed = s
 	w.view.Store(&data)
+	w.dropMirror() // Frames reads the Sealed's bytes from now on
 	w.failed = errSealed
 	w.syncMu.Lock()
 	w.closed = true

@@ -149,6 +149,21 @@ func (m *Mem) renameDir(oldname, newname string) error {
 	return nil
 }
 
+// settleRenames makes durable, as a journal does, every pending
+// directory rename up to the last one from or to name or a path under
+// it: a mkdir or rmdir of name, durable at once, is ordered after them
+// (review 65: a rename chain, or a subdirectory renamed out of a removed
+// directory, put back in the wrong place). With m.mu held.
+func (m *Mem) settleRenames(name string) {
+	under := func(p string) bool { return p == name || strings.HasPrefix(p, name+"/") }
+	for i := len(m.renames) - 1; i >= 0; i-- {
+		if under(m.renames[i].from) || under(m.renames[i].to) {
+			m.renames = slices.Delete(m.renames, 0, i+1)
+			return
+		}
+	}
+}
+
 // moveTree moves every entry at or under from (files, durable entries,
 // directories, locks) to the same place under to.
 func (m *Mem) moveTree(from, to string) {
@@ -241,6 +256,7 @@ func (m *Mem) Remove(name string) error {
 			}
 		}
 		delete(m.dirs, name)
+		m.settleRenames(name)
 		// The removal is durable at once, and with it whatever renamed a
 		// file out of the directory before (review 63: else a crash image
 		// had the file under neither name).
@@ -255,7 +271,6 @@ func (m *Mem) Remove(name string) error {
 			}
 		}
 		m.forget(name)
-		m.renames = slices.DeleteFunc(m.renames, func(r memRename) bool { return r.to == name })
 		return nil
 	}
 	delete(m.files, name)
@@ -299,7 +314,7 @@ func (m *Mem) MkdirAll(dir string) error {
 		// from d before (a mkdir of the name is ordered after it: a crash
 		// image must not put the old directory back into the new one,
 		// review 63).
-		m.renames = slices.DeleteFunc(m.renames, func(r memRename) bool { return r.from == d })
+		m.settleRenames(d)
 	}
 	return nil
 }
