@@ -101,6 +101,20 @@ func NewServer(cfg ServerConfig) (*Server, error) {
 	s.mux.HandleFunc("POST /v1/join", s.write(s.handleJoin))
 	s.mux.HandleFunc("POST /v1/leave", s.write(s.handleLeave))
 	s.mux.HandleFunc("GET /v1/status", s.handleStatus)
+	// What no pattern above matches: a JSON error with a code, as every
+	// other error (review 66: the mux answered in plain text).
+	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/get", "/v1/history", "/v1/scan", "/v1/changes", "/v1/status":
+			w.Header().Set("Allow", "GET, HEAD")
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Errorf("%s %s: use GET", r.Method, r.URL.Path))
+		case "/v1/put", "/v1/delete", "/v1/incr", "/v1/cas", "/v1/join", "/v1/leave":
+			w.Header().Set("Allow", "POST")
+			writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Errorf("%s %s: use POST", r.Method, r.URL.Path))
+		default:
+			writeError(w, http.StatusNotFound, "not_found", fmt.Errorf("no such call: %s", r.URL.Path))
+		}
+	})
 	return s, nil
 }
 
@@ -379,6 +393,12 @@ func decode(w http.ResponseWriter, body []byte, into any) bool {
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(into); err != nil {
 		writeError(w, http.StatusBadRequest, "bad_request", fmt.Errorf("request body: %w", err))
+		return false
+	}
+	if err := dec.Decode(&struct{}{}); err != io.EOF {
+		// More after the request's one document (review 66: it was
+		// ignored, and the write applied).
+		writeError(w, http.StatusBadRequest, "bad_request", errors.New("request body: more than one JSON document"))
 		return false
 	}
 	return true

@@ -27,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -87,21 +88,24 @@ func parse(args []string, out io.Writer) (*options, error) {
 	// in the cluster's configuration (review 56). (-http-advertise
 	// defaults, in run, to -http with the port its listener got.)
 	for _, a := range []struct {
-		flag, value string
-		remote      bool // others dial it: a host and a port other than 0
+		flag   string
+		value  *string
+		remote bool // others dial it: a host and a port other than 0
 	}{
-		{"-http", o.httpAddr, false},
-		{"-raft", o.raftAddr, false},
-		{"-http-advertise", o.httpAdvertise, true},
-		{"-raft-advertise", o.raftAdvertise, true},
-		{"-join", o.join, true},
+		{"-http", &o.httpAddr, false},
+		{"-raft", &o.raftAddr, false},
+		{"-http-advertise", &o.httpAdvertise, true},
+		{"-raft-advertise", &o.raftAdvertise, true},
+		{"-join", &o.join, true},
 	} {
-		if a.value == "" && a.flag != "-http" && a.flag != "-raft" {
+		if *a.value == "" && a.flag != "-http" && a.flag != "-raft" {
 			continue
 		}
-		if err := checkAddr(a.value, a.remote); err != nil {
-			return nil, fmt.Errorf("%s %q: %w", a.flag, a.value, err)
+		addr, err := checkAddr(*a.value, a.remote)
+		if err != nil {
+			return nil, fmt.Errorf("%s %q: %w", a.flag, *a.value, err)
 		}
+		*a.value = addr
 	}
 	if (o.cert == "") != (o.key == "") || (o.cert != "" && o.ca == "") {
 		return nil, errors.New("TLS needs -tls-cert, -tls-key and -tls-ca together")
@@ -110,21 +114,24 @@ func parse(args []string, out io.Writer) (*options, error) {
 }
 
 // checkAddr checks that addr is host:port with a port (a number or a
-// service name, as net.Listen takes: review 63); remote
+// service name, as net.Listen takes: review 63) and returns it with the
+// port as a number; remote
 // asks for a host and a port other than 0 (an address others dial).
-func checkAddr(addr string, remote bool) error {
+func checkAddr(addr string, remote bool) (string, error) {
 	host, port, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("want host:port: %w", err)
+		return "", fmt.Errorf("want host:port: %w", err)
 	}
 	p, err := net.LookupPort("tcp", port) // a number, or a service name (http)
 	if err != nil {
-		return fmt.Errorf("want host:port with a port number or service name, not %q: %w", port, err)
+		return "", fmt.Errorf("want host:port with a port number or service name, not %q: %w", port, err)
 	}
 	if remote && (host == "" || p == 0) {
-		return errors.New("want host:port that another machine can reach (a host, and a port other than 0)")
+		return "", errors.New("want host:port that another machine can reach (a host, and a port other than 0)")
 	}
-	return nil
+	// With the port as a number: URLs built from it take no service
+	// name (review 65: -join 127.0.0.1:http failed at the first join).
+	return net.JoinHostPort(host, strconv.Itoa(p)), nil
 }
 
 // token reads the bearer token from the file or the environment.
