@@ -30,11 +30,11 @@
 // older than the snapshot (a power loss took commits a Buffered database
 // had not synced, and the log no longer holds them).
 //
-// Reads are linearizable by default: the leader takes its commit index
-// (a read index), confirms it still leads (raft's VerifyLeader), waits
-// until it has applied that index and reads its database. A new leader
-// first commits a barrier of its own term, so its commit index covers
-// everything its predecessors committed. With ReadOptions.Stale any node
+// Reads are linearizable by default: the leader commits a raft Barrier
+// (a log entry, which only a leader a majority still follows can
+// commit, and which returns once everything before it is applied),
+// begun after the read arrived, and then reads its database; reads that
+// arrive while one barrier runs share the next. With ReadOptions.Stale any node
 // answers at once from what it has applied.
 //
 // Writes and linearizable reads on a follower fail with a
