@@ -283,17 +283,26 @@ func loneSegment(fs vfs.FS, path string) (uint32, bool, error) {
 func listWithManifest(fs vfs.FS, dir string) (names []string, m *segment.Manifest, raw []byte, err error) {
 	path := filepath.Join(dir, segment.ManifestName)
 	for try := 0; ; try++ {
-		before, _ := vfs.ReadFile(fs, path)
+		before, _ := vfs.ReadFile(fs, path) // (errors: the read after says)
 		if names, err = fs.List(dir); err != nil {
 			return nil, nil, nil, &listError{err}
 		}
-		m, err = segment.ReadManifest(fs, dir)
-		if err != nil && !errors.Is(err, segment.ErrBadManifest) {
-			return nil, nil, nil, err
+		raw, err = vfs.ReadFile(fs, path)
+		switch {
+		case errors.Is(err, iofs.ErrNotExist):
+			raw, err = nil, nil // no manifest: a log
+		case err != nil:
+			return nil, nil, nil, fmt.Errorf("read manifest %s: %w", path, err)
 		}
-		if after, _ := vfs.ReadFile(fs, path); bytes.Equal(before, after) || try == 8 {
-			return names, m, after, err
+		if !bytes.Equal(before, raw) && try < 8 {
+			continue
 		}
+		if raw != nil {
+			if m, err = segment.DecodeManifest(raw); err != nil {
+				err = fmt.Errorf("manifest %s: %w", path, err)
+			}
+		}
+		return names, m, raw, err
 	}
 }
 
